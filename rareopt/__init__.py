@@ -1,0 +1,49 @@
+"""rareopt: where to buy critical raw materials, as a Pyomo LP solved by HiGHS.
+
+Describe a sourcing problem as a :class:`Portfolio`, :func:`solve` it, read the :class:`Result`.
+
+>>> import rareopt
+>>> result = rareopt.solve(rareopt.load_example("tiny"))
+>>> result.status.is_ok
+True
+"""
+
+from rareopt.check import check_plan
+from rareopt.examples import example_path, list_examples, load_example
+from rareopt.exceptions import (
+    NoPlanError,
+    PlanCheckError,
+    PortfolioError,
+    RareoptError,
+    SolveError,
+    ValidationIssue,
+)
+from rareopt.highs import SolveOptions
+from rareopt.model import build, layout_of
+from rareopt.portfolio import Policy, Portfolio
+from rareopt.results import Result
+from rareopt.solve import solve
+from rareopt.status import SolveStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Portfolio",
+    "Policy",
+    "build",
+    "layout_of",
+    "solve",
+    "Result",
+    "SolveOptions",
+    "SolveStatus",
+    "check_plan",
+    "load_example",
+    "list_examples",
+    "example_path",
+    "RareoptError",
+    "PortfolioError",
+    "ValidationIssue",
+    "SolveError",
+    "NoPlanError",
+    "PlanCheckError",
+]

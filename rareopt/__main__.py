@@ -1,0 +1,5 @@
+"""``python -m rareopt``: the command line."""
+
+from rareopt.cli import main
+
+main()

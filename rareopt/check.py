@@ -1,0 +1,193 @@
+"""Independent check of a plan against the portfolio, not against the Pyomo model.
+
+Everything here is recomputed from the portfolio's own tables: capacities, stock balances from the
+initial stock forward, stock limits, targets, caps (with the cap precedence rule applied afresh) and
+the objective. A plan that fails any of these beyond tolerance is an error, never a result.
+
+Tolerance: ``TOL_REL`` times the largest tonnage in the portfolio (demand, capacity, stock), at
+least ``TOL_REL`` t, for volumes; ``TOL_REL`` relative for the objective.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rareopt.portfolio import Portfolio
+from rareopt.validation import ALL
+
+__all__ = ["check_plan", "tolerance", "TOL_REL"]
+
+TOL_REL = 1e-6
+
+
+def tolerance(portfolio: Portfolio) -> float:
+    """Absolute tolerance in tonnes for this portfolio's volume checks.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> tolerance(load_example("tiny")) > 0
+    True
+    """
+    sizes = [portfolio.demand["demand_t"], portfolio.capacity["capacity_t"],
+             portfolio.stockpile["capacity_t"], portfolio.stockpile["initial_t"]]
+    finite = [s[np.isfinite(s)].abs().max() for s in sizes if len(s)]
+    return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
+
+
+def _cap_lookup(caps: pd.DataFrame, key: str):
+    """The documented precedence, applied per pair: (key, element) > (key, *) > (*, element) > (*, *)."""
+    table = {(k, e): s for k, e, s in zip(caps[key], caps["element"], caps["max_share"])}
+
+    def cap(holder: str, element: str) -> float:
+        for candidate in ((holder, element), (holder, ALL), (ALL, element), (ALL, ALL)):
+            if candidate in table:
+                return float(table[candidate])
+        return 1.0
+
+    return cap
+
+
+def check_plan(
+    portfolio: Portfolio,
+    plan: pd.DataFrame,
+    stock: pd.DataFrame,
+    unmet: pd.DataFrame,
+    objective: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check a plan against every constraint of the portfolio.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    plan : DataFrame
+        Columns (or index levels) element, supplier, period, volume_t.
+    stock : DataFrame
+        element, period, level_t, shortfall_t.
+    unmet : DataFrame
+        element, period, unmet_t.
+    objective : float, optional
+        Total cost reported by the solver (USD), compared with the cost recomputed here.
+
+    Returns
+    -------
+    checks : DataFrame
+        One row per constraint family: rows_checked, max_excess, tolerance.
+    violations : DataFrame
+        One row per violated constraint: check, element, period, holder, value, limit, excess.
+        Empty when the plan passes.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> p = rareopt.load_example("tiny")
+    >>> r = rareopt.solve(p)
+    >>> checks, violations = check_plan(p, r.plan, r.stock, r.unmet, r.objective)
+    >>> violations.empty
+    True
+    """
+    tol = tolerance(portfolio)
+    policy = portfolio.policy
+    labels = portfolio.period_labels
+    plan = plan.reset_index()[["element", "supplier", "period", "volume_t"]]
+    stock = stock.reset_index().set_index(["element", "period"])
+    unmet = unmet.reset_index().set_index(["element", "period"])["unmet_t"]
+    found: list[dict] = []
+    checks: list[dict] = []
+
+    def record(name: str, element, period, holder, value, limit, excess) -> None:
+        excess = np.asarray(excess, dtype=float)
+        checks.append({"check": name, "rows_checked": int(excess.size),
+                       "max_excess": float(excess.max(initial=0.0)), "tolerance": tol})
+        bad = excess > tol
+        for i in np.flatnonzero(bad):
+            found.append({"check": name, "element": np.asarray(element)[i],
+                          "period": np.asarray(period)[i], "holder": np.asarray(holder)[i],
+                          "value": float(np.asarray(value)[i]), "limit": float(np.asarray(limit)[i]),
+                          "excess": float(excess[i])})
+
+    capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
+    cap_of = plan.set_index(["supplier", "element", "period"]).index.map(capacity.to_dict())
+    cap_of = np.asarray(pd.Series(cap_of).fillna(0.0), dtype=float)
+    vol = plan["volume_t"].to_numpy(dtype=float)
+    record("non-negative purchase", plan["element"], plan["period"], plan["supplier"],
+           vol, 0.0 * vol, -vol)
+    record("supplier capacity", plan["element"], plan["period"], plan["supplier"],
+           vol, cap_of, vol - cap_of)
+
+    demand = portfolio.demand.set_index(["element", "period"])["demand_t"]
+    initial = portfolio.stockpile.set_index("element")["initial_t"]
+    stock_cap = portfolio.stockpile.set_index("element")["capacity_t"]
+    target_days = portfolio.stock_target.set_index(["element", "period"])["target_days"]
+    days = portfolio.periods.set_index("period")["days"]
+    bought = plan.groupby(["element", "period"])["volume_t"].sum()
+    rows = {k: [] for k in ("element", "period", "u", "d", "level", "expected", "cap",
+                            "target", "short")}
+    for element in portfolio.elements:
+        expected = float(initial.get(element, 0.0))
+        for period in labels:
+            d = float(demand[element, period])
+            u = float(unmet.get((element, period), 0.0))
+            expected += float(bought.get((element, period), 0.0)) - (d - u)
+            target = float(target_days.get((element, period), 0.0)) * d / float(days[period])
+            for k, v in zip(rows, (element, period, u, d, float(stock.at[(element, period), "level_t"]),
+                                   expected, float(stock_cap.get(element, 0.0)), target,
+                                   float(stock.at[(element, period), "shortfall_t"]))):
+                rows[k].append(v)
+            expected = rows["level"][-1]
+    r = {k: np.asarray(v) if k not in ("element", "period") else v for k, v in rows.items()}
+    blank = [""] * len(r["u"])
+    record("unmet demand within [0, demand]", r["element"], r["period"], blank, r["u"], r["d"],
+           np.maximum(-r["u"], r["u"] - r["d"]))
+    record("stock balance", r["element"], r["period"], blank, r["level"], r["expected"],
+           np.abs(r["level"] - r["expected"]))
+    record("stock within [0, capacity]", r["element"], r["period"], blank, r["level"], r["cap"],
+           np.maximum(-r["level"], r["level"] - r["cap"]))
+    if policy.hard_stock_targets:
+        record("hard stock target", r["element"], r["period"], blank, r["level"], r["target"],
+               r["target"] - r["level"])
+    else:
+        record("target shortfall", r["element"], r["period"], blank, r["short"], r["target"],
+               np.maximum(-r["short"], (r["target"] - r["level"]) - r["short"]))
+
+    countries = portfolio.supplier_country().to_dict()
+    plan["country"] = plan["supplier"].map(countries)
+    scoped = plan if policy.cap_basis == "period" else plan.assign(period=ALL)
+    total = scoped.groupby(["element", "period"])["volume_t"].sum()
+    for key in ("country", "supplier"):
+        cap = _cap_lookup(getattr(policy, f"{key}_caps"), key)
+        held = scoped.groupby(["element", "period", key])["volume_t"].sum().reset_index()
+        limit = np.array([cap(h, e) for h, e in zip(held[key], held["element"])])
+        totals = total.loc[list(zip(held["element"], held["period"]))].to_numpy()
+        record(f"{key} cap", held["element"], held["period"], held[key], held["volume_t"],
+               limit * totals, held["volume_t"].to_numpy() - limit * totals)
+
+    if objective is not None:
+        recomputed = _recompute_cost(portfolio, plan, r)
+        excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
+        checks.append({"check": "objective", "rows_checked": 1,
+                       "max_excess": abs(recomputed - objective), "tolerance": TOL_REL})
+        if excess > 0:
+            found.append({"check": "objective", "element": "", "period": "", "holder": "",
+                          "value": objective, "limit": recomputed, "excess": excess})
+    columns = ["check", "element", "period", "holder", "value", "limit", "excess"]
+    return pd.DataFrame(checks), pd.DataFrame(found, columns=columns)
+
+
+def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
+    """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path."""
+    policy = portfolio.policy
+    offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
+    priced = plan.merge(offers, on=["supplier", "element"], how="left")
+    unit = (priced["price_usd_per_t"] + priced["freight_usd_per_t"]
+            + policy.risk_weight_usd_per_t * priced["risk_score"])
+    holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
+    holding_cost = sum(float(holding.get(e, 0.0)) * lv for e, lv in zip(r["element"], r["level"]))
+    short = np.where(r["target"] > 0, r["short"], 0.0)
+    return float(
+        (unit * priced["volume_t"]).sum()
+        + holding_cost
+        + policy.shortage_penalty_usd_per_t * r["u"].sum()
+        + policy.target_shortfall_penalty_usd_per_t * short.sum()
+    )

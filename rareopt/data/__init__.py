@@ -1,0 +1,1 @@
+"""Built-in portfolios (YAML) and their sources (SOURCES.md)."""

@@ -1,0 +1,289 @@
+"""Build the sourcing LP as a Pyomo ``ConcreteModel`` from a validated portfolio.
+
+The symbols follow ``docs/formulation.md``. All index sets are precomputed as tidy tables (the
+:class:`ModelLayout`) once, with pandas; constraint bodies are assembled from those position arrays,
+never by scanning every supplier for every row. Only offers with positive capacity in a period get a
+purchase variable.
+
+The model is returned to the caller, who may add Pyomo components of their own before solving it
+with :func:`rareopt.solve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from rareopt.portfolio import Portfolio
+from rareopt.validation import ALL
+
+__all__ = ["build", "ModelLayout", "layout_of", "COST_TERMS"]
+
+COST_TERMS = (
+    "purchase_cost",
+    "holding_cost",
+    "risk_penalty",
+    "shortage_penalty",
+    "target_penalty",
+)
+"""The objective's terms, each a named Pyomo ``Expression`` on the model (USD)."""
+
+
+@dataclass(frozen=True)
+class ModelLayout:
+    """Index tables behind a built model, in the model's own order.
+
+    Attributes
+    ----------
+    portfolio : Portfolio
+        The portfolio the model was built from.
+    buy : DataFrame
+        One row per purchase variable x[e,s,p]: element, supplier, country, period,
+        capacity_t, unit_cost_usd_per_t (price + freight), risk_score.
+    element_period : DataFrame
+        One row per (element, period): demand_t, days, target_t, stock_capacity_t,
+        holding_usd_per_t, initial_t (stock before the period's first day, first period only).
+    country_caps : DataFrame
+        One row per country-cap constraint: element, country, period (``"*"`` over the horizon),
+        max_share.
+    supplier_caps : DataFrame
+        Same for supplier caps: element, supplier, period, max_share.
+    """
+
+    portfolio: Portfolio
+    buy: pd.DataFrame
+    element_period: pd.DataFrame
+    country_caps: pd.DataFrame
+    supplier_caps: pd.DataFrame
+
+
+def layout_of(model: pyo.ConcreteModel) -> ModelLayout:
+    """The :class:`ModelLayout` of a model made by :func:`build`.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> layout_of(build(load_example("tiny"))).buy.columns[:4].tolist()
+    ['element', 'supplier', 'country', 'period']
+    """
+    layout = getattr(model, "_rareopt_layout", None)
+    if layout is None:
+        raise TypeError(
+            "this Pyomo model was not built by rareopt.build(portfolio); "
+            "pass a Portfolio or a model made by rareopt.build"
+        )
+    return layout
+
+
+def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
+    """Demand, target tonnes and stock limits per (element, period), in element-then-period order."""
+    labels = portfolio.period_labels
+    ep = portfolio.demand[["element", "period", "demand_t"]].copy()
+    ep["element"] = pd.Categorical(ep["element"], categories=portfolio.elements)
+    ep["period"] = pd.Categorical(ep["period"], categories=labels)
+    ep = ep.sort_values(["element", "period"]).astype({"element": str, "period": str})
+    ep = ep.merge(portfolio.periods, on="period", how="left")
+    ep = ep.merge(portfolio.stock_target, on=["element", "period"], how="left")
+    ep = ep.merge(portfolio.stockpile, on="element", how="left")
+    no_stockpile = ep["capacity_t"].isna()
+    ep["target_days"] = ep["target_days"].fillna(0.0)
+    ep["target_t"] = ep["target_days"] * ep["demand_t"] / ep["days"]
+    ep["stock_capacity_t"] = ep["capacity_t"].where(~no_stockpile, 0.0)
+    ep["holding_usd_per_t"] = ep["holding_usd_per_t"].fillna(0.0)
+    first = ep["period"] == labels[0]
+    ep["initial_t"] = ep["initial_t"].fillna(0.0).where(first, 0.0)
+    columns = ["element", "period", "demand_t", "days", "target_days", "target_t",
+               "stock_capacity_t", "holding_usd_per_t", "initial_t"]
+    return ep[columns].reset_index(drop=True)
+
+
+def _purchases(portfolio: Portfolio) -> pd.DataFrame:
+    """Purchase variables: offers x periods with positive capacity, element-major order."""
+    offers = portfolio.offers.merge(portfolio.suppliers, on="supplier")
+    buy = portfolio.capacity.merge(offers, on=["supplier", "element"])
+    buy = buy[buy["capacity_t"] > 0].copy()
+    buy["unit_cost_usd_per_t"] = buy["price_usd_per_t"] + buy["freight_usd_per_t"]
+    buy["element"] = pd.Categorical(buy["element"], categories=portfolio.elements)
+    buy["period"] = pd.Categorical(buy["period"], categories=portfolio.period_labels)
+    buy = buy.sort_values(["element", "period", "supplier"]).astype(
+        {"element": str, "period": str}
+    )
+    columns = ["element", "supplier", "country", "period", "capacity_t",
+               "unit_cost_usd_per_t", "risk_score"]
+    return buy[columns].reset_index(drop=True)
+
+
+def _most_specific(caps: pd.DataFrame, key: str, pairs: pd.DataFrame) -> pd.DataFrame:
+    """For each (key, element) pair, the cap row that names it most specifically.
+
+    Named element beats ``"*"``; for supplier caps a named supplier also beats ``"*"``.
+    """
+    candidates = []
+    for key_any in (False, True):
+        for element_any in (False, True):
+            left = pairs.assign(
+                _k=ALL if key_any else pairs[key], _e=ALL if element_any else pairs["element"]
+            )
+            hit = left.merge(
+                caps.rename(columns={key: "_k", "element": "_e"}), on=["_k", "_e"]
+            )
+            hit["_rank"] = 2 * key_any + element_any
+            candidates.append(hit)
+    found = pd.concat(candidates).sort_values("_rank")
+    found = found.drop_duplicates([key, "element"], keep="first")
+    return found[[key, "element", "max_share"]]
+
+
+def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Cap constraints that can bind: share < 1 on a (key, element) that has purchase variables."""
+    caps = getattr(portfolio.policy, f"{key}_caps")
+    pairs = buy[[key, "element"]].drop_duplicates()
+    effective = _most_specific(caps, key, pairs)
+    effective = effective[effective["max_share"] < 1.0]
+    if portfolio.policy.cap_basis == "horizon":
+        rows = effective.assign(period=ALL)
+    else:
+        periods = buy[[key, "element", "period"]].drop_duplicates()
+        rows = effective.merge(periods, on=[key, "element"])
+    rows["element"] = pd.Categorical(rows["element"], categories=portfolio.elements)
+    rows = rows.sort_values(["element", key, "period"]).astype({"element": str})
+    return rows[["element", key, "period", "max_share"]].reset_index(drop=True)
+
+
+def make_layout(portfolio: Portfolio) -> ModelLayout:
+    """Precompute every index table the model needs (see :class:`ModelLayout`).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> len(make_layout(load_example("tiny")).element_period)
+    6
+    """
+    buy = _purchases(portfolio)
+    return ModelLayout(
+        portfolio=portfolio,
+        buy=buy,
+        element_period=_element_periods(portfolio),
+        country_caps=_cap_rows(portfolio, buy, "country"),
+        supplier_caps=_cap_rows(portfolio, buy, "supplier"),
+    )
+
+
+def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
+    """A Pyomo linear expression from parallel lists, without operator overloading per term."""
+    return LinearExpression(
+        constant=constant, linear_coefs=list(map(float, coefs)), linear_vars=list(variables)
+    )
+
+
+def _cap_constraints(
+    model: pyo.ConcreteModel, buy_vars: list, buy: pd.DataFrame, rows: pd.DataFrame, key: str
+) -> pyo.Constraint:
+    """Share caps  sum_{s in group} x - kappa * sum_s x <= 0  for each row of ``rows``."""
+    scope = ["element"] if rows["period"].eq(ALL).all() else ["element", "period"]
+    positions = buy.groupby(scope, sort=False).indices
+    body = {}
+    for element, group, period, share in rows.itertuples(index=False):
+        scope_key = element if len(scope) == 1 else (element, period)
+        idx = positions[scope_key]
+        own = (buy[key].to_numpy()[idx] == group).astype(float)
+        body[element, group, period] = _linear(own - share, [buy_vars[i] for i in idx])
+    return pyo.Constraint(list(body), rule=lambda m, e, g, p: body[e, g, p] <= 0)
+
+
+def build(portfolio: Portfolio) -> pyo.ConcreteModel:
+    """Build the sourcing LP for ``portfolio`` as a Pyomo ``ConcreteModel``.
+
+    Components (symbols of ``docs/formulation.md``):
+
+    - ``buy[e, s, p]`` x, t REO bought of element e from supplier s in period p (0 <= x <= capacity)
+    - ``stock[e, p]`` h, t at the end of period p (0 <= h <= stock capacity)
+    - ``unmet[e, p]`` u, t of demand not met (0 <= u <= demand)
+    - ``shortfall[e, p]`` v, t below the stock target (fixed at 0 with hard targets)
+    - ``balance[e, p]``: sum_s x + h[p-1] - h[p] + u = d
+    - ``stock_target[e, p]``: h + v >= target (only where the target is positive)
+    - ``country_cap[e, c, p]`` and ``supplier_cap[e, s, p]``: share caps (p = ``"*"`` over the horizon)
+    - Expressions ``purchase_cost``, ``holding_cost``, ``risk_penalty``, ``shortage_penalty``,
+      ``target_penalty`` (USD) and the objective ``total_cost``, their sum, minimised.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        A validated portfolio.
+
+    Returns
+    -------
+    pyomo.environ.ConcreteModel
+        Add constraints of your own, then pass it to :func:`rareopt.solve`.
+
+    Examples
+    --------
+    >>> import pyomo.environ as pyo
+    >>> from rareopt.examples import load_example
+    >>> m = build(load_example("tiny"))
+    >>> m.min_recycling = pyo.Constraint(expr=sum(m.buy[k] for k in m.buy if k[1] == "JP-Recycling") >= 10)
+    >>> sorted(m.buy)[0]
+    ('Dy', 'AU-Lynas', 'P1')
+    """
+    layout = make_layout(portfolio)
+    buy, ep = layout.buy, layout.element_period
+    policy = portfolio.policy
+    m = pyo.ConcreteModel(name=f"rareopt:{portfolio.name}")
+    m._rareopt_layout = layout
+
+    buy_index = list(zip(buy["element"], buy["supplier"], buy["period"]))
+    capacity = dict(zip(buy_index, buy["capacity_t"]))
+    m.buy = pyo.Var(buy_index, domain=pyo.NonNegativeReals, bounds=lambda m, *k: (0, capacity[k]))
+    ep_index = list(zip(ep["element"], ep["period"]))
+    stock_cap = dict(zip(ep_index, ep["stock_capacity_t"].replace(np.inf, None)))
+    demand = dict(zip(ep_index, ep["demand_t"]))
+    m.stock = pyo.Var(ep_index, bounds=lambda m, e, p: (0, stock_cap[e, p]))
+    m.unmet = pyo.Var(ep_index, bounds=lambda m, e, p: (0, demand[e, p]))
+    m.shortfall = pyo.Var(ep_index, domain=pyo.NonNegativeReals)
+    if policy.hard_stock_targets:
+        m.shortfall.fix(0.0)
+
+    buy_vars = [m.buy[k] for k in buy_index]
+    stock_vars = [m.stock[k] for k in ep_index]
+    by_ep = buy.groupby(["element", "period"], sort=False).indices
+    first_period = ep["initial_t"].to_numpy()
+    balance = {}
+    for row, key in enumerate(ep_index):
+        idx = by_ep.get(key, ())
+        terms = [buy_vars[i] for i in idx] + [m.unmet[key], stock_vars[row]]
+        coefs = [1.0] * (len(idx) + 1) + [-1.0]
+        if ep["period"].iat[row] != portfolio.period_labels[0]:
+            terms.append(stock_vars[row - 1])
+            coefs.append(1.0)
+        balance[key] = _linear(coefs, terms, constant=first_period[row]) == demand[key]
+    m.balance = pyo.Constraint(ep_index, rule=lambda m, e, p: balance[e, p])
+
+    targets = dict(zip(ep_index, ep["target_t"]))
+    positive = [k for k in ep_index if targets[k] > 0]
+    m.stock_target = pyo.Constraint(
+        positive, rule=lambda m, e, p: m.stock[e, p] + m.shortfall[e, p] >= targets[e, p]
+    )
+    m.country_cap = _cap_constraints(m, buy_vars, buy, layout.country_caps, "country")
+    m.supplier_cap = _cap_constraints(m, buy_vars, buy, layout.supplier_caps, "supplier")
+
+    unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
+    risk = buy["risk_score"].to_numpy() * policy.risk_weight_usd_per_t
+    m.purchase_cost = pyo.Expression(expr=_linear(unit_cost, buy_vars))
+    m.holding_cost = pyo.Expression(expr=_linear(ep["holding_usd_per_t"], stock_vars))
+    m.risk_penalty = pyo.Expression(expr=_linear(risk, buy_vars))
+    m.shortage_penalty = pyo.Expression(
+        expr=_linear([policy.shortage_penalty_usd_per_t] * len(ep_index),
+                     [m.unmet[k] for k in ep_index])
+    )
+    m.target_penalty = pyo.Expression(
+        expr=_linear([policy.target_shortfall_penalty_usd_per_t] * len(positive),
+                     [m.shortfall[k] for k in positive])
+    )
+    m.total_cost = pyo.Objective(
+        expr=sum(getattr(m, term) for term in COST_TERMS), sense=pyo.minimize
+    )
+    return m

@@ -1,0 +1,446 @@
+"""The sourcing portfolio: tidy tables of periods, demand, suppliers, offers, stockpile and policy.
+
+A :class:`Portfolio` accepts the forms an analyst has at hand (DataFrames, lists of records, dicts of
+numbers or per-period lists) and normalises them into long, tidy tables keyed by element, supplier,
+country and period. Validation (:mod:`rareopt.validation`) runs on every construction and reports
+every problem at once.
+
+Units: tonnes of rare-earth oxide equivalent (t REO), US dollars (USD), USD per tonne, days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rareopt.validation import ALL, CAP_BASES, SUPPLIER_KINDS, validate
+
+__all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
+
+
+_FREQ_ALIASES = {"month": "M", "quarter": "Q", "year": "Y"}
+
+TableLike = pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
+
+
+def _records(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame from a DataFrame or a list of records, keeping the caller's row labels."""
+    if table is None:
+        return pd.DataFrame(columns=list(columns))
+    if isinstance(table, pd.DataFrame):
+        return table.copy()
+    return pd.DataFrame.from_records(list(table))
+
+
+def _expand_per_period(
+    frame: pd.DataFrame, value_column: str, keys: Sequence[str], periods: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame[value_column]`` cells that are lists into one row per period.
+
+    Returns the long table (keys, period, value) and the rows whose list length does not match the
+    number of periods (kept for validation to report).
+    """
+    long_rows, bad = [], []
+    for label, row in frame.iterrows():
+        value = row.get(value_column)
+        key = {k: row.get(k) for k in keys}
+        if isinstance(value, (list, tuple, np.ndarray)):
+            if len(value) != len(periods):
+                bad.append({"row": label, **key, "length": len(value)})
+                continue
+            long_rows.extend({**key, "period": p, value_column: v} for p, v in zip(periods, value))
+        else:
+            long_rows.extend({**key, "period": p, value_column: value} for p in periods)
+    columns = [*keys, "period", value_column]
+    return pd.DataFrame(long_rows, columns=columns), pd.DataFrame(bad)
+
+
+def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int) -> list[float]:
+    """Linear stock-target path in days: ``start_days`` now, ``end_days`` from period ``n_periods`` on.
+
+    Examples
+    --------
+    >>> ramp(60, 180, 4, 6)
+    [90.0, 120.0, 150.0, 180.0, 180.0, 180.0]
+    """
+    steps = max(int(n_periods), 1)
+    return [
+        float(start_days + (end_days - start_days) * min(k, steps) / steps)
+        for k in range(1, total_periods + 1)
+    ]
+
+
+def make_periods(spec: Any) -> pd.DataFrame:
+    """Normalise a period specification into a table of ``period`` labels and lengths in ``days``.
+
+    Parameters
+    ----------
+    spec : int, list, dict or DataFrame
+        ``24`` (labels P1..P24 of 365/12 days); ``{"count": 4, "days": 91.25}``;
+        ``{"start": "2026-01", "count": 24, "freq": "month"}`` (calendar lengths);
+        a list of labels (365/12 days each) or of records ``{"period": ..., "days": ...}``;
+        or a DataFrame with those two columns.
+
+    Examples
+    --------
+    >>> make_periods({"start": "2026-01", "count": 2, "freq": "month"})["days"].tolist()
+    [31.0, 28.0]
+    """
+    if isinstance(spec, pd.DataFrame):
+        frame = spec.copy()
+    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, int(spec) + 1)]})
+    elif isinstance(spec, Mapping):
+        count = int(spec.get("count", 0))
+        if "start" in spec:
+            freq = str(spec.get("freq", "month"))
+            if freq not in _FREQ_ALIASES:
+                raise ValueError(
+                    f"periods, field freq: got {freq!r}; allowed: one of {sorted(_FREQ_ALIASES)}"
+                )
+            index = pd.period_range(str(spec["start"]), periods=count, freq=_FREQ_ALIASES[freq])
+            days = ((index + 1).start_time - index.start_time).days
+            frame = pd.DataFrame({"period": index.astype(str), "days": days.astype(float)})
+        else:
+            frame = pd.DataFrame(
+                {
+                    "period": [f"P{k}" for k in range(1, count + 1)],
+                    "days": float(spec.get("days", 365.0 / 12)),
+                }
+            )
+    else:
+        items = list(spec)
+        if items and isinstance(items[0], Mapping):
+            frame = pd.DataFrame.from_records(items)
+        else:
+            frame = pd.DataFrame({"period": items})
+    if "days" not in frame:
+        frame["days"] = 365.0 / 12
+    frame = frame.reset_index(drop=True)
+    frame["period"] = frame["period"].astype(str)
+    return frame[["period", "days"]]
+
+
+def _demand_table(demand: Any, periods: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long demand table (element, period, demand_t) from a dict or a tidy DataFrame."""
+    if isinstance(demand, Mapping):
+        frame = pd.DataFrame({"element": list(demand), "demand_t": list(demand.values())})
+        return _expand_per_period(frame, "demand_t", ["element"], periods)
+    frame = _records(demand, ["element", "period", "demand_t"])
+    if "period" not in frame:
+        return _expand_per_period(frame, "demand_t", ["element"], periods)
+    return frame, pd.DataFrame()
+
+
+def _cap_table(caps: Any, key: str) -> pd.DataFrame:
+    """Cap table (key, element, max_share) from a number, a dict ``{key: share}`` or records."""
+    columns = [key, "element", "max_share"]
+    if caps is None:
+        return pd.DataFrame(columns=columns)
+    if isinstance(caps, (int, float, np.number)) and not isinstance(caps, bool):
+        return pd.DataFrame([{key: ALL, "element": ALL, "max_share": caps}], columns=columns)
+    if isinstance(caps, Mapping):
+        return pd.DataFrame(
+            [{key: k, "element": ALL, "max_share": v} for k, v in caps.items()], columns=columns
+        )
+    frame = _records(caps, columns)
+    if "element" not in frame:
+        frame["element"] = ALL
+    frame["element"] = frame["element"].fillna(ALL)
+    if key not in frame:
+        frame[key] = ALL
+    return frame
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Procurement policy: concentration caps, penalties and how targets are enforced.
+
+    Parameters
+    ----------
+    country_caps : DataFrame, dict or records
+        Maximum share of each element's purchases from one country: ``{"CN": 0.5}`` for every
+        element, or records ``{"country", "element", "max_share"}`` (element ``"*"`` = all). A cap
+        for a named element overrides the ``"*"`` cap of the same country.
+    supplier_caps : float, DataFrame, dict or records
+        Maximum share of one supplier: a number for every supplier and element, or records
+        ``{"supplier", "element", "max_share"}`` with ``"*"`` wildcards; the most specific wins.
+    cap_basis : {"period", "horizon"}
+        Caps hold in every period, or on the totals over the horizon.
+    shortage_penalty_usd_per_t : float
+        Cost of one tonne of unmet demand (USD/t).
+    target_shortfall_penalty_usd_per_t : float
+        Cost of one tonne of stock below its target, per period (USD/t per period).
+    risk_weight_usd_per_t : float
+        USD per tonne bought per unit of supplier risk score.
+    hard_stock_targets : bool
+        If true, stock must reach its target (no priced shortfall); the model may then be infeasible.
+
+    Examples
+    --------
+    >>> Policy(country_caps={"CN": 0.5}, supplier_caps=0.3).country_caps.iloc[0].tolist()
+    ['CN', '*', 0.5]
+    """
+
+    country_caps: Any = None
+    supplier_caps: Any = None
+    cap_basis: str = "period"
+    shortage_penalty_usd_per_t: float = 1.0e6
+    target_shortfall_penalty_usd_per_t: float = 1.0e4
+    risk_weight_usd_per_t: float = 0.0
+    hard_stock_targets: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
+        object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any] | Policy | None) -> Policy:
+        """Build a policy from the ``policy:`` mapping of a portfolio file.
+
+        ``supplier_cap`` is accepted as an alias of ``supplier_caps`` and ``country_cap`` of
+        ``country_caps``. Unknown keys raise ``ValueError`` naming the allowed keys.
+
+        Examples
+        --------
+        >>> Policy.from_dict({"supplier_cap": 0.3}).supplier_caps["max_share"].tolist()
+        [0.3]
+        """
+        if isinstance(spec, Policy):
+            return spec
+        spec = dict(spec or {})
+        for alias in ("supplier_cap", "country_cap"):
+            if alias in spec:
+                spec[alias + "s"] = spec.pop(alias)
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(
+                f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}"
+            )
+        return cls(**spec)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A sourcing problem as tidy tables. Constructing one validates it.
+
+    Parameters
+    ----------
+    periods : int, dict, list or DataFrame
+        See :func:`make_periods`.
+    demand : dict or DataFrame
+        t REO per period: ``{"Nd": 500, "Dy": [40, 42, 44]}`` or a long table
+        (element, period, demand_t).
+    suppliers : DataFrame or records
+        Columns supplier, country, kind (mine / processor / recycler / trader) and optional
+        risk_score in [0, 1] (default 0).
+    offers : DataFrame or records
+        One row per supplier and element: price_usd_per_t, capacity_t (t per period, a number or a
+        list with one value per period) and optional freight_usd_per_t (freight and tariffs, USD/t).
+    capacity : DataFrame, optional
+        Per-period capacities (supplier, element, period, capacity_t) that replace the offers'
+        capacity_t for those rows.
+    stockpile : DataFrame or records, optional
+        One row per element: initial_t, target_days (a number, a list per period or
+        ``{"from", "to", "periods"}`` ramp), capacity_t (None = unlimited), holding_usd_per_t
+        (USD per tonne of end-of-period stock per period). Elements not listed hold no stock.
+    policy : Policy or dict, optional
+        Caps, penalties and options; see :class:`Policy`.
+    name, description : str
+        Labels shown in summaries.
+    sources : list of str
+        Where the numbers come from.
+
+    Raises
+    ------
+    PortfolioError
+        Listing every problem found (table, row, field, value, what is allowed).
+
+    Examples
+    --------
+    >>> p = Portfolio(
+    ...     periods=2,
+    ...     demand={"Nd": 100},
+    ...     suppliers=[{"supplier": "A", "country": "CN", "kind": "mine"},
+    ...                {"supplier": "B", "country": "AU", "kind": "mine"}],
+    ...     offers=[{"supplier": "A", "element": "Nd", "price_usd_per_t": 50_000, "capacity_t": 200},
+    ...             {"supplier": "B", "element": "Nd", "price_usd_per_t": 60_000, "capacity_t": 200}],
+    ...     policy={"country_caps": {"CN": 0.6}},
+    ... )
+    >>> p.elements, p.period_labels
+    (['Nd'], ['P1', 'P2'])
+    """
+
+    periods: Any
+    demand: Any
+    suppliers: Any
+    offers: Any
+    capacity: Any = None
+    stockpile: Any = None
+    policy: Any = None
+    name: str = "portfolio"
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    warnings: tuple = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        periods = make_periods(self.periods)
+        labels = periods["period"].tolist()
+        demand, bad_demand = _demand_table(self.demand, labels)
+        suppliers = _records(self.suppliers, ["supplier", "country", "kind", "risk_score"])
+        offers = _records(
+            self.offers, ["supplier", "element", "price_usd_per_t", "capacity_t"]
+        )
+        for column, default in (("freight_usd_per_t", 0.0), ("capacity_t", np.nan)):
+            if column not in offers:
+                offers[column] = default
+        # Optional fields left blank in some rows take their documented default.
+        suppliers["risk_score"] = suppliers.get("risk_score", pd.Series(dtype=float)).fillna(0.0)
+        offers["freight_usd_per_t"] = offers["freight_usd_per_t"].fillna(0.0)
+        capacity, bad_capacity = _expand_per_period(
+            offers, "capacity_t", ["supplier", "element"], labels
+        )
+        if self.capacity is not None:
+            override = _records(self.capacity, ["supplier", "element", "period", "capacity_t"])
+            override["period"] = override["period"].astype(str)
+            keys = ["supplier", "element", "period"]
+            capacity = pd.concat([override, capacity]).drop_duplicates(keys, keep="first")
+            capacity = capacity.reset_index(drop=True)
+        stockpile, stock_target, bad_target = _stockpile_tables(self.stockpile, labels)
+        policy = Policy.from_dict(self.policy)
+        set_("periods", periods)
+        set_("demand", demand)
+        set_("suppliers", suppliers)
+        set_("offers", offers.drop(columns="capacity_t"))
+        set_("capacity", capacity)
+        set_("stockpile", stockpile)
+        set_("stock_target", stock_target)
+        set_("policy", policy)
+        set_("sources", tuple(self.sources or ()))
+        shape_issues = {"demand": bad_demand, "capacity": bad_capacity, "stockpile": bad_target}
+        set_("warnings", tuple(validate(self, shape_issues)))
+
+    @property
+    def period_labels(self) -> list[str]:
+        """Period labels in order."""
+        return self.periods["period"].tolist()
+
+    @property
+    def elements(self) -> list[str]:
+        """Elements in order of first appearance in the demand table."""
+        return list(dict.fromkeys(self.demand["element"]))
+
+    @property
+    def countries(self) -> list[str]:
+        """Countries of the suppliers, in order of first appearance."""
+        return list(dict.fromkeys(self.suppliers["country"]))
+
+    def supplier_country(self) -> pd.Series:
+        """Country of each supplier, indexed by supplier name."""
+        return self.suppliers.set_index("supplier")["country"]
+
+    def with_policy(self, **changes: Any) -> Portfolio:
+        """A copy with some policy fields changed (re-validated).
+
+        Examples
+        --------
+        >>> from rareopt.examples import load_example
+        >>> load_example("tiny").with_policy(country_caps={"CN": 0.4}).policy.country_caps["max_share"].tolist()
+        [0.4]
+        """
+        return replace(self, policy=replace(self.policy, **changes))
+
+    def replace_tables(self, **tables: Any) -> Portfolio:
+        """A copy with some tables replaced (re-validated); e.g. ``offers=...``, ``suppliers=...``.
+
+        Examples
+        --------
+        >>> from rareopt.examples import load_example
+        >>> p = load_example("tiny")
+        >>> p.replace_tables(demand=p.demand.assign(demand_t=0.0)).demand["demand_t"].sum()
+        np.float64(0.0)
+        """
+        base = {
+            "periods": self.periods,
+            "demand": self.demand,
+            "suppliers": self.suppliers,
+            "offers": self.offers,
+            "capacity": self.capacity,
+            "stockpile": self._stockpile_records(),
+            "policy": self.policy,
+            "name": self.name,
+            "description": self.description,
+            "sources": self.sources,
+        }
+        if "offers" in tables and "capacity" not in tables:
+            base["capacity"] = None
+        base.update(tables)
+        return Portfolio(**base)
+
+    def _stockpile_records(self) -> pd.DataFrame:
+        """Stockpile rows with per-period target lists, the constructor's input form."""
+        if self.stockpile.empty:
+            return self.stockpile
+        paths = self.stock_target.groupby("element", sort=False)["target_days"].agg(list)
+        return self.stockpile.assign(target_days=self.stockpile["element"].map(paths))
+
+    @classmethod
+    def from_yaml(cls, path: str) -> Portfolio:
+        """Read a portfolio from a YAML file (tables may be CSV files next to it).
+
+        Examples
+        --------
+        >>> from rareopt.examples import example_path
+        >>> Portfolio.from_yaml(example_path("tiny")).name
+        'tiny'
+        """
+        from rareopt.yamlio import read_yaml
+
+        return read_yaml(path)
+
+    def to_yaml(self, path: str | None = None) -> str:
+        """Write the portfolio as YAML (returned as text; also written to ``path`` if given).
+
+        Examples
+        --------
+        >>> from rareopt.examples import load_example
+        >>> "offers:" in load_example("tiny").to_yaml()
+        True
+        """
+        from rareopt.yamlio import write_yaml
+
+        return write_yaml(self, path)
+
+    def __repr__(self) -> str:
+        return (
+            f"Portfolio({self.name!r}: {len(self.elements)} elements, "
+            f"{len(self.suppliers)} suppliers, {len(self.offers)} offers, "
+            f"{len(self.periods)} periods)"
+        )
+
+
+def _stockpile_tables(
+    stockpile: Any, periods: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stockpile table (element, initial_t, capacity_t, holding_usd_per_t) and the long target path."""
+    columns = ["element", "initial_t", "capacity_t", "holding_usd_per_t"]
+    frame = _records(stockpile, [*columns, "target_days"])
+    defaults = {"initial_t": 0.0, "capacity_t": np.inf, "holding_usd_per_t": 0.0, "target_days": 0.0}
+    for column, default in defaults.items():
+        if column not in frame:
+            frame[column] = default
+    frame["capacity_t"] = frame["capacity_t"].map(lambda v: np.inf if v is None else v)
+    frame["target_days"] = [
+        ramp(v["from"], v["to"], v["periods"], len(periods))
+        if isinstance(v, Mapping) and {"from", "to", "periods"} <= set(v)
+        else v
+        for v in frame["target_days"]
+    ]
+    targets, bad = _expand_per_period(frame, "target_days", ["element"], periods)
+    return frame[columns], targets, bad

@@ -1,0 +1,112 @@
+"""Readable text summaries of a result."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from rareopt.validation import ALL
+
+if TYPE_CHECKING:
+    from rareopt.results import Result
+
+__all__ = ["summary_text", "element_overview", "country_share_matrix"]
+
+
+def country_share_matrix(result: Result) -> pd.DataFrame:
+    """Share of each element's purchases over the horizon by country (element x country, %).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> m = country_share_matrix(rareopt.solve(rareopt.load_example("tiny")))
+    >>> bool(np.allclose(m.sum(axis=1), 100))
+    True
+    """
+    shares = result.shares.xs((ALL, "country"), level=("period", "by"))["share"]
+    return (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
+
+
+def element_overview(result: Result) -> pd.DataFrame:
+    """One row per element: tonnes bought and unmet, largest country share, HHI, final stock.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> element_overview(rareopt.solve(rareopt.load_example("tiny"))).columns.tolist()[:3]
+    ['bought_t', 'unmet_t', 'top_country']
+    """
+    plan, stock, unmet = result.plan, result.stock, result.unmet
+    per_period = result.shares.xs("country", level="by")
+    per_period = per_period[per_period.index.get_level_values("period") != ALL]
+    largest = per_period["share"].groupby(level="element", sort=False).max()
+    horizon = result.shares.xs((ALL, "country"), level=("period", "by"))["share"]
+    top = horizon.groupby(level="element", sort=False).idxmax()
+    hhi = result.hhi.xs(ALL, level="period")["hhi"]
+    last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")
+    out = pd.DataFrame({
+        "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),
+        "unmet_t": unmet["unmet_t"].groupby(level="element", sort=False).sum(),
+        "top_country": top.map(lambda key: key[1]),
+        "top_share_%": 100 * top.map(horizon.get),
+        "max_period_country_share_%": 100 * largest,
+        "hhi": hhi,
+        "final_stock_days": last["days_of_cover"],
+        "final_target_days": last["target_days"],
+    })
+    return out.rename_axis("element")
+
+
+def summary_text(result: Result) -> str:
+    """The text behind ``Result.summary()``."""
+    portfolio = result.portfolio
+    labels = portfolio.period_labels
+    lines = [
+        f"rareopt plan: {portfolio.name} ({len(portfolio.elements)} elements, "
+        f"{len(portfolio.suppliers)} suppliers, {len(labels)} periods {labels[0]} .. {labels[-1]})",
+        f"status: {result.status.value} (HiGHS: {result.solver_message})",
+    ]
+    t = result.timings
+    if not result.ok:
+        lines += [result.explanation, _timing_line(t)]
+        return "\n".join(lines)
+    checks = result.checks
+    lines.append(
+        f"independent check: passed ({int(checks['rows_checked'].sum())} constraints in "
+        f"{len(checks)} families; largest excess {checks['max_excess'].max():.2g})"
+    )
+    lines.append(f"total cost: {result.objective:,.0f} USD")
+    for term, value in result.cost_terms.items():
+        lines.append(f"  {term:<18} {value:>20,.0f}")
+    lines.append(_timing_line(t))
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.float_format", "{:,.1f}".format):
+        lines += ["", "per element (over the horizon):", element_overview(result).to_string()]
+        lines += ["", "share of purchases by country, % (over the horizon):",
+                  country_share_matrix(result).to_string()]
+        caps = portfolio.policy.country_caps
+        if len(caps):
+            listed = ", ".join(f"{c} {s:.0%}" + ("" if e == ALL else f" ({e})")
+                               for c, e, s in caps.itertuples(index=False))
+            lines.append(f"country caps ({portfolio.policy.cap_basis} basis): {listed}")
+    unmet = result.unmet["unmet_t"]
+    if (unmet > 0).any():
+        lines.append(f"WARNING: {unmet.sum():,.1f} t of demand unmet; see result.unmet")
+    short = result.stock["shortfall_t"]
+    if (short > 1e-9).any():
+        worst = result.stock.loc[short.idxmax()]
+        lines.append(
+            f"note: stock below target in {int((short > 1e-9).sum())} element-periods "
+            f"(largest {short.max():,.1f} t, {short.idxmax()[0]} {short.idxmax()[1]}, "
+            f"target {worst['target_t']:,.1f} t)"
+        )
+    return "\n".join(lines)
+
+
+def _timing_line(t: dict) -> str:
+    names = (("build_seconds", "build"), ("handoff_seconds", "hand-off"),
+             ("solve_seconds", "HiGHS"), ("extract_seconds", "extract+check"))
+    parts = [f"{label} {t[key]:.3f} s" for key, label in names if key in t and np.isfinite(t[key])]
+    return "time: " + ", ".join(parts)

@@ -1,0 +1,322 @@
+"""Results: tidy, labelled tables of the plan, stock, unmet demand, shares, HHI and duals.
+
+:func:`extract` turns HiGHS's arrays into tables using the model's layout (vectorised, no per-variable
+Pyomo calls); :class:`Result` holds them with the typed status and prints a readable summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rareopt.exceptions import NoPlanError
+from rareopt.highs import CompiledLP, SolverOutput
+from rareopt.model import COST_TERMS, ModelLayout
+from rareopt.portfolio import Portfolio
+from rareopt.status import EXPLANATIONS, SolveStatus
+from rareopt.validation import ALL
+
+__all__ = ["Result", "extract", "shares_table", "hhi_table"]
+
+TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals")
+
+
+def _values(lp: CompiledLP, x: np.ndarray, variables) -> np.ndarray:
+    """Solution value of each variable; absent (folded) variables take their fixed value or 0."""
+    variables = list(variables)
+    pos = lp.positions(variables)
+    absent = pos < 0
+    out = np.where(absent, 0.0, x[np.maximum(pos, 0)])
+    if absent.any():
+        out[absent] = [v.value or 0.0 for v, a in zip(variables, absent) if a]
+    return out
+
+
+def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
+    """Shares of each element's purchases by country and by supplier, per period and over all.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        Columns element, supplier, country, period, volume_t.
+
+    Returns
+    -------
+    DataFrame
+        Index (element, period, by, holder) with ``by`` in {"country", "supplier"} and period
+        ``"*"`` for the horizon; columns volume_t and share (0-1; 0 where nothing is bought).
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
+    ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
+    >>> shares_table(plan).loc[("Nd", "P1", "country", "CN"), "share"]
+    np.float64(0.6)
+    """
+    frames = []
+    horizon = plan.assign(period=ALL)
+    for by in ("country", "supplier"):
+        for frame in (plan, horizon):
+            grouped = frame.groupby(["element", "period", by], sort=False)["volume_t"].sum()
+            frames.append(grouped.rename_axis(["element", "period", "holder"]).reset_index()
+                          .assign(by=by))
+    out = pd.concat(frames, ignore_index=True)
+    total = out.groupby(["element", "period", "by"])["volume_t"].transform("sum")
+    out["share"] = np.where(total > 0, out["volume_t"] / total.where(total > 0, 1.0), 0.0)
+    return out.set_index(["element", "period", "by", "holder"])[["volume_t", "share"]]
+
+
+def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
+    """Herfindahl-Hirschman index of country shares per element and period (0-10,000 scale).
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
+    ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
+    >>> float(hhi_table(shares_table(plan)).loc[("Nd", "P1"), "hhi"])
+    5200.0
+    """
+    country = shares.xs("country", level="by")
+    hhi = (100 * country["share"]) ** 2
+    return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
+
+
+def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, plan) -> pd.DataFrame:
+    """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only)."""
+    frames = []
+    families = (
+        ("balance", layout.element_period[["element", "period"]].assign(holder=""),
+         "USD per t of demand"),
+        ("stock_target", None, "USD per t of target"),
+        ("country_cap", layout.country_caps.rename(columns={"country": "holder"}),
+         "USD per t of cap headroom"),
+        ("supplier_cap", layout.supplier_caps.rename(columns={"supplier": "holder"}),
+         "USD per t of cap headroom"),
+    )
+    for name, keys, unit in families:
+        component = getattr(model, name)
+        index = list(component.keys())
+        if keys is None:
+            keys = pd.DataFrame(index, columns=["element", "period"]).assign(holder="")
+        rows = lp.row_positions(component[k] for k in index)
+        dual = np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0)
+        frame = keys[["element", "period", "holder"]].reset_index(drop=True).assign(
+            constraint=name, dual=dual, unit=unit
+        )
+        if name.endswith("_cap"):
+            totals = plan.groupby(["element", "period"])["volume_t"].sum()
+            horizon = plan.groupby("element")["volume_t"].sum()
+            scope = [horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
+                     for e, p in zip(frame["element"], frame["period"])]
+            frame["usd_per_point_tighter"] = -frame["dual"] * np.asarray(scope) / 100.0
+        frames.append(frame)
+    buy = layout.buy
+    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    frames.append(pd.DataFrame({
+        "constraint": "capacity", "element": buy["element"], "period": buy["period"],
+        "holder": buy["supplier"], "dual": np.where(cols >= 0, output.col_dual[cols], 0.0),
+        "unit": "USD per t of capacity",
+    }))
+    out = pd.concat(frames, ignore_index=True)
+    return out.set_index(["constraint", "element", "period", "holder"])
+
+
+def extract(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model) -> dict:
+    """Result tables from HiGHS's solution, aligned by the model's layout.
+
+    Returns
+    -------
+    dict
+        ``plan``, ``stock``, ``unmet``, ``shares``, ``hhi``, ``duals`` (None without LP duals) and
+        ``cost_terms`` (Series, USD).
+    """
+    portfolio = layout.portfolio
+    buy, ep = layout.buy, layout.element_period
+    keys = zip(buy["element"], buy["supplier"], buy["period"])
+    volume = _values(lp, output.x, (model.buy[k] for k in keys))
+    ep_keys = list(zip(ep["element"], ep["period"]))
+    level = _values(lp, output.x, (model.stock[k] for k in ep_keys))
+    unmet = _values(lp, output.x, (model.unmet[k] for k in ep_keys))
+    shortfall = _values(lp, output.x, (model.shortfall[k] for k in ep_keys))
+
+    plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
+        volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"]
+    )
+    daily = ep["demand_t"] / ep["days"]
+    stock = ep[["element", "period", "target_days", "target_t", "stock_capacity_t"]].assign(
+        level_t=level,
+        shortfall_t=shortfall,
+        days_of_cover=np.where(daily > 0, level / daily.where(daily > 0, 1.0), np.inf),
+    )
+    unmet_t = ep[["element", "period", "demand_t"]].assign(unmet_t=unmet)
+    shares = shares_table(plan)
+    policy = portfolio.policy
+    cost_terms = pd.Series({
+        "purchase_cost": float(plan["cost_usd"].sum()),
+        "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
+        "risk_penalty": float((buy["risk_score"] * volume).sum() * policy.risk_weight_usd_per_t),
+        "shortage_penalty": float(unmet.sum() * policy.shortage_penalty_usd_per_t),
+        "target_penalty": float(
+            shortfall[ep["target_t"].to_numpy() > 0].sum()
+            * policy.target_shortfall_penalty_usd_per_t
+        ),
+    }, name="usd")[list(COST_TERMS)]
+    return {
+        "plan": plan.set_index(["element", "supplier", "period"]),
+        "stock": stock.set_index(["element", "period"]),
+        "unmet": unmet_t.set_index(["element", "period"]),
+        "shares": shares,
+        "hhi": hhi_table(shares),
+        "duals": None if output.row_dual is None else _duals(layout, lp, output, model, plan),
+        "cost_terms": cost_terms,
+    }
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`rareopt.solve`.
+
+    Attributes
+    ----------
+    portfolio : Portfolio
+        The portfolio solved.
+    status : SolveStatus
+        Typed status; ``status.is_ok`` when there is a plan.
+    solver_message : str
+        HiGHS's own model-status text.
+    explanation : str
+        What the status means and what to try.
+    objective : float or None
+        Total cost (USD) as HiGHS reports it.
+    cost_terms : Series or None
+        Each term of the objective (USD), recomputed from the plan.
+    timings : dict
+        Seconds spent building the model, handing it to HiGHS, in HiGHS, and extracting and
+        checking the result.
+    checks : DataFrame or None
+        The independent check: rows checked and largest excess per constraint family.
+    solver : dict
+        HiGHS's iteration count, MIP gap, bound and nodes where they apply.
+
+    Tables (raise :class:`~rareopt.exceptions.NoPlanError` when there is no plan):
+    ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd),
+    ``stock`` (element, period -> level_t, target_t, shortfall_t, days_of_cover ...),
+    ``unmet`` (element, period -> demand_t, unmet_t), ``shares`` (element, period, by, holder ->
+    volume_t, share), ``hhi`` (element, period -> hhi) and ``duals`` (constraint, element, period,
+    holder -> dual, unit; LP only).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> r = rareopt.solve(rareopt.load_example("tiny"))
+    >>> r.status.is_ok, list(r.plan.index.names)
+    (True, ['element', 'supplier', 'period'])
+    """
+
+    status: SolveStatus
+    solver_message: str
+    portfolio: Portfolio
+    objective: float | None = None
+    cost_terms: pd.Series | None = None
+    timings: dict = field(default_factory=dict)
+    checks: pd.DataFrame | None = None
+    solver: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict, repr=False)
+    explanation: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.explanation:
+            self.explanation = EXPLANATIONS[self.status]
+
+    @property
+    def ok(self) -> bool:
+        """True when the result holds a checked plan."""
+        return self.status.is_ok
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if not self.ok:
+            raise NoPlanError(self.status, self.solver_message, self.explanation)
+        table = self.tables.get(name)
+        if table is None:
+            raise NoPlanError(
+                self.status, self.solver_message,
+                f"no {name} table: duals exist only for LPs solved to optimality",
+            )
+        return table
+
+    plan = property(lambda self: self._table("plan"), doc="Purchases per element, supplier, period.")
+    stock = property(lambda self: self._table("stock"), doc="Stock level, target and shortfall.")
+    unmet = property(lambda self: self._table("unmet"), doc="Unmet demand per element and period.")
+    shares = property(lambda self: self._table("shares"), doc="Country and supplier shares.")
+    hhi = property(lambda self: self._table("hhi"), doc="HHI of country shares (0-10,000).")
+    duals = property(lambda self: self._table("duals"), doc="Marginal values of constraints.")
+
+    def raise_for_status(self) -> Result:
+        """Return self if there is a plan, else raise :class:`NoPlanError` with the explanation."""
+        self._table("plan")
+        return self
+
+    def summary(self) -> str:
+        """A readable summary: status, cost terms, and per element purchases, shares and stock."""
+        from rareopt.report import summary_text
+
+        return summary_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_csv(self, directory: str) -> list[str]:
+        """Write each table (and the cost terms) as CSV into ``directory``; returns the paths."""
+        os.makedirs(directory, exist_ok=True)
+        paths = []
+        for name, table in self._export_tables().items():
+            path = os.path.join(directory, f"{name}.csv")
+            table.to_csv(path)
+            paths.append(path)
+        return paths
+
+    def to_excel(self, path: str) -> str:
+        """Write one sheet per table to an .xlsx file (needs the ``excel`` extra: openpyxl)."""
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(
+                "to_excel needs openpyxl: pip install 'rareopt[excel]'"
+            ) from exc
+        with pd.ExcelWriter(path) as writer:
+            for name, table in self._export_tables().items():
+                table.to_excel(writer, sheet_name=name)
+        return path
+
+    def to_json(self, path: str | None = None) -> str:
+        """The status, costs and tables as JSON (records); written to ``path`` if given."""
+        payload = {
+            "portfolio": self.portfolio.name,
+            "status": self.status.value,
+            "solver_message": self.solver_message,
+            "explanation": self.explanation,
+            "objective_usd": self.objective,
+            "timings_seconds": self.timings,
+            "solver": self.solver,
+        }
+        if self.ok:
+            payload["tables"] = {
+                name: json.loads(table.reset_index().to_json(orient="records"))
+                for name, table in self._export_tables().items()
+            }
+        text = json.dumps(payload, indent=2)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    def _export_tables(self) -> dict[str, pd.DataFrame]:
+        self.raise_for_status()
+        tables = {name: self.tables[name] for name in TABLES if self.tables.get(name) is not None}
+        tables["cost_terms"] = self.cost_terms.to_frame()
+        tables["checks"] = self.checks
+        return tables

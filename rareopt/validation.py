@@ -1,0 +1,280 @@
+"""Validation of a portfolio's tables: every problem found at once, in the analyst's terms.
+
+Each problem names the table, the row (its label and key columns), the field, the bad value and
+what is allowed. Errors reject the portfolio with :class:`~rareopt.exceptions.PortfolioError`;
+warnings (probably a mistake, but solvable) are returned and kept on ``Portfolio.warnings``.
+Numeric columns are converted to float in place once they pass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from rareopt.exceptions import PortfolioError, ValidationIssue
+
+if TYPE_CHECKING:
+    from rareopt.portfolio import Portfolio
+
+__all__ = ["validate", "ALL", "CAP_BASES", "SUPPLIER_KINDS"]
+
+SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
+CAP_BASES = ("period", "horizon")
+ALL = "*"
+"""Wildcard in cap tables (and the period label of horizon-wide caps): every element or supplier."""
+
+
+class _Collector:
+    """Accumulates issues for one table."""
+
+    def __init__(self, issues: list[ValidationIssue], table: str, keys: Sequence[str] = ()):
+        self.issues, self.table, self.keys = issues, table, list(keys)
+
+    def row(self, frame: pd.DataFrame, label) -> str:
+        keys = ", ".join(f"{k}={frame.at[label, k]}" for k in self.keys if k in frame)
+        return f"row {label}" + (f" ({keys})" if keys else "")
+
+    def add(self, row: str, field: str, value, allowed: str, severity: str = "error") -> None:
+        self.issues.append(ValidationIssue(self.table, row, field, value, allowed, severity))
+
+    def require_columns(self, frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+        missing = [c for c in columns if c not in frame]
+        for column in missing:
+            self.add("all rows", column, "missing column", f"a column named {column!r}")
+        return not missing
+
+    def labels(self, frame: pd.DataFrame, column: str) -> None:
+        """Key columns: present, non-empty, stored as str."""
+        for label, value in frame[column].items():
+            if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "":
+                self.add(self.row(frame, label), column, value, "a non-empty name")
+        frame[column] = frame[column].astype(str)
+
+    def numbers(
+        self,
+        frame: pd.DataFrame,
+        column: str,
+        low: float = 0.0,
+        high: float | None = None,
+        allow_inf: bool = False,
+    ) -> None:
+        """A numeric column within [low, high]; converted to float where every value passes."""
+        allowed = f"a number >= {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        allowed += " (.inf for unlimited)" if allow_inf else ""
+        numeric = pd.to_numeric(frame[column], errors="coerce")
+        for label, raw, value in zip(frame.index, frame[column], numeric):
+            bad = (
+                isinstance(raw, bool)
+                or np.isnan(value)
+                or (np.isinf(value) and not (allow_inf and value > 0))
+                or value < low
+                or (high is not None and value > high)
+            )
+            if bad:
+                self.add(self.row(frame, label), column, raw, allowed)
+        frame[column] = numeric.astype(float)
+
+    def unique(self, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+        duplicated = frame.duplicated(list(columns), keep="first")
+        for label in frame.index[duplicated]:
+            key = ", ".join(str(frame.at[label, c]) for c in columns)
+            self.add(self.row(frame, label), "+".join(columns), key, "each key once (duplicate)")
+
+    def member(self, frame: pd.DataFrame, column: str, known: Sequence[str], what: str) -> None:
+        known_set = set(known)
+        for label, value in frame[column].items():
+            if value not in known_set:
+                self.add(self.row(frame, label), column, value, f"{what}: {_listing(known)}")
+
+
+def _listing(values: Sequence[str], limit: int = 12) -> str:
+    values = list(values)
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+
+
+def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> list[ValidationIssue]:
+    """Check every table of ``portfolio``; raise on errors, return (and warn) the warnings.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The portfolio being constructed, with its tables normalised.
+    shape_issues : dict of DataFrame
+        Rows whose per-period list had the wrong length, per table, found while normalising.
+
+    Returns
+    -------
+    list of ValidationIssue
+        Warnings only.
+
+    Raises
+    ------
+    PortfolioError
+        If any error was found; it lists all of them.
+
+    Examples
+    --------
+    >>> from rareopt import Portfolio
+    >>> Portfolio(periods=1, demand={"Nd": -1}, suppliers=[], offers=[])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rareopt.exceptions.PortfolioError: the portfolio has ... problem(s):
+    ...
+    """
+    issues: list[ValidationIssue] = []
+    periods = portfolio.periods
+    n_periods = len(periods)
+
+    check = _Collector(issues, "periods", ["period"])
+    if n_periods == 0:
+        check.add("all rows", "period", "no periods", "at least one period")
+    check.labels(periods, "period")
+    check.unique(periods, ["period"])
+    check.numbers(periods, "days", low=1e-9)
+    labels = periods["period"].tolist()
+
+    for table, bad in shape_issues.items():
+        for record in bad.to_dict("records"):
+            key = ", ".join(f"{k}={v}" for k, v in record.items() if k not in ("row", "length"))
+            _Collector(issues, table).add(
+                f"row {record['row']} ({key})",
+                "per-period list",
+                f"{record['length']} values",
+                f"one value per period: {n_periods} values",
+            )
+
+    demand = portfolio.demand
+    check = _Collector(issues, "demand", ["element", "period"])
+    if check.require_columns(demand, ["element", "period", "demand_t"]):
+        check.labels(demand, "element")
+        demand["period"] = demand["period"].astype(str)
+        check.member(demand, "period", labels, "a period of the portfolio")
+        check.unique(demand, ["element", "period"])
+        check.numbers(demand, "demand_t")
+        for element, got in demand.groupby("element", sort=False)["period"]:
+            missing = [p for p in labels if p not in set(got)]
+            if missing:
+                check.add(
+                    f"element {element}", "period", f"no demand for {_listing(missing)}",
+                    "one demand value per period",
+                )
+    elements = list(dict.fromkeys(demand.get("element", [])))
+
+    suppliers = portfolio.suppliers
+    check = _Collector(issues, "suppliers", ["supplier"])
+    if check.require_columns(suppliers, ["supplier", "country", "kind"]):
+        check.labels(suppliers, "supplier")
+        check.labels(suppliers, "country")
+        check.unique(suppliers, ["supplier"])
+        check.member(suppliers, "kind", SUPPLIER_KINDS, "one of")
+        check.numbers(suppliers, "risk_score", high=1.0)
+    supplier_names = suppliers.get("supplier", pd.Series(dtype=str)).tolist()
+
+    offers = portfolio.offers
+    check = _Collector(issues, "offers", ["supplier", "element"])
+    if check.require_columns(offers, ["supplier", "element", "price_usd_per_t"]):
+        check.labels(offers, "supplier")
+        check.labels(offers, "element")
+        check.member(offers, "supplier", supplier_names, "a supplier in the suppliers table")
+        check.member(offers, "element", elements, "an element in the demand table")
+        check.unique(offers, ["supplier", "element"])
+        check.numbers(offers, "price_usd_per_t")
+        check.numbers(offers, "freight_usd_per_t")
+        offered = set(offers["element"])
+        for element in elements:
+            if element not in offered:
+                check.add(
+                    f"element {element}", "element", "demand but no offer",
+                    "at least one offer for every element with demand",
+                )
+
+    capacity = portfolio.capacity
+    check = _Collector(issues, "capacity", ["supplier", "element", "period"])
+    if check.require_columns(capacity, ["supplier", "element", "period", "capacity_t"]):
+        capacity["period"] = capacity["period"].astype(str)
+        for column in ("supplier", "element"):
+            capacity[column] = capacity[column].astype(str)
+        check.member(capacity, "period", labels, "a period of the portfolio")
+        check.unique(capacity, ["supplier", "element", "period"])
+        check.numbers(capacity, "capacity_t", allow_inf=True)
+        pairs = set(zip(offers.get("supplier", []), offers.get("element", [])))
+        for label, s, e in zip(capacity.index, capacity["supplier"], capacity["element"]):
+            if (s, e) not in pairs:
+                check.add(check.row(capacity, label), "supplier+element", f"{s}, {e}",
+                          "a supplier and element that have an offer")
+
+    stockpile, targets = portfolio.stockpile, portfolio.stock_target
+    check = _Collector(issues, "stockpile", ["element"])
+    check.labels(stockpile, "element")
+    check.member(stockpile, "element", elements, "an element in the demand table")
+    check.unique(stockpile, ["element"])
+    check.numbers(stockpile, "initial_t")
+    check.numbers(stockpile, "capacity_t", allow_inf=True)
+    check.numbers(stockpile, "holding_usd_per_t")
+    over = stockpile["initial_t"] > stockpile["capacity_t"]
+    for label in stockpile.index[over.fillna(False)]:
+        check.add(check.row(stockpile, label), "initial_t", stockpile.at[label, "initial_t"],
+                  f"at most capacity_t = {stockpile.at[label, 'capacity_t']:g}")
+    targets["element"] = targets["element"].astype(str)
+    _Collector(issues, "stockpile target", ["element", "period"]).numbers(targets, "target_days")
+
+    _validate_policy(portfolio, issues, elements, supplier_names)
+
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise PortfolioError(errors)
+    found = [i for i in issues if i.severity == "warning"]
+    for issue in found:
+        warnings.warn(str(issue), UserWarning, stacklevel=4)
+    return found
+
+
+def _validate_policy(
+    portfolio: Portfolio,
+    issues: list[ValidationIssue],
+    elements: Sequence[str],
+    supplier_names: Sequence[str],
+) -> None:
+    policy = portfolio.policy
+    countries = set(portfolio.suppliers.get("country", []))
+    for table, key, known in (
+        ("country caps", "country", None),
+        ("supplier caps", "supplier", [ALL, *supplier_names]),
+    ):
+        caps = getattr(policy, f"{key}_caps")
+        check = _Collector(issues, f"policy {table}", [key, "element"])
+        if not check.require_columns(caps, [key, "element", "max_share"]):
+            continue
+        check.labels(caps, key)
+        check.labels(caps, "element")
+        check.member(caps, "element", [ALL, *elements], "'*' or an element in the demand table")
+        check.unique(caps, [key, "element"])
+        check.numbers(caps, "max_share", high=1.0)
+        if known is not None:
+            check.member(caps, key, known, "'*' or a supplier in the suppliers table")
+        else:
+            for label, country in caps[key].items():
+                if country not in countries:
+                    check.add(check.row(caps, label), key, country,
+                              f"a country some supplier is in: {_listing(sorted(countries))} "
+                              "(this cap has no effect)", severity="warning")
+
+    check = _Collector(issues, "policy")
+    if policy.cap_basis not in CAP_BASES:
+        check.add("policy", "cap_basis", policy.cap_basis, f"one of {list(CAP_BASES)}")
+    for name in (
+        "shortage_penalty_usd_per_t",
+        "target_shortfall_penalty_usd_per_t",
+        "risk_weight_usd_per_t",
+    ):
+        value = getattr(policy, name)
+        ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if not ok or not np.isfinite(value) or value < 0:
+            check.add("policy", name, value, "a finite number >= 0 (USD per tonne)")
+    if not isinstance(policy.hard_stock_targets, (bool, np.bool_)):
+        check.add("policy", "hard_stock_targets", policy.hard_stock_targets, "true or false")

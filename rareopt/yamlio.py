@@ -1,0 +1,158 @@
+"""Read and write portfolios as one YAML file (large tables may be CSV files beside it).
+
+Input is parsed with ``yaml.safe_load`` only: no tags, no code, nothing unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from rareopt.portfolio import Portfolio
+
+__all__ = ["read_yaml", "write_yaml", "portfolio_from_dict", "portfolio_to_dict", "TOP_LEVEL_KEYS"]
+
+TOP_LEVEL_KEYS = (
+    "name", "description", "sources", "periods", "demand", "suppliers", "offers", "capacity",
+    "stockpile", "policy",
+)
+_CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
+
+
+def portfolio_from_dict(spec: dict[str, Any], base_dir: str = ".") -> Portfolio:
+    """A portfolio from the mapping a YAML file holds; string tables name CSV files in ``base_dir``.
+
+    Examples
+    --------
+    >>> p = portfolio_from_dict({"periods": 1, "demand": {"Nd": 10},
+    ...     "suppliers": [{"supplier": "A", "country": "AU", "kind": "mine"}],
+    ...     "offers": [{"supplier": "A", "element": "Nd", "price_usd_per_t": 1, "capacity_t": 20}]})
+    >>> p.elements
+    ['Nd']
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"a portfolio file must hold a mapping of {list(TOP_LEVEL_KEYS)}")
+    unknown = sorted(set(spec) - set(TOP_LEVEL_KEYS))
+    missing = [k for k in ("periods", "demand", "suppliers", "offers") if k not in spec]
+    if unknown or missing:
+        raise ValueError(
+            "portfolio file: "
+            + (f"unknown key(s) {unknown}; " if unknown else "")
+            + (f"missing key(s) {missing}; " if missing else "")
+            + f"allowed: {list(TOP_LEVEL_KEYS)}"
+        )
+    spec = dict(spec)
+    for table in _CSV_TABLES:
+        if isinstance(spec.get(table), str):
+            spec[table] = pd.read_csv(os.path.join(base_dir, spec[table]))
+    spec["sources"] = tuple(spec.get("sources") or ())
+    spec["description"] = str(spec.get("description") or "").strip()
+    return Portfolio(**spec)
+
+
+def read_yaml(path: str) -> Portfolio:
+    """Read a portfolio YAML file.
+
+    Examples
+    --------
+    >>> from rareopt.examples import example_path
+    >>> read_yaml(example_path("tiny")).name
+    'tiny'
+    """
+    with open(path, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
+    spec = dict(spec or {})
+    spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    return portfolio_from_dict(spec, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def _plain(value: Any) -> Any:
+    """Python scalars YAML can write: numpy numbers to float or int (infinity stays .inf)."""
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _per_period(values: list) -> Any:
+    """One number when every period has the same value, else the list."""
+    values = [_plain(v) for v in values]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
+    """The YAML mapping of a portfolio (the inverse of :func:`portfolio_from_dict`).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> sorted(portfolio_to_dict(load_example("tiny")))[:3]
+    ['demand', 'description', 'name']
+    """
+    labels = portfolio.period_labels
+    order = {p: i for i, p in enumerate(labels)}
+
+    def by_period(frame: pd.DataFrame, keys: list[str], value: str) -> dict:
+        frame = frame.assign(_o=frame["period"].map(order)).sort_values("_o")
+        groups = frame.groupby(keys if len(keys) > 1 else keys[0], sort=False)
+        return {k: _per_period(g[value].tolist()) for k, g in groups}
+
+    demand = by_period(portfolio.demand, ["element"], "demand_t")
+    capacity = by_period(portfolio.capacity, ["supplier", "element"], "capacity_t")
+    offers = [
+        {**row, "capacity_t": capacity.get((row["supplier"], row["element"]), 0)}
+        for row in _records(portfolio.offers)
+    ]
+    targets = by_period(portfolio.stock_target, ["element"], "target_days")
+    stockpile = [{**row, "target_days": targets.get(row["element"], 0)}
+                 for row in _records(portfolio.stockpile)]
+    policy = portfolio.policy
+    spec: dict[str, Any] = {
+        "name": portfolio.name,
+        "description": portfolio.description,
+        "sources": list(portfolio.sources),
+        "periods": _records(portfolio.periods),
+        "demand": demand,
+        "suppliers": _records(portfolio.suppliers),
+        "offers": offers,
+        "stockpile": stockpile,
+        "policy": {
+            "country_caps": _records(policy.country_caps),
+            "supplier_caps": _records(policy.supplier_caps),
+            "cap_basis": policy.cap_basis,
+            "shortage_penalty_usd_per_t": _plain(policy.shortage_penalty_usd_per_t),
+            "target_shortfall_penalty_usd_per_t": _plain(policy.target_shortfall_penalty_usd_per_t),
+            "risk_weight_usd_per_t": _plain(policy.risk_weight_usd_per_t),
+            "hard_stock_targets": bool(policy.hard_stock_targets),
+        },
+    }
+    return spec
+
+
+def write_yaml(portfolio: Portfolio, path: str | None = None) -> str:
+    """YAML text of a portfolio; written to ``path`` when given. Reads back to an equal portfolio.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> write_yaml(load_example("tiny")).startswith("name: tiny")
+    True
+    """
+    text = yaml.safe_dump(portfolio_to_dict(portfolio), sort_keys=False, allow_unicode=True,
+                          default_flow_style=None, width=100)
+    if path is not None:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return text
