@@ -1,0 +1,121 @@
+"""The ``rareopt`` command line: solve, validate and browse the built-in portfolios.
+
+Exit codes: 0 a plan was found (or the file is valid); 1 the solve produced no plan (infeasible,
+unbounded, a limit without a plan, a solver error); 2 bad input (unreadable or invalid portfolio,
+bad option). Errors are printed as messages, never as tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from rareopt.examples import example_path, list_examples, load_example
+from rareopt.exceptions import PlanCheckError, RareoptError
+from rareopt.portfolio import Portfolio
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="rareopt: where to buy critical raw materials (Pyomo LP solved by HiGHS).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+examples_app = typer.Typer(help="List the built-in portfolios, or show one as YAML.")
+app.add_typer(examples_app, name="examples")
+
+EXIT_NO_PLAN = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load(path: Path | None) -> Portfolio:
+    """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2."""
+    try:
+        return load_example("japan") if path is None else Portfolio.from_yaml(str(path))
+    except FileNotFoundError as exc:
+        raise _fail(f"no such file: {exc.filename}", EXIT_BAD_INPUT) from None
+    except yaml.YAMLError as exc:
+        raise _fail(f"{path} is not valid YAML: {exc}", EXIT_BAD_INPUT) from None
+    except (RareoptError, ValueError, TypeError) as exc:
+        raise _fail(f"{path}: {exc}", EXIT_BAD_INPUT) from None
+
+
+@app.command()
+def solve(
+    portfolio: Annotated[
+        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result tables (CSV) here.")] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the result as JSON to this file.")
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit, seconds.")] = None,
+    lp_algorithm: Annotated[
+        str, typer.Option(help="choose, simplex, ipm or pdlp.")
+    ] = "choose",
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads.")] = None,
+    presolve: Annotated[bool, typer.Option(help="Run HiGHS's presolve.")] = True,
+    log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+) -> None:
+    """Solve a portfolio and print the plan's summary."""
+    from rareopt.solve import solve as run_solve
+
+    problem = _load(portfolio)
+    try:
+        result = run_solve(problem, time_limit=time_limit, lp_algorithm=lp_algorithm,
+                           threads=threads, presolve=presolve, log=log)
+    except (ValueError, TypeError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    except PlanCheckError as exc:
+        raise _fail(str(exc), EXIT_NO_PLAN) from None
+    typer.echo(result.summary())
+    if json_file is not None:
+        result.to_json(str(json_file))
+    if not result.ok:
+        raise typer.Exit(EXIT_NO_PLAN)
+    if out is not None:
+        paths = result.to_csv(str(out))
+        typer.echo(f"\nwrote {len(paths)} tables to {out}")
+
+
+@app.command()
+def validate(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio YAML file.")],
+) -> None:
+    """Check a portfolio file and report every problem found."""
+    loaded = _load(portfolio)
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(f"ok: {loaded!r}")
+
+
+@examples_app.callback(invoke_without_command=True)
+def examples(ctx: typer.Context) -> None:
+    """List the built-in portfolios."""
+    if ctx.invoked_subcommand is None:
+        for name, description in list_examples().items():
+            typer.echo(f"{name:<10} {description}")
+
+
+@examples_app.command("show")
+def examples_show(name: Annotated[str, typer.Argument(help="Example name.")]) -> None:
+    """Print a built-in portfolio as YAML, to copy and edit."""
+    try:
+        path = example_path(name)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    typer.echo(Path(path).read_text(encoding="utf-8"), nl=False)
+
+
+def main() -> None:
+    """Entry point of the ``rareopt`` console script and ``python -m rareopt``."""
+    app(prog_name="rareopt")
