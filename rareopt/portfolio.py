@@ -354,7 +354,7 @@ class Portfolio:
         >>> load_example("tiny").with_policy(country_caps={"CN": 0.4}).policy.country_caps["max_share"].tolist()
         [0.4]
         """
-        return replace(self, policy=replace(self.policy, **changes))
+        return self.replace_tables(policy=replace(self.policy, **changes))
 
     def replace_tables(self, **tables: Any) -> Portfolio:
         """A copy with some tables replaced (re-validated); e.g. ``offers=...``, ``suppliers=...``.

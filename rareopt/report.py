@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 __all__ = ["summary_text", "element_overview", "country_share_matrix"]
 
 
+def _select(frame: pd.DataFrame, **levels: str) -> pd.DataFrame:
+    """Rows whose index levels equal the given labels, those levels dropped (empty-safe ``xs``)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for level, label in levels.items():
+        mask &= frame.index.get_level_values(level) == label
+    return frame[mask].droplevel(list(levels))
+
+
 def country_share_matrix(result: Result) -> pd.DataFrame:
     """Share of each element's purchases over the horizon by country (element x country, %).
 
@@ -25,7 +33,7 @@ def country_share_matrix(result: Result) -> pd.DataFrame:
     >>> bool(np.allclose(m.sum(axis=1), 100))
     True
     """
-    shares = result.shares.xs((ALL, "country"), level=("period", "by"))["share"]
+    shares = _select(result.shares, period=ALL, by="country")["share"]
     return (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
 
 
@@ -39,12 +47,12 @@ def element_overview(result: Result) -> pd.DataFrame:
     ['bought_t', 'unmet_t', 'top_country']
     """
     plan, stock, unmet = result.plan, result.stock, result.unmet
-    per_period = result.shares.xs("country", level="by")
+    per_period = _select(result.shares, by="country")
     per_period = per_period[per_period.index.get_level_values("period") != ALL]
     largest = per_period["share"].groupby(level="element", sort=False).max()
-    horizon = result.shares.xs((ALL, "country"), level=("period", "by"))["share"]
+    horizon = _select(result.shares, period=ALL, by="country")["share"]
     top = horizon.groupby(level="element", sort=False).idxmax()
-    hhi = result.hhi.xs(ALL, level="period")["hhi"]
+    hhi = _select(result.hhi, period=ALL)["hhi"]
     last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")
     out = pd.DataFrame({
         "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),

@@ -65,6 +65,7 @@ def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
             frames.append(grouped.rename_axis(["element", "period", "holder"]).reset_index()
                           .assign(by=by))
     out = pd.concat(frames, ignore_index=True)
+    out["holder"] = out["holder"].astype(object)
     total = out.groupby(["element", "period", "by"])["volume_t"].transform("sum")
     out["share"] = np.where(total > 0, out["volume_t"] / total.where(total > 0, 1.0), 0.0)
     return out.set_index(["element", "period", "by", "holder"])[["volume_t", "share"]]
@@ -80,7 +81,7 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     >>> float(hhi_table(shares_table(plan)).loc[("Nd", "P1"), "hhi"])
     5200.0
     """
-    country = shares.xs("country", level="by")
+    country = shares[shares.index.get_level_values("by") == "country"].droplevel("by")
     hhi = (100 * country["share"]) ** 2
     return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
 
