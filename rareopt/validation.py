@@ -163,7 +163,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
                     f"element {element}", "period", f"no demand for {_listing(missing)}",
                     "one demand value per period",
                 )
-    elements = list(dict.fromkeys(demand.get("element", [])))
+    # An element whose demand list had the wrong length is still a known element.
+    misshapen = shape_issues.get("demand", pd.DataFrame()).get("element", [])
+    elements = list(dict.fromkeys([*demand.get("element", []), *misshapen]))
 
     suppliers = portfolio.suppliers
     check = _Collector(issues, "suppliers", ["supplier"])

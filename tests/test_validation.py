@@ -1,0 +1,147 @@
+"""Bad input gets one error listing every problem, each naming table, row, field, value, allowed."""
+
+import math
+
+import pytest
+from helpers import offer, supplier
+
+import rareopt
+from rareopt import PortfolioError
+
+
+def base(**changes):
+    spec = dict(
+        periods=2,
+        demand={"Nd": 100, "Dy": 10},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[offer("A", "Nd", 50_000, 200), offer("B", "Nd", 60_000, 200),
+                offer("A", "Dy", 250_000, 20)],
+        policy={"country_caps": {"CN": 0.6}},
+    )
+    spec.update(changes)
+    return spec
+
+
+def issues_of(**changes):
+    with pytest.raises(PortfolioError) as info:
+        rareopt.Portfolio(**base(**changes))
+    return info.value.issues
+
+
+def test_valid_base_portfolio_builds():
+    p = rareopt.Portfolio(**base())
+    assert p.elements == ["Nd", "Dy"]
+    assert p.warnings == ()
+
+
+def test_every_problem_is_reported_at_once():
+    bad_offers = [offer("A", "Nd", -5, 200), offer("Z", "Nd", 60_000, 200),
+                  offer("A", "Xx", 1, 1), offer("A", "Dy", 250_000, math.nan)]
+    issues = issues_of(offers=bad_offers,
+                       suppliers=[supplier("A", "CN", kind="volcano"), supplier("B", "AU", risk=1.5)])
+    found = {(i.table, i.field) for i in issues}
+    assert {("offers", "price_usd_per_t"), ("offers", "supplier"), ("offers", "element"),
+            ("capacity", "capacity_t"), ("suppliers", "kind"), ("suppliers", "risk_score")} <= found
+
+
+def test_message_names_table_row_field_value_and_allowed():
+    issues = issues_of(offers=[offer("A", "Nd", 50_000, -3), offer("A", "Dy", 1, 1)])
+    (issue,) = [i for i in issues if i.field == "capacity_t"][:1]
+    text = str(issue)
+    assert "capacity" in text and "supplier=A" in text and "element=Nd" in text
+    assert "-3" in text and "a number >= 0" in text
+
+
+def test_unknown_supplier_names_the_allowed_ones():
+    issues = issues_of(offers=[offer("Q", "Nd", 1, 1), offer("A", "Dy", 1, 1)])
+    (issue,) = [i for i in issues if i.field == "supplier"]
+    assert issue.value == "Q" and "A, B" in issue.allowed
+
+
+def test_duplicate_offer_is_an_error():
+    issues = issues_of(offers=[offer("A", "Nd", 1, 1), offer("A", "Nd", 2, 2), offer("A", "Dy", 1, 1)])
+    assert any("duplicate" in i.allowed for i in issues)
+
+
+def test_demand_without_any_offer_is_an_error():
+    issues = issues_of(offers=[offer("A", "Nd", 1, 1)])
+    (issue,) = issues
+    assert issue.row == "element Dy" and "at least one offer" in issue.allowed
+
+
+def test_per_period_list_of_wrong_length():
+    issues = issues_of(demand={"Nd": [1, 2, 3], "Dy": 10})
+    (issue,) = issues
+    assert issue.table == "demand" and "2 values" in issue.allowed and issue.value == "3 values"
+
+
+def test_share_outside_unit_interval_and_bad_cap_basis():
+    issues = issues_of(policy={"country_caps": {"CN": 1.5}, "cap_basis": "monthly"})
+    fields = {i.field: i for i in issues}
+    assert fields["max_share"].value == 1.5 and "<= 1" in fields["max_share"].allowed
+    assert "horizon" in fields["cap_basis"].allowed
+
+
+def test_periods_that_do_not_match():
+    demand = [{"element": "Nd", "period": "P1", "demand_t": 1},
+              {"element": "Nd", "period": "P9", "demand_t": 1}]
+    issues = issues_of(demand=demand, offers=[offer("A", "Nd", 1, 1)])
+    assert any(i.field == "period" and i.value == "P9" for i in issues)
+    assert any(i.row == "element Nd" and "P2" in str(i.value) for i in issues)
+
+
+def test_negative_and_nan_demand():
+    issues = issues_of(demand={"Nd": [-1, math.nan], "Dy": 10})
+    assert [i.value for i in issues if i.field == "demand_t"][0] == -1
+    assert len([i for i in issues if i.field == "demand_t"]) == 2
+
+
+def test_initial_stock_above_capacity():
+    issues = issues_of(stockpile=[{"element": "Nd", "initial_t": 50, "capacity_t": 10}])
+    (issue,) = issues
+    assert issue.field == "initial_t" and "capacity_t = 10" in issue.allowed
+
+
+def test_country_cap_on_a_country_without_suppliers_is_a_warning():
+    with pytest.warns(UserWarning, match="KZ"):
+        p = rareopt.Portfolio(**base(policy={"country_caps": {"CN": 0.6, "KZ": 0.2}}))
+    (warning,) = p.warnings
+    assert warning.severity == "warning" and warning.value == "KZ"
+
+
+def test_unknown_policy_key_and_unknown_solve_option():
+    with pytest.raises(ValueError, match="unknown field.*'cap'.*allowed"):
+        rareopt.Portfolio(**base(policy={"cap": 0.5}))
+    with pytest.raises(TypeError, match="unknown solve option.*'timelimit'"):
+        rareopt.solve(rareopt.Portfolio(**base()), timelimit=5)
+    with pytest.raises(ValueError, match="lp_algorithm.*'barrier'.*allowed"):
+        rareopt.solve(rareopt.Portfolio(**base()), lp_algorithm="barrier")
+
+
+def test_yaml_file_must_not_execute_tags(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(Exception, match="could not determine a constructor|python/object"):
+        rareopt.Portfolio.from_yaml(str(path))
+
+
+def test_yaml_round_trip_keeps_the_optimum(tmp_path):
+    p = rareopt.load_example("tiny")
+    path = tmp_path / "copy.yaml"
+    p.to_yaml(str(path))
+    q = rareopt.Portfolio.from_yaml(str(path))
+    assert rareopt.solve(q).objective == pytest.approx(rareopt.solve(p).objective)
+    assert q.stock_target.equals(p.stock_target)
+    assert q.capacity.sort_values(["supplier", "element", "period"]).reset_index(drop=True).equals(
+        p.capacity.sort_values(["supplier", "element", "period"]).reset_index(drop=True))
+
+
+def test_csv_tables_next_to_the_yaml(tmp_path):
+    p = rareopt.load_example("tiny")
+    p.demand.to_csv(tmp_path / "demand.csv", index=False)
+    text = p.to_yaml().replace("demand:\n", "demand: demand.csv\nold_demand:\n", 1)
+    start = text.index("old_demand:")
+    end = text.index("suppliers:")
+    (tmp_path / "p.yaml").write_text(text[:start] + text[end:])
+    q = rareopt.Portfolio.from_yaml(str(tmp_path / "p.yaml"))
+    assert q.demand["demand_t"].sum() == pytest.approx(p.demand["demand_t"].sum())
