@@ -27,7 +27,7 @@ def tolerance(portfolio: Portfolio) -> float:
     Examples
     --------
     >>> from rareopt.examples import load_example
-    >>> tolerance(load_example("tiny")) > 0
+    >>> bool(tolerance(load_example("tiny")) > 0)
     True
     """
     sizes = [portfolio.demand["demand_t"], portfolio.capacity["capacity_t"],

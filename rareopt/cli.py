@@ -46,7 +46,7 @@ def _load(path: Path | None) -> Portfolio:
     except yaml.YAMLError as exc:
         raise _fail(f"{path} is not valid YAML: {exc}", EXIT_BAD_INPUT) from None
     except (RareoptError, ValueError, TypeError) as exc:
-        raise _fail(f"{path}: {exc}", EXIT_BAD_INPUT) from None
+        raise _fail(f"{path or 'japan'}: {exc}", EXIT_BAD_INPUT) from None
 
 
 @app.command()

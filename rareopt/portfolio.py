@@ -182,8 +182,8 @@ class Policy:
 
     Examples
     --------
-    >>> Policy(country_caps={"CN": 0.5}, supplier_caps=0.3).country_caps.iloc[0].tolist()
-    ['CN', '*', 0.5]
+    >>> Policy(country_caps={"CN": 0.5}, supplier_caps=0.3).country_caps.to_dict("records")
+    [{'country': 'CN', 'element': '*', 'max_share': 0.5}]
     """
 
     country_caps: Any = None
@@ -297,12 +297,11 @@ class Portfolio:
         offers = _records(
             self.offers, ["supplier", "element", "price_usd_per_t", "capacity_t"]
         )
-        for column, default in (("freight_usd_per_t", 0.0), ("capacity_t", np.nan)):
-            if column not in offers:
-                offers[column] = default
+        if "capacity_t" not in offers:
+            offers["capacity_t"] = np.nan
         # Optional fields left blank in some rows take their documented default.
-        suppliers["risk_score"] = suppliers.get("risk_score", pd.Series(dtype=float)).fillna(0.0)
-        offers["freight_usd_per_t"] = offers["freight_usd_per_t"].fillna(0.0)
+        for frame, column in ((suppliers, "risk_score"), (offers, "freight_usd_per_t")):
+            frame[column] = frame[column].fillna(0.0) if column in frame else 0.0
         capacity, bad_capacity = _expand_per_period(
             offers, "capacity_t", ["supplier", "element"], labels
         )

@@ -83,7 +83,7 @@ def summary_text(result: Result) -> str:
     checks = result.checks
     lines.append(
         f"independent check: passed ({int(checks['rows_checked'].sum())} constraints in "
-        f"{len(checks)} families; largest excess {checks['max_excess'].max():.2g})"
+        f"{len(checks)} families; largest excess {max(checks['max_excess'].max(), 0.0):.2g})"
     )
     lines.append(f"total cost: {result.objective:,.0f} USD")
     for term, value in result.cost_terms.items():

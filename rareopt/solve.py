@@ -59,10 +59,13 @@ def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
     settings = SolveOptions(**options)
     timings = {}
 
-    start = time.perf_counter()
-    model = build(problem) if isinstance(problem, Portfolio) else problem
+    if isinstance(problem, Portfolio):
+        start = time.perf_counter()
+        model = build(problem)
+        timings["build_seconds"] = time.perf_counter() - start
+    else:
+        model = problem
     layout = layout_of(model)
-    timings["build_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
     lp = compile_model(model)

@@ -1,0 +1,80 @@
+"""The command line: output, files written, exit codes, no tracebacks."""
+
+import subprocess
+import sys
+
+import yaml
+from typer.testing import CliRunner
+
+from rareopt.cli import EXIT_BAD_INPUT, EXIT_NO_PLAN, app
+from rareopt.examples import example_path
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_solve_prints_summary_and_writes_tables(tmp_path):
+    out = tmp_path / "out"
+    result = run("solve", example_path("tiny"), "--out", str(out), "--json", str(tmp_path / "r.json"))
+    assert result.exit_code == 0, result.output
+    assert "status: optimal" in result.output and "independent check: passed" in result.output
+    assert {"plan.csv", "stock.csv", "shares.csv", "hhi.csv", "duals.csv"} <= {
+        p.name for p in out.iterdir()}
+    assert (tmp_path / "r.json").read_text().startswith("{")
+
+
+def test_solve_without_argument_uses_the_japan_portfolio():
+    result = run("solve")
+    assert result.exit_code == 0, result.output
+    assert "rareopt plan: japan" in result.output
+
+
+def test_invalid_file_exits_2_with_message_and_no_traceback(tmp_path):
+    spec = yaml.safe_load(open(example_path("tiny")))
+    spec["suppliers"][0]["kind"] = "volcano"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(spec))
+    for command in ("solve", "validate"):
+        result = run(command, str(bad))
+        assert result.exit_code == EXIT_BAD_INPUT
+        assert "kind" in result.output and "volcano" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_missing_file_and_bad_option_exit_2():
+    assert run("solve", "/no/such/file.yaml").exit_code == EXIT_BAD_INPUT
+    result = run("solve", example_path("tiny"), "--lp-algorithm", "magic")
+    assert result.exit_code == EXIT_BAD_INPUT and "lp_algorithm" in result.output
+
+
+def test_infeasible_portfolio_exits_1(tmp_path):
+    spec = yaml.safe_load(open(example_path("tiny")))
+    spec["policy"]["hard_stock_targets"] = True
+    for row in spec["stockpile"]:
+        row["capacity_t"] = 0.0
+        row["initial_t"] = 0.0
+        row["target_days"] = 30
+    path = tmp_path / "hard.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run("solve", str(path))
+    assert result.exit_code == EXIT_NO_PLAN
+    assert "infeasible" in result.output and "Traceback" not in result.output
+
+
+def test_validate_ok_and_examples_listing_and_show():
+    assert run("validate", example_path("japan")).exit_code == 0
+    listing = run("examples")
+    assert listing.exit_code == 0 and "japan" in listing.output and "tiny" in listing.output
+    shown = run("examples", "show", "tiny")
+    assert shown.exit_code == 0 and yaml.safe_load(shown.output)["name"] == "tiny"
+    unknown = run("examples", "show", "mars")
+    assert unknown.exit_code == EXIT_BAD_INPUT and "japan" in unknown.output
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "rareopt", "examples"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and "tiny" in done.stdout
