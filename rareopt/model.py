@@ -181,17 +181,28 @@ def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
 
 
 def _cap_constraints(
-    model: pyo.ConcreteModel, buy_vars: list, buy: pd.DataFrame, rows: pd.DataFrame, key: str
+    buy_vars: list, buy: pd.DataFrame, bought: pyo.Var, rows: pd.DataFrame, key: str
 ) -> pyo.Constraint:
-    """Share caps  sum_{s in group} x - kappa * sum_s x <= 0  for each row of ``rows``."""
-    scope = ["element"] if rows["period"].eq(ALL).all() else ["element", "period"]
+    """Share caps  sum_{s in group} x - kappa * X <= 0,  X the element's purchases ``bought``.
+
+    Writing the total through ``bought`` keeps each cap row short (the group's own purchases plus
+    one total) instead of repeating every supplier of the element in every cap row.
+    """
+    horizon = rows["period"].eq(ALL).all()
+    scope = ["element", key] if horizon else ["element", key, "period"]
     positions = buy.groupby(scope, sort=False).indices
+    totals: dict = {}
+    for element, period in bought:
+        totals.setdefault(element if horizon else (element, period), []).append(
+            bought[element, period]
+        )
     body = {}
     for element, group, period, share in rows.itertuples(index=False):
-        scope_key = element if len(scope) == 1 else (element, period)
-        idx = positions[scope_key]
-        own = (buy[key].to_numpy()[idx] == group).astype(float)
-        body[element, group, period] = _linear(own - share, [buy_vars[i] for i in idx])
+        idx = positions[(element, group) if horizon else (element, group, period)]
+        total = totals[element if horizon else (element, period)]
+        body[element, group, period] = _linear(
+            [1.0] * len(idx) + [-share] * len(total), [buy_vars[i] for i in idx] + total
+        )
     return pyo.Constraint(list(body), rule=lambda m, e, g, p: body[e, g, p] <= 0)
 
 
@@ -204,9 +215,12 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     - ``stock[e, p]`` h, t at the end of period p (0 <= h <= stock capacity)
     - ``unmet[e, p]`` u, t of demand not met (0 <= u <= demand)
     - ``shortfall[e, p]`` v, t below the stock target (fixed at 0 with hard targets)
-    - ``balance[e, p]``: sum_s x + h[p-1] - h[p] + u = d
+    - ``bought[e, p]`` X, t bought of e in p from all suppliers
+    - ``purchases[e, p]``: sum_s x - X = 0
+    - ``balance[e, p]``: X + h[p-1] - h[p] + u = d
     - ``stock_target[e, p]``: h + v >= target (only where the target is positive)
-    - ``country_cap[e, c, p]`` and ``supplier_cap[e, s, p]``: share caps (p = ``"*"`` over the horizon)
+    - ``country_cap[e, c, p]`` and ``supplier_cap[e, s, p]``: sum_{s in group} x - kappa X <= 0
+      (p = ``"*"`` over the horizon, with X summed over the periods)
     - Expressions ``purchase_cost``, ``holding_cost``, ``risk_penalty``, ``shortage_penalty``,
       ``target_penalty`` (USD) and the objective ``total_cost``, their sum, minimised.
 
@@ -249,13 +263,21 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
 
     buy_vars = [m.buy[k] for k in buy_index]
     stock_vars = [m.stock[k] for k in ep_index]
+    m.bought = pyo.Var(ep_index, domain=pyo.NonNegativeReals)
     by_ep = buy.groupby(["element", "period"], sort=False).indices
+    purchases = {}
+    for key in ep_index:
+        idx = by_ep.get(key, ())
+        purchases[key] = _linear(
+            [1.0] * len(idx) + [-1.0], [buy_vars[i] for i in idx] + [m.bought[key]]
+        )
+    m.purchases = pyo.Constraint(ep_index, rule=lambda m, e, p: purchases[e, p] == 0)
+
     first_period = ep["initial_t"].to_numpy()
     balance = {}
     for row, key in enumerate(ep_index):
-        idx = by_ep.get(key, ())
-        terms = [buy_vars[i] for i in idx] + [m.unmet[key], stock_vars[row]]
-        coefs = [1.0] * (len(idx) + 1) + [-1.0]
+        terms = [m.bought[key], m.unmet[key], stock_vars[row]]
+        coefs = [1.0, 1.0, -1.0]
         if ep["period"].iat[row] != portfolio.period_labels[0]:
             terms.append(stock_vars[row - 1])
             coefs.append(1.0)
@@ -267,8 +289,8 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     m.stock_target = pyo.Constraint(
         positive, rule=lambda m, e, p: m.stock[e, p] + m.shortfall[e, p] >= targets[e, p]
     )
-    m.country_cap = _cap_constraints(m, buy_vars, buy, layout.country_caps, "country")
-    m.supplier_cap = _cap_constraints(m, buy_vars, buy, layout.supplier_caps, "supplier")
+    m.country_cap = _cap_constraints(buy_vars, buy, m.bought, layout.country_caps, "country")
+    m.supplier_cap = _cap_constraints(buy_vars, buy, m.bought, layout.supplier_caps, "supplier")
 
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
     risk = buy["risk_score"].to_numpy() * policy.risk_weight_usd_per_t

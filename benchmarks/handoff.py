@@ -1,0 +1,125 @@
+"""Hand-off to HiGHS: rareopt's compiler + passModel route against Pyomo's HiGHS interfaces.
+
+Builds one random portfolio (elements x suppliers x periods), then, side by side in this process:
+
+- rareopt: Pyomo's LinearStandardFormCompiler -> highspy.Highs.passModel -> run (``rareopt.highs``);
+- Pyomo's maintained interface ``pyomo.contrib.solver.solvers.highs.Highs``;
+- Pyomo's older APPSI interface ``appsi_highs``.
+
+Each route solves the same built model; objectives must agree. Times are wall-clock seconds of one
+run each (a second repeat is taken and the faster kept), and the table shows the time outside HiGHS
+as a multiple of HiGHS's own solve time.
+
+Run: python benchmarks/handoff.py [--elements 17 --suppliers 60 --periods 24] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+
+import rareopt
+from rareopt.highs import SolveOptions, compile_model, make_highs, run
+
+COUNTRIES = ["CN", "AU", "MY", "IN", "VN", "KZ", "MM", "US", "JP", "MN"]
+
+
+def random_portfolio(elements: int, suppliers: int, periods: int, seed: int = 0) -> rareopt.Portfolio:
+    """A feasible random portfolio with China dominant (about half the suppliers and capacity)."""
+    rng = np.random.default_rng(seed)
+    names = [f"E{k}" for k in range(elements)]
+    countries = np.where(rng.random(suppliers) < 0.4, "CN", rng.choice(COUNTRIES[1:], suppliers))
+    supplier_rows = [{"supplier": f"S{k}", "country": c, "kind": "mine",
+                      "risk_score": float(rng.uniform(0, 1))} for k, c in enumerate(countries)]
+    offers = []
+    for e in names:
+        for k in rng.choice(suppliers, size=max(5, suppliers // 2), replace=False):
+            offers.append({"supplier": f"S{k}", "element": e,
+                           "price_usd_per_t": float(rng.uniform(20_000, 80_000)),
+                           "capacity_t": rng.uniform(20, 200, periods).round(1).tolist()})
+    demand = {e: rng.uniform(100, 400, periods).round(1).tolist() for e in names}
+    stockpile = [{"element": e, "initial_t": 300.0, "target_days": {"from": 60, "to": 120,
+                  "periods": periods}, "capacity_t": 5_000.0, "holding_usd_per_t": 100.0}
+                 for e in names]
+    return rareopt.Portfolio(
+        periods=periods, demand=demand, suppliers=supplier_rows, offers=offers,
+        stockpile=stockpile, name=f"random-{elements}x{suppliers}x{periods}",
+        policy={"country_caps": {"CN": 0.5}, "supplier_caps": 0.3, "risk_weight_usd_per_t": 1000},
+    )
+
+
+def time_rareopt(model) -> dict:
+    start = time.perf_counter()
+    lp = compile_model(model)
+    highs = make_highs(lp, SolveOptions())
+    handoff = time.perf_counter() - start
+    out = run(highs, lp)
+    return {"handoff_s": handoff, "highs_s": out.solve_seconds, "objective": out.objective,
+            "rows": int(lp.matrix.shape[0]), "cols": int(lp.matrix.shape[1]),
+            "nnz": int(lp.matrix.nnz)}
+
+
+def time_pyomo(model, name: str) -> dict:
+    if name == "contrib":
+        from pyomo.contrib.solver.solvers.highs import Highs
+
+        solver = Highs()
+        start = time.perf_counter()
+        res = solver.solve(model, raise_exception_on_nonoptimal_result=False, load_solutions=True)
+        total = time.perf_counter() - start
+        return {"total_s": total, "objective": float(res.incumbent_objective)}
+    solver = pyo.SolverFactory("appsi_highs")
+    start = time.perf_counter()
+    solver.solve(model, load_solutions=True)
+    total = time.perf_counter() - start
+    return {"total_s": total, "objective": float(pyo.value(model.total_cost))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--elements", type=int, default=17)
+    parser.add_argument("--suppliers", type=int, default=60)
+    parser.add_argument("--periods", type=int, default=24)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+
+    portfolio = random_portfolio(args.elements, args.suppliers, args.periods)
+    start = time.perf_counter()
+    model = rareopt.build(portfolio)
+    build = time.perf_counter() - start
+    ours = min((time_rareopt(model) for _ in range(2)), key=lambda r: r["handoff_s"])
+    peers = {}
+    for name in ("contrib", "appsi"):
+        try:
+            peers[name] = min((time_pyomo(model, name) for _ in range(2)),
+                              key=lambda r: r["total_s"])
+        except Exception as exc:  # a missing peer is reported, not fatal
+            peers[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    highs = ours["highs_s"]
+    report = {"portfolio": portfolio.name, "build_s": build, "rareopt": ours, "peers": peers,
+              "rareopt_outside_highs_ratio": ours["handoff_s"] / highs}
+    print(f"{portfolio.name}: {ours['rows']} rows, {ours['cols']} columns, {ours['nnz']} nonzeros")
+    print(f"  build (Pyomo model)           {build:8.3f} s")
+    print(f"  rareopt hand-off              {ours['handoff_s']:8.3f} s  "
+          f"({ours['handoff_s'] / highs:.2f} x HiGHS solve)")
+    print(f"  HiGHS solve                   {highs:8.3f} s  objective {ours['objective']:,.2f}")
+    for name, r in peers.items():
+        if "error" in r:
+            print(f"  pyomo {name:<8}: {r['error']}")
+            continue
+        outside = r["total_s"] - highs
+        report[f"{name}_outside_highs_ratio"] = outside / highs
+        agree = abs(r["objective"] - ours["objective"]) <= 1e-6 * abs(ours["objective"])
+        print(f"  pyomo {name:<8} solve total   {r['total_s']:8.3f} s  "
+              f"({outside / highs:.2f} x HiGHS solve outside it); objective agrees: {agree}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
