@@ -19,38 +19,11 @@ import argparse
 import json
 import time
 
-import numpy as np
 import pyomo.environ as pyo
 
 import rareopt
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
-
-COUNTRIES = ["CN", "AU", "MY", "IN", "VN", "KZ", "MM", "US", "JP", "MN"]
-
-
-def random_portfolio(elements: int, suppliers: int, periods: int, seed: int = 0) -> rareopt.Portfolio:
-    """A feasible random portfolio with China dominant (about half the suppliers and capacity)."""
-    rng = np.random.default_rng(seed)
-    names = [f"E{k}" for k in range(elements)]
-    countries = np.where(rng.random(suppliers) < 0.4, "CN", rng.choice(COUNTRIES[1:], suppliers))
-    supplier_rows = [{"supplier": f"S{k}", "country": c, "kind": "mine",
-                      "risk_score": float(rng.uniform(0, 1))} for k, c in enumerate(countries)]
-    offers = []
-    for e in names:
-        for k in rng.choice(suppliers, size=max(5, suppliers // 2), replace=False):
-            offers.append({"supplier": f"S{k}", "element": e,
-                           "price_usd_per_t": float(rng.uniform(20_000, 80_000)),
-                           "capacity_t": rng.uniform(20, 200, periods).round(1).tolist()})
-    demand = {e: rng.uniform(100, 400, periods).round(1).tolist() for e in names}
-    stockpile = [{"element": e, "initial_t": 300.0, "target_days": {"from": 60, "to": 120,
-                  "periods": periods}, "capacity_t": 5_000.0, "holding_usd_per_t": 100.0}
-                 for e in names]
-    return rareopt.Portfolio(
-        periods=periods, demand=demand, suppliers=supplier_rows, offers=offers,
-        stockpile=stockpile, name=f"random-{elements}x{suppliers}x{periods}",
-        policy={"country_caps": {"CN": 0.5}, "supplier_caps": 0.3, "risk_weight_usd_per_t": 1000},
-    )
-
+from rareopt.synthetic import generate
 
 def time_rareopt(model) -> dict:
     start = time.perf_counter()
@@ -87,7 +60,7 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
-    portfolio = random_portfolio(args.elements, args.suppliers, args.periods)
+    portfolio = generate(args.elements, args.suppliers, args.periods)
     start = time.perf_counter()
     model = rareopt.build(portfolio)
     build = time.perf_counter() - start
