@@ -25,15 +25,21 @@ import rareopt
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
 from rareopt.synthetic import generate
 
+
 def time_rareopt(model) -> dict:
     start = time.perf_counter()
     lp = compile_model(model)
     highs = make_highs(lp, SolveOptions())
     handoff = time.perf_counter() - start
     out = run(highs, lp)
-    return {"handoff_s": handoff, "highs_s": out.solve_seconds, "objective": out.objective,
-            "rows": int(lp.matrix.shape[0]), "cols": int(lp.matrix.shape[1]),
-            "nnz": int(lp.matrix.nnz)}
+    return {
+        "handoff_s": handoff,
+        "highs_s": out.solve_seconds,
+        "objective": out.objective,
+        "rows": int(lp.matrix.shape[0]),
+        "cols": int(lp.matrix.shape[1]),
+        "nnz": int(lp.matrix.nnz),
+    }
 
 
 def time_pyomo(model, name: str) -> dict:
@@ -68,17 +74,25 @@ def main() -> None:
     peers = {}
     for name in ("contrib", "appsi"):
         try:
-            peers[name] = min((time_pyomo(model, name) for _ in range(2)),
-                              key=lambda r: r["total_s"])
+            peers[name] = min(
+                (time_pyomo(model, name) for _ in range(2)), key=lambda r: r["total_s"]
+            )
         except Exception as exc:  # a missing peer is reported, not fatal
             peers[name] = {"error": f"{type(exc).__name__}: {exc}"}
     highs = ours["highs_s"]
-    report = {"portfolio": portfolio.name, "build_s": build, "rareopt": ours, "peers": peers,
-              "rareopt_outside_highs_ratio": ours["handoff_s"] / highs}
+    report = {
+        "portfolio": portfolio.name,
+        "build_s": build,
+        "rareopt": ours,
+        "peers": peers,
+        "rareopt_outside_highs_ratio": ours["handoff_s"] / highs,
+    }
     print(f"{portfolio.name}: {ours['rows']} rows, {ours['cols']} columns, {ours['nnz']} nonzeros")
     print(f"  build (Pyomo model)           {build:8.3f} s")
-    print(f"  rareopt hand-off              {ours['handoff_s']:8.3f} s  "
-          f"({ours['handoff_s'] / highs:.2f} x HiGHS solve)")
+    print(
+        f"  rareopt hand-off              {ours['handoff_s']:8.3f} s  "
+        f"({ours['handoff_s'] / highs:.2f} x HiGHS solve)"
+    )
     print(f"  HiGHS solve                   {highs:8.3f} s  objective {ours['objective']:,.2f}")
     for name, r in peers.items():
         if "error" in r:
@@ -87,8 +101,10 @@ def main() -> None:
         outside = r["total_s"] - highs
         report[f"{name}_outside_highs_ratio"] = outside / highs
         agree = abs(r["objective"] - ours["objective"]) <= 1e-6 * abs(ours["objective"])
-        print(f"  pyomo {name:<8} solve total   {r['total_s']:8.3f} s  "
-              f"({outside / highs:.2f} x HiGHS solve outside it); objective agrees: {agree}")
+        print(
+            f"  pyomo {name:<8} solve total   {r['total_s']:8.3f} s  "
+            f"({outside / highs:.2f} x HiGHS solve outside it); objective agrees: {agree}"
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)

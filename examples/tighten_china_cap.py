@@ -11,8 +11,10 @@ print(f"China capped at 50%: total cost {base.objective:,.0f} USD")
 
 # The policy question: what if Japan allows China at most 40% of each element, every month?
 tighter = rareopt.solve(japan.with_policy(country_caps={"CN": 0.4}))
-print(f"China capped at 40%: total cost {tighter.objective:,.0f} USD "
-      f"(+{tighter.objective - base.objective:,.0f} USD over 24 months)")
+print(
+    f"China capped at 40%: total cost {tighter.objective:,.0f} USD "
+    f"(+{tighter.objective - base.objective:,.0f} USD over 24 months)"
+)
 
 # Shares over the whole horizon (period "*"), by country, per element, in percent.
 shares = tighter.shares.xs(("*", "country"), level=("period", "by"))["share"]

@@ -30,8 +30,12 @@ def tolerance(portfolio: Portfolio) -> float:
     >>> bool(tolerance(load_example("tiny")) > 0)
     True
     """
-    sizes = [portfolio.demand["demand_t"], portfolio.capacity["capacity_t"],
-             portfolio.stockpile["capacity_t"], portfolio.stockpile["initial_t"]]
+    sizes = [
+        portfolio.demand["demand_t"],
+        portfolio.capacity["capacity_t"],
+        portfolio.stockpile["capacity_t"],
+        portfolio.stockpile["initial_t"],
+    ]
     finite = [s[np.isfinite(s)].abs().max() for s in sizes if len(s)]
     return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
 
@@ -61,6 +65,7 @@ def check_plan(
     Parameters
     ----------
     portfolio : Portfolio
+        The portfolio the plan is for.
     plan : DataFrame
         Columns (or index levels) element, supplier, period, volume_t.
     stock : DataFrame
@@ -98,23 +103,50 @@ def check_plan(
 
     def record(name: str, element, period, holder, value, limit, excess) -> None:
         excess = np.asarray(excess, dtype=float)
-        checks.append({"check": name, "rows_checked": int(excess.size),
-                       "max_excess": float(excess.max(initial=0.0)), "tolerance": tol})
+        checks.append(
+            {
+                "check": name,
+                "rows_checked": int(excess.size),
+                "max_excess": float(excess.max(initial=0.0)),
+                "tolerance": tol,
+            }
+        )
         bad = excess > tol
         for i in np.flatnonzero(bad):
-            found.append({"check": name, "element": np.asarray(element)[i],
-                          "period": np.asarray(period)[i], "holder": np.asarray(holder)[i],
-                          "value": float(np.asarray(value)[i]), "limit": float(np.asarray(limit)[i]),
-                          "excess": float(excess[i])})
+            found.append(
+                {
+                    "check": name,
+                    "element": np.asarray(element)[i],
+                    "period": np.asarray(period)[i],
+                    "holder": np.asarray(holder)[i],
+                    "value": float(np.asarray(value)[i]),
+                    "limit": float(np.asarray(limit)[i]),
+                    "excess": float(excess[i]),
+                }
+            )
 
     capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
     cap_of = plan.set_index(["supplier", "element", "period"]).index.map(capacity.to_dict())
     cap_of = np.asarray(pd.Series(cap_of).fillna(0.0), dtype=float)
     vol = plan["volume_t"].to_numpy(dtype=float)
-    record("non-negative purchase", plan["element"], plan["period"], plan["supplier"],
-           vol, 0.0 * vol, -vol)
-    record("supplier capacity", plan["element"], plan["period"], plan["supplier"],
-           vol, cap_of, vol - cap_of)
+    record(
+        "non-negative purchase",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        0.0 * vol,
+        -vol,
+    )
+    record(
+        "supplier capacity",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        cap_of,
+        vol - cap_of,
+    )
 
     demand = portfolio.demand.set_index(["element", "period"])["demand_t"]
     initial = portfolio.stockpile.set_index("element")["initial_t"]
@@ -122,8 +154,10 @@ def check_plan(
     target_days = portfolio.stock_target.set_index(["element", "period"])["target_days"]
     days = portfolio.periods.set_index("period")["days"]
     bought = plan.groupby(["element", "period"])["volume_t"].sum()
-    rows = {k: [] for k in ("element", "period", "u", "d", "level", "expected", "cap",
-                            "target", "short")}
+    rows = {
+        k: []
+        for k in ("element", "period", "u", "d", "level", "expected", "cap", "target", "short")
+    }
     for element in portfolio.elements:
         expected = float(initial.get(element, 0.0))
         for period in labels:
@@ -131,25 +165,71 @@ def check_plan(
             u = float(unmet.get((element, period), 0.0))
             expected += float(bought.get((element, period), 0.0)) - (d - u)
             target = float(target_days.get((element, period), 0.0)) * d / float(days[period])
-            for k, v in zip(rows, (element, period, u, d, float(stock.at[(element, period), "level_t"]),
-                                   expected, float(stock_cap.get(element, 0.0)), target,
-                                   float(stock.at[(element, period), "shortfall_t"]))):
+            for k, v in zip(
+                rows,
+                (
+                    element,
+                    period,
+                    u,
+                    d,
+                    float(stock.at[(element, period), "level_t"]),
+                    expected,
+                    float(stock_cap.get(element, 0.0)),
+                    target,
+                    float(stock.at[(element, period), "shortfall_t"]),
+                ),
+            ):
                 rows[k].append(v)
             expected = rows["level"][-1]
     r = {k: np.asarray(v) if k not in ("element", "period") else v for k, v in rows.items()}
     blank = [""] * len(r["u"])
-    record("unmet demand within [0, demand]", r["element"], r["period"], blank, r["u"], r["d"],
-           np.maximum(-r["u"], r["u"] - r["d"]))
-    record("stock balance", r["element"], r["period"], blank, r["level"], r["expected"],
-           np.abs(r["level"] - r["expected"]))
-    record("stock within [0, capacity]", r["element"], r["period"], blank, r["level"], r["cap"],
-           np.maximum(-r["level"], r["level"] - r["cap"]))
+    record(
+        "unmet demand within [0, demand]",
+        r["element"],
+        r["period"],
+        blank,
+        r["u"],
+        r["d"],
+        np.maximum(-r["u"], r["u"] - r["d"]),
+    )
+    record(
+        "stock balance",
+        r["element"],
+        r["period"],
+        blank,
+        r["level"],
+        r["expected"],
+        np.abs(r["level"] - r["expected"]),
+    )
+    record(
+        "stock within [0, capacity]",
+        r["element"],
+        r["period"],
+        blank,
+        r["level"],
+        r["cap"],
+        np.maximum(-r["level"], r["level"] - r["cap"]),
+    )
     if policy.hard_stock_targets:
-        record("hard stock target", r["element"], r["period"], blank, r["level"], r["target"],
-               r["target"] - r["level"])
+        record(
+            "hard stock target",
+            r["element"],
+            r["period"],
+            blank,
+            r["level"],
+            r["target"],
+            r["target"] - r["level"],
+        )
     else:
-        record("target shortfall", r["element"], r["period"], blank, r["short"], r["target"],
-               np.maximum(-r["short"], (r["target"] - r["level"]) - r["short"]))
+        record(
+            "target shortfall",
+            r["element"],
+            r["period"],
+            blank,
+            r["short"],
+            r["target"],
+            np.maximum(-r["short"], (r["target"] - r["level"]) - r["short"]),
+        )
 
     countries = portfolio.supplier_country().to_dict()
     plan["country"] = plan["supplier"].map(countries)
@@ -160,17 +240,39 @@ def check_plan(
         held = scoped.groupby(["element", "period", key])["volume_t"].sum().reset_index()
         limit = np.array([cap(h, e) for h, e in zip(held[key], held["element"])])
         totals = total.loc[list(zip(held["element"], held["period"]))].to_numpy()
-        record(f"{key} cap", held["element"], held["period"], held[key], held["volume_t"],
-               limit * totals, held["volume_t"].to_numpy() - limit * totals)
+        record(
+            f"{key} cap",
+            held["element"],
+            held["period"],
+            held[key],
+            held["volume_t"],
+            limit * totals,
+            held["volume_t"].to_numpy() - limit * totals,
+        )
 
     if objective is not None:
         recomputed = _recompute_cost(portfolio, plan, r)
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
-        checks.append({"check": "objective", "rows_checked": 1,
-                       "max_excess": abs(recomputed - objective), "tolerance": TOL_REL})
+        checks.append(
+            {
+                "check": "objective",
+                "rows_checked": 1,
+                "max_excess": abs(recomputed - objective),
+                "tolerance": TOL_REL,
+            }
+        )
         if excess > 0:
-            found.append({"check": "objective", "element": "", "period": "", "holder": "",
-                          "value": objective, "limit": recomputed, "excess": excess})
+            found.append(
+                {
+                    "check": "objective",
+                    "element": "",
+                    "period": "",
+                    "holder": "",
+                    "value": objective,
+                    "limit": recomputed,
+                    "excess": excess,
+                }
+            )
     columns = ["check", "element", "period", "holder", "value", "limit", "excess"]
     return pd.DataFrame(checks), pd.DataFrame(found, columns=columns)
 
@@ -180,8 +282,11 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     policy = portfolio.policy
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
     priced = plan.merge(offers, on=["supplier", "element"], how="left")
-    unit = (priced["price_usd_per_t"] + priced["freight_usd_per_t"]
-            + policy.risk_weight_usd_per_t * priced["risk_score"])
+    unit = (
+        priced["price_usd_per_t"]
+        + priced["freight_usd_per_t"]
+        + policy.risk_weight_usd_per_t * priced["risk_score"]
+    )
     holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
     holding_cost = sum(float(holding.get(e, 0.0)) * lv for e, lv in zip(r["element"], r["level"]))
     short = np.where(r["target"] > 0, r["short"], 0.0)

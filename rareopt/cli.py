@@ -59,9 +59,7 @@ def solve(
         Path | None, typer.Option("--json", help="Write the result as JSON to this file.")
     ] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit, seconds.")] = None,
-    lp_algorithm: Annotated[
-        str, typer.Option(help="choose, simplex, ipm or pdlp.")
-    ] = "choose",
+    lp_algorithm: Annotated[str, typer.Option(help="choose, simplex, ipm or pdlp.")] = "choose",
     threads: Annotated[int | None, typer.Option(help="HiGHS threads.")] = None,
     presolve: Annotated[bool, typer.Option(help="Run HiGHS's presolve.")] = True,
     log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
@@ -71,8 +69,14 @@ def solve(
 
     problem = _load(portfolio)
     try:
-        result = run_solve(problem, time_limit=time_limit, lp_algorithm=lp_algorithm,
-                           threads=threads, presolve=presolve, log=log)
+        result = run_solve(
+            problem,
+            time_limit=time_limit,
+            lp_algorithm=lp_algorithm,
+            threads=threads,
+            presolve=presolve,
+            log=log,
+        )
     except (ValueError, TypeError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     except PlanCheckError as exc:

@@ -92,9 +92,7 @@ class SolveError(RareoptError):
         self.status = status
         self.solver_message = solver_message
         self.explanation = explanation
-        super().__init__(
-            f"status {status.value} (HiGHS: {solver_message}). {explanation}"
-        )
+        super().__init__(f"status {status.value} (HiGHS: {solver_message}). {explanation}")
 
 
 class NoPlanError(SolveError):

@@ -74,7 +74,9 @@ class SolveOptions:
         if not isinstance(self.presolve, bool):
             problems.append(f"presolve: got {self.presolve!r}; allowed: True or False")
         if self.lp_algorithm not in LP_ALGORITHMS:
-            problems.append(f"lp_algorithm: got {self.lp_algorithm!r}; allowed: {list(LP_ALGORITHMS)}")
+            problems.append(
+                f"lp_algorithm: got {self.lp_algorithm!r}; allowed: {list(LP_ALGORITHMS)}"
+            )
         if self.random_seed is not None and not isinstance(self.random_seed, int):
             problems.append(f"random_seed: got {self.random_seed!r}; allowed: an integer")
         if problems:
@@ -165,9 +167,7 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledLP:
     """
     info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
     n_cols = len(info.columns)
-    cost = (
-        np.asarray(info.c.todense()).ravel()[:n_cols] if info.c.shape[0] else np.zeros(n_cols)
-    )
+    cost = np.asarray(info.c.todense()).ravel()[:n_cols] if info.c.shape[0] else np.zeros(n_cols)
     sense = np.array([s for _, s in info.rows], dtype=np.int64)
     rhs = np.asarray(info.rhs, dtype=float)
     lower = np.array([-np.inf if v.lb is None else v.lb for v in info.columns], dtype=float)

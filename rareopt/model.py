@@ -96,8 +96,17 @@ def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
     ep["holding_usd_per_t"] = ep["holding_usd_per_t"].fillna(0.0)
     first = ep["period"] == labels[0]
     ep["initial_t"] = ep["initial_t"].fillna(0.0).where(first, 0.0)
-    columns = ["element", "period", "demand_t", "days", "target_days", "target_t",
-               "stock_capacity_t", "holding_usd_per_t", "initial_t"]
+    columns = [
+        "element",
+        "period",
+        "demand_t",
+        "days",
+        "target_days",
+        "target_t",
+        "stock_capacity_t",
+        "holding_usd_per_t",
+        "initial_t",
+    ]
     return ep[columns].reset_index(drop=True)
 
 
@@ -109,11 +118,16 @@ def _purchases(portfolio: Portfolio) -> pd.DataFrame:
     buy["unit_cost_usd_per_t"] = buy["price_usd_per_t"] + buy["freight_usd_per_t"]
     buy["element"] = pd.Categorical(buy["element"], categories=portfolio.elements)
     buy["period"] = pd.Categorical(buy["period"], categories=portfolio.period_labels)
-    buy = buy.sort_values(["element", "period", "supplier"]).astype(
-        {"element": str, "period": str}
-    )
-    columns = ["element", "supplier", "country", "period", "capacity_t",
-               "unit_cost_usd_per_t", "risk_score"]
+    buy = buy.sort_values(["element", "period", "supplier"]).astype({"element": str, "period": str})
+    columns = [
+        "element",
+        "supplier",
+        "country",
+        "period",
+        "capacity_t",
+        "unit_cost_usd_per_t",
+        "risk_score",
+    ]
     return buy[columns].reset_index(drop=True)
 
 
@@ -128,9 +142,7 @@ def _most_specific(caps: pd.DataFrame, key: str, pairs: pd.DataFrame) -> pd.Data
             left = pairs.assign(
                 _k=ALL if key_any else pairs[key], _e=ALL if element_any else pairs["element"]
             )
-            hit = left.merge(
-                caps.rename(columns={key: "_k", "element": "_e"}), on=["_k", "_e"]
-            )
+            hit = left.merge(caps.rename(columns={key: "_k", "element": "_e"}), on=["_k", "_e"])
             hit["_rank"] = 2 * key_any + element_any
             candidates.append(hit)
     found = pd.concat(candidates).sort_values("_rank")
@@ -298,12 +310,15 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     m.holding_cost = pyo.Expression(expr=_linear(ep["holding_usd_per_t"], stock_vars))
     m.risk_penalty = pyo.Expression(expr=_linear(risk, buy_vars))
     m.shortage_penalty = pyo.Expression(
-        expr=_linear([policy.shortage_penalty_usd_per_t] * len(ep_index),
-                     [m.unmet[k] for k in ep_index])
+        expr=_linear(
+            [policy.shortage_penalty_usd_per_t] * len(ep_index), [m.unmet[k] for k in ep_index]
+        )
     )
     m.target_penalty = pyo.Expression(
-        expr=_linear([policy.target_shortfall_penalty_usd_per_t] * len(positive),
-                     [m.shortfall[k] for k in positive])
+        expr=_linear(
+            [policy.target_shortfall_penalty_usd_per_t] * len(positive),
+            [m.shortfall[k] for k in positive],
+        )
     )
     m.total_cost = pyo.Objective(
         expr=sum(getattr(m, term) for term in COST_TERMS), sense=pyo.minimize

@@ -219,9 +219,7 @@ class Policy:
         allowed = set(cls.__dataclass_fields__)
         unknown = sorted(set(spec) - allowed)
         if unknown:
-            raise ValueError(
-                f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}"
-            )
+            raise ValueError(f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
         return cls(**spec)
 
 
@@ -294,9 +292,7 @@ class Portfolio:
         labels = periods["period"].tolist()
         demand, bad_demand = _demand_table(self.demand, labels)
         suppliers = _records(self.suppliers, ["supplier", "country", "kind", "risk_score"])
-        offers = _records(
-            self.offers, ["supplier", "element", "price_usd_per_t", "capacity_t"]
-        )
+        offers = _records(self.offers, ["supplier", "element", "price_usd_per_t", "capacity_t"])
         if "capacity_t" not in offers:
             offers["capacity_t"] = np.nan
         # Optional fields left blank in some rows take their documented default.
@@ -430,7 +426,12 @@ def _stockpile_tables(
     """Stockpile table (element, initial_t, capacity_t, holding_usd_per_t) and the long target path."""
     columns = ["element", "initial_t", "capacity_t", "holding_usd_per_t"]
     frame = _records(stockpile, [*columns, "target_days"])
-    defaults = {"initial_t": 0.0, "capacity_t": np.inf, "holding_usd_per_t": 0.0, "target_days": 0.0}
+    defaults = {
+        "initial_t": 0.0,
+        "capacity_t": np.inf,
+        "holding_usd_per_t": 0.0,
+        "target_days": 0.0,
+    }
     for column, default in defaults.items():
         if column not in frame:
             frame[column] = default

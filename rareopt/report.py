@@ -54,16 +54,18 @@ def element_overview(result: Result) -> pd.DataFrame:
     top = horizon.groupby(level="element", sort=False).idxmax()
     hhi = _select(result.hhi, period=ALL)["hhi"]
     last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")
-    out = pd.DataFrame({
-        "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),
-        "unmet_t": unmet["unmet_t"].groupby(level="element", sort=False).sum(),
-        "top_country": top.map(lambda key: key[1]),
-        "top_share_%": 100 * top.map(horizon.get),
-        "max_period_country_share_%": 100 * largest,
-        "hhi": hhi,
-        "final_stock_days": last["days_of_cover"],
-        "final_target_days": last["target_days"],
-    })
+    out = pd.DataFrame(
+        {
+            "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),
+            "unmet_t": unmet["unmet_t"].groupby(level="element", sort=False).sum(),
+            "top_country": top.map(lambda key: key[1]),
+            "top_share_%": 100 * top.map(horizon.get),
+            "max_period_country_share_%": 100 * largest,
+            "hhi": hhi,
+            "final_stock_days": last["days_of_cover"],
+            "final_target_days": last["target_days"],
+        }
+    )
     return out.rename_axis("element")
 
 
@@ -89,15 +91,21 @@ def summary_text(result: Result) -> str:
     for term, value in result.cost_terms.items():
         lines.append(f"  {term:<18} {value:>20,.0f}")
     lines.append(_timing_line(t))
-    with pd.option_context("display.width", 120, "display.max_columns", 20,
-                           "display.float_format", "{:,.1f}".format):
+    with pd.option_context(
+        "display.width", 120, "display.max_columns", 20, "display.float_format", "{:,.1f}".format
+    ):
         lines += ["", "per element (over the horizon):", element_overview(result).to_string()]
-        lines += ["", "share of purchases by country, % (over the horizon):",
-                  country_share_matrix(result).to_string()]
+        lines += [
+            "",
+            "share of purchases by country, % (over the horizon):",
+            country_share_matrix(result).to_string(),
+        ]
         caps = portfolio.policy.country_caps
         if len(caps):
-            listed = ", ".join(f"{c} {s:.0%}" + ("" if e == ALL else f" ({e})")
-                               for c, e, s in caps.itertuples(index=False))
+            listed = ", ".join(
+                f"{c} {s:.0%}" + ("" if e == ALL else f" ({e})")
+                for c, e, s in caps.itertuples(index=False)
+            )
             lines.append(f"country caps ({portfolio.policy.cap_basis} basis): {listed}")
     unmet = result.unmet["unmet_t"]
     if (unmet > 0).any():
@@ -114,7 +122,11 @@ def summary_text(result: Result) -> str:
 
 
 def _timing_line(t: dict) -> str:
-    names = (("build_seconds", "build"), ("handoff_seconds", "hand-off"),
-             ("solve_seconds", "HiGHS"), ("extract_seconds", "extract+check"))
+    names = (
+        ("build_seconds", "build"),
+        ("handoff_seconds", "hand-off"),
+        ("solve_seconds", "HiGHS"),
+        ("extract_seconds", "extract+check"),
+    )
     parts = [f"{label} {t[key]:.3f} s" for key, label in names if key in t and np.isfinite(t[key])]
     return "time: " + ", ".join(parts)

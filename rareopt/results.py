@@ -62,8 +62,9 @@ def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
     for by in ("country", "supplier"):
         for frame in (plan, horizon):
             grouped = frame.groupby(["element", "period", by], sort=False)["volume_t"].sum()
-            frames.append(grouped.rename_axis(["element", "period", "holder"]).reset_index()
-                          .assign(by=by))
+            frames.append(
+                grouped.rename_axis(["element", "period", "holder"]).reset_index().assign(by=by)
+            )
     out = pd.concat(frames, ignore_index=True)
     out["holder"] = out["holder"].astype(object)
     total = out.groupby(["element", "period", "by"])["volume_t"].transform("sum")
@@ -90,13 +91,22 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
     """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only)."""
     frames = []
     families = (
-        ("balance", layout.element_period[["element", "period"]].assign(holder=""),
-         "USD per t of demand"),
+        (
+            "balance",
+            layout.element_period[["element", "period"]].assign(holder=""),
+            "USD per t of demand",
+        ),
         ("stock_target", None, "USD per t of target"),
-        ("country_cap", layout.country_caps.rename(columns={"country": "holder"}),
-         "USD per t of cap headroom"),
-        ("supplier_cap", layout.supplier_caps.rename(columns={"supplier": "holder"}),
-         "USD per t of cap headroom"),
+        (
+            "country_cap",
+            layout.country_caps.rename(columns={"country": "holder"}),
+            "USD per t of cap headroom",
+        ),
+        (
+            "supplier_cap",
+            layout.supplier_caps.rename(columns={"supplier": "holder"}),
+            "USD per t of cap headroom",
+        ),
     )
     for name, keys, unit in families:
         component = getattr(model, name)
@@ -105,23 +115,34 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
             keys = pd.DataFrame(index, columns=["element", "period"]).assign(holder="")
         rows = lp.row_positions(component[k] for k in index)
         dual = np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0)
-        frame = keys[["element", "period", "holder"]].reset_index(drop=True).assign(
-            constraint=name, dual=dual, unit=unit
+        frame = (
+            keys[["element", "period", "holder"]]
+            .reset_index(drop=True)
+            .assign(constraint=name, dual=dual, unit=unit)
         )
         if name.endswith("_cap"):
             totals = plan.groupby(["element", "period"])["volume_t"].sum()
             horizon = plan.groupby("element")["volume_t"].sum()
-            scope = [horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
-                     for e, p in zip(frame["element"], frame["period"])]
+            scope = [
+                horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
+                for e, p in zip(frame["element"], frame["period"])
+            ]
             frame["usd_per_point_tighter"] = -frame["dual"] * np.asarray(scope) / 100.0
         frames.append(frame)
     buy = layout.buy
     cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
-    frames.append(pd.DataFrame({
-        "constraint": "capacity", "element": buy["element"], "period": buy["period"],
-        "holder": buy["supplier"], "dual": np.where(cols >= 0, output.col_dual[cols], 0.0),
-        "unit": "USD per t of capacity",
-    }))
+    frames.append(
+        pd.DataFrame(
+            {
+                "constraint": "capacity",
+                "element": buy["element"],
+                "period": buy["period"],
+                "holder": buy["supplier"],
+                "dual": np.where(cols >= 0, output.col_dual[cols], 0.0),
+                "unit": "USD per t of capacity",
+            }
+        )
+    )
     out = pd.concat(frames, ignore_index=True)
     return out.set_index(["constraint", "element", "period", "holder"])
 
@@ -156,16 +177,21 @@ def extract(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model) ->
     unmet_t = ep[["element", "period", "demand_t"]].assign(unmet_t=unmet)
     shares = shares_table(plan)
     policy = portfolio.policy
-    cost_terms = pd.Series({
-        "purchase_cost": float(plan["cost_usd"].sum()),
-        "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
-        "risk_penalty": float((buy["risk_score"] * volume).sum() * policy.risk_weight_usd_per_t),
-        "shortage_penalty": float(unmet.sum() * policy.shortage_penalty_usd_per_t),
-        "target_penalty": float(
-            shortfall[ep["target_t"].to_numpy() > 0].sum()
-            * policy.target_shortfall_penalty_usd_per_t
-        ),
-    }, name="usd")[list(COST_TERMS)]
+    cost_terms = pd.Series(
+        {
+            "purchase_cost": float(plan["cost_usd"].sum()),
+            "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
+            "risk_penalty": float(
+                (buy["risk_score"] * volume).sum() * policy.risk_weight_usd_per_t
+            ),
+            "shortage_penalty": float(unmet.sum() * policy.shortage_penalty_usd_per_t),
+            "target_penalty": float(
+                shortfall[ep["target_t"].to_numpy() > 0].sum()
+                * policy.target_shortfall_penalty_usd_per_t
+            ),
+        },
+        name="usd",
+    )[list(COST_TERMS)]
     return {
         "plan": plan.set_index(["element", "supplier", "period"]),
         "stock": stock.set_index(["element", "period"]),
@@ -244,12 +270,15 @@ class Result:
         table = self.tables.get(name)
         if table is None:
             raise NoPlanError(
-                self.status, self.solver_message,
+                self.status,
+                self.solver_message,
                 f"no {name} table: duals exist only for LPs solved to optimality",
             )
         return table
 
-    plan = property(lambda self: self._table("plan"), doc="Purchases per element, supplier, period.")
+    plan = property(
+        lambda self: self._table("plan"), doc="Purchases per element, supplier, period."
+    )
     stock = property(lambda self: self._table("stock"), doc="Stock level, target and shortfall.")
     unmet = property(lambda self: self._table("unmet"), doc="Unmet demand per element and period.")
     shares = property(lambda self: self._table("shares"), doc="Country and supplier shares.")
@@ -285,9 +314,7 @@ class Result:
         try:
             import openpyxl  # noqa: F401
         except ImportError as exc:
-            raise ImportError(
-                "to_excel needs openpyxl: pip install 'rareopt[excel]'"
-            ) from exc
+            raise ImportError("to_excel needs openpyxl: pip install 'rareopt[excel]'") from exc
         with pd.ExcelWriter(path) as writer:
             for name, table in self._export_tables().items():
                 table.to_excel(writer, sheet_name=name)

@@ -74,11 +74,20 @@ def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
 
     output = run(highs, lp)
     timings["solve_seconds"] = output.solve_seconds
-    solver = {"iterations": output.iterations, "mip_gap": output.mip_gap,
-              "mip_dual_bound": output.mip_dual_bound, "mip_nodes": output.mip_nodes,
-              "max_primal_infeasibility": output.max_primal_infeasibility}
-    result = Result(status=output.status, solver_message=output.message,
-                    portfolio=layout.portfolio, timings=timings, solver=solver)
+    solver = {
+        "iterations": output.iterations,
+        "mip_gap": output.mip_gap,
+        "mip_dual_bound": output.mip_dual_bound,
+        "mip_nodes": output.mip_nodes,
+        "max_primal_infeasibility": output.max_primal_infeasibility,
+    }
+    result = Result(
+        status=output.status,
+        solver_message=output.message,
+        portfolio=layout.portfolio,
+        timings=timings,
+        solver=solver,
+    )
     if not output.status.is_ok:
         return result
 

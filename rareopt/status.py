@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import highspy
 
 __all__ = ["SolveStatus", "status_from_highs"]
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(StrEnum):
     """What a solve produced.
 
     ``is_ok`` is true when there is a plan to read: proven optimal, or a feasible plan found before
@@ -92,7 +92,9 @@ EXPLANATIONS = {
 }
 
 
-def status_from_highs(model_status: highspy.HighsModelStatus, has_feasible_point: bool) -> SolveStatus:
+def status_from_highs(
+    model_status: highspy.HighsModelStatus, has_feasible_point: bool
+) -> SolveStatus:
     """Map a HiGHS model status onto a :class:`SolveStatus`.
 
     Limits (time, iterations, solutions, interrupts) split on whether HiGHS holds a feasible point.

@@ -36,21 +36,44 @@ def generate(elements: int = 7, suppliers: int = 15, periods: int = 12, seed: in
     rng = np.random.default_rng(seed)
     names = [f"E{k}" for k in range(elements)]
     countries = np.where(rng.random(suppliers) < 0.4, "CN", rng.choice(COUNTRIES[1:], suppliers))
-    supplier_rows = [{"supplier": f"S{k}", "country": str(c), "kind": "mine",
-                      "risk_score": float(rng.uniform(0, 1))} for k, c in enumerate(countries)]
+    supplier_rows = [
+        {
+            "supplier": f"S{k}",
+            "country": str(c),
+            "kind": "mine",
+            "risk_score": float(rng.uniform(0, 1)),
+        }
+        for k, c in enumerate(countries)
+    ]
     offers = []
     for element in names:
         chosen = rng.choice(suppliers, size=min(suppliers, max(5, suppliers // 2)), replace=False)
         for k in chosen:
-            offers.append({"supplier": f"S{k}", "element": element,
-                           "price_usd_per_t": float(rng.uniform(20_000, 80_000)),
-                           "capacity_t": rng.uniform(20, 200, periods).round(1).tolist()})
+            offers.append(
+                {
+                    "supplier": f"S{k}",
+                    "element": element,
+                    "price_usd_per_t": float(rng.uniform(20_000, 80_000)),
+                    "capacity_t": rng.uniform(20, 200, periods).round(1).tolist(),
+                }
+            )
     demand = {e: rng.uniform(100, 400, periods).round(1).tolist() for e in names}
-    stockpile = [{"element": e, "initial_t": 300.0,
-                  "target_days": {"from": 60, "to": 120, "periods": periods},
-                  "capacity_t": 5_000.0, "holding_usd_per_t": 100.0} for e in names]
+    stockpile = [
+        {
+            "element": e,
+            "initial_t": 300.0,
+            "target_days": {"from": 60, "to": 120, "periods": periods},
+            "capacity_t": 5_000.0,
+            "holding_usd_per_t": 100.0,
+        }
+        for e in names
+    ]
     return Portfolio(
-        periods=periods, demand=demand, suppliers=supplier_rows, offers=offers,
-        stockpile=stockpile, name=f"synthetic-{elements}x{suppliers}x{periods}-seed{seed}",
+        periods=periods,
+        demand=demand,
+        suppliers=supplier_rows,
+        offers=offers,
+        stockpile=stockpile,
+        name=f"synthetic-{elements}x{suppliers}x{periods}-seed{seed}",
         policy={"country_caps": {"CN": 0.5}, "supplier_caps": 0.3, "risk_weight_usd_per_t": 1000},
     )

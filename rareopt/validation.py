@@ -160,7 +160,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
             missing = [p for p in labels if p not in set(got)]
             if missing:
                 check.add(
-                    f"element {element}", "period", f"no demand for {_listing(missing)}",
+                    f"element {element}",
+                    "period",
+                    f"no demand for {_listing(missing)}",
                     "one demand value per period",
                 )
     # An element whose demand list had the wrong length is still a known element.
@@ -191,7 +193,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
         for element in elements:
             if element not in offered:
                 check.add(
-                    f"element {element}", "element", "demand but no offer",
+                    f"element {element}",
+                    "element",
+                    "demand but no offer",
                     "at least one offer for every element with demand",
                 )
 
@@ -207,8 +211,12 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
         pairs = set(zip(offers.get("supplier", []), offers.get("element", [])))
         for label, s, e in zip(capacity.index, capacity["supplier"], capacity["element"]):
             if (s, e) not in pairs:
-                check.add(check.row(capacity, label), "supplier+element", f"{s}, {e}",
-                          "a supplier and element that have an offer")
+                check.add(
+                    check.row(capacity, label),
+                    "supplier+element",
+                    f"{s}, {e}",
+                    "a supplier and element that have an offer",
+                )
 
     stockpile, targets = portfolio.stockpile, portfolio.stock_target
     check = _Collector(issues, "stockpile", ["element"])
@@ -220,8 +228,12 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     check.numbers(stockpile, "holding_usd_per_t")
     over = stockpile["initial_t"] > stockpile["capacity_t"]
     for label in stockpile.index[over.fillna(False)]:
-        check.add(check.row(stockpile, label), "initial_t", stockpile.at[label, "initial_t"],
-                  f"at most capacity_t = {stockpile.at[label, 'capacity_t']:g}")
+        check.add(
+            check.row(stockpile, label),
+            "initial_t",
+            stockpile.at[label, "initial_t"],
+            f"at most capacity_t = {stockpile.at[label, 'capacity_t']:g}",
+        )
     targets["element"] = targets["element"].astype(str)
     _Collector(issues, "stockpile target", ["element", "period"]).numbers(targets, "target_days")
 
@@ -262,9 +274,14 @@ def _validate_policy(
         else:
             for label, country in caps[key].items():
                 if country not in countries:
-                    check.add(check.row(caps, label), key, country,
-                              f"a country some supplier is in: {_listing(sorted(countries))} "
-                              "(this cap has no effect)", severity="warning")
+                    check.add(
+                        check.row(caps, label),
+                        key,
+                        country,
+                        f"a country some supplier is in: {_listing(sorted(countries))} "
+                        "(this cap has no effect)",
+                        severity="warning",
+                    )
 
     check = _Collector(issues, "policy")
     if policy.cap_basis not in CAP_BASES:

@@ -17,8 +17,16 @@ from rareopt.portfolio import Portfolio
 __all__ = ["read_yaml", "write_yaml", "portfolio_from_dict", "portfolio_to_dict", "TOP_LEVEL_KEYS"]
 
 TOP_LEVEL_KEYS = (
-    "name", "description", "sources", "periods", "demand", "suppliers", "offers", "capacity",
-    "stockpile", "policy",
+    "name",
+    "description",
+    "sources",
+    "periods",
+    "demand",
+    "suppliers",
+    "offers",
+    "capacity",
+    "stockpile",
+    "policy",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -116,8 +124,10 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
         for row in _records(portfolio.offers)
     ]
     targets = by_period(portfolio.stock_target, ["element"], "target_days")
-    stockpile = [{**row, "target_days": targets.get(row["element"], 0)}
-                 for row in _records(portfolio.stockpile)]
+    stockpile = [
+        {**row, "target_days": targets.get(row["element"], 0)}
+        for row in _records(portfolio.stockpile)
+    ]
     policy = portfolio.policy
     spec: dict[str, Any] = {
         "name": portfolio.name,
@@ -150,8 +160,13 @@ def write_yaml(portfolio: Portfolio, path: str | None = None) -> str:
     >>> write_yaml(load_example("tiny")).startswith("name: tiny")
     True
     """
-    text = yaml.safe_dump(portfolio_to_dict(portfolio), sort_keys=False, allow_unicode=True,
-                          default_flow_style=None, width=100)
+    text = yaml.safe_dump(
+        portfolio_to_dict(portfolio),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
+        width=100,
+    )
     if path is not None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)

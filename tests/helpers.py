@@ -10,8 +10,13 @@ def supplier(name, country, kind="mine", risk=0.0):
 
 
 def offer(name, element, price, capacity, freight=0.0):
-    return {"supplier": name, "element": element, "price_usd_per_t": price,
-            "capacity_t": capacity, "freight_usd_per_t": freight}
+    return {
+        "supplier": name,
+        "element": element,
+        "price_usd_per_t": price,
+        "capacity_t": capacity,
+        "freight_usd_per_t": freight,
+    }
 
 
 def two_supplier(cap=0.6, periods=2, demand=100.0, **policy):

@@ -18,11 +18,14 @@ def run(*args):
 
 def test_solve_prints_summary_and_writes_tables(tmp_path):
     out = tmp_path / "out"
-    result = run("solve", example_path("tiny"), "--out", str(out), "--json", str(tmp_path / "r.json"))
+    result = run(
+        "solve", example_path("tiny"), "--out", str(out), "--json", str(tmp_path / "r.json")
+    )
     assert result.exit_code == 0, result.output
     assert "status: optimal" in result.output and "independent check: passed" in result.output
     assert {"plan.csv", "stock.csv", "shares.csv", "hhi.csv", "duals.csv"} <= {
-        p.name for p in out.iterdir()}
+        p.name for p in out.iterdir()
+    }
     assert (tmp_path / "r.json").read_text().startswith("{")
 
 
@@ -75,6 +78,7 @@ def test_validate_ok_and_examples_listing_and_show():
 
 
 def test_python_dash_m_entry_point():
-    done = subprocess.run([sys.executable, "-m", "rareopt", "examples"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "rareopt", "examples"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0 and "tiny" in done.stdout

@@ -42,7 +42,11 @@ def dense_lp_optimum(p: rareopt.Portfolio) -> float:
     for o in offers:
         for t in P:
             j = cols["x", o.element, o.supplier, t]
-            c[j] = o.price_usd_per_t + o.freight_usd_per_t + pol.risk_weight_usd_per_t * risk[o.supplier]
+            c[j] = (
+                o.price_usd_per_t
+                + o.freight_usd_per_t
+                + pol.risk_weight_usd_per_t * risk[o.supplier]
+            )
             bounds[j] = (0, cap[o.supplier, o.element, t])
     A_eq, b_eq, A_ub, b_ub = [], [], [], []
     for e in E:
@@ -70,6 +74,7 @@ def dense_lp_optimum(p: rareopt.Portfolio) -> float:
                 row = np.zeros(n)
                 row[cols["h", e, t]] = row[cols["v", e, t]] = -1
                 A_ub.append(row), b_ub.append(-target)
+
     # caps, with the documented precedence, over each period or the whole horizon
     def share(table, key, holder, e):
         rows = {(r[key], r["element"]): r["max_share"] for r in table.to_dict("records")}
@@ -93,10 +98,19 @@ def dense_lp_optimum(p: rareopt.Portfolio) -> float:
                     for o in offers:
                         if o.element == e:
                             for t in scope:
-                                row[cols["x", e, o.supplier, t]] = (1 if member(o, g) else 0) - kappa
+                                row[cols["x", e, o.supplier, t]] = (
+                                    1 if member(o, g) else 0
+                                ) - kappa
                     A_ub.append(row), b_ub.append(0.0)
-    res = linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None,
-                  A_eq=np.array(A_eq), b_eq=b_eq, bounds=bounds, method="highs")
+    res = linprog(
+        c,
+        A_ub=np.array(A_ub) if A_ub else None,
+        b_ub=b_ub or None,
+        A_eq=np.array(A_eq),
+        b_eq=b_eq,
+        bounds=bounds,
+        method="highs",
+    )
     assert res.status == 0, res.message
     return res.fun
 

@@ -53,10 +53,14 @@ def test_supplier_cap_fills_cheapest_first():
     Cost 40 x 10,000 + 40 x 20,000 + 20 x 30,000 = 1,800,000 USD.
     """
     p = rareopt.Portfolio(
-        periods=1, demand={"Dy": 100},
+        periods=1,
+        demand={"Dy": 100},
         suppliers=[supplier("S1", "CN"), supplier("S2", "MM"), supplier("S3", "AU")],
-        offers=[offer("S1", "Dy", 10_000, 500), offer("S2", "Dy", 20_000, 500),
-                offer("S3", "Dy", 30_000, 500)],
+        offers=[
+            offer("S1", "Dy", 10_000, 500),
+            offer("S2", "Dy", 20_000, 500),
+            offer("S3", "Dy", 30_000, 500),
+        ],
         policy={"supplier_caps": 0.4},
     )
     r = rareopt.solve(p)
@@ -69,7 +73,9 @@ def test_supplier_cap_fills_cheapest_first():
 def test_capacity_shortage_is_priced_unmet_demand():
     """Capacity 80 t against demand 100 t: 20 t unmet at 1,000,000 USD/t."""
     p = rareopt.Portfolio(
-        periods=1, demand={"Tb": 100}, suppliers=[supplier("A", "CN")],
+        periods=1,
+        demand={"Tb": 100},
+        suppliers=[supplier("A", "CN")],
         offers=[offer("A", "Tb", 800_000, 80)],
     )
     r = rareopt.solve(p)
@@ -84,7 +90,9 @@ def test_buy_ahead_when_capacity_disappears():
     Cost 200 x 50,000 + 100 t held one period x 10 USD/t = 10,001,000 USD.
     """
     p = rareopt.Portfolio(
-        periods=2, demand={"Nd": 100}, suppliers=[supplier("A", "AU")],
+        periods=2,
+        demand={"Nd": 100},
+        suppliers=[supplier("A", "AU")],
         offers=[offer("A", "Nd", 50_000, [200, 0])],
         stockpile=[{"element": "Nd", "initial_t": 0, "capacity_t": 500, "holding_usd_per_t": 10}],
     )
@@ -103,10 +111,19 @@ def test_stock_target_built_only_when_penalty_outweighs_price_and_holding(penalt
     At 49,000: buy 100 t and pay the shortfall, 5,000,000 + 100 x 49,000 = 9,900,000 USD.
     """
     p = rareopt.Portfolio(
-        periods={"count": 1, "days": 30}, demand={"Nd": 100}, suppliers=[supplier("A", "AU")],
+        periods={"count": 1, "days": 30},
+        demand={"Nd": 100},
+        suppliers=[supplier("A", "AU")],
         offers=[offer("A", "Nd", 50_000, 1_000)],
-        stockpile=[{"element": "Nd", "initial_t": 0, "target_days": 30, "capacity_t": 1_000,
-                    "holding_usd_per_t": 500}],
+        stockpile=[
+            {
+                "element": "Nd",
+                "initial_t": 0,
+                "target_days": 30,
+                "capacity_t": 1_000,
+                "holding_usd_per_t": 500,
+            }
+        ],
         policy={"target_shortfall_penalty_usd_per_t": penalty},
     )
     r = rareopt.solve(p)
@@ -123,7 +140,8 @@ def test_risk_weight_switches_supplier_at_hand_derived_threshold(weight, riskier
     """A: 50,000 USD/t, risk 0.8; B: 52,000 USD/t, risk 0.1. A stays cheaper while
     50,000 + 0.8 w < 52,000 + 0.1 w, i.e. w < 2,000 / 0.7 = 2,857 USD/t."""
     p = rareopt.Portfolio(
-        periods=1, demand={"Nd": 10},
+        periods=1,
+        demand={"Nd": 10},
         suppliers=[supplier("A", "CN", risk=0.8), supplier("B", "AU", risk=0.1)],
         offers=[offer("A", "Nd", 50_000, 100), offer("B", "Nd", 52_000, 100)],
         policy={"risk_weight_usd_per_t": weight},
@@ -138,7 +156,9 @@ def test_risk_weight_switches_supplier_at_hand_derived_threshold(weight, riskier
 def test_hard_target_above_stock_capacity_is_infeasible_with_explanation():
     """A hard 60-day target (200 t) with room for 50 t cannot be met: no plan, typed status."""
     p = rareopt.Portfolio(
-        periods={"count": 1, "days": 30}, demand={"Nd": 100}, suppliers=[supplier("A", "AU")],
+        periods={"count": 1, "days": 30},
+        demand={"Nd": 100},
+        suppliers=[supplier("A", "AU")],
         offers=[offer("A", "Nd", 50_000, 1_000)],
         stockpile=[{"element": "Nd", "target_days": 60, "capacity_t": 50}],
         policy={"hard_stock_targets": True},
@@ -167,7 +187,9 @@ def test_horizon_caps_let_a_cheap_period_carry_the_share():
     AU 200 t in P2 only; demand 50 t each period, stock free. Per-period caps (50%) would need AU
     in P1; horizon caps only need CN <= 50% of 100 t. Optimum: buy CN 50 t in P1, AU 50 t in P2."""
     p = rareopt.Portfolio(
-        periods=2, demand={"Nd": 50}, suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        periods=2,
+        demand={"Nd": 50},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
         offers=[offer("A", "Nd", 50_000, [100, 0]), offer("B", "Nd", 60_000, [0, 200])],
         stockpile=[{"element": "Nd", "capacity_t": 1_000}],
         policy={"country_caps": {"CN": 0.5}, "cap_basis": "horizon"},

@@ -23,7 +23,9 @@ def portfolios(draw):
     money = st.integers(1, 100).map(lambda k: 1_000.0 * k)
     tonnes = st.integers(0, 60).map(float)
     suppliers = [
-        supplier(f"S{i}", draw(st.sampled_from(COUNTRIES)), risk=draw(st.sampled_from([0, 0.3, 0.9])))
+        supplier(
+            f"S{i}", draw(st.sampled_from(COUNTRIES)), risk=draw(st.sampled_from([0, 0.3, 0.9]))
+        )
         for i in range(n_suppliers)
     ]
     offers = []
@@ -33,8 +35,13 @@ def portfolios(draw):
             offers.append(offer(f"S{i}", e, draw(money), capacity, freight=draw(money) / 10))
     demand = {e: [draw(tonnes) for _ in range(n_periods)] for e in elements}
     stockpile = [
-        {"element": e, "initial_t": draw(tonnes), "target_days": draw(st.sampled_from([0, 30, 60])),
-         "capacity_t": 200.0, "holding_usd_per_t": draw(money) / 100}
+        {
+            "element": e,
+            "initial_t": draw(tonnes),
+            "target_days": draw(st.sampled_from([0, 30, 60])),
+            "capacity_t": 200.0,
+            "holding_usd_per_t": draw(money) / 100,
+        }
         for e in elements
     ]
     policy = {
@@ -45,13 +52,17 @@ def portfolios(draw):
         "target_shortfall_penalty_usd_per_t": draw(money),
         "risk_weight_usd_per_t": draw(st.sampled_from([0.0, 5_000.0])),
     }
-    return rareopt.Portfolio(periods={"count": n_periods, "days": 30}, demand=demand,
-                             suppliers=suppliers, offers=offers, stockpile=stockpile,
-                             policy=policy)
+    return rareopt.Portfolio(
+        periods={"count": n_periods, "days": 30},
+        demand=demand,
+        suppliers=suppliers,
+        offers=offers,
+        stockpile=stockpile,
+        policy=policy,
+    )
 
 
-PROPERTY = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def cost(portfolio):
@@ -71,12 +82,27 @@ def test_tighter_country_cap_never_lowers_cost(portfolio, step):
 @PROPERTY
 @given(portfolios(), st.sampled_from(COUNTRIES), st.integers(1_000, 100_000))
 def test_extra_supplier_never_raises_cost(portfolio, country, price):
-    suppliers = pd.concat([portfolio.suppliers,
-                           pd.DataFrame([supplier("NEW", country, risk=0.5)])], ignore_index=True)
-    extra = pd.DataFrame([{"supplier": "NEW", "element": e, "price_usd_per_t": float(price),
-                           "freight_usd_per_t": 0.0} for e in portfolio.elements])
-    capacity = pd.DataFrame([{"supplier": "NEW", "element": e, "period": p, "capacity_t": 25.0}
-                             for e in portfolio.elements for p in portfolio.period_labels])
+    suppliers = pd.concat(
+        [portfolio.suppliers, pd.DataFrame([supplier("NEW", country, risk=0.5)])], ignore_index=True
+    )
+    extra = pd.DataFrame(
+        [
+            {
+                "supplier": "NEW",
+                "element": e,
+                "price_usd_per_t": float(price),
+                "freight_usd_per_t": 0.0,
+            }
+            for e in portfolio.elements
+        ]
+    )
+    capacity = pd.DataFrame(
+        [
+            {"supplier": "NEW", "element": e, "period": p, "capacity_t": 25.0}
+            for e in portfolio.elements
+            for p in portfolio.period_labels
+        ]
+    )
     bigger = portfolio.replace_tables(
         suppliers=suppliers,
         offers=pd.concat([portfolio.offers, extra], ignore_index=True),
@@ -105,7 +131,12 @@ def test_every_plan_passes_the_independent_check(portfolio):
     r = rareopt.solve(portfolio)
     checks, violations = check_plan(portfolio, r.plan, r.stock, r.unmet, r.objective)
     assert violations.empty
-    assert set(checks["check"]) >= {"supplier capacity", "stock balance", "country cap", "objective"}
+    assert set(checks["check"]) >= {
+        "supplier capacity",
+        "stock balance",
+        "country cap",
+        "objective",
+    }
     shares = r.shares["share"]
     assert ((shares >= -1e-9) & (shares <= 1 + 1e-9)).all()
 
@@ -138,8 +169,9 @@ def test_check_reports_a_plan_that_breaks_cap_capacity_and_balance():
 
 def test_zero_demand_buys_nothing():
     p = rareopt.load_example("tiny")
-    zero = p.replace_tables(demand=p.demand.assign(demand_t=0.0),
-                            stockpile=p.stockpile.assign(initial_t=0.0))
+    zero = p.replace_tables(
+        demand=p.demand.assign(demand_t=0.0), stockpile=p.stockpile.assign(initial_t=0.0)
+    )
     r = rareopt.solve(zero)
     assert np.allclose(r.plan["volume_t"], 0)
     assert r.objective == pytest.approx(0)

@@ -27,7 +27,8 @@ def test_lp_algorithms_agree(medium, algorithm):
 
 def test_presolve_off_gives_the_same_optimum(medium):
     assert rareopt.solve(medium, presolve=False).objective == pytest.approx(
-        rareopt.solve(medium).objective, rel=1e-8)
+        rareopt.solve(medium).objective, rel=1e-8
+    )
 
 
 def test_time_limit_without_plan_is_typed_and_explained(medium):
@@ -42,15 +43,25 @@ def test_time_limit_without_plan_is_typed_and_explained(medium):
 
 def test_timings_are_reported_separately():
     r = rareopt.solve(rareopt.load_example("tiny"))
-    assert {"build_seconds", "handoff_seconds", "solve_seconds", "extract_seconds"} <= set(r.timings)
+    assert {"build_seconds", "handoff_seconds", "solve_seconds", "extract_seconds"} <= set(
+        r.timings
+    )
     assert all(v >= 0 for v in r.timings.values())
 
 
 def test_exports_round_trip(tmp_path):
     r = rareopt.solve(rareopt.load_example("tiny"))
     paths = r.to_csv(str(tmp_path / "csv"))
-    assert {Path(p).stem for p in paths} >= {"plan", "stock", "unmet", "shares", "hhi", "duals",
-                                              "cost_terms", "checks"}
+    assert {Path(p).stem for p in paths} >= {
+        "plan",
+        "stock",
+        "unmet",
+        "shares",
+        "hhi",
+        "duals",
+        "cost_terms",
+        "checks",
+    }
     r.to_excel(str(tmp_path / "r.xlsx"))
     import pandas as pd
 

@@ -14,8 +14,11 @@ def base(**changes):
         periods=2,
         demand={"Nd": 100, "Dy": 10},
         suppliers=[supplier("A", "CN"), supplier("B", "AU")],
-        offers=[offer("A", "Nd", 50_000, 200), offer("B", "Nd", 60_000, 200),
-                offer("A", "Dy", 250_000, 20)],
+        offers=[
+            offer("A", "Nd", 50_000, 200),
+            offer("B", "Nd", 60_000, 200),
+            offer("A", "Dy", 250_000, 20),
+        ],
         policy={"country_caps": {"CN": 0.6}},
     )
     spec.update(changes)
@@ -35,13 +38,25 @@ def test_valid_base_portfolio_builds():
 
 
 def test_every_problem_is_reported_at_once():
-    bad_offers = [offer("A", "Nd", -5, 200), offer("Z", "Nd", 60_000, 200),
-                  offer("A", "Xx", 1, 1), offer("A", "Dy", 250_000, math.nan)]
-    issues = issues_of(offers=bad_offers,
-                       suppliers=[supplier("A", "CN", kind="volcano"), supplier("B", "AU", risk=1.5)])
+    bad_offers = [
+        offer("A", "Nd", -5, 200),
+        offer("Z", "Nd", 60_000, 200),
+        offer("A", "Xx", 1, 1),
+        offer("A", "Dy", 250_000, math.nan),
+    ]
+    issues = issues_of(
+        offers=bad_offers,
+        suppliers=[supplier("A", "CN", kind="volcano"), supplier("B", "AU", risk=1.5)],
+    )
     found = {(i.table, i.field) for i in issues}
-    assert {("offers", "price_usd_per_t"), ("offers", "supplier"), ("offers", "element"),
-            ("capacity", "capacity_t"), ("suppliers", "kind"), ("suppliers", "risk_score")} <= found
+    assert {
+        ("offers", "price_usd_per_t"),
+        ("offers", "supplier"),
+        ("offers", "element"),
+        ("capacity", "capacity_t"),
+        ("suppliers", "kind"),
+        ("suppliers", "risk_score"),
+    } <= found
 
 
 def test_message_names_table_row_field_value_and_allowed():
@@ -59,7 +74,9 @@ def test_unknown_supplier_names_the_allowed_ones():
 
 
 def test_duplicate_offer_is_an_error():
-    issues = issues_of(offers=[offer("A", "Nd", 1, 1), offer("A", "Nd", 2, 2), offer("A", "Dy", 1, 1)])
+    issues = issues_of(
+        offers=[offer("A", "Nd", 1, 1), offer("A", "Nd", 2, 2), offer("A", "Dy", 1, 1)]
+    )
     assert any("duplicate" in i.allowed for i in issues)
 
 
@@ -83,8 +100,10 @@ def test_share_outside_unit_interval_and_bad_cap_basis():
 
 
 def test_periods_that_do_not_match():
-    demand = [{"element": "Nd", "period": "P1", "demand_t": 1},
-              {"element": "Nd", "period": "P9", "demand_t": 1}]
+    demand = [
+        {"element": "Nd", "period": "P1", "demand_t": 1},
+        {"element": "Nd", "period": "P9", "demand_t": 1},
+    ]
     issues = issues_of(demand=demand, offers=[offer("A", "Nd", 1, 1)])
     assert any(i.field == "period" and i.value == "P9" for i in issues)
     assert any(i.row == "element Nd" and "P2" in str(i.value) for i in issues)
@@ -132,8 +151,11 @@ def test_yaml_round_trip_keeps_the_optimum(tmp_path):
     q = rareopt.Portfolio.from_yaml(str(path))
     assert rareopt.solve(q).objective == pytest.approx(rareopt.solve(p).objective)
     assert q.stock_target.equals(p.stock_target)
-    assert q.capacity.sort_values(["supplier", "element", "period"]).reset_index(drop=True).equals(
-        p.capacity.sort_values(["supplier", "element", "period"]).reset_index(drop=True))
+    assert (
+        q.capacity.sort_values(["supplier", "element", "period"])
+        .reset_index(drop=True)
+        .equals(p.capacity.sort_values(["supplier", "element", "period"]).reset_index(drop=True))
+    )
 
 
 def test_csv_tables_next_to_the_yaml(tmp_path):
