@@ -156,7 +156,7 @@ def _cap_table(caps: Any, key: str) -> pd.DataFrame:
     return frame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Policy:
     """Procurement policy: concentration caps, penalties and how targets are enforced.
 
@@ -223,7 +223,7 @@ class Policy:
         return cls(**spec)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Portfolio:
     """A sourcing problem as tidy tables. Constructing one validates it.
 
@@ -285,6 +285,8 @@ class Portfolio:
     description: str = ""
     sources: tuple[str, ...] = ()
     warnings: tuple = field(default=(), compare=False)
+    stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (element, period, target_days) derived from the stockpile's targets."""
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
