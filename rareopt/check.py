@@ -287,12 +287,19 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
         + priced["freight_usd_per_t"]
         + policy.risk_weight_usd_per_t * priced["risk_score"]
     )
-    holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
+    stockpile = portfolio.stockpile.set_index("element")
+    holding = stockpile["holding_usd_per_t"]
+    penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
+    default = policy.target_shortfall_penalty_usd_per_t
     holding_cost = sum(float(holding.get(e, 0.0)) * lv for e, lv in zip(r["element"], r["level"]))
-    short = np.where(r["target"] > 0, r["short"], 0.0)
+    shortfall_cost = sum(
+        float(penalty.get(e, default)) * v
+        for e, v, target in zip(r["element"], r["short"], r["target"])
+        if target > 0
+    )
     return float(
         (unit * priced["volume_t"]).sum()
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
-        + policy.target_shortfall_penalty_usd_per_t * short.sum()
+        + shortfall_cost
     )

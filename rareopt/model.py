@@ -46,7 +46,8 @@ class ModelLayout:
         capacity_t, unit_cost_usd_per_t (price + freight), risk_score.
     element_period : DataFrame
         One row per (element, period): demand_t, days, target_t, stock_capacity_t,
-        holding_usd_per_t, initial_t (stock before the period's first day, first period only).
+        holding_usd_per_t, shortfall_penalty_usd_per_t (the policy's where the stockpile leaves it
+        blank), initial_t (stock before the period's first day, first period only).
     country_caps : DataFrame
         One row per country-cap constraint: element, country, period (``"*"`` over the horizon),
         max_share.
@@ -94,6 +95,9 @@ def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
     ep["target_t"] = ep["target_days"] * ep["demand_t"] / ep["days"]
     ep["stock_capacity_t"] = ep["capacity_t"].where(~no_stockpile, 0.0)
     ep["holding_usd_per_t"] = ep["holding_usd_per_t"].fillna(0.0)
+    ep["shortfall_penalty_usd_per_t"] = ep["shortfall_penalty_usd_per_t"].fillna(
+        portfolio.policy.target_shortfall_penalty_usd_per_t
+    )
     first = ep["period"] == labels[0]
     ep["initial_t"] = ep["initial_t"].fillna(0.0).where(first, 0.0)
     columns = [
@@ -105,6 +109,7 @@ def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
         "target_t",
         "stock_capacity_t",
         "holding_usd_per_t",
+        "shortfall_penalty_usd_per_t",
         "initial_t",
     ]
     return ep[columns].reset_index(drop=True)
@@ -297,7 +302,8 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     m.balance = pyo.Constraint(ep_index, rule=lambda m, e, p: balance[e, p])
 
     targets = dict(zip(ep_index, ep["target_t"]))
-    positive = [k for k in ep_index if targets[k] > 0]
+    has_target = ep["target_t"].to_numpy() > 0
+    positive = [k for k, flag in zip(ep_index, has_target) if flag]
     m.stock_target = pyo.Constraint(
         positive, rule=lambda m, e, p: m.stock[e, p] + m.shortfall[e, p] >= targets[e, p]
     )
@@ -316,7 +322,7 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     )
     m.target_penalty = pyo.Expression(
         expr=_linear(
-            [policy.target_shortfall_penalty_usd_per_t] * len(positive),
+            ep["shortfall_penalty_usd_per_t"].to_numpy()[has_target],
             [m.shortfall[k] for k in positive],
         )
     )

@@ -246,7 +246,8 @@ class Portfolio:
     stockpile : DataFrame or records, optional
         One row per element: initial_t, target_days (a number, a list per period or
         ``{"from", "to", "periods"}`` ramp), capacity_t (None = unlimited), holding_usd_per_t
-        (USD per tonne of end-of-period stock per period). Elements not listed hold no stock.
+        (USD per tonne of end-of-period stock per period) and optional shortfall_penalty_usd_per_t
+        (USD per tonne below target per period; blank = the policy's). Elements not listed hold no stock.
     policy : Policy or dict, optional
         Caps, penalties and options; see :class:`Policy`.
     name, description : str
@@ -356,6 +357,10 @@ class Portfolio:
     def replace_tables(self, **tables: Any) -> Portfolio:
         """A copy with some tables replaced (re-validated); e.g. ``offers=...``, ``suppliers=...``.
 
+        A stockpile table without a ``target_days`` column (such as ``self.stockpile`` edited)
+        keeps each element's current target path. Replacing ``offers`` without ``capacity``
+        takes the capacities from the new offers.
+
         Examples
         --------
         >>> from rareopt.examples import load_example
@@ -369,7 +374,7 @@ class Portfolio:
             "suppliers": self.suppliers,
             "offers": self.offers,
             "capacity": self.capacity,
-            "stockpile": self._stockpile_records(),
+            "stockpile": self._with_target_paths(self.stockpile),
             "policy": self.policy,
             "name": self.name,
             "description": self.description,
@@ -377,15 +382,18 @@ class Portfolio:
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None
+        stockpile = tables.get("stockpile")
+        if isinstance(stockpile, pd.DataFrame) and "target_days" not in stockpile:
+            tables["stockpile"] = self._with_target_paths(stockpile)
         base.update(tables)
         return Portfolio(**base)
 
-    def _stockpile_records(self) -> pd.DataFrame:
-        """Stockpile rows with per-period target lists, the constructor's input form."""
-        if self.stockpile.empty:
-            return self.stockpile
+    def _with_target_paths(self, stockpile: pd.DataFrame) -> pd.DataFrame:
+        """Stockpile rows with each element's per-period target list, the constructor's input form."""
+        if stockpile.empty:
+            return stockpile
         paths = self.stock_target.groupby("element", sort=False)["target_days"].agg(list)
-        return self.stockpile.assign(target_days=self.stockpile["element"].map(paths))
+        return stockpile.assign(target_days=stockpile["element"].map(paths).fillna(0.0))
 
     @classmethod
     def from_yaml(cls, path: str) -> Portfolio:
@@ -425,13 +433,23 @@ class Portfolio:
 def _stockpile_tables(
     stockpile: Any, periods: Sequence[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Stockpile table (element, initial_t, capacity_t, holding_usd_per_t) and the long target path."""
-    columns = ["element", "initial_t", "capacity_t", "holding_usd_per_t"]
+    """Stockpile table (element, initial_t, capacity_t, holding and shortfall costs) and target path.
+
+    A blank ``shortfall_penalty_usd_per_t`` means the policy's ``target_shortfall_penalty_usd_per_t``.
+    """
+    columns = [
+        "element",
+        "initial_t",
+        "capacity_t",
+        "holding_usd_per_t",
+        "shortfall_penalty_usd_per_t",
+    ]
     frame = _records(stockpile, [*columns, "target_days"])
     defaults = {
         "initial_t": 0.0,
         "capacity_t": np.inf,
         "holding_usd_per_t": 0.0,
+        "shortfall_penalty_usd_per_t": np.nan,
         "target_days": 0.0,
     }
     for column, default in defaults.items():

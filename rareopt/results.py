@@ -186,8 +186,7 @@ def extract(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model) ->
             ),
             "shortage_penalty": float(unmet.sum() * policy.shortage_penalty_usd_per_t),
             "target_penalty": float(
-                shortfall[ep["target_t"].to_numpy() > 0].sum()
-                * policy.target_shortfall_penalty_usd_per_t
+                (shortfall * ep["shortfall_penalty_usd_per_t"])[ep["target_t"] > 0].sum()
             ),
         },
         name="usd",

@@ -61,15 +61,16 @@ class _Collector:
         low: float = 0.0,
         high: float | None = None,
         allow_inf: bool = False,
+        optional: bool = False,
     ) -> None:
-        """A numeric column within [low, high]; converted to float where every value passes."""
+        """A numeric column within [low, high] (blank allowed if optional); converted to float."""
         allowed = f"a number >= {low:g}" + (f" and <= {high:g}" if high is not None else "")
         allowed += " (.inf for unlimited)" if allow_inf else ""
         numeric = pd.to_numeric(frame[column], errors="coerce")
         for label, raw, value in zip(frame.index, frame[column], numeric):
             bad = (
                 isinstance(raw, bool)
-                or np.isnan(value)
+                or (np.isnan(value) and not (optional and _blank(raw)))
                 or (np.isinf(value) and not (allow_inf and value > 0))
                 or value < low
                 or (high is not None and value > high)
@@ -89,6 +90,10 @@ class _Collector:
         for label, value in frame[column].items():
             if value not in known_set:
                 self.add(self.row(frame, label), column, value, f"{what}: {_listing(known)}")
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _listing(values: Sequence[str], limit: int = 12) -> str:
@@ -226,6 +231,7 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     check.numbers(stockpile, "initial_t")
     check.numbers(stockpile, "capacity_t", allow_inf=True)
     check.numbers(stockpile, "holding_usd_per_t")
+    check.numbers(stockpile, "shortfall_penalty_usd_per_t", optional=True)
     over = stockpile["initial_t"] > stockpile["capacity_t"]
     for label in stockpile.index[over.fillna(False)]:
         check.add(

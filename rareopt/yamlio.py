@@ -124,8 +124,9 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
         for row in _records(portfolio.offers)
     ]
     targets = by_period(portfolio.stock_target, ["element"], "target_days")
+    # A blank shortfall penalty means "the policy's": leave it out rather than write .nan.
     stockpile = [
-        {**row, "target_days": targets.get(row["element"], 0)}
+        {**{k: v for k, v in row.items() if v == v}, "target_days": targets.get(row["element"], 0)}
         for row in _records(portfolio.stockpile)
     ]
     policy = portfolio.policy

@@ -55,7 +55,10 @@ def dense_lp_optimum(p: rareopt.Portfolio) -> float:
             target = target_days.get((e, t), 0.0) * demand[e, t] / days[t]
             c[cols["h", e, t]] = stock["holding_usd_per_t"].get(e, 0.0)
             c[cols["u", e, t]] = pol.shortage_penalty_usd_per_t
-            c[cols["v", e, t]] = pol.target_shortfall_penalty_usd_per_t if target > 0 else 0.0
+            penalty = stock["shortfall_penalty_usd_per_t"].get(e, np.nan)
+            if np.isnan(penalty):
+                penalty = pol.target_shortfall_penalty_usd_per_t
+            c[cols["v", e, t]] = penalty if target > 0 else 0.0
             bounds[cols["h", e, t]] = (0, None if np.isinf(h_cap) else h_cap)
             bounds[cols["u", e, t]] = (0, demand[e, t])
             row = np.zeros(n)

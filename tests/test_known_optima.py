@@ -199,3 +199,27 @@ def test_horizon_caps_let_a_cheap_period_carry_the_share():
     assert r.unmet["unmet_t"].sum() == pytest.approx(0)
     per_period = rareopt.solve(p.with_policy(cap_basis="period"))
     assert per_period.unmet["unmet_t"].sum() == pytest.approx(50)
+
+
+def test_per_element_shortfall_penalty_overrides_the_policy():
+    """Same one-period instance as above with the policy at 49,000 (no build) but Nd's own
+    penalty at 51,000: Nd's stock is built, 10,050,000 USD."""
+    p = rareopt.Portfolio(
+        periods={"count": 1, "days": 30},
+        demand={"Nd": 100},
+        suppliers=[supplier("A", "AU")],
+        offers=[offer("A", "Nd", 50_000, 1_000)],
+        stockpile=[
+            {
+                "element": "Nd",
+                "target_days": 30,
+                "capacity_t": 1_000,
+                "holding_usd_per_t": 500,
+                "shortfall_penalty_usd_per_t": 51_000,
+            }
+        ],
+        policy={"target_shortfall_penalty_usd_per_t": 49_000},
+    )
+    assert rareopt.solve(p).objective == pytest.approx(10_050_000)
+    blank = p.replace_tables(stockpile=p.stockpile.assign(shortfall_penalty_usd_per_t=None))
+    assert rareopt.solve(blank).objective == pytest.approx(9_900_000)
