@@ -15,6 +15,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse  # noqa: F401 - the compiler imports it lazily; load it now, not in the first hand-off
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from rareopt.status import SolveStatus, status_from_highs

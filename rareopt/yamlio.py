@@ -6,6 +6,7 @@ Input is parsed with ``yaml.safe_load`` only: no tags, no code, nothing unpickle
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,21 @@ TOP_LEVEL_KEYS = (
     "policy",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``2e6`` and ``1.5e-3`` as numbers.
+
+    YAML 1.1, which PyYAML implements, needs a dot and a signed exponent (``2.0e+6``); analysts
+    write ``2e6``, and reading it as text would only fail later in validation.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def portfolio_from_dict(spec: dict[str, Any], base_dir: str = ".") -> Portfolio:
@@ -72,7 +88,7 @@ def read_yaml(path: str) -> Portfolio:
     'tiny'
     """
     with open(path, encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
+        spec = yaml.load(handle, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     spec = dict(spec or {})
     spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     return portfolio_from_dict(spec, base_dir=os.path.dirname(os.path.abspath(path)))
