@@ -21,5 +21,7 @@ shares = tighter.shares.xs(("*", "country"), level=("period", "by"))["share"]
 print((100 * shares).unstack("holder").fillna(0).round(1).to_string())
 
 # What one more point of tightening would cost, from the LP duals, summed over the months.
+# Large values mean non-Chinese capacity is nearly used up: the next point costs stock shortfalls.
 caps = tighter.duals.xs("country_cap", level="constraint")
+print("\nUSD cost of lowering China's cap by one more point, per element:")
 print(caps.groupby(level="element")["usd_per_point_tighter"].sum().round(0).to_string())
