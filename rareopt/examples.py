@@ -10,7 +10,7 @@ __all__ = ["list_examples", "example_path", "load_example"]
 
 
 def list_examples() -> dict[str, str]:
-    """Names of the built-in portfolios and the first line of each one's description.
+    """Names of the built-in portfolios and the first sentence of each one's description.
 
     Examples
     --------
@@ -23,8 +23,8 @@ def list_examples() -> dict[str, str]:
     for entry in sorted(resources.files("rareopt.data").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             spec = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
-            text = str(spec.get("description") or "").strip()
-            out[entry.name[:-5]] = text.splitlines()[0] if text else ""
+            text = " ".join(str(spec.get("description") or "").split())
+            out[entry.name[:-5]] = text.split(": ")[0].split(". ")[0]
     return out
 
 
