@@ -34,7 +34,9 @@ def country_share_matrix(result: Result) -> pd.DataFrame:
     True
     """
     shares = _select(result.shares, period=ALL, by="country")["share"]
-    return (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
+    matrix = (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
+    order = matrix.mean().sort_values(ascending=False).index
+    return matrix[order].reindex(result.portfolio.elements).dropna(how="all")
 
 
 def element_overview(result: Result) -> pd.DataFrame:

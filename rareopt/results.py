@@ -298,6 +298,10 @@ class Result:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        objective = "None" if self.objective is None else f"{self.objective:,.0f} USD"
+        return f"Result({self.portfolio.name!r}, status={self.status.value}, objective={objective})"
+
     def to_csv(self, directory: str) -> list[str]:
         """Write each table (and the cost terms) as CSV into ``directory``; returns the paths."""
         os.makedirs(directory, exist_ok=True)
