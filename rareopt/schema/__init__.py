@@ -1,0 +1,1 @@
+"""JSON Schema of the portfolio file, for editors and validators."""
