@@ -61,18 +61,23 @@ class ValidationIssue:
 
     def __str__(self) -> str:
         return (
-            f"{self.table}, {self.row}, field {self.field}: got {self.value!r}; "
+            ("warning: " if self.severity == "warning" else "")
+            + f"{self.table}, {self.row}, field {self.field}: got {self.value!r}; "
             f"allowed: {self.allowed}"
         )
 
 
 class PortfolioError(RareoptError, ValueError):
-    """A portfolio failed validation; ``issues`` lists every problem found, not just the first."""
+    """A portfolio failed validation; ``issues`` lists every problem found, not just the first.
+
+    Errors come first, then any warnings found on the way (``issue.severity``).
+    """
 
     def __init__(self, issues: list[ValidationIssue]):
         self.issues = list(issues)
+        errors = sum(issue.severity == "error" for issue in self.issues)
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
-        super().__init__(f"the portfolio has {len(self.issues)} problem(s):\n{lines}")
+        super().__init__(f"the portfolio has {errors} problem(s):\n{lines}")
 
 
 class SolveError(RareoptError):

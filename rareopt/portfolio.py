@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rareopt.validation import ALL, CAP_BASES, SUPPLIER_KINDS, validate
+from rareopt.validation import ALL, CAP_BASES, SOURCE, SUPPLIER_KINDS, validate
 
 __all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
 
@@ -37,25 +37,29 @@ def _records(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _expand_per_period(
-    frame: pd.DataFrame, value_column: str, keys: Sequence[str], periods: Sequence[str]
+    frame: pd.DataFrame,
+    value_column: str,
+    keys: Sequence[str],
+    periods: Sequence[str],
+    table: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``frame[value_column]`` cells that are lists into one row per period.
 
-    Returns the long table (keys, period, value) and the rows whose list length does not match the
-    number of periods (kept for validation to report).
+    Returns the long table (keys, period, value, and ``_source``: the user's table and row, for
+    validation messages) and the rows whose list length does not match the number of periods.
     """
     long_rows, bad = [], []
     for label, row in frame.iterrows():
         value = row.get(value_column)
-        key = {k: row.get(k) for k in keys}
+        key = {k: row.get(k) for k in keys} | {SOURCE: f"{table} row {label}"}
         if isinstance(value, (list, tuple, np.ndarray)):
             if len(value) != len(periods):
-                bad.append({"row": label, **key, "length": len(value)})
+                bad.append({**key, "length": len(value)})
                 continue
             long_rows.extend({**key, "period": p, value_column: v} for p, v in zip(periods, value))
         else:
             long_rows.extend({**key, "period": p, value_column: value} for p in periods)
-    columns = [*keys, "period", value_column]
+    columns = [*keys, "period", value_column, SOURCE]
     return pd.DataFrame(long_rows, columns=columns), pd.DataFrame(bad)
 
 
@@ -129,10 +133,10 @@ def _demand_table(demand: Any, periods: Sequence[str]) -> tuple[pd.DataFrame, pd
     """Long demand table (element, period, demand_t) from a dict or a tidy DataFrame."""
     if isinstance(demand, Mapping):
         frame = pd.DataFrame({"element": list(demand), "demand_t": list(demand.values())})
-        return _expand_per_period(frame, "demand_t", ["element"], periods)
+        return _expand_per_period(frame, "demand_t", ["element"], periods, "demand")
     frame = _records(demand, ["element", "period", "demand_t"])
     if "period" not in frame:
-        return _expand_per_period(frame, "demand_t", ["element"], periods)
+        return _expand_per_period(frame, "demand_t", ["element"], periods, "demand")
     return frame, pd.DataFrame()
 
 
@@ -302,7 +306,7 @@ class Portfolio:
         for frame, column in ((suppliers, "risk_score"), (offers, "freight_usd_per_t")):
             frame[column] = frame[column].fillna(0.0) if column in frame else 0.0
         capacity, bad_capacity = _expand_per_period(
-            offers, "capacity_t", ["supplier", "element"], labels
+            offers, "capacity_t", ["supplier", "element"], labels, "offers"
         )
         if self.capacity is not None:
             override = _records(self.capacity, ["supplier", "element", "period", "capacity_t"])
@@ -323,6 +327,8 @@ class Portfolio:
         set_("sources", tuple(self.sources or ()))
         shape_issues = {"demand": bad_demand, "capacity": bad_capacity, "stockpile": bad_target}
         set_("warnings", tuple(validate(self, shape_issues)))
+        for name in ("demand", "capacity", "stock_target"):
+            set_(name, getattr(self, name).drop(columns=SOURCE, errors="ignore"))
 
     @property
     def period_labels(self) -> list[str]:
@@ -462,5 +468,5 @@ def _stockpile_tables(
         else v
         for v in frame["target_days"]
     ]
-    targets, bad = _expand_per_period(frame, "target_days", ["element"], periods)
+    targets, bad = _expand_per_period(frame, "target_days", ["element"], periods, "stockpile")
     return frame[columns], targets, bad

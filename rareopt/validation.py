@@ -24,6 +24,8 @@ __all__ = ["validate", "ALL", "CAP_BASES", "SUPPLIER_KINDS"]
 
 SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
 CAP_BASES = ("period", "horizon")
+SOURCE = "_source"
+"""Column naming the user's table and row that a normalised row came from (dropped after checks)."""
 ALL = "*"
 """Wildcard in cap tables (and the period label of horizon-wide caps): every element or supplier."""
 
@@ -36,10 +38,14 @@ class _Collector:
 
     def row(self, frame: pd.DataFrame, label) -> str:
         keys = ", ".join(f"{k}={frame.at[label, k]}" for k in self.keys if k in frame)
-        return f"row {label}" + (f" ({keys})" if keys else "")
+        where = frame.at[label, SOURCE] if SOURCE in frame else f"row {label}"
+        where = where.removeprefix(f"{self.table} ")
+        return where + (f" ({keys})" if keys else "")
 
     def add(self, row: str, field: str, value, allowed: str, severity: str = "error") -> None:
-        self.issues.append(ValidationIssue(self.table, row, field, value, allowed, severity))
+        issue = ValidationIssue(self.table, row, field, value, allowed, severity)
+        if issue not in self.issues:
+            self.issues.append(issue)
 
     def require_columns(self, frame: pd.DataFrame, columns: Sequence[str]) -> bool:
         missing = [c for c in columns if c not in frame]
@@ -145,9 +151,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
 
     for table, bad in shape_issues.items():
         for record in bad.to_dict("records"):
-            key = ", ".join(f"{k}={v}" for k, v in record.items() if k not in ("row", "length"))
+            key = ", ".join(f"{k}={v}" for k, v in record.items() if k not in (SOURCE, "length"))
             _Collector(issues, table).add(
-                f"row {record['row']} ({key})",
+                f"{record[SOURCE].removeprefix(table + ' ')} ({key})",
                 "per-period list",
                 f"{record['length']} values",
                 f"one value per period: {n_periods} values",
@@ -205,7 +211,7 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
                 )
 
     capacity = portfolio.capacity
-    check = _Collector(issues, "capacity", ["supplier", "element", "period"])
+    check = _Collector(issues, "capacity", ["supplier", "element"])
     if check.require_columns(capacity, ["supplier", "element", "period", "capacity_t"]):
         capacity["period"] = capacity["period"].astype(str)
         for column in ("supplier", "element"):
@@ -246,9 +252,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     _validate_policy(portfolio, issues, elements, supplier_names)
 
     errors = [i for i in issues if i.severity == "error"]
-    if errors:
-        raise PortfolioError(errors)
     found = [i for i in issues if i.severity == "warning"]
+    if errors:
+        raise PortfolioError(errors + found)
     for issue in found:
         warnings.warn(str(issue), UserWarning, stacklevel=4)
     return found

@@ -61,9 +61,9 @@ def test_every_problem_is_reported_at_once():
 
 def test_message_names_table_row_field_value_and_allowed():
     issues = issues_of(offers=[offer("A", "Nd", 50_000, -3), offer("A", "Dy", 1, 1)])
-    (issue,) = [i for i in issues if i.field == "capacity_t"][:1]
+    (issue,) = [i for i in issues if i.field == "capacity_t"]  # once, not once per period
     text = str(issue)
-    assert "capacity" in text and "supplier=A" in text and "element=Nd" in text
+    assert "offers row 0" in text and "supplier=A" in text and "element=Nd" in text
     assert "-3" in text and "a number >= 0" in text
 
 
