@@ -89,40 +89,29 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
 
 def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, plan) -> pd.DataFrame:
     """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only)."""
-    frames = []
     families = (
-        (
-            "balance",
-            layout.element_period[["element", "period"]].assign(holder=""),
-            "USD per t of demand",
-        ),
-        ("stock_target", None, "USD per t of target"),
-        (
-            "country_cap",
-            layout.country_caps.rename(columns={"country": "holder"}),
-            "USD per t of cap headroom",
-        ),
-        (
-            "supplier_cap",
-            layout.supplier_caps.rename(columns={"supplier": "holder"}),
-            "USD per t of cap headroom",
-        ),
+        ("balance", "USD per t of demand"),
+        ("stock_target", "USD per t of target"),
+        ("country_cap", "USD per t of cap headroom"),
+        ("supplier_cap", "USD per t of cap headroom"),
     )
-    for name, keys, unit in families:
+    totals = plan.groupby(["element", "period"])["volume_t"].sum()
+    horizon = plan.groupby("element")["volume_t"].sum()
+    frames = []
+    for name, unit in families:
         component = getattr(model, name)
         index = list(component.keys())
-        if keys is None:
+        if name.endswith("_cap"):  # indexed (element, holder, period)
+            keys = pd.DataFrame(index, columns=["element", "holder", "period"])
+        else:  # indexed (element, period)
             keys = pd.DataFrame(index, columns=["element", "period"]).assign(holder="")
         rows = lp.row_positions(component[k] for k in index)
-        dual = np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0)
-        frame = (
-            keys[["element", "period", "holder"]]
-            .reset_index(drop=True)
-            .assign(constraint=name, dual=dual, unit=unit)
+        frame = keys.assign(
+            constraint=name,
+            dual=np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0),
+            unit=unit,
         )
         if name.endswith("_cap"):
-            totals = plan.groupby(["element", "period"])["volume_t"].sum()
-            horizon = plan.groupby("element")["volume_t"].sum()
             scope = [
                 horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
                 for e, p in zip(frame["element"], frame["period"])
@@ -131,6 +120,9 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
         frames.append(frame)
     buy = layout.buy
     cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    # A column's reduced cost is the value of its upper bound only where it is negative (at the
+    # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
+    capacity_value = np.minimum(np.where(cols >= 0, output.col_dual[np.maximum(cols, 0)], 0.0), 0.0)
     frames.append(
         pd.DataFrame(
             {
@@ -138,7 +130,7 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
                 "element": buy["element"],
                 "period": buy["period"],
                 "holder": buy["supplier"],
-                "dual": np.where(cols >= 0, output.col_dual[cols], 0.0),
+                "dual": capacity_value,
                 "unit": "USD per t of capacity",
             }
         )

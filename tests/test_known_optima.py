@@ -223,3 +223,20 @@ def test_per_element_shortfall_penalty_overrides_the_policy():
     assert rareopt.solve(p).objective == pytest.approx(10_050_000)
     blank = p.replace_tables(stockpile=p.stockpile.assign(shortfall_penalty_usd_per_t=None))
     assert rareopt.solve(blank).objective == pytest.approx(9_900_000)
+
+
+def test_capacity_dual_matches_resolve_with_more_capacity():
+    """Capacity 80 t against demand 100 t at price 800,000 and shortage 1,000,000: one more tonne
+    of capacity saves 200,000 USD; the unused capacity of a second, dearer offer is worth 0."""
+    p = rareopt.Portfolio(
+        periods=1,
+        demand={"Tb": 100},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[offer("A", "Tb", 800_000, 80), offer("B", "Tb", 1_500_000, 50)],
+    )
+    r = rareopt.solve(p)
+    duals = r.duals.xs("capacity", level="constraint")["dual"]
+    assert duals["Tb", "P1", "A"] == pytest.approx(-200_000)
+    assert duals["Tb", "P1", "B"] == pytest.approx(0)
+    more = p.replace_tables(capacity=p.capacity.assign(capacity_t=[81.0, 50.0]))
+    assert rareopt.solve(more).objective - r.objective == pytest.approx(-200_000)
