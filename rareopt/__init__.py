@@ -8,6 +8,7 @@ Describe a sourcing problem as a :class:`Portfolio`, :func:`solve` it, read the 
 True
 """
 
+from rareopt.analysis import cost_of_diversification, marginal_cost
 from rareopt.check import check_plan
 from rareopt.examples import example_path, list_examples, load_example
 from rareopt.exceptions import (
@@ -18,6 +19,7 @@ from rareopt.exceptions import (
     SolveError,
     ValidationIssue,
 )
+from rareopt.frontier import frontier
 from rareopt.highs import SolveOptions
 from rareopt.model import build, layout_of
 from rareopt.portfolio import Policy, Portfolio
@@ -37,6 +39,9 @@ __all__ = [
     "SolveOptions",
     "SolveStatus",
     "check_plan",
+    "frontier",
+    "cost_of_diversification",
+    "marginal_cost",
     "load_example",
     "list_examples",
     "example_path",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 import yaml
 
@@ -89,6 +90,42 @@ def solve(
     if out is not None:
         paths = result.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")
+
+
+@app.command()
+def frontier(
+    portfolio: Annotated[
+        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+    ] = None,
+    vary: Annotated[
+        str, typer.Option(help="country_cap, risk_weight, target_days or price.")
+    ] = "country_cap",
+    values: Annotated[
+        str, typer.Option(help="Comma-separated points, e.g. 0.7,0.6,0.5,0.4.")
+    ] = "0.7,0.6,0.5,0.4",
+    country: Annotated[str | None, typer.Option(help="Country for country_cap / price.")] = "CN",
+    element: Annotated[str | None, typer.Option(help="Only this element (default: all).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the frontier table (CSV) here.")] = None,
+) -> None:
+    """Solve the portfolio for each value of one policy parameter (one model, warm starts)."""
+    from rareopt.frontier import frontier as run_frontier
+
+    problem = _load(portfolio)
+    try:
+        points = [float(v) for v in values.split(",") if v.strip()]
+        table = run_frontier(problem, vary, points, country=country, element=element)
+    except (ValueError, TypeError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    except PlanCheckError as exc:
+        raise _fail(str(exc), EXIT_NO_PLAN) from None
+    shown = ["status", "objective_usd", *[c for c in table if c.startswith("share:")]]
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.3f}".format):
+        typer.echo(table[shown].to_string())
+    if out is not None:
+        table.to_csv(out)
+        typer.echo(f"\nwrote {out}")
+    if not table["status"].eq("optimal").all():
+        raise typer.Exit(EXIT_NO_PLAN)
 
 
 @app.command()

@@ -139,13 +139,16 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
     return out.set_index(["constraint", "element", "period", "holder"])
 
 
-def extract(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model) -> dict:
+def extract(
+    layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, duals: bool = True
+) -> dict:
     """Result tables from HiGHS's solution, aligned by the model's layout.
 
     Returns
     -------
     dict
-        ``plan``, ``stock``, ``unmet``, ``shares``, ``hhi``, ``duals`` (None without LP duals) and
+        ``plan``, ``stock``, ``unmet``, ``shares``, ``hhi``, ``duals`` (None without LP duals or
+        when not asked for) and
         ``cost_terms`` (Series, USD).
     """
     portfolio = layout.portfolio
@@ -189,7 +192,11 @@ def extract(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model) ->
         "unmet": unmet_t.set_index(["element", "period"]),
         "shares": shares,
         "hhi": hhi_table(shares),
-        "duals": None if output.row_dual is None else _duals(layout, lp, output, model, plan),
+        "duals": (
+            _duals(layout, lp, output, model, plan)
+            if duals and output.row_dual is not None
+            else None
+        ),
         "cost_terms": cost_terms,
     }
 

@@ -82,3 +82,12 @@ def test_python_dash_m_entry_point():
         [sys.executable, "-m", "rareopt", "examples"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "tiny" in done.stdout
+
+
+def test_frontier_command_prints_points_and_writes_csv(tmp_path):
+    out = tmp_path / "f.csv"
+    result = run("frontier", example_path("tiny"), "--values", "0.7,0.6", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "share:Nd" in result.output and out.exists()
+    bad = run("frontier", example_path("tiny"), "--vary", "moon")
+    assert bad.exit_code == EXIT_BAD_INPUT and "allowed" in bad.output

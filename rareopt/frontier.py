@@ -1,0 +1,300 @@
+"""Cost-versus-policy frontiers: one model built and handed to HiGHS once, edited in place per point.
+
+Each point changes only what the varied parameter touches, in HiGHS directly: the cap coefficient
+on total purchases (``country_cap``), purchase costs (``risk_weight``, ``price``) or the stock-target
+row bounds (``target_days``). HiGHS keeps its basis across these edits, so every solve starts warm
+from the previous point's optimum. Every point's plan is checked independently against the
+portfolio that point stands for.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rareopt.check import check_plan
+from rareopt.exceptions import PlanCheckError
+from rareopt.highs import SolveOptions, compile_model, make_highs, run
+from rareopt.model import build, layout_of, make_layout
+from rareopt.portfolio import Portfolio
+from rareopt.results import extract
+from rareopt.validation import ALL
+
+__all__ = ["frontier", "VARY"]
+
+VARY = ("country_cap", "risk_weight", "target_days", "price")
+"""What a frontier can vary: a country's cap (share), the risk weight (USD/t per unit score), every
+stockpile's target (days, flat over the periods) or a price multiplier on one country's offers."""
+
+
+@dataclass
+class _Point:
+    """How one value of the varied parameter is applied: to HiGHS, and to the portfolio it means."""
+
+    apply: Callable[[float], None]
+    portfolio: Callable[[float], Portfolio]
+
+
+def _check_values(vary: str, values: Sequence[float], country: str | None) -> list[float]:
+    if vary not in VARY:
+        raise ValueError(f"vary: got {vary!r}; allowed: {list(VARY)}")
+    if vary in ("country_cap", "price") and country is None:
+        raise ValueError(f"country: required when vary={vary!r} (e.g. country='CN')")
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("values: got an empty list; allowed: one or more numbers")
+    limits = {
+        "country_cap": (0.0, 1.0),
+        "risk_weight": (0.0, np.inf),
+        "target_days": (0.0, np.inf),
+        "price": (0.0, np.inf),
+    }
+    low, high = limits[vary]
+    bad = [v for v in values if not (low <= v <= high)]
+    if bad:
+        raise ValueError(f"values for {vary}: got {bad}; allowed: numbers in [{low:g}, {high:g}]")
+    return values
+
+
+def _caps_with(caps: pd.DataFrame, country: str, element: str | None, share: float) -> pd.DataFrame:
+    """The country-cap table with ``country`` (for ``element``, or all elements) set to ``share``."""
+    scope = ALL if element is None else element
+    keep = ~((caps["country"] == country) & (caps["element"] == scope))
+    row = pd.DataFrame([{"country": country, "element": scope, "max_share": share}])
+    return pd.concat([caps[keep], row], ignore_index=True)
+
+
+def _cap_point(portfolio, h, lp, model, country, element) -> _Point:
+    """Edit the coefficient -kappa on total purchases in the country's cap rows."""
+    rows = [
+        k for k in model.country_cap if k[1] == country and (element is None or k[0] == element)
+    ]
+    row_pos = lp.row_positions(model.country_cap[k] for k in rows)
+    x_cols = set(lp.positions(list(model.bought.values())).tolist())
+    csr = lp.matrix.tocsr()
+    pairs = [
+        (int(r), int(j))
+        for r in row_pos
+        if r >= 0
+        for j in csr.indices[csr.indptr[r] : csr.indptr[r + 1]]
+        if j in x_cols
+    ]
+
+    def apply(value: float) -> None:
+        for r, j in pairs:
+            h.changeCoeff(r, j, -value)
+
+    def point(value: float) -> Portfolio:
+        caps = _caps_with(portfolio.policy.country_caps, country, element, value)
+        return portfolio.with_policy(country_caps=caps)
+
+    return _Point(apply, point)
+
+
+def _cost_point(portfolio, h, lp, model, vary, country) -> _Point:
+    """Edit purchase costs: unit cost (x price multiplier for ``country``) + weight x risk score."""
+    buy = layout_of(model).buy
+    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    present = cols >= 0
+    offers = portfolio.offers.set_index(["supplier", "element"])
+    price = offers["price_usd_per_t"].reindex(list(zip(buy["supplier"], buy["element"]))).to_numpy()
+    freight = buy["unit_cost_usd_per_t"].to_numpy() - price
+    risk = buy["risk_score"].to_numpy()
+    policy = portfolio.policy
+    shocked = buy["country"].to_numpy() == country
+
+    def costs(value: float) -> np.ndarray:
+        if vary == "risk_weight":
+            return price + freight + value * risk
+        multiplier = np.where(shocked, value, 1.0)
+        return price * multiplier + freight + policy.risk_weight_usd_per_t * risk
+
+    def apply(value: float) -> None:
+        c = costs(value)[present]
+        h.changeColsCost(int(present.sum()), cols[present].astype(np.int32), c.astype(float))
+
+    def point(value: float) -> Portfolio:
+        if vary == "risk_weight":
+            return portfolio.with_policy(risk_weight_usd_per_t=value)
+        in_country = portfolio.offers["supplier"].map(portfolio.supplier_country()) == country
+        scaled = portfolio.offers["price_usd_per_t"].where(~in_country, lambda s: s * value)
+        return portfolio.replace_tables(
+            offers=portfolio.offers.assign(price_usd_per_t=scaled), capacity=portfolio.capacity
+        )
+
+    return _Point(apply, point)
+
+
+def _target_point(portfolio, h, lp, model, element) -> _Point:
+    """Edit the lower bounds of the stock-target rows: target_t = days x demand / period length."""
+    ep = layout_of(model).element_period.set_index(["element", "period"])
+    keys = [k for k in model.stock_target if element is None or k[0] == element]
+    rows = lp.row_positions(model.stock_target[k] for k in keys)
+    rate = (ep["demand_t"] / ep["days"]).reindex(keys).to_numpy()
+
+    def apply(value: float) -> None:
+        for r, daily in zip(rows, rate):
+            if r >= 0:
+                h.changeRowBounds(int(r), float(value * daily), np.inf)
+
+    def point(value: float) -> Portfolio:
+        stockpile = portfolio._with_target_paths(portfolio.stockpile)
+        scope = (
+            np.ones(len(stockpile), dtype=bool)
+            if element is None
+            else (stockpile["element"] == element).to_numpy()
+        )
+        stockpile["target_days"] = [
+            value if s else t for s, t in zip(scope, stockpile["target_days"])
+        ]
+        return portfolio.replace_tables(stockpile=stockpile)
+
+    return _Point(apply, point)
+
+
+def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
+    """The portfolio to build once: with every row the varied parameter will need present."""
+    if vary == "country_cap":
+        return portfolio.with_policy(
+            country_caps=_caps_with(portfolio.policy.country_caps, country, element, 0.5)
+        )
+    if vary == "target_days":
+        stockpile = portfolio._with_target_paths(portfolio.stockpile)
+        missing = [e for e in portfolio.elements if e not in set(stockpile["element"])]
+        if missing and (element is None or element in missing):
+            raise ValueError(
+                f"target_days: elements {missing} have no stockpile row (no storage room); "
+                "add a stockpile row for each element whose target you vary"
+            )
+        stockpile["target_days"] = 1.0
+        return portfolio.replace_tables(stockpile=stockpile)
+    return portfolio
+
+
+def _progress(values: Sequence[float], progress: bool | None, label: str) -> Iterable[float]:
+    """Values, wrapped in a tqdm bar when asked to or when writing to a terminal and tqdm exists."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return values
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return values
+    return tqdm(values, desc=label, unit="point")
+
+
+def frontier(
+    portfolio: Portfolio,
+    vary: str,
+    values: Sequence[float],
+    *,
+    country: str | None = None,
+    element: str | None = None,
+    progress: bool | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Solve ``portfolio`` for each value of one policy parameter, reusing one model in HiGHS.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The base portfolio.
+    vary : {"country_cap", "risk_weight", "target_days", "price"}
+        ``country_cap``: the max share of ``country`` (for ``element`` or every element);
+        ``risk_weight``: USD/t per unit of supplier risk score; ``target_days``: a flat stock target
+        in days for ``element`` or every element with a stockpile row; ``price``: a multiplier on
+        the prices of ``country``'s offers.
+    values : sequence of float
+        The points, solved in the order given (each warm-started from the previous one).
+    country, element : str, optional
+        Scope of the varied parameter (``country`` is required for ``country_cap`` and ``price``).
+    progress : bool, optional
+        Show a progress bar (tqdm); default: only when writing to a terminal.
+    **options
+        Solver options, as for :func:`rareopt.solve`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the value (named after ``vary``): status, objective_usd, each cost term,
+        unmet_t, shortfall_t, for each element its horizon share from ``country`` (``share:<el>``,
+        when a country is given) and its HHI (``hhi:<el>``), and HiGHS's iterations and seconds.
+
+    Raises
+    ------
+    PlanCheckError
+        If any point's plan fails the independent check.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> f = frontier(rareopt.load_example("tiny"), "country_cap", [0.7, 0.6], country="CN")
+    >>> bool(f.loc[0.6, "objective_usd"] >= f.loc[0.7, "objective_usd"])
+    True
+    """
+    values = _check_values(vary, values, country)
+    settings = SolveOptions(**options)
+    base = _base(portfolio, vary, country, element)
+    model = build(base)
+    lp = compile_model(model)
+    h = make_highs(lp, settings)
+    if vary == "country_cap":
+        point = _cap_point(base, h, lp, model, country, element)
+    elif vary == "target_days":
+        point = _target_point(base, h, lp, model, element)
+    else:
+        point = _cost_point(base, h, lp, model, vary, country)
+
+    records = []
+    for value in _progress(values, progress, f"frontier {vary}"):
+        point.apply(value)
+        output = run(h, lp)
+        record = {
+            vary: value,
+            "status": output.status.value,
+            "iterations": output.iterations,
+            "solve_seconds": output.solve_seconds,
+        }
+        if output.status.is_ok:
+            start = time.perf_counter()
+            at_point = point.portfolio(value)
+            # The point's own layout: same variables and rows, its own costs and targets.
+            tables = extract(make_layout(at_point), lp, output, model, duals=False)
+            _, violations = check_plan(
+                at_point, tables["plan"], tables["stock"], tables["unmet"], output.objective
+            )
+            if not violations.empty:
+                raise PlanCheckError(violations)
+            record.update(_point_summary(output.objective, tables, country))
+            record["extract_seconds"] = time.perf_counter() - start
+        records.append(record)
+    return pd.DataFrame.from_records(records).set_index(vary)
+
+
+def _point_summary(objective: float, tables: dict, country: str | None) -> dict:
+    """Objective, cost terms, unmet and shortfall totals, per-element share and HHI over the horizon."""
+    out = {
+        "objective_usd": objective,
+        **tables["cost_terms"].to_dict(),
+        "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
+        "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),
+    }
+    shares = tables["shares"]
+    horizon = shares[
+        (shares.index.get_level_values("period") == ALL)
+        & (shares.index.get_level_values("by") == "country")
+    ]["share"]
+    if country is not None:
+        of_country = horizon[horizon.index.get_level_values("holder") == country]
+        for element, share in of_country.droplevel(["period", "by", "holder"]).items():
+            out[f"share:{element}"] = float(share)
+    hhi = tables["hhi"]
+    for (element, period), value in hhi["hhi"].items():
+        if period == ALL:
+            out[f"hhi:{element}"] = float(value)
+    return out

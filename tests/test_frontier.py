@@ -1,0 +1,94 @@
+"""Frontiers: each point equals an independent solve, and moves the way theory says."""
+
+import numpy as np
+import pytest
+
+import rareopt
+from rareopt.frontier import frontier
+from rareopt.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    return generate(elements=3, suppliers=10, periods=6, seed=4)
+
+
+def independent(portfolio, vary, value, country):
+    if vary == "country_cap":
+        caps = portfolio.policy.country_caps
+        caps = caps[caps["country"] != country]
+        caps.loc[len(caps)] = [country, "*", value]
+        return portfolio.with_policy(country_caps=caps)
+    if vary == "risk_weight":
+        return portfolio.with_policy(risk_weight_usd_per_t=value)
+    if vary == "price":
+        in_country = portfolio.offers["supplier"].map(portfolio.supplier_country()) == country
+        offers = portfolio.offers.assign(
+            price_usd_per_t=portfolio.offers["price_usd_per_t"].where(
+                ~in_country, lambda s: s * value
+            )
+        )
+        return portfolio.replace_tables(offers=offers, capacity=portfolio.capacity)
+    stockpile = portfolio.stockpile.assign(target_days=value)
+    return portfolio.replace_tables(stockpile=stockpile)
+
+
+CASES = [
+    ("country_cap", [0.9, 0.6, 0.45, 0.3, 1.0]),
+    ("risk_weight", [0.0, 2_000.0, 10_000.0]),
+    ("price", [1.0, 1.3, 2.0]),
+    ("target_days", [0.0, 30.0, 90.0]),
+]
+
+
+@pytest.mark.parametrize("vary, values", CASES, ids=[c[0] for c in CASES])
+def test_frontier_equals_independent_solves(portfolio, vary, values):
+    f = frontier(portfolio, vary, values, country="CN", progress=False)
+    assert list(f.index) == values
+    for value in values:
+        expected = rareopt.solve(independent(portfolio, vary, value, "CN")).objective
+        assert f.loc[value, "objective_usd"] == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("vary, values", CASES, ids=[c[0] for c in CASES])
+def test_frontier_is_monotone_where_theory_says(portfolio, vary, values):
+    """Tighter caps, heavier risk weight, dearer China, higher targets: never cheaper."""
+    ordered = sorted(values, reverse=(vary == "country_cap"))
+    cost = frontier(portfolio, vary, ordered, country="CN", progress=False)["objective_usd"]
+    assert np.all(np.diff(cost.to_numpy()) >= -1e-7 * cost.abs().max())
+
+
+def test_frontier_reports_shares_within_the_cap(portfolio):
+    f = frontier(portfolio, "country_cap", [0.5, 0.4], country="CN", progress=False)
+    shares = f.filter(like="share:")
+    assert not shares.empty
+    assert (shares.loc[0.4] <= 0.4 + 1e-7).all() and (shares.loc[0.5] <= 0.5 + 1e-7).all()
+
+
+def test_frontier_rejects_bad_arguments(portfolio):
+    with pytest.raises(ValueError, match="vary.*'cap'.*allowed"):
+        frontier(portfolio, "cap", [0.5])
+    with pytest.raises(ValueError, match="country: required"):
+        frontier(portfolio, "country_cap", [0.5])
+    with pytest.raises(ValueError, match=r"got \[1.5\].*\[0, 1\]"):
+        frontier(portfolio, "country_cap", [0.5, 1.5], country="CN")
+
+
+def test_cost_of_diversification_matches_a_frontier_step():
+    """Summed over periods, the dual's cost per point is the frontier's slope at the cap.
+
+    It is a first-order figure: here total purchases shrink as the cap tightens (Australian Dy
+    capacity limits them to 3 / (1 - cap)), so the slope is measured with a small step."""
+    from rareopt.analysis import cost_of_diversification, marginal_cost
+
+    p = rareopt.load_example("tiny")
+    r = rareopt.solve(p)
+    table = cost_of_diversification(r)
+    predicted = table.xs("CN", level="country")["usd_per_point_tighter"].sum()
+    step = 1e-5
+    f = frontier(p, "country_cap", [0.6, 0.6 - step], country="CN", progress=False)["objective_usd"]
+    slope_per_point = (f.iloc[1] - f.iloc[0]) / (100 * step)
+    assert slope_per_point == pytest.approx(predicted, rel=1e-3)
+    assert marginal_cost(r).loc["P1", "Nd"] == pytest.approx(
+        r.duals.loc[("balance", "Nd", "P1", ""), "dual"]
+    )
