@@ -33,7 +33,10 @@ def _records(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=list(columns))
     if isinstance(table, pd.DataFrame):
         return table.copy()
-    return pd.DataFrame.from_records(list(table))
+    records = list(table)
+    if not records:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame.from_records(records)
 
 
 def _expand_per_period(

@@ -224,6 +224,10 @@ class Result:
         checking the result.
     checks : DataFrame or None
         The independent check: rows checked and largest excess per constraint family.
+    conflicts : DataFrame or None
+        For an infeasible portfolio, the conflicting constraints (an irreducible infeasible subset
+        from HiGHS) in domain terms, each with the smallest relaxation that alone restores
+        feasibility where there is one; ``explanation`` says the same in words.
     solver : dict
         HiGHS's iteration count, MIP gap, bound and nodes where they apply.
 
@@ -249,6 +253,7 @@ class Result:
     cost_terms: pd.Series | None = None
     timings: dict = field(default_factory=dict)
     checks: pd.DataFrame | None = None
+    conflicts: pd.DataFrame | None = None
     solver: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict, repr=False)
     explanation: str = ""

@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 from rareopt.check import check_plan
 from rareopt.exceptions import PlanCheckError
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
+from rareopt.infeasibility import explain_infeasibility, infeasible_status
 from rareopt.model import build, layout_of
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result, extract
@@ -88,6 +89,11 @@ def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
         timings=timings,
         solver=solver,
     )
+    if infeasible_status(output.status):
+        explained = explain_infeasibility(layout, lp)
+        if explained is not None:
+            result.explanation = explained.text
+            result.conflicts = explained.conflicts
     if not output.status.is_ok:
         return result
 

@@ -166,8 +166,9 @@ def test_hard_target_above_stock_capacity_is_infeasible_with_explanation():
     r = rareopt.solve(p)
     assert r.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
     assert not r.ok
-    with pytest.raises(NoPlanError, match="hard stock targets"):
+    with pytest.raises(NoPlanError, match="hard stock target 200.0 t"):
         r.plan
+    assert "storage room 50.0 t" in r.explanation
     assert "infeasible" in r.summary()
 
 

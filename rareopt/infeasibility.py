@@ -1,0 +1,194 @@
+"""Why a portfolio has no plan, in the analyst's terms.
+
+HiGHS computes an irreducible infeasible subset (IIS): constraints and bounds that cannot all hold,
+where dropping any one lets the rest hold. Each member is mapped back to the portfolio (which cap,
+element, period, supplier) and, for the members an analyst can change (caps, hard stock targets,
+capacities, storage room, their own constraints), a small LP finds the smallest relaxation of that
+member alone that restores feasibility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from rareopt.highs import CompiledLP, SolveOptions, make_highs
+from rareopt.model import ModelLayout
+from rareopt.status import SolveStatus
+
+__all__ = ["explain_infeasibility", "Infeasibility"]
+
+_IN_IIS = {2, 3, 4}  # IisBoundStatus: lower, upper, boxed
+
+
+@dataclass
+class Infeasibility:
+    """An explanation: ``conflicts`` (one row per IIS member) and ``text`` to read."""
+
+    conflicts: pd.DataFrame
+    text: str
+
+
+def _relax(lp: CompiledLP, row: int | None = None, col: int | None = None, sign: float = 1.0):
+    """Smallest relaxation of one row, or of one column's upper bound, that makes the LP feasible.
+
+    A row gets a slack column with coefficient ``sign``; every other constraint is kept. Returns
+    (amount, solution), or (None, None) if relaxing this member alone is not enough.
+    """
+    zero = CompiledLP(**{**lp.__dict__, "cost": np.zeros_like(lp.cost), "_positions": {}})
+    h = make_highs(zero, SolveOptions())
+    if row is not None:
+        h.addCol(1.0, 0.0, highspy.kHighsInf, 1, np.array([row], dtype=np.int32), np.array([sign]))
+    else:
+        h.changeColBounds(col, float(lp.col_lower[col]), highspy.kHighsInf)
+        h.changeColCost(col, 1.0)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None, None
+    x = np.asarray(h.getSolution().col_value)
+    amount = x[-1] if row is not None else x[col] - lp.col_upper[col]
+    return max(float(amount), 0.0), x
+
+
+def explain_infeasibility(layout: ModelLayout, lp: CompiledLP) -> Infeasibility | None:
+    """Compute an IIS of an infeasible compiled model and say it in domain terms.
+
+    Returns None when HiGHS cannot produce an IIS (the caller keeps the generic explanation).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> p = rareopt.load_example("tiny").with_policy(hard_stock_targets=True)
+    >>> p = p.replace_tables(stockpile=p.stockpile.assign(capacity_t=1.0, initial_t=0.0))
+    >>> r = rareopt.solve(p)
+    >>> "stock target" in r.explanation
+    True
+    """
+    h = make_highs(lp, SolveOptions())
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
+    h.run()
+    status, iis = h.getIis()
+    if status == highspy.HighsStatus.kError or not iis.valid_:
+        return None
+    ep = layout.element_period.set_index(["element", "period"])
+    caps = {"country": layout.country_caps, "supplier": layout.supplier_caps}
+    shares = {
+        kind: frame.set_index(["element", kind, "period"])["max_share"]
+        for kind, frame in caps.items()
+    }
+    rows = []
+    for r in iis.row_index_:
+        con, sense = lp.rows[r]
+        rows.append(_row_conflict(lp, r, con, sense, ep, shares))
+    for j, bound in zip(iis.col_index_, iis.col_bound_):
+        if bound in _IN_IIS:
+            rows.append(_col_conflict(lp, j, bound))
+    conflicts = pd.DataFrame([c for c in rows if c is not None])
+    lines = [
+        "No plan satisfies every constraint. These conflict (an irreducible infeasible subset: "
+        "drop any one and the rest can hold):"
+    ]
+    for c in conflicts.itertuples(index=False):
+        where = f"{c.element}, {c.period}: " if c.element else ""
+        fix = f" -> {c.relaxation}" if isinstance(c.relaxation, str) else ""
+        lines.append(f"  - {where}{c.description}{fix}")
+    return Infeasibility(conflicts=conflicts, text="\n".join(lines))
+
+
+def _conflict(kind, element, period, holder, description, relaxation=None) -> dict:
+    return {
+        "kind": kind,
+        "element": element,
+        "period": period,
+        "holder": holder,
+        "description": description,
+        "relaxation": relaxation,
+    }
+
+
+def _row_conflict(lp, r, con, sense, ep, shares) -> dict | None:
+    component = con.parent_component()
+    name, key = component.local_name, con.index()
+    if name == "purchases":
+        return None  # the definition of total purchases; nothing to relax
+    if name == "balance":
+        e, p = key
+        return _conflict("demand", e, p, "", f"demand {ep.at[(e, p), 'demand_t']:,.1f} t")
+    if name == "stock_target":
+        e, p = key
+        row = ep.loc[(e, p)]
+        amount, _ = _relax(lp, row=r, sign=1.0)
+        daily = row["demand_t"] / row["days"]
+        fix = (
+            None
+            if amount is None
+            else (
+                f"lowering it alone by {amount:,.1f} t ({amount / daily:,.1f} days) restores feasibility"
+                if daily > 0
+                else f"lowering it alone by {amount:,.1f} t restores feasibility"
+            )
+        )
+        return _conflict(
+            "hard stock target",
+            e,
+            p,
+            "",
+            f"hard stock target {row['target_t']:,.1f} t ({row['target_days']:g} days)",
+            fix,
+        )
+    if name in ("country_cap", "supplier_cap"):
+        kind = name.split("_")[0]
+        e, holder, p = key
+        share = shares[kind].get((e, holder, p), np.nan)
+        amount, _ = _relax(lp, row=r, sign=-1.0)
+        fix = None
+        if amount is not None:
+            fix = f"allowing {amount:,.1f} t more from {holder} alone restores feasibility"
+        return _conflict(
+            f"{kind} cap", e, p, holder, f"{holder} capped at {share:.0%} of {e}'s purchases", fix
+        )
+    sign = -1.0 if sense > 0 else 1.0
+    amount, _ = _relax(lp, row=r, sign=sign)
+    fix = None if amount is None else f"relaxing it alone by {amount:,.3g} restores feasibility"
+    return _conflict("your constraint", "", "", "", f"constraint {con.name}", fix)
+
+
+def _col_conflict(lp, j, bound) -> dict | None:
+    var = lp.columns[j]
+    name, key = var.parent_component().local_name, var.index()
+    upper = bound in (3, 4)
+    if name == "buy" and upper:
+        e, s, p = key
+        amount, _ = _relax(lp, col=j)
+        fix = (
+            None if amount is None else f"{amount:,.1f} t more capacity alone restores feasibility"
+        )
+        return _conflict(
+            "capacity", e, p, s, f"{s} can supply at most {lp.col_upper[j]:,.1f} t", fix
+        )
+    if name == "stock" and upper:
+        e, p = key
+        amount, _ = _relax(lp, col=j)
+        fix = None if amount is None else f"{amount:,.1f} t more storage alone restores feasibility"
+        return _conflict("storage room", e, p, "", f"storage room {lp.col_upper[j]:,.1f} t", fix)
+    if name == "unmet" and upper:
+        e, p = key
+        return _conflict(
+            "unmet demand",
+            e,
+            p,
+            "",
+            f"unmet demand cannot exceed demand ({lp.col_upper[j]:,.1f} t)",
+        )
+    if name in ("buy", "stock", "bought", "unmet", "shortfall"):
+        return None  # non-negativity: nothing to relax
+    side = "upper" if upper else "lower"
+    return _conflict("your bound", "", "", "", f"{side} bound of {var.name}")
+
+
+def infeasible_status(status: SolveStatus) -> bool:
+    """True for the statuses an IIS can explain."""
+    return status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
