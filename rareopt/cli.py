@@ -38,6 +38,18 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _plotting():
+    """The plotting module on a file-only backend, or exit 2 if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from rareopt import plotting
+    except ImportError:
+        raise _fail("plots need matplotlib: pip install 'rareopt[plot]'", EXIT_BAD_INPUT) from None
+    return plotting
+
+
 def _load(path: Path | None) -> Portfolio:
     """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2."""
     try:
@@ -64,6 +76,9 @@ def solve(
     threads: Annotated[int | None, typer.Option(help="HiGHS threads.")] = None,
     presolve: Annotated[bool, typer.Option(help="Run HiGHS's presolve.")] = True,
     log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    plots: Annotated[
+        Path | None, typer.Option(help="Save plots (PNG) here; needs the plot extra.")
+    ] = None,
 ) -> None:
     """Solve a portfolio and print the plan's summary."""
     from rareopt.solve import solve as run_solve
@@ -90,6 +105,9 @@ def solve(
     if out is not None:
         paths = result.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")
+    if plots is not None:
+        paths = _plotting().save_result_plots(result, str(plots))
+        typer.echo(f"wrote {len(paths)} plots to {plots}")
 
 
 @app.command()
@@ -106,6 +124,9 @@ def frontier(
     country: Annotated[str | None, typer.Option(help="Country for country_cap / price.")] = "CN",
     element: Annotated[str | None, typer.Option(help="Only this element (default: all).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the frontier table (CSV) here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Save the cost curve (PNG/SVG); needs the plot extra.")
+    ] = None,
 ) -> None:
     """Solve the portfolio for each value of one policy parameter (one model, warm starts)."""
     from rareopt.frontier import frontier as run_frontier
@@ -124,6 +145,9 @@ def frontier(
     if out is not None:
         table.to_csv(out)
         typer.echo(f"\nwrote {out}")
+    if plot is not None:
+        _plotting().plot_frontier(table, filename=str(plot))
+        typer.echo(f"wrote {plot}")
     if not table["status"].eq("optimal").all():
         raise typer.Exit(EXIT_NO_PLAN)
 

@@ -91,3 +91,14 @@ def test_frontier_command_prints_points_and_writes_csv(tmp_path):
     assert "share:Nd" in result.output and out.exists()
     bad = run("frontier", example_path("tiny"), "--vary", "moon")
     assert bad.exit_code == EXIT_BAD_INPUT and "allowed" in bad.output
+
+
+def test_plots_are_written(tmp_path):
+    result = run("solve", example_path("tiny"), "--plots", str(tmp_path / "plots"))
+    assert result.exit_code == 0, result.output
+    assert {"imports_Nd.png", "stock_Dy.png", "hhi.png"} <= {
+        p.name for p in (tmp_path / "plots").iterdir()
+    }
+    curve = tmp_path / "curve.svg"
+    result = run("frontier", example_path("tiny"), "--values", "0.8,0.6", "--plot", str(curve))
+    assert result.exit_code == 0 and curve.read_text().lstrip().startswith("<?xml")
