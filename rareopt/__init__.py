@@ -9,6 +9,7 @@ True
 """
 
 from rareopt.analysis import cost_of_diversification, marginal_cost
+from rareopt.briefing import compare
 from rareopt.check import check_plan
 from rareopt.examples import example_path, list_examples, load_example
 from rareopt.exceptions import (
@@ -42,6 +43,7 @@ __all__ = [
     "frontier",
     "cost_of_diversification",
     "marginal_cost",
+    "compare",
     "load_example",
     "list_examples",
     "example_path",

@@ -299,6 +299,12 @@ class Result:
 
         return summary_text(self)
 
+    def report(self, path: str) -> str:
+        """Write a one-page briefing (``.html`` or ``.md``); see :func:`rareopt.briefing.write_report`."""
+        from rareopt.briefing import write_report
+
+        return write_report(self, path)
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -1,0 +1,51 @@
+"""Reports carry their sections; comparisons line two results up."""
+
+import matplotlib
+import pytest
+
+import rareopt
+from rareopt.briefing import SECTIONS
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return rareopt.solve(rareopt.load_example("tiny"))
+
+
+def test_html_report_is_one_page_with_every_section_and_embedded_figures(result, tmp_path):
+    text = open(result.report(str(tmp_path / "brief.html")), encoding="utf-8").read()
+    for section in SECTIONS:
+        assert f"<h2>{section}</h2>" in text
+    assert text.count("data:image/png;base64,") == 1 + len(result.portfolio.elements)
+    assert "status: optimal" in text
+
+
+def test_markdown_report_writes_figures_beside_it(result, tmp_path):
+    path = result.report(str(tmp_path / "brief.md"))
+    text = open(path, encoding="utf-8").read()
+    for section in SECTIONS:
+        assert f"## {section}" in text
+    assert (tmp_path / "brief_fig0.png").exists()
+
+
+def test_report_refuses_unknown_format_and_missing_plan(result, tmp_path):
+    with pytest.raises(ValueError, match=r"\.html or \.md"):
+        result.report(str(tmp_path / "brief.pdf"))
+    infeasible = rareopt.load_example("tiny").with_policy(hard_stock_targets=True)
+    infeasible = infeasible.replace_tables(
+        stockpile=infeasible.stockpile.assign(capacity_t=1.0, initial_t=0.0)
+    )
+    with pytest.raises(rareopt.NoPlanError):
+        rareopt.solve(infeasible).report(str(tmp_path / "x.html"))
+
+
+def test_compare_lines_up_costs_and_shares(result):
+    tighter = rareopt.solve(result.portfolio.with_policy(country_caps={"CN": 0.5}))
+    table = rareopt.compare(result, tighter, names=("60%", "50%"))
+    assert table.loc[("cost", "objective"), "60%"] == pytest.approx(result.objective)
+    assert table.loc[("cost", "objective"), "difference"] == pytest.approx(
+        tighter.objective - result.objective
+    )
+    assert table.loc[("share %", "Nd / CN"), "50%"] == pytest.approx(50.0)
