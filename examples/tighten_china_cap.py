@@ -15,6 +15,13 @@ print(
     f"China capped at 40%: total cost {tighter.objective:,.0f} USD "
     f"(+{tighter.objective - base.objective:,.0f} USD over 24 months)"
 )
+# Most of the increase is not dearer tonnes: non-Chinese supply runs out, so stock targets are
+# missed and some demand goes unmet, each at the penalty the portfolio sets.
+terms = tighter.cost_terms
+print(
+    f"  of which stock-target penalty {terms['target_penalty']:,.0f} USD, "
+    f"unmet demand {tighter.unmet['unmet_t'].sum():,.0f} t"
+)
 
 # Shares over the whole horizon (period "*"), by country, per element, in percent.
 shares = tighter.shares.xs(("*", "country"), level=("period", "by"))["share"]

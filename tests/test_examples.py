@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import rareopt
+
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
@@ -25,3 +27,23 @@ def test_india_agreement_is_met():
     ).stdout
     line = next(row for row in out.splitlines() if row.startswith("bought from India"))
     assert float(line.split(":")[1].split("t")[0].replace(",", "")) >= 4_100 - 1e-6
+
+
+def test_tiny_returns_the_optimum_worked_out_by_hand_in_its_comments():
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    assert result.objective == pytest.approx(26_970_000, rel=1e-9)
+    dy_from_jp = result.plan.xs(("Dy", "JP-Recycling"), level=("element", "supplier"))["volume_t"]
+    assert dy_from_jp.tolist() == pytest.approx([1.0, 2.2, 0.6], abs=1e-6)
+
+
+def test_japan_builds_every_stock_to_180_days_by_the_last_month():
+    result = rareopt.solve(rareopt.load_example("japan"))
+    assert result.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
+    last = result.stock.xs("2027-12", level="period")
+    assert (last["level_t"] >= last["target_t"] - 1e-6).all()
+
+
+def test_the_documented_complete_example_is_the_shipped_tiny_portfolio():
+    doc = (Path(__file__).parent.parent / "docs" / "data-format.md").read_text()
+    shown = doc.split("## A complete example")[1].split("```yaml\n")[1].split("```")[0]
+    assert shown == (Path(rareopt.__file__).parent / "data" / "tiny.yaml").read_text()
