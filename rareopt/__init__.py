@@ -11,6 +11,7 @@ True
 from rareopt.analysis import cost_of_diversification, marginal_cost
 from rareopt.briefing import compare
 from rareopt.check import check_plan
+from rareopt.criticality import market_indicators, plan_indicators
 from rareopt.examples import example_path, list_examples, load_example
 from rareopt.exceptions import (
     NoPlanError,
@@ -23,7 +24,7 @@ from rareopt.exceptions import (
 from rareopt.frontier import frontier
 from rareopt.highs import SolveOptions
 from rareopt.model import build, layout_of
-from rareopt.portfolio import Policy, Portfolio
+from rareopt.portfolio import Criticality, Policy, Portfolio
 from rareopt.results import Result
 from rareopt.solve import solve
 from rareopt.status import SolveStatus
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Portfolio",
     "Policy",
+    "Criticality",
     "build",
     "layout_of",
     "solve",
@@ -44,6 +46,8 @@ __all__ = [
     "cost_of_diversification",
     "marginal_cost",
     "compare",
+    "plan_indicators",
+    "market_indicators",
     "load_example",
     "list_examples",
     "example_path",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from rareopt.analysis import cost_of_diversification
-from rareopt.report import country_share_matrix, element_overview
+from rareopt.report import country_share_matrix, criticality_table, element_overview
 
 if TYPE_CHECKING:
     from rareopt.results import Result
@@ -23,6 +23,7 @@ SECTIONS = (
     "Cost",
     "Per element",
     "Shares by country",
+    "Criticality",
     "Cost of diversification",
     "Figures",
 )
@@ -59,7 +60,7 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
         cost = pd.concat([pd.Series({"objective": result.objective}), result.cost_terms])
         shares = country_share_matrix(result).stack()
         shares.index = [f"{e} / {c}" for e, c in shares.index]
-        hhi = element_overview(result)["hhi"]
+        hhi = criticality_table(result)["hhi"]
         return pd.concat({"cost": cost, "share %": shares, "hhi": hhi})
 
     out = pd.concat({names[0]: column(a), names[1]: column(b)}, axis=1).fillna(0.0)
@@ -105,6 +106,7 @@ def _tables(result: Result) -> dict[str, pd.DataFrame]:
         ),
         "Per element": element_overview(result),
         "Shares by country": country_share_matrix(result),
+        "Criticality": criticality_table(result),
         "Cost of diversification": per_element,
     }
 

@@ -210,7 +210,8 @@ class Policy:
         """Build a policy from the ``policy:`` mapping of a portfolio file.
 
         ``supplier_cap`` is accepted as an alias of ``supplier_caps`` and ``country_cap`` of
-        ``country_caps``. Unknown keys raise ``ValueError`` naming the allowed keys.
+        ``country_caps`` (giving both is an error). Unknown keys raise ``ValueError`` naming the allowed
+        keys.
 
         Examples
         --------
@@ -221,6 +222,8 @@ class Policy:
             return spec
         spec = dict(spec or {})
         for alias in ("supplier_cap", "country_cap"):
+            if alias in spec and alias + "s" in spec:
+                raise ValueError(f"policy: both {alias} and {alias}s given; allowed: one of them")
             if alias in spec:
                 spec[alias + "s"] = spec.pop(alias)
         allowed = set(cls.__dataclass_fields__)
@@ -228,6 +231,58 @@ class Policy:
         if unknown:
             raise ValueError(f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
         return cls(**spec)
+
+
+@dataclass(frozen=True)
+class Criticality:
+    """What the criticality indicators need beyond the tables (see :mod:`rareopt.criticality`).
+
+    Parameters
+    ----------
+    home_country : str, optional
+        The buyer's own country: purchases from it count as domestic supply in net import reliance.
+    wgi : dict, optional
+        Raw World Governance Indicator score per country (-2.5 to 2.5, the World Bank's
+        Worldwide Governance Indicators averaged over their six dimensions). rareopt ships no
+        scores; with none given, the governance-weighted HHI is not computed.
+    trade : dict, optional
+        Trade parameter per country for the EU method: 1.0 by default, 0.8 with a trade
+        agreement, 1.1 to 1.5 under export restrictions.
+
+    Examples
+    --------
+    >>> Criticality.from_dict({"home_country": "JP", "trade": {"CN": 1.3}}).trade
+    {'CN': 1.3}
+    """
+
+    home_country: str | None = None
+    wgi: Mapping[str, float] = field(default_factory=dict)
+    trade: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("wgi", "trade"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, dict(value) if isinstance(value, Mapping) else value)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any] | Criticality | None) -> Criticality:
+        """Build the settings from the ``criticality:`` mapping of a portfolio file.
+
+        Unknown keys raise ``ValueError`` naming the allowed keys.
+
+        Examples
+        --------
+        >>> Criticality.from_dict(None).home_country is None
+        True
+        """
+        if isinstance(spec, Criticality):
+            return spec
+        spec = dict(spec or {})
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(f"criticality: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**{k: v for k, v in spec.items() if v is not None})
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,6 +316,8 @@ class Portfolio:
         Labels shown in summaries.
     sources : list of str
         Where the numbers come from.
+    criticality : Criticality or dict, optional
+        Home country, WGI scores and trade parameters for the criticality indicators.
 
     Raises
     ------
@@ -292,6 +349,7 @@ class Portfolio:
     name: str = "portfolio"
     description: str = ""
     sources: tuple[str, ...] = ()
+    criticality: Any = None
     warnings: tuple = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -327,7 +385,9 @@ class Portfolio:
         set_("stockpile", stockpile)
         set_("stock_target", stock_target)
         set_("policy", policy)
-        set_("sources", tuple(self.sources or ()))
+        sources = self.sources or ()
+        set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
+        set_("criticality", Criticality.from_dict(self.criticality))
         shape_issues = {"demand": bad_demand, "capacity": bad_capacity, "stockpile": bad_target}
         set_("warnings", tuple(validate(self, shape_issues)))
         for name in ("demand", "capacity", "stock_target"):
@@ -388,6 +448,7 @@ class Portfolio:
             "name": self.name,
             "description": self.description,
             "sources": self.sources,
+            "criticality": self.criticality,
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None
@@ -461,9 +522,11 @@ def _stockpile_tables(
         "shortfall_penalty_usd_per_t": np.nan,
         "target_days": 0.0,
     }
+    if "element" not in frame:
+        frame["element"] = np.nan  # validation names each row without one
+    # Fields left out of a record, or blank in a CSV row, take their documented default.
     for column, default in defaults.items():
-        if column not in frame:
-            frame[column] = default
+        frame[column] = frame[column].fillna(default) if column in frame else default
     frame["capacity_t"] = frame["capacity_t"].map(lambda v: np.inf if v is None else v)
     frame["target_days"] = [
         ramp(v["from"], v["to"], v["periods"], len(periods))

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rareopt.criticality import criticality_overview
 from rareopt.validation import ALL
 
 if TYPE_CHECKING:
     from rareopt.results import Result
 
-__all__ = ["summary_text", "element_overview", "country_share_matrix"]
+__all__ = ["summary_text", "element_overview", "country_share_matrix", "criticality_table"]
 
 
 def _select(frame: pd.DataFrame, **levels: str) -> pd.DataFrame:
@@ -40,35 +41,59 @@ def country_share_matrix(result: Result) -> pd.DataFrame:
 
 
 def element_overview(result: Result) -> pd.DataFrame:
-    """One row per element: tonnes bought and unmet, largest country share, HHI, final stock.
+    """One row per element: tonnes bought and unmet, largest country share in a period, final stock.
+
+    Concentration over the horizon (HHI, top shares) is in :func:`criticality_table`.
 
     Examples
     --------
     >>> import rareopt
     >>> element_overview(rareopt.solve(rareopt.load_example("tiny"))).columns.tolist()[:3]
-    ['bought_t', 'unmet_t', 'top_country']
+    ['bought_t', 'unmet_t', 'max_period_country_share_%']
     """
     plan, stock, unmet = result.plan, result.stock, result.unmet
     per_period = _select(result.shares, by="country")
     per_period = per_period[per_period.index.get_level_values("period") != ALL]
     largest = per_period["share"].groupby(level="element", sort=False).max()
-    horizon = _select(result.shares, period=ALL, by="country")["share"]
-    top = horizon.groupby(level="element", sort=False).idxmax()
-    hhi = _select(result.hhi, period=ALL)["hhi"]
     last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")
     out = pd.DataFrame(
         {
             "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),
             "unmet_t": unmet["unmet_t"].groupby(level="element", sort=False).sum(),
-            "top_country": top.map(lambda key: key[1]),
-            "top_share_%": 100 * top.map(horizon.get),
             "max_period_country_share_%": 100 * largest,
-            "hhi": hhi,
             "final_stock_days": last["days_of_cover"],
             "final_target_days": last["target_days"],
         }
     )
     return out.rename_axis("element")
+
+
+def criticality_table(result: Result) -> pd.DataFrame:
+    """:func:`~rareopt.criticality.criticality_overview` for reading: shares in %, cost in USD.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> criticality_table(rareopt.solve(rareopt.load_example("tiny"))).columns.tolist()[:3]
+    ['cost_usd', 'hhi', 'top1']
+    """
+    full = criticality_overview(result)
+    out = pd.DataFrame(index=full.index)
+    for prefix in ("", "market_"):
+        if f"{prefix}hhi" not in full:
+            continue
+        out[f"{prefix}hhi"] = full[f"{prefix}hhi"]
+        out[f"{prefix}top1"] = [
+            f"{c} {100 * v:.0f}%" if c else ""
+            for c, v in zip(full[f"{prefix}top1_country"], full[f"{prefix}top1_share"])
+        ]
+        out[f"{prefix}top3_%"] = 100 * full[f"{prefix}top3_share"]
+        for column, label in (("net_import_reliance", "import_reliance_%"), ("hhi_wgi", "hhi_wgi")):
+            if f"{prefix}{column}" in full:
+                scale = 100 if label.endswith("%") else 1
+                out[f"{prefix}{label}"] = scale * full[f"{prefix}{column}"]
+    out.insert(0, "cost_usd", full["cost_usd"])
+    return out
 
 
 def summary_text(result: Result) -> str:
@@ -109,6 +134,14 @@ def summary_text(result: Result) -> str:
                 for c, e, s in caps.itertuples(index=False)
             )
             lines.append(f"country caps ({portfolio.policy.cap_basis} basis): {listed}")
+        home = portfolio.criticality.home_country
+        lines += [
+            "",
+            "criticality, plan vs capacity on offer (market_), over the horizon"
+            + (f"; import reliance against {home}" if home else "")
+            + ":",
+            criticality_table(result).to_string(),
+        ]
     unmet = result.unmet["unmet_t"]
     if (unmet > 0).any():
         lines.append(f"WARNING: {unmet.sum():,.1f} t of demand unmet; see result.unmet")

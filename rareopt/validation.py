@@ -9,7 +9,7 @@ Numeric columns are converted to float in place once they pass.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +20,7 @@ from rareopt.exceptions import PortfolioError, ValidationIssue
 if TYPE_CHECKING:
     from rareopt.portfolio import Portfolio
 
-__all__ = ["validate", "ALL", "CAP_BASES", "SUPPLIER_KINDS"]
+__all__ = ["validate", "criticality_issues", "ALL", "CAP_BASES", "SUPPLIER_KINDS"]
 
 SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
 CAP_BASES = ("period", "horizon")
@@ -58,6 +58,9 @@ class _Collector:
         for label, value in frame[column].items():
             if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "":
                 self.add(self.row(frame, label), column, value, "a non-empty name")
+            elif isinstance(value, (bool, np.bool_)):
+                # YAML 1.1 reads unquoted NO (Norway), YES, ON, OFF as booleans.
+                self.add(self.row(frame, label), column, value, "a name; quote codes such as 'NO'")
         frame[column] = frame[column].astype(str)
 
     def numbers(
@@ -250,6 +253,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     _Collector(issues, "stockpile target", ["element", "period"]).numbers(targets, "target_days")
 
     _validate_policy(portfolio, issues, elements, supplier_names)
+    for issue in criticality_issues(portfolio.criticality, portfolio.countries):
+        if issue not in issues:
+            issues.append(issue)
 
     errors = [i for i in issues if i.severity == "error"]
     found = [i for i in issues if i.severity == "warning"]
@@ -309,3 +315,64 @@ def _validate_policy(
             check.add("policy", name, value, "a finite number >= 0 (USD per tonne)")
     if not isinstance(policy.hard_stock_targets, (bool, np.bool_)):
         check.add("policy", "hard_stock_targets", policy.hard_stock_targets, "true or false")
+
+
+def criticality_issues(settings, countries: Sequence[str]) -> list[ValidationIssue]:
+    """Problems with criticality settings (a :class:`~rareopt.portfolio.Criticality`).
+
+    WGI scores must lie in [-2.5, 2.5] and, once any is given, cover every supplying country;
+    trade parameters must be positive. Scores for countries no supplier is in are warnings.
+
+    Parameters
+    ----------
+    settings : Criticality
+        Home country, WGI scores and trade parameters.
+    countries : sequence of str
+        Countries of the suppliers.
+
+    Returns
+    -------
+    list of ValidationIssue
+        Errors and warnings, in table ``"criticality"``.
+
+    Examples
+    --------
+    >>> from rareopt.portfolio import Criticality
+    >>> [str(i) for i in criticality_issues(Criticality(wgi={"CN": -3}), ["CN", "AU"])][0]
+    'criticality, wgi, field CN: got -3; allowed: a raw WGI score from -2.5 to 2.5'
+    """
+    issues: list[ValidationIssue] = []
+    check = _Collector(issues, "criticality")
+    home = settings.home_country
+    if home is not None and (not isinstance(home, str) or not home):
+        check.add("criticality", "home_country", home, "a country code, e.g. JP")
+    for name, low, high, allowed in (
+        ("wgi", -2.5, 2.5, "a raw WGI score from -2.5 to 2.5"),
+        (
+            "trade",
+            0.0,
+            np.inf,
+            "a number > 0 (1.0 by default, 0.8 trade agreement, 1.1-1.5 restrictions)",
+        ),
+    ):
+        values = getattr(settings, name)
+        if not isinstance(values, Mapping):
+            check.add("criticality", name, values, "a mapping of country to number")
+            continue
+        for country, value in values.items():
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if not number or not (low <= value <= high) or (name == "trade" and value == 0):
+                check.add(name, str(country), value, allowed)
+            elif country not in countries:
+                check.add(
+                    name,
+                    str(country),
+                    value,
+                    f"a country some supplier is in: {_listing(sorted(countries))} (no effect)",
+                    severity="warning",
+                )
+        if name == "wgi" and values:
+            missing = [c for c in dict.fromkeys(countries) if c not in values]
+            for country in missing:
+                check.add(name, country, "missing score", "a score for every supplying country")
+    return issues

@@ -28,6 +28,7 @@ TOP_LEVEL_KEYS = (
     "capacity",
     "stockpile",
     "policy",
+    "criticality",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -165,6 +166,13 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "hard_stock_targets": bool(policy.hard_stock_targets),
         },
     }
+    settings = portfolio.criticality
+    if settings.home_country is not None or settings.wgi or settings.trade:
+        spec["criticality"] = {
+            "home_country": settings.home_country,
+            "wgi": {k: _plain(v) for k, v in settings.wgi.items()},
+            "trade": {k: _plain(v) for k, v in settings.trade.items()},
+        }
     return spec
 
 

@@ -167,3 +167,30 @@ def test_csv_tables_next_to_the_yaml(tmp_path):
     (tmp_path / "p.yaml").write_text(text[:start] + text[end:])
     q = rareopt.Portfolio.from_yaml(str(tmp_path / "p.yaml"))
     assert q.demand["demand_t"].sum() == pytest.approx(p.demand["demand_t"].sum())
+
+
+def test_unquoted_yaml_country_code_read_as_boolean_is_named():
+    found = issues_of(suppliers=[supplier("A", False), supplier("B", "AU")])
+    assert any(i.field == "country" and "quote codes such as 'NO'" in i.allowed for i in found)
+
+
+def test_stockpile_record_without_element_is_an_issue_not_a_crash():
+    found = issues_of(stockpile=[{"initial_t": 5}])
+    assert any(i.table == "stockpile" and i.field == "element" for i in found)
+
+
+def test_blank_stockpile_fields_in_one_row_take_their_defaults():
+    p = rareopt.Portfolio(
+        **base(stockpile=[{"element": "Nd", "initial_t": 5}, {"element": "Dy", "capacity_t": 9}])
+    )
+    assert p.stockpile["initial_t"].tolist() == [5.0, 0.0]
+    assert p.stockpile["capacity_t"].tolist() == [math.inf, 9.0]
+
+
+def test_cap_given_under_both_its_names_is_refused():
+    with pytest.raises(ValueError, match="both country_cap and country_caps"):
+        rareopt.Portfolio(**base(policy={"country_cap": {"CN": 0.5}, "country_caps": {"CN": 0.6}}))
+
+
+def test_one_source_given_as_a_string_stays_one_source():
+    assert rareopt.Portfolio(**base(sources="USGS MCS 2025")).sources == ("USGS MCS 2025",)
