@@ -17,6 +17,7 @@ __all__ = [
     "RareoptError",
     "ValidationIssue",
     "PortfolioError",
+    "ScenarioError",
     "SolveError",
     "NoPlanError",
     "PlanCheckError",
@@ -73,11 +74,19 @@ class PortfolioError(RareoptError, ValueError):
     Errors come first, then any warnings found on the way (``issue.severity``).
     """
 
+    subject = "the portfolio"
+
     def __init__(self, issues: list[ValidationIssue]):
         self.issues = list(issues)
         errors = sum(issue.severity == "error" for issue in self.issues)
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
-        super().__init__(f"the portfolio has {errors} problem(s):\n{lines}")
+        super().__init__(f"{self.subject} has {errors} problem(s):\n{lines}")
+
+
+class ScenarioError(PortfolioError):
+    """A scenario set failed validation (on its own or against a portfolio); see ``issues``."""
+
+    subject = "the scenario set"
 
 
 class SolveError(RareoptError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,10 @@ class Result:
         feasibility where there is one; ``explanation`` says the same in words.
     solver : dict
         HiGHS's iteration count, MIP gap, bound and nodes where they apply.
+    scenarios : ScenarioOutcome or None
+        For a two-stage solve: each scenario's deliveries, stock, unmet demand and recourse cost,
+        and the risk metrics (:class:`~rareopt.outcomes.ScenarioOutcome`). ``cost_terms`` then
+        adds ``expected_recourse`` and ``risk_measure`` (weight x CVaR) to the first stage's.
 
     Tables (raise :class:`~rareopt.exceptions.NoPlanError` when there is no plan):
     ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd),
@@ -257,6 +262,7 @@ class Result:
     solver: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict, repr=False)
     explanation: str = ""
+    scenarios: Any = None
 
     def __post_init__(self) -> None:
         if not self.explanation:

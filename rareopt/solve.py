@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pyomo.environ as pyo
 
 from rareopt.check import check_plan
@@ -17,19 +18,35 @@ from rareopt.highs import SolveOptions, compile_model, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
 from rareopt.model import build, layout_of
 from rareopt.portfolio import Portfolio
+from rareopt.outcomes import extract_outcome
 from rareopt.results import Result, extract
+from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
+from rareopt.scenario_check import check_objective
+from rareopt.scenarios import ScenarioSet
+from rareopt.two_stage import build_two_stage, scenario_layout_of
 
 __all__ = ["solve"]
 
 
-def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
+def solve(
+    problem: Portfolio | pyo.ConcreteModel,
+    scenarios: ScenarioSet | None = None,
+    risk: Expectation | CVaR | None = None,
+    **options,
+) -> Result:
     """Solve a portfolio (or a model built by :func:`rareopt.build`) with HiGHS.
 
     Parameters
     ----------
     problem : Portfolio or pyomo.environ.ConcreteModel
-        A portfolio, or a model from :func:`rareopt.build` to which you may have added Pyomo
-        constraints of your own.
+        A portfolio, or a model from :func:`rareopt.build` or
+        :func:`rareopt.two_stage.build_two_stage` to which you may have added Pyomo constraints of
+        your own.
+    scenarios : ScenarioSet, optional
+        Disruption scenarios: the plan is then the first stage of the two-stage model, priced
+        against each scenario's recourse (``result.scenarios`` holds the outcomes).
+    risk : Expectation or CVaR, optional
+        How recourse costs enter the objective (default: their expectation).
     **options
         :class:`~rareopt.highs.SolveOptions`: ``time_limit`` (s), ``mip_rel_gap``, ``threads``,
         ``presolve``, ``lp_algorithm`` ("choose", "simplex", "ipm", "pdlp"), ``random_seed``,
@@ -62,9 +79,17 @@ def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
 
     if isinstance(problem, Portfolio):
         start = time.perf_counter()
-        model = build(problem)
+        if scenarios is None:
+            model = build(problem)
+        else:
+            model = build_two_stage(problem, scenarios, risk)
         timings["build_seconds"] = time.perf_counter() - start
     else:
+        if scenarios is not None or risk is not None:
+            raise TypeError(
+                "scenarios and risk go with a Portfolio; for a built model pass them to "
+                "rareopt.two_stage.build_two_stage(portfolio, scenarios, risk)"
+            )
         model = problem
     layout = layout_of(model)
 
@@ -100,15 +125,36 @@ def solve(problem: Portfolio | pyo.ConcreteModel, **options) -> Result:
     start = time.perf_counter()
     for variable, value in zip(lp.columns, output.x):
         variable.set_value(value, skip_validation=True)
-    tables = extract(layout, lp, output, model)
+    slayout = scenario_layout_of(model)
+    tables = extract(layout, lp, output, model, duals=slayout is None)
+    first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
     checks, violations = check_plan(
-        layout.portfolio, tables["plan"], tables["stock"], tables["unmet"], output.objective
+        layout.portfolio, tables["plan"], tables["stock"], tables["unmet"], first_stage
     )
     if not violations.empty:
         raise PlanCheckError(violations)
+    cost_terms = tables.pop("cost_terms")
+    if slayout is not None:
+        outcome, violations, recourse = extract_outcome(
+            model, lp, output.x, tables["plan"], tables["stock"], tables["unmet"],
+            float(cost_terms.sum()),
+        )
+        p, measure = slayout.probabilities, slayout.risk
+        cost_terms["expected_recourse"] = float(p @ recourse)
+        cost_terms["risk_measure"] = (
+            measure.weight * conditional_value_at_risk(recourse, p, measure.alpha)
+            if measure.weight > 0 else 0.0
+        )
+        row, failed = check_objective(float(cost_terms.sum()), output.objective)
+        checks = pd.concat([checks, outcome.checks, pd.DataFrame([row])], ignore_index=True)
+        if not violations.empty or failed:
+            raise PlanCheckError(
+                violations if not violations.empty else pd.DataFrame([row])
+            )
+        result.scenarios = outcome
     timings["extract_seconds"] = time.perf_counter() - start
     result.objective = output.objective
-    result.cost_terms = tables.pop("cost_terms")
+    result.cost_terms = cost_terms
     result.tables = tables
     result.checks = checks
     return result
