@@ -18,6 +18,7 @@ from rareopt.exceptions import (
     PlanCheckError,
     PortfolioError,
     RareoptError,
+    ScenarioError,
     SolveError,
     ValidationIssue,
 )
@@ -26,8 +27,18 @@ from rareopt.highs import SolveOptions
 from rareopt.model import build, layout_of
 from rareopt.portfolio import Criticality, Policy, Portfolio
 from rareopt.results import Result
+from rareopt.risk import CVaR, Expectation
+from rareopt.scenarios import (
+    Disruption,
+    Scenario,
+    ScenarioSet,
+    event_scenarios,
+    generate_scenarios,
+    list_events,
+)
 from rareopt.solve import solve
 from rareopt.status import SolveStatus
+from rareopt.stress import stress_test, value_of_stochastic_solution
 
 __version__ = "0.1.0"
 
@@ -43,6 +54,16 @@ __all__ = [
     "SolveStatus",
     "check_plan",
     "frontier",
+    "Disruption",
+    "Scenario",
+    "ScenarioSet",
+    "event_scenarios",
+    "generate_scenarios",
+    "list_events",
+    "Expectation",
+    "CVaR",
+    "stress_test",
+    "value_of_stochastic_solution",
     "cost_of_diversification",
     "marginal_cost",
     "compare",
@@ -53,6 +74,7 @@ __all__ = [
     "example_path",
     "RareoptError",
     "PortfolioError",
+    "ScenarioError",
     "ValidationIssue",
     "SolveError",
     "NoPlanError",

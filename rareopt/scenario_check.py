@@ -144,6 +144,12 @@ def check_recourse(
         + flat["holding"] * (flat["level_t"] - base["level_t"].to_numpy())
         + penalty * (flat["unmet_t"] - base["unmet_t"].to_numpy())
     )
+    final = flat["period"] == labels[-1]
+    offers = portfolio.offers
+    replacement = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).groupby(
+        offers["element"]).mean()
+    flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(0.0) * (
+        base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"])
     recourse = flat.groupby(["scenario", "element"], sort=False)[["extra_cost_usd"]].sum()
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]
     violations = pd.DataFrame(found).reindex(columns=columns)

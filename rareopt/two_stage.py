@@ -29,7 +29,13 @@ if TYPE_CHECKING:
     from rareopt.model import ModelLayout
     from rareopt.portfolio import Portfolio
 
-__all__ = ["build_two_stage", "ScenarioLayout", "scenario_layout_of", "delivered_fractions"]
+__all__ = [
+    "build_two_stage",
+    "ScenarioLayout",
+    "scenario_layout_of",
+    "delivered_fractions",
+    "replacement_prices",
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,21 @@ def delivered_fractions(
     return fractions
 
 
+def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
+    """USD/t at which a scenario's stock gap at the end is valued: the mean unit cost (price +
+    freight) of the element's offers.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> replacement_prices(load_example("tiny"))["Nd"]
+    60000.0
+    """
+    offers = portfolio.offers
+    unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
+    return {e: float(v) for e, v in unit.groupby(offers["element"]).mean().items()}
+
+
 def _spot_rows(
     layout: ModelLayout, fractions: np.ndarray, spot_share: float, spot_premium: float
 ) -> pd.DataFrame:
@@ -164,7 +185,8 @@ def build_two_stage(
       + unmet + scenario_unmet[w] = demand
     - ``spot_room[w, e, s, p]``: f x + spot <= f capacity
     - ``recourse[w]`` (Expression, USD): undelivered contracts not paid for, spot bought, holding
-      beyond the nominal plan's, and the extra unmet demand at the shortage penalty
+      beyond the nominal plan's, the extra unmet demand at the shortage penalty, and the stock
+      missing at the end against the nominal plan at the replacement price
     - with CVaR: ``cvar_level`` (eta) and ``cvar_excess[w]`` >= recourse[w] - eta
     - objective ``two_stage_cost``: first stage + sum_w p_w recourse[w] (+ weight x CVaR)
 
@@ -261,6 +283,11 @@ def build_two_stage(
     penalty = [portfolio.policy.shortage_penalty_usd_per_t] * len(ep_keys)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
     nominal = [m.stock[k] for k in ep_keys]
+    # Stock drawn in an emergency is not free: what is missing at the end, against the nominal
+    # plan, is valued at the element's replacement price (so is any surplus, with the sign).
+    replacement = replacement_prices(portfolio)
+    last = np.flatnonzero(ep["period"].to_numpy() == portfolio.period_labels[-1])
+    restock = [replacement.get(e, 0.0) for e in ep["element"].to_numpy()[last]]
     balance, recourse = {}, {}
     for w, name in enumerate(names):
         f = fractions[w]
@@ -287,9 +314,9 @@ def build_two_stage(
         mine = spot_of.get(w, [])
         recourse[name] = _linear(
             [*(unit_cost[cut] * (f[cut] - 1.0)), *spot_cost[mine], *holding, *penalty,
-             *(-holding)],
+             *(-holding), *restock, *(-np.asarray(restock))],
             [*(buy_vars[b] for b in cut), *(spot_vars[s] for s in mine), *levels, *unmet,
-             *nominal],
+             *nominal, *(nominal[i] for i in last), *(levels[i] for i in last)],
         )
     m.scenario_balance = pyo.Constraint(w_ep, rule=lambda m, *k: balance[k])
     m.recourse = pyo.Expression(list(names), rule=lambda m, w: recourse[w])
