@@ -1,4 +1,4 @@
-"""The ``rareopt`` command line: solve, validate and browse the built-in portfolios.
+"""The ``rareopt`` command line: solve, stress-test, validate and browse the built-in portfolios.
 
 Exit codes: 0 a plan was found (or the file is valid); 1 the solve produced no plan (infeasible,
 unbounded, a limit without a plan, a solver error); 2 bad input (unreadable or invalid portfolio,
@@ -7,6 +7,7 @@ bad option). Errors are printed as messages, never as tracebacks.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +51,50 @@ def _plotting():
     return plotting
 
 
+Events = Annotated[
+    str | None,
+    typer.Option(help="Built-in real events, comma-separated (see 'rareopt events')."),
+]
+Start = Annotated[str, typer.Option(help="Period the events start in (number or label).")]
+Baseline = Annotated[float, typer.Option(help="Probability of no disruption beside the events.")]
+Generate = Annotated[
+    int | None, typer.Option(help="Sample this many scenarios from --probability.")
+]
+Probability = Annotated[
+    str, typer.Option(help="Annual disruption probability per country, e.g. CN=0.1,MM=0.2.")
+]
+Duration = Annotated[int, typer.Option(help="Periods a generated disruption lasts.")]
+Seed = Annotated[int, typer.Option(help="Random seed of --generate.")]
+ScenarioFile = Annotated[Path | None, typer.Option("--scenarios", help="Scenario set YAML file.")]
+
+
+def _scenarios(portfolio, events, start, baseline, generate, probability, duration, seed, path):
+    """The scenario set the options describe (None if none); bad input exits 2."""
+    from rareopt.scenarios import ScenarioSet, event_scenarios, generate_scenarios
+
+    chosen = [events is not None, generate is not None, path is not None]
+    if sum(chosen) > 1:
+        raise _fail("give one of --events, --generate and --scenarios", EXIT_BAD_INPUT)
+    try:
+        if events is not None:
+            first = int(start) if start.isdigit() else start
+            names = [e.strip() for e in events.split(",") if e.strip()]
+            return event_scenarios(names, start=first, baseline=baseline)
+        if generate is not None:
+            pairs = [item.split("=") for item in probability.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError(f"--probability: got {probability!r}; allowed: CN=0.1,AU=0.05")
+            annual = {c.strip(): float(v) for c, v in pairs}
+            return generate_scenarios(portfolio, generate, annual, duration=duration, seed=seed)
+        if path is not None:
+            return ScenarioSet.from_yaml(str(path))
+    except FileNotFoundError as exc:
+        raise _fail(f"no such file: {exc.filename}", EXIT_BAD_INPUT) from None
+    except (RareoptError, ValueError, TypeError, yaml.YAMLError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    return None
+
+
 def _load(path: Path | None) -> Portfolio:
     """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2."""
     try:
@@ -79,14 +124,33 @@ def solve(
     plots: Annotated[
         Path | None, typer.Option(help="Save plots (PNG) here; needs the plot extra.")
     ] = None,
+    events: Events = None,
+    start: Start = "1",
+    baseline: Baseline = 0.0,
+    generate: Generate = None,
+    probability: Probability = "CN=0.1",
+    duration: Duration = 3,
+    seed: Seed = 0,
+    scenarios: ScenarioFile = None,
+    cvar: Annotated[
+        float | None, typer.Option(help="Add weight x CVaR at this level (e.g. 0.95).")
+    ] = None,
+    cvar_weight: Annotated[float, typer.Option(help="Weight of the CVaR term.")] = 1.0,
 ) -> None:
-    """Solve a portfolio and print the plan's summary."""
+    """Solve a portfolio and print the plan's summary (two-stage with scenario options)."""
+    from rareopt.risk import CVaR
     from rareopt.solve import solve as run_solve
 
     problem = _load(portfolio)
+    chosen = _scenarios(
+        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+    )
     try:
+        risk = None if cvar is None else CVaR(alpha=cvar, weight=cvar_weight)
         result = run_solve(
             problem,
+            scenarios=chosen,
+            risk=risk if chosen is not None else None,
             time_limit=time_limit,
             lp_algorithm=lp_algorithm,
             threads=threads,
@@ -153,13 +217,68 @@ def frontier(
 
 
 @app.command()
+def stress(
+    portfolio: Annotated[
+        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+    ] = None,
+    events: Events = None,
+    start: Start = "1",
+    baseline: Baseline = 0.0,
+    generate: Generate = None,
+    probability: Probability = "CN=0.1",
+    duration: Duration = 3,
+    seed: Seed = 0,
+    scenarios: ScenarioFile = None,
+    out: Annotated[Path | None, typer.Option(help="Write the outcome tables (CSV) here.")] = None,
+) -> None:
+    """Stress-test the portfolio's cost-optimal plan: contracts fixed, recourse per scenario."""
+    from rareopt.solve import solve as run_solve
+    from rareopt.stress import stress_test
+
+    problem = _load(portfolio)
+    chosen = _scenarios(
+        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+    )
+    if chosen is None:
+        raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
+    try:
+        plan = run_solve(problem)
+        if not plan.ok:
+            typer.echo(plan.summary())
+            raise typer.Exit(EXIT_NO_PLAN)
+        outcome = stress_test(plan, chosen)
+    except RareoptError as exc:
+        code = EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_NO_PLAN
+        raise _fail(str(exc), code) from None
+    typer.echo(f"stress test of the cost-optimal plan for {problem.name}: {chosen.name}")
+    typer.echo(outcome.summary())
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("cost", "elements", "stock", "deliveries"):
+            getattr(outcome, name).to_csv(out / f"{name}.csv")
+        outcome.distribution().to_csv(out / "distribution.csv")
+        typer.echo(f"\nwrote 5 tables to {out}")
+
+
+@app.command()
+def events() -> None:
+    """List the built-in real disruption events."""
+    from rareopt.scenarios import list_events
+
+    for name, what in list_events().items():
+        typer.echo(f"{name:<30} {what}")
+
+
+@app.command()
 def validate(
     portfolio: Annotated[Path, typer.Argument(help="Portfolio YAML file.")],
 ) -> None:
     """Check a portfolio file and report every problem found."""
-    loaded = _load(portfolio)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # printed below, once
+        loaded = _load(portfolio)
     for warning in loaded.warnings:
-        typer.echo(f"warning: {warning}")
+        typer.echo(str(warning))
     typer.echo(f"ok: {loaded!r}")
 
 

@@ -97,9 +97,12 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     deliveries = changed.merge(bought_spot, on=keys, how="outer")
     if len(bought_spot):
         missing = deliveries["contracted_t"].isna()
-        contract = pd.Series(values["buy"], index=pd.MultiIndex.from_frame(
-            buy[["element", "supplier", "period"]]))
-        fill = contract.reindex(list(zip(*(deliveries.loc[missing, k] for k in keys[1:])))).to_numpy()
+        contract = pd.Series(
+            values["buy"], index=pd.MultiIndex.from_frame(buy[["element", "supplier", "period"]])
+        )
+        fill = contract.reindex(
+            list(zip(*(deliveries.loc[missing, k] for k in keys[1:])))
+        ).to_numpy()
         deliveries.loc[missing, "contracted_t"] = fill
         deliveries.loc[missing, "delivered_t"] = fill
     deliveries["spot_t"] = deliveries["spot_t"].fillna(0.0)
@@ -213,7 +216,9 @@ class ScenarioOutcome:
         return cls(cost, elements, stock, deliveries, metrics, alpha, checks)
 
     def distribution(self) -> pd.DataFrame:
-        """Per element: mean, VaR, CVaR (at ``alpha``) and worst of the extra cost (USD), the
+        """Per element: the distribution of the extra cost over the scenarios.
+
+        Columns: mean, VaR and CVaR (at ``alpha``) and worst of the extra cost (USD), the
         probability of unmet demand, and the mean of the lowest days of cover.
 
         Examples
@@ -261,21 +266,37 @@ class ScenarioOutcome:
             f"{m['expected_unmet_t']:,.1f} t",
         ]
         with pd.option_context(
-            "display.width", 120, "display.max_columns", 20, "display.max_rows", 30,
-            "display.float_format", "{:,.1f}".format,
+            "display.width",
+            120,
+            "display.max_columns",
+            20,
+            "display.max_rows",
+            30,
+            "display.float_format",
+            "{:,.1f}".format,
         ):
             worst = self.cost.sort_values("recourse_usd", ascending=False).head(10)
             lines += ["", "per scenario (the 10 costliest):", worst.to_string()]
-            lines += ["", f"per element, over the scenarios (alpha {self.alpha:g}):",
-                      self.distribution().to_string()]
+            lines += [
+                "",
+                f"per element, over the scenarios (alpha {self.alpha:g}):",
+                self.distribution().to_string(),
+            ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
 
-def extract_outcome(model, lp, x: np.ndarray, plan: pd.DataFrame, stock: pd.DataFrame,
-                    unmet: pd.DataFrame, first_stage_usd: float):
+def extract_outcome(
+    model,
+    lp,
+    x: np.ndarray,
+    plan: pd.DataFrame,
+    stock: pd.DataFrame,
+    unmet: pd.DataFrame,
+    first_stage_usd: float,
+):
     """The checked :class:`ScenarioOutcome` of a solved two-stage model, and any violations.
 
     Parameters
@@ -313,13 +334,25 @@ def extract_outcome(model, lp, x: np.ndarray, plan: pd.DataFrame, stock: pd.Data
     tables = recourse_tables(layout, slayout, values)
     nominal = stock[["level_t"]].join(unmet[["unmet_t"]])
     checks, violations, recourse = check_recourse(
-        layout.portfolio, plan.reset_index(), slayout.fractions, nominal, tables["flows"],
-        tables["spot"], slayout.spot_share, slayout.spot_premium,
+        layout.portfolio,
+        plan.reset_index(),
+        slayout.fractions,
+        nominal,
+        tables["flows"],
+        tables["spot"],
+        slayout.spot_share,
+        slayout.spot_premium,
     )
     days = ep[["element", "period"]].assign(daily_demand_t=ep["demand_t"] / ep["days"])
     probabilities = pd.Series(slayout.probabilities, index=slayout.names, name="probability")
     outcome = ScenarioOutcome.from_tables(
-        tables["flows"], tables["deliveries"], recourse, probabilities, first_stage_usd, days,
-        slayout.risk.alpha, checks,
+        tables["flows"],
+        tables["deliveries"],
+        recourse,
+        probabilities,
+        first_stage_usd,
+        days,
+        slayout.risk.alpha,
+        checks,
     )
     return outcome, violations, outcome.cost["recourse_usd"].to_numpy()

@@ -143,8 +143,11 @@ def summary_text(result: Result) -> str:
             criticality_table(result).to_string(),
         ]
     if result.scenarios is not None:
-        lines += ["", "disruption scenarios (recourse: cost beyond the nominal plan):",
-                  result.scenarios.summary()]
+        lines += [
+            "",
+            "disruption scenarios (recourse: cost beyond the nominal plan):",
+            result.scenarios.summary(),
+        ]
     unmet = result.unmet["unmet_t"]
     if (unmet > 0).any():
         lines.append(f"WARNING: {unmet.sum():,.1f} t of demand unmet; see result.unmet")

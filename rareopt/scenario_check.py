@@ -60,15 +60,23 @@ def check_recourse(
 
     def record(name, keys: pd.DataFrame, excess) -> None:
         excess = np.asarray(excess, dtype=float)
-        checks.append({"check": name, "rows_checked": int(excess.size),
-                       "max_excess": float(excess.max(initial=0.0)), "tolerance": tol})
+        checks.append(
+            {
+                "check": name,
+                "rows_checked": int(excess.size),
+                "max_excess": float(excess.max(initial=0.0)),
+                "tolerance": tol,
+            }
+        )
         for i in np.flatnonzero(excess > tol):
             found.append({"check": name, **keys.iloc[i].to_dict(), "excess": float(excess[i])})
 
     offers = portfolio.offers.set_index(["supplier", "element"])
-    unit = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).reindex(
-        list(zip(plan["supplier"], plan["element"]))
-    ).to_numpy()
+    unit = (
+        (offers["price_usd_per_t"] + offers["freight_usd_per_t"])
+        .reindex(list(zip(plan["supplier"], plan["element"])))
+        .to_numpy()
+    )
     capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
     cap = capacity.reindex(list(zip(plan["supplier"], plan["element"], plan["period"])))
     cap = cap.fillna(0.0).to_numpy()
@@ -77,21 +85,30 @@ def check_recourse(
     # Deliveries and the refund of what is not delivered, per scenario, element and period.
     keys = ["scenario", "element", "period"]
     w_of = {w: k for k, w in enumerate(names)}
-    long = pd.DataFrame(
-        {
-            "scenario": np.repeat(names, len(plan)),
-            "element": np.tile(plan["element"].to_numpy(), len(names)),
-            "period": np.tile(plan["period"].to_numpy(), len(names)),
-            "delivered_t": (fractions * x).ravel(),
-            "refund_usd": (fractions * x * unit - x * unit).ravel(),
-        }
-    ).groupby(keys, sort=False)[["delivered_t", "refund_usd"]].sum()
+    long = (
+        pd.DataFrame(
+            {
+                "scenario": np.repeat(names, len(plan)),
+                "element": np.tile(plan["element"].to_numpy(), len(names)),
+                "period": np.tile(plan["period"].to_numpy(), len(names)),
+                "delivered_t": (fractions * x).ravel(),
+                "refund_usd": (fractions * x * unit - x * unit).ravel(),
+            }
+        )
+        .groupby(keys, sort=False)[["delivered_t", "refund_usd"]]
+        .sum()
+    )
 
     f_lookup = pd.Series(
         fractions.ravel(),
         index=pd.MultiIndex.from_arrays(
-            [np.repeat(names, len(plan)), *(np.tile(plan[c].to_numpy(), len(names))
-                                            for c in ("element", "supplier", "period"))]
+            [
+                np.repeat(names, len(plan)),
+                *(
+                    np.tile(plan[c].to_numpy(), len(names))
+                    for c in ("element", "supplier", "period")
+                ),
+            ]
         ),
     )
     spot_keys = list(zip(spot["scenario"], spot["element"], spot["supplier"], spot["period"]))
@@ -107,33 +124,49 @@ def check_recourse(
     record("spot >= 0", where, -spot_t)
     record("spot <= share x delivered capacity", where, spot_t - spot_share * f_spot * cap_spot)
     record("deliveries + spot <= capacity", where, f_spot * x_spot + spot_t - f_spot * cap_spot)
-    spot_in = spot.assign(spot_cost_usd=spot_t * unit_spot).groupby(keys, sort=False)[
-        ["spot_t", "spot_cost_usd"]].sum()
+    spot_in = (
+        spot.assign(spot_cost_usd=spot_t * unit_spot)
+        .groupby(keys, sort=False)[["spot_t", "spot_cost_usd"]]
+        .sum()
+    )
 
     demand = portfolio.demand.set_index(["element", "period"])["demand_t"]
     stockpile = portfolio.stockpile.set_index("element")
     f = flows.set_index(keys)
     table = f[["unmet_t", "level_t"]].join(long).join(spot_in.add_prefix("in_"))
-    table = table.fillna({"delivered_t": 0.0, "refund_usd": 0.0, "in_spot_t": 0.0,
-                          "in_spot_cost_usd": 0.0})
+    table = table.fillna(
+        {"delivered_t": 0.0, "refund_usd": 0.0, "in_spot_t": 0.0, "in_spot_cost_usd": 0.0}
+    )
     flat = table.reset_index()
     flat["demand_t"] = demand.reindex(list(zip(flat["element"], flat["period"]))).to_numpy()
     flat["room_t"] = flat["element"].map(stockpile["capacity_t"]).fillna(0.0)
     flat["initial_t"] = flat["element"].map(stockpile["initial_t"]).fillna(0.0)
     flat["holding"] = flat["element"].map(stockpile["holding_usd_per_t"]).fillna(0.0)
     flat["_order"] = flat["period"].map({p: i for i, p in enumerate(labels)})
-    flat = flat.sort_values(["scenario", "element", "_order"], key=lambda c: c.map(w_of)
-                            if c.name == "scenario" else c, kind="stable").reset_index(drop=True)
+    flat = flat.sort_values(
+        ["scenario", "element", "_order"],
+        key=lambda c: c.map(w_of) if c.name == "scenario" else c,
+        kind="stable",
+    ).reset_index(drop=True)
     previous = flat.groupby(["scenario", "element"], sort=False)["level_t"].shift(1)
     previous = previous.fillna(flat["initial_t"])
-    residual = (previous + flat["delivered_t"] + flat["in_spot_t"] + flat["unmet_t"]
-                - flat["level_t"] - flat["demand_t"])
+    residual = (
+        previous
+        + flat["delivered_t"]
+        + flat["in_spot_t"]
+        + flat["unmet_t"]
+        - flat["level_t"]
+        - flat["demand_t"]
+    )
     where = flat[keys]
     record("scenario stock balance", where, residual.abs())
     record("scenario stock >= 0", where, -flat["level_t"])
     record("scenario stock <= capacity", where, flat["level_t"] - flat["room_t"])
-    record("scenario unmet in [0, demand]", where,
-           np.maximum(-flat["unmet_t"], flat["unmet_t"] - flat["demand_t"]))
+    record(
+        "scenario unmet in [0, demand]",
+        where,
+        np.maximum(-flat["unmet_t"], flat["unmet_t"] - flat["demand_t"]),
+    )
 
     base = nominal.reindex(list(zip(flat["element"], flat["period"])))
     penalty = portfolio.policy.shortage_penalty_usd_per_t
@@ -146,10 +179,12 @@ def check_recourse(
     )
     final = flat["period"] == labels[-1]
     offers = portfolio.offers
-    replacement = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).groupby(
-        offers["element"]).mean()
+    replacement = (
+        (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).groupby(offers["element"]).mean()
+    )
     flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(0.0) * (
-        base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"])
+        base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"]
+    )
     recourse = flat.groupby(["scenario", "element"], sort=False)[["extra_cost_usd"]].sum()
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]
     violations = pd.DataFrame(found).reindex(columns=columns)
@@ -165,6 +200,10 @@ def check_objective(recomputed: float, reported: float) -> tuple[dict, bool]:
     False
     """
     excess = abs(recomputed - reported)
-    row = {"check": "two-stage objective", "rows_checked": 1, "max_excess": excess,
-           "tolerance": TOL_REL}
+    row = {
+        "check": "two-stage objective",
+        "rows_checked": 1,
+        "max_excess": excess,
+        "tolerance": TOL_REL,
+    }
     return row, excess > TOL_REL * max(1.0, abs(recomputed))

@@ -87,8 +87,10 @@ class Disruption:
 
     def hits(self, country: str, supplier: str, element: str) -> bool:
         """Whether an offer of ``supplier`` (in ``country``) for ``element`` is hit."""
-        where = self.supplier == supplier if self.supplier is not None else (
-            self.country in (ALL, country)
+        where = (
+            self.supplier == supplier
+            if self.supplier is not None
+            else (self.country in (ALL, country))
         )
         return where and (self.elements == ALL or element in self.elements)
 
@@ -105,16 +107,23 @@ class Disruption:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 add(name, value, "a name (quote codes such as 'NO')")
-        if not (self.elements == ALL or (
-            isinstance(self.elements, tuple) and self.elements
-            and all(isinstance(e, str) for e in self.elements)
-        )):
+        if not (
+            self.elements == ALL
+            or (
+                isinstance(self.elements, tuple)
+                and self.elements
+                and all(isinstance(e, str) for e in self.elements)
+            )
+        ):
             add("elements", self.elements, "'*' or a non-empty list of element names")
-        if not (isinstance(self.start, str) or (_number(self.start) and int(self.start) == self.start
-                                                and self.start >= 1)):
+        if not (
+            isinstance(self.start, str)
+            or (_number(self.start) and int(self.start) == self.start and self.start >= 1)
+        ):
             add("start", self.start, "a period number from 1 or a period label")
-        if not (_number(self.duration) and int(self.duration) == self.duration
-                and self.duration >= 1):
+        if not (
+            _number(self.duration) and int(self.duration) == self.duration and self.duration >= 1
+        ):
             add("duration", self.duration, "a whole number of periods >= 1")
         if not (_number(self.delivered_fraction) and 0 <= self.delivered_fraction <= 1):
             add("delivered_fraction", self.delivered_fraction, "a number from 0 to 1")
@@ -153,8 +162,11 @@ def _disruption(spec: Any) -> Disruption:
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ScenarioError(
-            [ValidationIssue("scenarios", "disruption", ", ".join(unknown), spec,
-                             f"fields {sorted(allowed)}")]
+            [
+                ValidationIssue(
+                    "scenarios", "disruption", ", ".join(unknown), spec, f"fields {sorted(allowed)}"
+                )
+            ]
         )
     return Disruption(**spec)
 
@@ -164,15 +176,29 @@ def _scenario(spec: Any) -> Scenario:
         return spec
     if not isinstance(spec, Mapping) or "name" not in spec or "probability" not in spec:
         raise ScenarioError(
-            [ValidationIssue("scenarios", "scenario", "name/probability", spec,
-                             "a mapping with name, probability and optional disruptions")]
+            [
+                ValidationIssue(
+                    "scenarios",
+                    "scenario",
+                    "name/probability",
+                    spec,
+                    "a mapping with name, probability and optional disruptions",
+                )
+            ]
         )
     allowed = set(Scenario.__dataclass_fields__)
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ScenarioError(
-            [ValidationIssue("scenarios", str(spec["name"]), ", ".join(unknown), spec,
-                             f"fields {sorted(allowed)}")]
+            [
+                ValidationIssue(
+                    "scenarios",
+                    str(spec["name"]),
+                    ", ".join(unknown),
+                    spec,
+                    f"fields {sorted(allowed)}",
+                )
+            ]
         )
     return Scenario(**{**spec, "disruptions": tuple(spec.get("disruptions") or ())})
 
@@ -222,8 +248,9 @@ class ScenarioSet:
         scenarios = tuple(_scenario(s) for s in (self.scenarios or ()))
         object.__setattr__(self, "scenarios", scenarios)
         sources = self.sources or ()
-        object.__setattr__(self, "sources", (sources,) if isinstance(sources, str) else
-                           tuple(sources))
+        object.__setattr__(
+            self, "sources", (sources,) if isinstance(sources, str) else tuple(sources)
+        )
         issues = []
 
         def add(row, name, value, allowed):
@@ -243,8 +270,12 @@ class ScenarioSet:
                 issues += d.issues(f"scenario {s.name}, disruption {k}")
         total = sum(s.probability for s in scenarios if _number(s.probability))
         if scenarios and abs(total - 1.0) > PROBABILITY_TOLERANCE:
-            add("all", "probability", round(total, 12),
-                f"probabilities summing to 1 (within {PROBABILITY_TOLERANCE:g})")
+            add(
+                "all",
+                "probability",
+                round(total, 12),
+                f"probabilities summing to 1 (within {PROBABILITY_TOLERANCE:g})",
+            )
         if not (_number(self.spot_premium) and self.spot_premium >= 0):
             add("set", "spot_premium", self.spot_premium, "a number >= 0")
         if not (_number(self.spot_share) and 0 <= self.spot_share <= 1):
@@ -286,24 +317,39 @@ class ScenarioSet:
                 where = f"scenario {s.name}, disruption {k}"
 
                 def add(name, value, allowed, severity="error", where=where):
-                    issues.append(ValidationIssue("scenarios", where, name, value, allowed,
-                                                  severity))
+                    issues.append(
+                        ValidationIssue("scenarios", where, name, value, allowed, severity)
+                    )
 
                 if d.supplier is not None and d.supplier not in suppliers:
                     add("supplier", d.supplier, f"a supplier of the portfolio: {suppliers}")
                 if d.country not in (None, ALL) and d.country not in countries:
-                    add("country", d.country, f"'*' or a country some supplier is in: "
-                        f"{countries} (no effect)", "warning")
+                    add(
+                        "country",
+                        d.country,
+                        f"'*' or a country some supplier is in: {countries} (no effect)",
+                        "warning",
+                    )
                 if d.elements != ALL:
                     for element in d.elements:
                         if element not in portfolio.elements:
-                            add("elements", element, f"an element of the portfolio: "
-                                f"{portfolio.elements} (no effect)", "warning")
-                in_range = (d.start in labels) if isinstance(d.start, str) else (
-                    1 <= d.start <= len(labels))
+                            add(
+                                "elements",
+                                element,
+                                f"an element of the portfolio: {portfolio.elements} (no effect)",
+                                "warning",
+                            )
+                in_range = (
+                    (d.start in labels)
+                    if isinstance(d.start, str)
+                    else (1 <= d.start <= len(labels))
+                )
                 if not in_range:
-                    add("start", d.start, f"a period number 1..{len(labels)} or a label "
-                        f"{labels[0]} .. {labels[-1]}")
+                    add(
+                        "start",
+                        d.start,
+                        f"a period number 1..{len(labels)} or a label {labels[0]} .. {labels[-1]}",
+                    )
         errors = [i for i in issues if i.severity == "error"]
         if errors:
             raise ScenarioError(issues)
@@ -324,8 +370,15 @@ class ScenarioSet:
         unknown = sorted(set(spec) - allowed)
         if unknown:
             raise ScenarioError(
-                [ValidationIssue("scenarios", "file", ", ".join(unknown), "unknown key(s)",
-                                 f"keys {sorted(allowed)}")]
+                [
+                    ValidationIssue(
+                        "scenarios",
+                        "file",
+                        ", ".join(unknown),
+                        "unknown key(s)",
+                        f"keys {sorted(allowed)}",
+                    )
+                ]
             )
         return cls(**spec)
 
@@ -433,6 +486,7 @@ def generate_scenarios(
     delivered_fraction : float or mapping
         Share still delivered (per country or one for all).
     mode : {"independent", "common"}
+        Independent countries, or a common shock (see above).
     correlation : float
         Copula correlation in [0, 1) for ``mode="common"``.
     seed : int
@@ -453,15 +507,22 @@ def generate_scenarios(
     if not (isinstance(n, (int, np.integer)) and n >= 1):
         issues.append(ValidationIssue("generate", "arguments", "n", n, "a whole number >= 1"))
     if mode not in ("independent", "common"):
-        issues.append(ValidationIssue("generate", "arguments", "mode", mode,
-                                      "'independent' or 'common'"))
+        issues.append(
+            ValidationIssue("generate", "arguments", "mode", mode, "'independent' or 'common'")
+        )
     if not (_number(correlation) and 0 <= correlation < 1):
-        issues.append(ValidationIssue("generate", "arguments", "correlation", correlation,
-                                      "a number in [0, 1)"))
+        issues.append(
+            ValidationIssue(
+                "generate", "arguments", "correlation", correlation, "a number in [0, 1)"
+            )
+        )
     for country, p in annual_probability.items():
         if not (_number(p) and 0 <= p <= 1):
-            issues.append(ValidationIssue("generate", "annual_probability", country, p,
-                                          "a number from 0 to 1"))
+            issues.append(
+                ValidationIssue(
+                    "generate", "annual_probability", country, p, "a number from 0 to 1"
+                )
+            )
     if issues:
         raise ScenarioError(issues)
 
@@ -503,13 +564,19 @@ def generate_scenarios(
     return ScenarioSet(
         scenarios,
         name=f"generated ({mode}, n={n}, seed={seed})",
-        sources=(f"rareopt.generate_scenarios with annual probabilities {dict(annual_probability)}",),
+        sources=(
+            f"rareopt.generate_scenarios with annual probabilities {dict(annual_probability)}",
+        ),
         **market,
     )
 
 
 def _event_library() -> dict[str, dict]:
-    text = resources.files("rareopt.data").joinpath("events", "disruptions.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("rareopt.data")
+        .joinpath("events", "disruptions.yaml")
+        .read_text(encoding="utf-8")
+    )
     return {e["name"]: e for e in yaml.safe_load(text)["events"]}
 
 
@@ -560,8 +627,15 @@ def event_scenarios(
     unknown = [n for n in names if n not in library]
     if unknown or not names:
         raise ScenarioError(
-            [ValidationIssue("events", "names", "name", unknown or list(names),
-                             f"one or more of {sorted(library)}")]
+            [
+                ValidationIssue(
+                    "events",
+                    "names",
+                    "name",
+                    unknown or list(names),
+                    f"one or more of {sorted(library)}",
+                )
+            ]
         )
     if probabilities is None:
         probabilities = [(1.0 - baseline) / len(names)] * len(names)
@@ -575,7 +649,9 @@ def event_scenarios(
             duration=int(event["duration_months"]),
             delivered_fraction=float(event["delivered_fraction"]),
         )
-        scenarios.append(Scenario(name, probability, (disruption,), " ".join(event["what"].split())))
+        scenarios.append(
+            Scenario(name, probability, (disruption,), " ".join(event["what"].split()))
+        )
     return ScenarioSet(
         scenarios,
         name="events: " + ", ".join(names),

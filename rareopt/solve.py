@@ -17,8 +17,8 @@ from rareopt.exceptions import PlanCheckError
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
 from rareopt.model import build, layout_of
-from rareopt.portfolio import Portfolio
 from rareopt.outcomes import extract_outcome
+from rareopt.portfolio import Portfolio
 from rareopt.results import Result, extract
 from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
 from rareopt.scenario_check import check_objective
@@ -136,21 +136,25 @@ def solve(
     cost_terms = tables.pop("cost_terms")
     if slayout is not None:
         outcome, violations, recourse = extract_outcome(
-            model, lp, output.x, tables["plan"], tables["stock"], tables["unmet"],
+            model,
+            lp,
+            output.x,
+            tables["plan"],
+            tables["stock"],
+            tables["unmet"],
             float(cost_terms.sum()),
         )
         p, measure = slayout.probabilities, slayout.risk
         cost_terms["expected_recourse"] = float(p @ recourse)
         cost_terms["risk_measure"] = (
             measure.weight * conditional_value_at_risk(recourse, p, measure.alpha)
-            if measure.weight > 0 else 0.0
+            if measure.weight > 0
+            else 0.0
         )
         row, failed = check_objective(float(cost_terms.sum()), output.objective)
         checks = pd.concat([checks, outcome.checks, pd.DataFrame([row])], ignore_index=True)
         if not violations.empty or failed:
-            raise PlanCheckError(
-                violations if not violations.empty else pd.DataFrame([row])
-            )
+            raise PlanCheckError(violations if not violations.empty else pd.DataFrame([row]))
         result.scenarios = outcome
     timings["extract_seconds"] = time.perf_counter() - start
     result.objective = output.objective

@@ -29,8 +29,16 @@ def _fix_contracts(model, plan: pd.DataFrame) -> None:
     unknown = [k for k in volumes.index if k not in model.buy]
     if unknown:
         raise PortfolioError(
-            [ValidationIssue("plan", str(k), "element/supplier/period", k,
-                             "an offer with capacity in that period") for k in unknown[:20]]
+            [
+                ValidationIssue(
+                    "plan",
+                    str(k),
+                    "element/supplier/period",
+                    k,
+                    "an offer with capacity in that period",
+                )
+                for k in unknown[:20]
+            ]
         )
     for key, var in model.buy.items():
         var.fix(float(volumes.get(key, 0.0)))
@@ -116,7 +124,9 @@ def value_of_stochastic_solution(
     ws = 0.0
     for scenario, probability in zip(scenarios.scenarios, p):
         alone = ScenarioSet([Scenario(scenario.name, 1.0, scenario.disruptions)], **market)
-        ws += probability * solve(portfolio, scenarios=alone, **options).raise_for_status().objective
+        ws += (
+            probability * solve(portfolio, scenarios=alone, **options).raise_for_status().objective
+        )
     mean = ScenarioSet([Scenario("expected value", 1.0)], **market)
     buy = layout_of(build_two_stage(portfolio, mean)).buy
     fractions = p @ delivered_fractions(portfolio, buy, scenarios)

@@ -6,7 +6,8 @@ adds its recourse: deliveries ``f[w, e, s, p] * buy`` (``f`` the delivered fract
 ``spot[w, e, s, p]`` purchases from undisrupted supply, its own stock ``scenario_stock[w, e, p]``
 (drawn below target if need be: targets shape the plan, not the emergency) and
 ``scenario_unmet[w, e, p]``, demand left unmet beyond the nominal plan's. The recourse cost
-``recourse[w]`` is what the scenario costs beyond the nominal plan. Symbols and the non-anticipativity assumption: ``docs/formulation.md``.
+``recourse[w]`` is what the scenario costs beyond the nominal plan. Symbols and the
+non-anticipativity assumption: ``docs/formulation.md``.
 
 One scenario's part can be built on its own (``only=[name]``), which is what a decomposition
 engine such as mpi-sppy needs from a ``scenario_creator``.
@@ -122,8 +123,9 @@ def delivered_fractions(
 
 
 def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
-    """USD/t at which a scenario's stock gap at the end is valued: the mean unit cost (price +
-    freight) of the element's offers.
+    """USD/t at which a scenario's stock gap at the end is valued, per element.
+
+    The mean unit cost (price + freight) of the element's offers.
 
     Examples
     --------
@@ -264,18 +266,24 @@ def build_two_stage(
 
     capacity = buy["capacity_t"].to_numpy()
     room = {
-        key: _linear([fractions[w, b], 1.0], [buy_vars[b], var])
-        <= fractions[w, b] * capacity[b]
+        key: _linear([fractions[w, b], 1.0], [buy_vars[b], var]) <= fractions[w, b] * capacity[b]
         for key, var, w, b in zip(spot_keys, spot_vars, spot["scenario"], spot["buy"])
     }
     m.spot_room = pyo.Constraint(spot_keys, rule=lambda m, *k: room[k])
 
     by_ep = buy.groupby(["element", "period"], sort=False).indices
     spot_scenario, spot_buy = spot["scenario"].to_numpy(int), spot["buy"].to_numpy(int)
-    spot_by = pd.DataFrame(
-        {"w": spot_scenario, "e": buy["element"].to_numpy()[spot_buy],
-         "p": buy["period"].to_numpy()[spot_buy]}
-    ).groupby(["w", "e", "p"], sort=False).indices
+    spot_by = (
+        pd.DataFrame(
+            {
+                "w": spot_scenario,
+                "e": buy["element"].to_numpy()[spot_buy],
+                "p": buy["period"].to_numpy()[spot_buy],
+            }
+        )
+        .groupby(["w", "e", "p"], sort=False)
+        .indices
+    )
     spot_of = pd.Series(spot_scenario).groupby(spot_scenario).indices
     spot_cost = spot["unit_cost_usd_per_t"].to_numpy(float)
     initial = ep["initial_t"].to_numpy()
@@ -313,10 +321,24 @@ def build_two_stage(
         cut = np.flatnonzero(f < 1.0)
         mine = spot_of.get(w, [])
         recourse[name] = _linear(
-            [*(unit_cost[cut] * (f[cut] - 1.0)), *spot_cost[mine], *holding, *penalty,
-             *(-holding), *restock, *(-np.asarray(restock))],
-            [*(buy_vars[b] for b in cut), *(spot_vars[s] for s in mine), *levels, *unmet,
-             *nominal, *(nominal[i] for i in last), *(levels[i] for i in last)],
+            [
+                *(unit_cost[cut] * (f[cut] - 1.0)),
+                *spot_cost[mine],
+                *holding,
+                *penalty,
+                *(-holding),
+                *restock,
+                *(-np.asarray(restock)),
+            ],
+            [
+                *(buy_vars[b] for b in cut),
+                *(spot_vars[s] for s in mine),
+                *levels,
+                *unmet,
+                *nominal,
+                *(nominal[i] for i in last),
+                *(levels[i] for i in last),
+            ],
         )
     m.scenario_balance = pyo.Constraint(w_ep, rule=lambda m, *k: balance[k])
     m.recourse = pyo.Expression(list(names), rule=lambda m, w: recourse[w])

@@ -102,3 +102,62 @@ def test_plots_are_written(tmp_path):
     curve = tmp_path / "curve.svg"
     result = run("frontier", example_path("tiny"), "--values", "0.8,0.6", "--plot", str(curve))
     assert result.exit_code == 0 and curve.read_text().lstrip().startswith("<?xml")
+
+
+def test_stress_replays_events_and_writes_tables(tmp_path):
+    out = tmp_path / "stress"
+    result = run(
+        "stress",
+        example_path("tiny"),
+        "--events",
+        "china-japan-2010",
+        "--start",
+        "P2",
+        "--baseline",
+        "0.9",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "china-japan-2010" in result.output and "expected recourse" in result.output
+    assert {"cost.csv", "elements.csv", "distribution.csv"} <= {p.name for p in out.iterdir()}
+
+
+def test_stress_with_generated_scenarios_and_bad_scenario_input():
+    generated = run("stress", example_path("tiny"), "--generate", "50", "--probability", "CN=0.4")
+    assert generated.exit_code == 0, generated.output
+    unknown = run("stress", example_path("tiny"), "--events", "moon-landing")
+    assert unknown.exit_code == EXIT_BAD_INPUT and "one or more of" in unknown.output
+    none = run("stress", example_path("tiny"))
+    assert none.exit_code == EXIT_BAD_INPUT and "--events" in none.output
+    both = run("stress", example_path("tiny"), "--events", "china-japan-2010", "--generate", "5")
+    assert both.exit_code == EXIT_BAD_INPUT
+
+
+def test_two_stage_solve_with_cvar_from_the_command_line():
+    result = run(
+        "solve",
+        example_path("tiny"),
+        "--events",
+        "china-japan-2010",
+        "--baseline",
+        "0.8",
+        "--cvar",
+        "0.9",
+        "--cvar-weight",
+        "0.5",
+    )
+    assert result.exit_code == 0, result.output
+    assert "risk_measure" in result.output and "CVaR 90%" in result.output
+
+
+def test_validate_prints_each_warning_once_marked(tmp_path):
+    spec = yaml.safe_load(open(example_path("tiny")))
+    spec["policy"]["country_caps"] = {"CN": 0.6, "RU": 0.5}
+    path = tmp_path / "w.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run("validate", str(path))
+    assert result.exit_code == 0
+    assert (
+        "warning: policy country caps" in result.output and "warning: warning" not in result.output
+    )

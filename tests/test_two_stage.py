@@ -140,7 +140,9 @@ def test_one_scenario_model_can_be_built_on_its_own():
     from rareopt.two_stage import build_two_stage
 
     scenarios = rareopt.event_scenarios(["china-japan-2010", "pandemic-logistics-2020"])
-    model = build_two_stage(rareopt.load_example("tiny"), scenarios, only=["pandemic-logistics-2020"])
+    model = build_two_stage(
+        rareopt.load_example("tiny"), scenarios, only=["pandemic-logistics-2020"]
+    )
     assert list(model.recourse) == ["pandemic-logistics-2020"]
     assert rareopt.solve(model).ok
 

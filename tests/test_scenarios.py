@@ -1,0 +1,180 @@
+"""Scenario sets: validation, YAML, the generator and the library of real events."""
+
+import numpy as np
+import pytest
+
+import rareopt
+from rareopt import ScenarioError, ScenarioSet
+from rareopt.model import make_layout
+from rareopt.two_stage import delivered_fractions
+
+
+def two(p_embargo=0.1, **disruption):
+    return [
+        {"name": "calm", "probability": 1 - p_embargo},
+        {
+            "name": "embargo",
+            "probability": p_embargo,
+            "disruptions": [{"country": "CN", **disruption}],
+        },
+    ]
+
+
+def test_probabilities_must_sum_to_one_and_every_problem_is_listed():
+    with pytest.raises(ScenarioError) as info:
+        ScenarioSet(
+            [
+                {"name": "a", "probability": 0.5},
+                {
+                    "name": "a",
+                    "probability": 0.2,
+                    "disruptions": [
+                        {"country": "CN", "supplier": "X", "delivered_fraction": 1.5, "duration": 0}
+                    ],
+                },
+            ],
+            spot_share=2,
+        )
+    text = str(info.value)
+    assert text.startswith("the scenario set has 6 problem(s)")
+    assert "field probability: got 0.7; allowed: probabilities summing to 1" in text
+    assert "scenario a, field name: got 'a'; allowed: each name once" in text
+    assert "field country/supplier: got ('CN', 'X'); allowed: exactly one of the two" in text
+    assert "field delivered_fraction: got 1.5; allowed: a number from 0 to 1" in text
+    assert "field duration: got 0; allowed: a whole number of periods >= 1" in text
+    assert "field spot_share: got 2; allowed: a number from 0 to 1" in text
+
+
+def test_checks_against_the_portfolio_name_the_scenario_and_disruption():
+    tiny = rareopt.load_example("tiny")
+    bad = ScenarioSet(
+        [
+            {
+                "name": "x",
+                "probability": 1.0,
+                "disruptions": [
+                    {"supplier": "CN-Mine", "start": 9},
+                    {"country": "RU", "elements": ["Sm"]},
+                ],
+            }
+        ]
+    )
+    with pytest.raises(ScenarioError) as info:
+        bad.check(tiny)
+    text = str(info.value)
+    assert "scenario x, disruption 0, field start: got 9; allowed: a period number 1..3" in text
+    assert "warning: scenarios, scenario x, disruption 1, field country: got 'RU'" in text
+    assert "field elements: got 'Sm'" in text
+
+
+def test_unknown_fields_are_refused_with_the_allowed_ones():
+    with pytest.raises(ScenarioError, match="duraton.*allowed: fields"):
+        ScenarioSet(
+            [{"name": "x", "probability": 1, "disruptions": [{"country": "CN", "duraton": 2}]}]
+        )
+
+
+def test_delivered_fractions_by_country_supplier_element_and_period():
+    tiny = rareopt.load_example("tiny")
+    buy = make_layout(tiny).buy
+    scenarios = ScenarioSet(
+        [
+            {
+                "name": "x",
+                "probability": 1.0,
+                "disruptions": [
+                    {
+                        "country": "CN",
+                        "elements": ["Dy"],
+                        "start": "P2",
+                        "duration": 5,
+                        "delivered_fraction": 0.5,
+                    },
+                    {"supplier": "CN-Mine", "start": 3, "delivered_fraction": 0.5},
+                ],
+            }
+        ]
+    )
+    f = delivered_fractions(tiny, buy, scenarios)[0]
+    expected = np.ones(len(buy))
+    cn = (buy["supplier"] == "CN-Mine").to_numpy()
+    expected[cn & (buy["element"] == "Dy").to_numpy() & (buy["period"] != "P1").to_numpy()] *= 0.5
+    expected[cn & (buy["period"] == "P3").to_numpy()] *= 0.5  # two disruptions multiply
+    np.testing.assert_allclose(f, expected)
+
+
+def test_yaml_round_trip(tmp_path):
+    import yaml
+
+    scenarios = ScenarioSet(two(start=2, duration=2, elements=["Nd"]), spot_premium=0.8)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenarios.to_dict()))
+    again = ScenarioSet.from_yaml(str(path))
+    assert again.names == scenarios.names and again.spot_premium == 0.8
+    assert again.scenarios[1].disruptions == scenarios.scenarios[1].disruptions
+
+
+def test_generator_is_deterministic_merges_repeats_and_matches_the_probability():
+    tiny = rareopt.load_example("tiny")  # 90 days
+    a = rareopt.generate_scenarios(tiny, 4000, {"CN": 0.5, "AU": 0.2}, seed=3)
+    b = rareopt.generate_scenarios(tiny, 4000, {"CN": 0.5, "AU": 0.2}, seed=3)
+    assert a.names == b.names and np.array_equal(a.probabilities, b.probabilities)
+    assert len(a) < 4000
+    years = 90 / 365.25
+    hit_cn = sum(
+        p
+        for s, p in zip(a.scenarios, a.probabilities)
+        if any(d.country == "CN" for d in s.disruptions)
+    )
+    assert hit_cn == pytest.approx(1 - 0.5**years, abs=0.03)
+
+
+def test_common_shock_mode_disrupts_countries_together():
+    tiny = rareopt.load_example("tiny")
+    probability = {"CN": 0.6, "AU": 0.6}
+
+    def both(mode):
+        s = rareopt.generate_scenarios(tiny, 3000, probability, mode=mode, correlation=0.9, seed=1)
+        return sum(p for sc, p in zip(s.scenarios, s.probabilities) if len(sc.disruptions) == 2)
+
+    assert both("common") > both("independent") + 0.05
+    common = rareopt.generate_scenarios(tiny, 500, probability, mode="common", seed=2)
+    for scenario in common.scenarios:
+        assert len({d.start for d in scenario.disruptions}) <= 1
+
+
+def test_generator_refuses_bad_arguments():
+    with pytest.raises(ScenarioError, match="mode.*'independent' or 'common'"):
+        rareopt.generate_scenarios(rareopt.load_example("tiny"), 10, {"CN": 0.1}, mode="both")
+    with pytest.raises(ScenarioError, match="annual_probability, field CN: got 1.5"):
+        rareopt.generate_scenarios(rareopt.load_example("tiny"), 10, {"CN": 1.5})
+
+
+def test_event_library_has_the_real_events_with_sources_and_stated_assumptions():
+    events = rareopt.list_events()
+    assert {
+        "china-japan-2010",
+        "china-export-drop-2019",
+        "pandemic-logistics-2020",
+        "china-export-licensing-2025",
+    } <= set(events)
+    licensing = rareopt.event_scenarios(["china-export-licensing-2025"])
+    cut = licensing.scenarios[0].disruptions[0]
+    assert set(cut.elements) == {"Sm", "Gd", "Tb", "Dy", "Lu", "Sc", "Y"}
+    assert "assumption" in licensing.sources[0]
+    drop = rareopt.event_scenarios(["china-export-drop-2019"]).scenarios[0].disruptions[0]
+    assert drop.delivered_fraction == pytest.approx(0.84)
+    with pytest.raises(ScenarioError, match="one or more of"):
+        rareopt.event_scenarios(["china-2099"])
+
+
+def test_the_documented_scenario_file_loads_and_fits_the_japan_example():
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).parent.parent / "docs" / "scenarios.md").read_text()
+    block = doc.split("```yaml\n")[1].split("```")[0]
+    scenarios = ScenarioSet.from_dict(yaml.safe_load(block))
+    assert scenarios.check(rareopt.load_example("japan")) == []
+    assert scenarios.scenarios[1].disruptions[1].elements == ("Dy", "Tb")
