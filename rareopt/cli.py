@@ -230,6 +230,9 @@ def stress(
     seed: Seed = 0,
     scenarios: ScenarioFile = None,
     out: Annotated[Path | None, typer.Option(help="Write the outcome tables (CSV) here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Save the cost distribution (PNG/SVG); plot extra.")
+    ] = None,
 ) -> None:
     """Stress-test the portfolio's cost-optimal plan: contracts fixed, recourse per scenario."""
     from rareopt.solve import solve as run_solve
@@ -258,6 +261,9 @@ def stress(
             getattr(outcome, name).to_csv(out / f"{name}.csv")
         outcome.distribution().to_csv(out / "distribution.csv")
         typer.echo(f"\nwrote 5 tables to {out}")
+    if plot is not None:
+        _plotting().plot_scenario_costs(outcome, filename=str(plot))
+        typer.echo(f"wrote {plot}")
 
 
 @app.command()

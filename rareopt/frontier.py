@@ -12,24 +12,26 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from rareopt.check import check_plan
-from rareopt.exceptions import PlanCheckError
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
 from rareopt.model import build, layout_of, make_layout
 from rareopt.portfolio import Portfolio
-from rareopt.results import extract
+from rareopt.risk import CVaR, Expectation
+from rareopt.scenarios import ScenarioSet
+from rareopt.solve import CheckedSolution, checked_solution
+from rareopt.two_stage import build_two_stage, scenario_layout_of
 from rareopt.validation import ALL
 
 __all__ = ["frontier", "VARY"]
 
-VARY = ("country_cap", "risk_weight", "target_days", "price")
+VARY = ("country_cap", "risk_weight", "target_days", "price", "cvar_alpha")
 """What a frontier can vary: a country's cap (share), the risk weight (USD/t per unit score), every
-stockpile's target (days, flat over the periods) or a price multiplier on one country's offers."""
+stockpile's target (days, flat over the periods), a price multiplier on one country's offers, or
+the CVaR level of a two-stage model."""
 
 
 @dataclass
@@ -53,6 +55,7 @@ def _check_values(vary: str, values: Sequence[float], country: str | None) -> li
         "risk_weight": (0.0, np.inf),
         "target_days": (0.0, np.inf),
         "price": (0.0, np.inf),
+        "cvar_alpha": (0.0, 1.0 - 1e-9),
     }
     low, high = limits[vary]
     bad = [v for v in values if not (low <= v <= high)]
@@ -157,6 +160,21 @@ def _target_point(portfolio, h, lp, model, element) -> _Point:
     return _Point(apply, point)
 
 
+def _cvar_point(portfolio, h, lp, model, weight) -> _Point:
+    """Edit the objective coefficients of the CVaR excess variables: weight x p_w / (1 - alpha)."""
+    slayout = scenario_layout_of(model)
+    cols = lp.positions(model.cvar_excess[w] for w in slayout.names)
+    present = cols >= 0
+    probability = slayout.probabilities[present]
+
+    def apply(value: float) -> None:
+        cost = weight * probability / (1.0 - value)
+        h.changeColsCost(int(present.sum()), cols[present].astype(np.int32), cost.astype(float))
+        model._rareopt_scenarios = replace(slayout, risk=CVaR(alpha=value, weight=weight))
+
+    return _Point(apply, lambda value: portfolio)
+
+
 def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
     """The portfolio to build once: with every row the varied parameter will need present."""
     if vary == "country_cap":
@@ -196,6 +214,8 @@ def frontier(
     country: str | None = None,
     element: str | None = None,
     progress: bool | None = None,
+    scenarios: ScenarioSet | None = None,
+    risk: Expectation | CVaR | None = None,
     **options,
 ) -> pd.DataFrame:
     """Solve ``portfolio`` for each value of one policy parameter, reusing one model in HiGHS.
@@ -204,17 +224,24 @@ def frontier(
     ----------
     portfolio : Portfolio
         The base portfolio.
-    vary : {"country_cap", "risk_weight", "target_days", "price"}
+    vary : {"country_cap", "risk_weight", "target_days", "price", "cvar_alpha"}
         ``country_cap``: the max share of ``country`` (for ``element`` or every element);
         ``risk_weight``: USD/t per unit of supplier risk score; ``target_days``: a flat stock target
         in days for ``element`` or every element with a stockpile row; ``price``: a multiplier on
-        the prices of ``country``'s offers.
+        the prices of ``country``'s offers; ``cvar_alpha``: the CVaR level (needs ``scenarios``;
+        the weight is ``risk``'s, default 1).
     values : sequence of float
         The points, solved in the order given (each warm-started from the previous one).
     country, element : str, optional
         Scope of the varied parameter (``country`` is required for ``country_cap`` and ``price``).
     progress : bool, optional
         Show a progress bar (tqdm); default: only when writing to a terminal.
+    scenarios : ScenarioSet, optional
+        Solve the two-stage model (see :func:`rareopt.solve`); each point then also reports the
+        risk metrics. ``risk_weight`` and ``price`` are not available with scenarios (they change
+        recourse costs too).
+    risk : Expectation or CVaR, optional
+        The two-stage model's risk measure.
     **options
         Solver options, as for :func:`rareopt.solve`.
 
@@ -223,7 +250,8 @@ def frontier(
     DataFrame
         Indexed by the value (named after ``vary``): status, objective_usd, each cost term,
         unmet_t, shortfall_t, for each element its horizon share from ``country`` (``share:<el>``,
-        when a country is given) and its HHI (``hhi:<el>``), and HiGHS's iterations and seconds.
+        when a country is given) and its HHI (``hhi:<el>``), HiGHS's iterations and seconds, and
+        with scenarios the recourse's expected value, VaR, CVaR and worst case (USD).
 
     Raises
     ------
@@ -238,12 +266,24 @@ def frontier(
     True
     """
     values = _check_values(vary, values, country)
+    if vary == "cvar_alpha" and scenarios is None:
+        raise ValueError("vary='cvar_alpha' needs scenarios=ScenarioSet(...)")
+    if scenarios is not None and vary in ("risk_weight", "price"):
+        raise ValueError(
+            f"vary={vary!r} with scenarios: not available (it changes recourse costs too); "
+            "allowed with scenarios: country_cap, target_days, cvar_alpha"
+        )
     settings = SolveOptions(**options)
     base = _base(portfolio, vary, country, element)
-    model = build(base)
+    if vary == "cvar_alpha":
+        weight = risk.weight if isinstance(risk, CVaR) else 1.0
+        risk = CVaR(alpha=values[0], weight=weight)
+    model = build(base) if scenarios is None else build_two_stage(base, scenarios, risk)
     lp = compile_model(model)
     h = make_highs(lp, settings)
-    if vary == "country_cap":
+    if vary == "cvar_alpha":
+        point = _cvar_point(base, h, lp, model, weight)
+    elif vary == "country_cap":
         point = _cap_point(base, h, lp, model, country, element)
     elif vary == "target_days":
         point = _target_point(base, h, lp, model, element)
@@ -262,25 +302,26 @@ def frontier(
         }
         if output.status.is_ok:
             start = time.perf_counter()
-            at_point = point.portfolio(value)
+            if scenarios is not None:  # the first stage's cost is read from the model
+                for variable, x in zip(lp.columns, output.x):
+                    variable.set_value(x, skip_validation=True)
             # The point's own layout: same variables and rows, its own costs and targets.
-            tables = extract(make_layout(at_point), lp, output, model, duals=False)
-            _, violations = check_plan(
-                at_point, tables["plan"], tables["stock"], tables["unmet"], output.objective
-            )
-            if not violations.empty:
-                raise PlanCheckError(violations)
-            record.update(_point_summary(output.objective, tables, country))
+            checked = checked_solution(model, lp, output, make_layout(point.portfolio(value)))
+            record.update(_point_summary(output.objective, checked, country))
             record["extract_seconds"] = time.perf_counter() - start
         records.append(record)
     return pd.DataFrame.from_records(records).set_index(vary)
 
 
-def _point_summary(objective: float, tables: dict, country: str | None) -> dict:
-    """Objective, cost terms, unmet and shortfall totals, per-element share and HHI over the horizon."""
+def _point_summary(objective: float, checked: CheckedSolution, country: str | None) -> dict:
+    """One frontier row: objective, cost terms, unmet and shortfall, shares, HHI, risk metrics.
+
+    Shares and HHI are over the horizon; risk metrics only for a two-stage model.
+    """
+    tables = checked.tables
     out = {
         "objective_usd": objective,
-        **tables["cost_terms"].to_dict(),
+        **checked.cost_terms.to_dict(),
         "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
         "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),
     }
@@ -297,4 +338,8 @@ def _point_summary(objective: float, tables: dict, country: str | None) -> dict:
     for (element, period), value in hhi["hhi"].items():
         if period == ALL:
             out[f"hhi:{element}"] = float(value)
+    if checked.scenarios is not None:
+        metrics = checked.scenarios.metrics
+        for key in ("expected_recourse_usd", "var_usd", "cvar_usd", "worst_recourse_usd"):
+            out[key] = float(metrics[key])
     return out

@@ -15,6 +15,7 @@ from rareopt.validation import ALL
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from rareopt.outcomes import ScenarioOutcome
     from rareopt.results import Result
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "plot_stock",
     "plot_hhi",
     "plot_frontier",
+    "plot_scenario_costs",
     "save_result_plots",
 ]
 
@@ -145,8 +147,45 @@ def plot_frontier(
     return finish()
 
 
+def plot_scenario_costs(
+    outcome: ScenarioOutcome, ax: Axes | None = None, filename: str | None = None
+) -> Axes:
+    """The distribution of recourse cost over the scenarios, with its mean, VaR and CVaR.
+
+    A step curve of P(recourse cost <= x) (million USD), from ``result.scenarios`` or a stress
+    test.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> s = rareopt.event_scenarios(["china-japan-2010", "pandemic-logistics-2020"], baseline=0.5)
+    >>> ax = plot_scenario_costs(rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios)
+    >>> ax.get_xlabel()
+    'recourse cost, million USD'
+    """
+    ax, finish = _plot_io(ax, filename, f"recourse cost over {len(outcome.cost)} scenarios")
+    cost = outcome.cost.sort_values("recourse_usd")
+    millions = cost["recourse_usd"] / 1e6
+    ax.step(millions, cost["probability"].cumsum(), where="post", label="P(cost <= x)")
+    level = f"{100 * outcome.alpha:g}%"
+    for key, label, style in (
+        ("expected_recourse_usd", "mean", ":"),
+        ("var_usd", f"VaR {level}", "--"),
+        ("cvar_usd", f"CVaR {level}", "-."),
+    ):
+        ax.axvline(outcome.metrics[key] / 1e6, linestyle=style, color="grey", label=label)
+    ax.set_xlabel("recourse cost, million USD")
+    ax.set_ylabel("cumulative probability")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="lower right")
+    return finish()
+
+
 def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[str]:
-    """Save every result plot (purchases and stock per element, HHI) into ``directory``.
+    """Save every result plot into ``directory``.
+
+    Purchases and stock per element, HHI, and for a two-stage result the scenario cost curve.
 
     Examples
     --------
@@ -169,4 +208,8 @@ def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[
     path = os.path.join(directory, f"hhi.{fmt}")
     plt.close(plot_hhi(result, filename=path).figure)
     paths.append(path)
+    if result.scenarios is not None:
+        path = os.path.join(directory, f"scenario_costs.{fmt}")
+        plt.close(plot_scenario_costs(result.scenarios, filename=path).figure)
+        paths.append(path)
     return paths

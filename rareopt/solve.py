@@ -8,6 +8,7 @@ independent check -> Result.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -16,8 +17,8 @@ from rareopt.check import check_plan
 from rareopt.exceptions import PlanCheckError
 from rareopt.highs import SolveOptions, compile_model, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
-from rareopt.model import build, layout_of
-from rareopt.outcomes import extract_outcome
+from rareopt.model import ModelLayout, build, layout_of
+from rareopt.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result, extract
 from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
@@ -25,7 +26,7 @@ from rareopt.scenario_check import check_objective
 from rareopt.scenarios import ScenarioSet
 from rareopt.two_stage import build_two_stage, scenario_layout_of
 
-__all__ = ["solve"]
+__all__ = ["solve", "checked_solution", "CheckedSolution"]
 
 
 def solve(
@@ -125,6 +126,33 @@ def solve(
     start = time.perf_counter()
     for variable, value in zip(lp.columns, output.x):
         variable.set_value(value, skip_validation=True)
+    checked = checked_solution(model, lp, output, layout)
+    timings["extract_seconds"] = time.perf_counter() - start
+    result.objective = output.objective
+    result.cost_terms = checked.cost_terms
+    result.tables = checked.tables
+    result.checks = checked.checks
+    result.scenarios = checked.scenarios
+    return result
+
+
+@dataclass
+class CheckedSolution:
+    """Result tables of one HiGHS solution that passed the independent checks."""
+
+    tables: dict
+    cost_terms: pd.Series
+    checks: pd.DataFrame
+    scenarios: ScenarioOutcome | None
+
+
+def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
+    """Tables, cost terms and checks of a solved model; raise if the plan fails the check.
+
+    ``layout`` is the portfolio the solution must satisfy (a frontier point's own). For a
+    two-stage model the model's variables must hold the solution (the first stage's cost is read
+    from its ``total_cost`` expression) and the scenario outcomes are checked too.
+    """
     slayout = scenario_layout_of(model)
     tables = extract(layout, lp, output, model, duals=slayout is None)
     first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
@@ -134,31 +162,26 @@ def solve(
     if not violations.empty:
         raise PlanCheckError(violations)
     cost_terms = tables.pop("cost_terms")
-    if slayout is not None:
-        outcome, violations, recourse = extract_outcome(
-            model,
-            lp,
-            output.x,
-            tables["plan"],
-            tables["stock"],
-            tables["unmet"],
-            float(cost_terms.sum()),
-        )
-        p, measure = slayout.probabilities, slayout.risk
-        cost_terms["expected_recourse"] = float(p @ recourse)
-        cost_terms["risk_measure"] = (
-            measure.weight * conditional_value_at_risk(recourse, p, measure.alpha)
-            if measure.weight > 0
-            else 0.0
-        )
-        row, failed = check_objective(float(cost_terms.sum()), output.objective)
-        checks = pd.concat([checks, outcome.checks, pd.DataFrame([row])], ignore_index=True)
-        if not violations.empty or failed:
-            raise PlanCheckError(violations if not violations.empty else pd.DataFrame([row]))
-        result.scenarios = outcome
-    timings["extract_seconds"] = time.perf_counter() - start
-    result.objective = output.objective
-    result.cost_terms = cost_terms
-    result.tables = tables
-    result.checks = checks
-    return result
+    if slayout is None:
+        return CheckedSolution(tables, cost_terms, checks, None)
+    outcome, violations, recourse = extract_outcome(
+        model,
+        lp,
+        output.x,
+        tables["plan"],
+        tables["stock"],
+        tables["unmet"],
+        float(cost_terms.sum()),
+    )
+    p, measure = slayout.probabilities, slayout.risk
+    cost_terms["expected_recourse"] = float(p @ recourse)
+    cost_terms["risk_measure"] = (
+        measure.weight * conditional_value_at_risk(recourse, p, measure.alpha)
+        if measure.weight > 0
+        else 0.0
+    )
+    row, failed = check_objective(float(cost_terms.sum()), output.objective)
+    checks = pd.concat([checks, outcome.checks, pd.DataFrame([row])], ignore_index=True)
+    if not violations.empty or failed:
+        raise PlanCheckError(violations if not violations.empty else pd.DataFrame([row]))
+    return CheckedSolution(tables, cost_terms, checks, outcome)

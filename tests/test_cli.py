@@ -117,10 +117,13 @@ def test_stress_replays_events_and_writes_tables(tmp_path):
         "0.9",
         "--out",
         str(out),
+        "--plot",
+        str(tmp_path / "costs.png"),
     )
     assert result.exit_code == 0, result.output
     assert "china-japan-2010" in result.output and "expected recourse" in result.output
     assert {"cost.csv", "elements.csv", "distribution.csv"} <= {p.name for p in out.iterdir()}
+    assert (tmp_path / "costs.png").stat().st_size > 1000
 
 
 def test_stress_with_generated_scenarios_and_bad_scenario_input():

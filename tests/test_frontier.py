@@ -92,3 +92,26 @@ def test_cost_of_diversification_matches_a_frontier_step():
     assert marginal_cost(r).loc["P1", "Nd"] == pytest.approx(
         r.duals.loc[("balance", "Nd", "P1", ""), "dual"]
     )
+
+
+def test_cvar_level_frontier_equals_independent_two_stage_solves_and_rises():
+    p = rareopt.load_example("tiny")
+    events = ["china-japan-2010", "pandemic-logistics-2020"]
+    scenarios = rareopt.event_scenarios(events, start=2, baseline=0.6)
+    levels = [0.0, 0.5, 0.8, 0.95]
+    risk = rareopt.CVaR(alpha=0.5, weight=0.7)
+    table = rareopt.frontier(p, "cvar_alpha", levels, scenarios=scenarios, risk=risk)
+    for alpha in levels:
+        alone = rareopt.solve(p, scenarios=scenarios, risk=rareopt.CVaR(alpha, weight=0.7))
+        assert table.loc[alpha, "objective_usd"] == pytest.approx(alone.objective, rel=1e-9)
+    assert table["objective_usd"].is_monotonic_increasing
+    assert (table["cvar_usd"] >= table["expected_recourse_usd"] - 1e-6).all()
+
+
+def test_frontier_refuses_what_it_cannot_edit_in_place_with_scenarios():
+    p = rareopt.load_example("tiny")
+    with pytest.raises(ValueError, match="needs scenarios"):
+        rareopt.frontier(p, "cvar_alpha", [0.5])
+    scenarios = rareopt.event_scenarios(["china-japan-2010"])
+    with pytest.raises(ValueError, match="allowed with scenarios: country_cap"):
+        rareopt.frontier(p, "price", [1.2], country="CN", scenarios=scenarios)
