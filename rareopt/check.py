@@ -250,6 +250,26 @@ def check_plan(
             held["volume_t"].to_numpy() - limit * totals,
         )
 
+    for table, share, sign in (("group_caps", "max_share", 1), ("group_floors", "min_share", -1)):
+        groups = getattr(policy, table)
+        found_rows = []
+        for element in portfolio.elements:
+            named = groups[groups["element"] == element]
+            general = groups[(groups["element"] == ALL) & ~groups["group"].isin(named["group"])]
+            mine = scoped[scoped["element"] == element]
+            totals = mine.groupby("period")["volume_t"].sum()
+            for group, countries, limit in pd.concat([named, general])[
+                ["group", "countries", share]
+            ].itertuples(index=False):
+                held = mine[mine["country"].isin(countries)].groupby("period")["volume_t"].sum()
+                held = held.reindex(totals.index, fill_value=0.0)
+                for period, h, t in zip(totals.index, held, totals):
+                    found_rows.append((element, period, group, h, limit * t))
+        e, p, g, held, limit = (list(c) for c in zip(*found_rows)) if found_rows else ([],) * 5
+        held, limit = np.asarray(held, dtype=float), np.asarray(limit, dtype=float)
+        name = "group cap" if sign > 0 else "group floor"
+        record(name, e, p, g, held, limit, sign * (held - limit))
+
     if objective is not None:
         recomputed = _recompute_cost(portfolio, plan, r)
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))

@@ -53,6 +53,11 @@ class ModelLayout:
         max_share.
     supplier_caps : DataFrame
         Same for supplier caps: element, supplier, period, max_share.
+    group_buy : DataFrame
+        Purchase rows by country group (a row per group its country is in): element, group,
+        period, pos (row of ``buy``).
+    group_caps, group_floors : DataFrame
+        Group-share rows: element, group, period, max_share (min_share).
     """
 
     portfolio: Portfolio
@@ -60,6 +65,9 @@ class ModelLayout:
     element_period: pd.DataFrame
     country_caps: pd.DataFrame
     supplier_caps: pd.DataFrame
+    group_buy: pd.DataFrame
+    group_caps: pd.DataFrame
+    group_floors: pd.DataFrame
 
 
 def layout_of(model: pyo.ConcreteModel) -> ModelLayout:
@@ -171,6 +179,57 @@ def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame
     return rows[["element", key, "period", "max_share"]].reset_index(drop=True)
 
 
+def _group_buy(portfolio: Portfolio, buy: pd.DataFrame) -> pd.DataFrame:
+    """Purchase rows labelled with each country group (caps and floors) their country is in."""
+    policy = portfolio.policy
+    members = {}
+    for table in (policy.group_caps, policy.group_floors):
+        for group, countries in zip(table["group"], table["countries"]):
+            members[group] = set(countries)
+    frames = [
+        buy.loc[buy["country"].isin(countries), ["element", "period"]].assign(
+            group=group, pos=np.flatnonzero(buy["country"].isin(countries).to_numpy())
+        )
+        for group, countries in members.items()
+    ]
+    columns = ["element", "group", "period", "pos"]
+    return (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
+
+
+def _group_rows(
+    portfolio: Portfolio, buy: pd.DataFrame, group_buy: pd.DataFrame, share: str
+) -> pd.DataFrame:
+    """Group cap (or floor) rows for every element with purchase variables.
+
+    A row for a named element overrides the group's ``"*"`` row. Caps of 1 and floors of 0 are
+    not written.
+    """
+    table = getattr(portfolio.policy, "group_caps" if share == "max_share" else "group_floors")
+    columns = ["element", "group", "period", share]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    pairs = pd.DataFrame(
+        [(g, e) for g in table["group"].unique() for e in buy["element"].unique()],
+        columns=["group", "element"],
+    )
+    effective = _most_specific(
+        table.drop(columns="countries").rename(columns={share: "max_share"}), "group", pairs
+    ).rename(columns={"max_share": share})
+    keep = effective[share] < 1.0 if share == "max_share" else effective[share] > 0.0
+    effective = effective[keep]
+    if portfolio.policy.cap_basis == "horizon":
+        rows = effective.assign(period=ALL)
+    else:
+        periods = buy[["element", "period"]].drop_duplicates()
+        rows = effective.merge(periods, on="element")
+    rows["element"] = pd.Categorical(rows["element"], categories=portfolio.elements)
+    # A floor over a group with no offer for the element still binds (on total purchases).
+    rows = rows.sort_values(["element", "group", "period"]).astype({"element": str})
+    return rows[columns].reset_index(drop=True)
+
+
 def make_layout(portfolio: Portfolio) -> ModelLayout:
     """Precompute every index table the model needs (see :class:`ModelLayout`).
 
@@ -181,12 +240,16 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
     6
     """
     buy = _purchases(portfolio)
+    group_buy = _group_buy(portfolio, buy)
     return ModelLayout(
         portfolio=portfolio,
         buy=buy,
         element_period=_element_periods(portfolio),
         country_caps=_cap_rows(portfolio, buy, "country"),
         supplier_caps=_cap_rows(portfolio, buy, "supplier"),
+        group_buy=group_buy,
+        group_caps=_group_rows(portfolio, buy, group_buy, "max_share"),
+        group_floors=_group_rows(portfolio, buy, group_buy, "min_share"),
     )
 
 
@@ -198,16 +261,26 @@ def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
 
 
 def _cap_constraints(
-    buy_vars: list, buy: pd.DataFrame, bought: pyo.Var, rows: pd.DataFrame, key: str
+    buy_vars: list,
+    buy: pd.DataFrame,
+    bought: pyo.Var,
+    rows: pd.DataFrame,
+    key: str,
+    floor: bool = False,
 ) -> pyo.Constraint:
     """Share caps  sum_{s in group} x - kappa * X <= 0,  X the element's purchases ``bought``.
 
+    With ``floor``, the rows are minimum shares (>= 0). ``buy`` may repeat purchase rows (a
+    country in several groups); its ``pos`` column, where present, names each row's variable.
     Writing the total through ``bought`` keeps each cap row short (the group's own purchases plus
     one total) instead of repeating every supplier of the element in every cap row.
     """
     horizon = rows["period"].eq(ALL).all()
     scope = ["element", key] if horizon else ["element", key, "period"]
     positions = buy.groupby(scope, sort=False).indices
+    if "pos" in buy:
+        pos = buy["pos"].to_numpy()
+        positions = {k: pos[v] for k, v in positions.items()}
     totals: dict = {}
     for element, period in bought:
         totals.setdefault(element if horizon else (element, period), []).append(
@@ -215,11 +288,13 @@ def _cap_constraints(
         )
     body = {}
     for element, group, period, share in rows.itertuples(index=False):
-        idx = positions[(element, group) if horizon else (element, group, period)]
+        idx = positions.get((element, group) if horizon else (element, group, period), ())
         total = totals[element if horizon else (element, period)]
         body[element, group, period] = _linear(
             [1.0] * len(idx) + [-share] * len(total), [buy_vars[i] for i in idx] + total
         )
+    if floor:
+        return pyo.Constraint(list(body), rule=lambda m, e, g, p: body[e, g, p] >= 0)
     return pyo.Constraint(list(body), rule=lambda m, e, g, p: body[e, g, p] <= 0)
 
 
@@ -238,6 +313,8 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     - ``stock_target[e, p]``: h + v >= target (only where the target is positive)
     - ``country_cap[e, c, p]`` and ``supplier_cap[e, s, p]``: sum_{s in group} x - kappa X <= 0
       (p = ``"*"`` over the horizon, with X summed over the periods)
+    - ``group_cap[e, g, p]`` and ``group_floor[e, g, p]``: the same for a group of countries,
+      <= 0 for a cap and >= 0 (with the minimum share) for a floor
     - Expressions ``purchase_cost``, ``holding_cost``, ``risk_penalty``, ``shortage_penalty``,
       ``target_penalty`` (USD) and the objective ``total_cost``, their sum, minimised.
 
@@ -309,6 +386,10 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     )
     m.country_cap = _cap_constraints(buy_vars, buy, m.bought, layout.country_caps, "country")
     m.supplier_cap = _cap_constraints(buy_vars, buy, m.bought, layout.supplier_caps, "supplier")
+    m.group_cap = _cap_constraints(buy_vars, layout.group_buy, m.bought, layout.group_caps, "group")
+    m.group_floor = _cap_constraints(
+        buy_vars, layout.group_buy, m.bought, layout.group_floors, "group", floor=True
+    )
 
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
     risk = buy["risk_score"].to_numpy() * policy.risk_weight_usd_per_t

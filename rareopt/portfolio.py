@@ -163,6 +163,33 @@ def _cap_table(caps: Any, key: str) -> pd.DataFrame:
     return frame
 
 
+def _group_table(groups: Any, share: str) -> pd.DataFrame:
+    """Group table (group, countries, element, ``share``) from records.
+
+    The group name defaults to the countries joined with '+', the element to '*'.
+    """
+    columns = ["group", "countries", "element", share]
+    if groups is None:
+        return pd.DataFrame(columns=columns)
+    frame = _records(groups, columns)
+    for column in ("countries", share):
+        if column not in frame:
+            frame[column] = None
+    frame["countries"] = [
+        tuple(c) if isinstance(c, (list, tuple)) else c for c in frame["countries"]
+    ]
+    if "element" not in frame:
+        frame["element"] = ALL
+    frame["element"] = frame["element"].fillna(ALL)
+    if "group" not in frame:
+        frame["group"] = None
+    frame["group"] = [
+        g if isinstance(g, str) and g else "+".join(map(str, c)) if isinstance(c, tuple) else g
+        for g, c in zip(frame["group"], frame["countries"])
+    ]
+    return frame[columns]
+
+
 @dataclass(frozen=True, eq=False)
 class Policy:
     """Procurement policy: concentration caps, penalties and how targets are enforced.
@@ -186,6 +213,11 @@ class Policy:
         USD per tonne bought per unit of supplier risk score.
     hard_stock_targets : bool
         If true, stock must reach its target (no priced shortfall); the model may then be infeasible.
+    group_caps : records, optional
+        Maximum share of each element's purchases from a group of countries:
+        ``{"group": "CN+MM", "countries": ["CN", "MM"], "max_share": 0.6, "element": "*"}``.
+    group_floors : records, optional
+        Minimum share from a group: ``{"countries": ["AU", "IN"], "min_share": 0.1}``.
 
     Examples
     --------
@@ -200,10 +232,14 @@ class Policy:
     target_shortfall_penalty_usd_per_t: float = 1.0e4
     risk_weight_usd_per_t: float = 0.0
     hard_stock_targets: bool = False
+    group_caps: Any = None
+    group_floors: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
         object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
+        object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
+        object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Policy | None) -> Policy:

@@ -301,6 +301,37 @@ def _validate_policy(
                         severity="warning",
                     )
 
+    for table, share in (("group caps", "max_share"), ("group floors", "min_share")):
+        groups = getattr(policy, table.replace(" ", "_"))
+        check = _Collector(issues, f"policy {table}", ["group", "element"])
+        for label, members in groups["countries"].items():
+            ok = (
+                isinstance(members, tuple)
+                and members
+                and all(isinstance(c, str) and c for c in members)
+            )
+            if not ok:
+                check.add(
+                    check.row(groups, label),
+                    "countries",
+                    members,
+                    "a non-empty list of country codes (quote codes such as 'NO')",
+                )
+                continue
+            for country in members:
+                if country not in countries:
+                    check.add(
+                        check.row(groups, label),
+                        "countries",
+                        country,
+                        f"a country some supplier is in: {_listing(sorted(countries))} (no effect)",
+                        severity="warning",
+                    )
+        check.labels(groups, "element")
+        check.member(groups, "element", [ALL, *elements], "'*' or an element in the demand table")
+        check.unique(groups, ["group", "element"])
+        check.numbers(groups, share, high=1.0)
+
     check = _Collector(issues, "policy")
     if policy.cap_basis not in CAP_BASES:
         check.add("policy", "cap_basis", policy.cap_basis, f"one of {list(CAP_BASES)}")

@@ -117,6 +117,10 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+def _group_records(groups: pd.DataFrame) -> list[dict]:
+    return [{**row, "countries": list(row["countries"])} for row in _records(groups)]
+
+
 def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
     """The YAML mapping of a portfolio (the inverse of :func:`portfolio_from_dict`).
 
@@ -164,6 +168,8 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "target_shortfall_penalty_usd_per_t": _plain(policy.target_shortfall_penalty_usd_per_t),
             "risk_weight_usd_per_t": _plain(policy.risk_weight_usd_per_t),
             "hard_stock_targets": bool(policy.hard_stock_targets),
+            "group_caps": _group_records(policy.group_caps),
+            "group_floors": _group_records(policy.group_floors),
         },
     }
     settings = portfolio.criticality
