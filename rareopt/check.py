@@ -59,6 +59,7 @@ def check_plan(
     stock: pd.DataFrame,
     unmet: pd.DataFrame,
     objective: float | None = None,
+    contracts: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -74,6 +75,9 @@ def check_plan(
         element, period, unmet_t.
     objective : float, optional
         Total cost reported by the solver (USD), compared with the cost recomputed here.
+    contracts : DataFrame, optional
+        The solver's contract decisions (element, supplier -> contracted); without them an offer
+        counts as contracted when anything is bought from it.
 
     Returns
     -------
@@ -270,8 +274,10 @@ def check_plan(
         name = "group cap" if sign > 0 else "group floor"
         record(name, e, p, g, held, limit, sign * (held - limit))
 
+    contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
+
     if objective is not None:
-        recomputed = _recompute_cost(portfolio, plan, r)
+        recomputed = _recompute_cost(portfolio, plan, r) + _contract_cost(portfolio, contracted)
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         checks.append(
             {
@@ -295,6 +301,79 @@ def check_plan(
             )
     columns = ["check", "element", "period", "holder", "value", "limit", "excess"]
     return pd.DataFrame(checks), pd.DataFrame(found, columns=columns)
+
+
+def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Series:
+    """Purchases only under contract, minimum orders, supplier and country counts.
+
+    Returns whether each offer (supplier, element) is contracted.
+    """
+    policy = portfolio.policy
+    offers = portfolio.offers.set_index(["supplier", "element"])
+    used = plan.groupby(["supplier", "element"])["volume_t"].sum() > tol
+    if contracts is None:
+        contracted = used
+    else:
+        flags = contracts.reset_index().set_index(["supplier", "element"])["contracted"]
+        contracted = flags.astype(bool).reindex(flags.index.union(used.index), fill_value=False)
+    needs = used.index[used.to_numpy()]
+    record(
+        "purchase under contract",
+        [k[1] for k in needs],
+        [""] * len(needs),
+        [k[0] for k in needs],
+        used[needs].astype(float),
+        contracted.reindex(needs).astype(float),
+        (~contracted.reindex(needs, fill_value=False)).astype(float) * (1 + tol),
+    )
+    minimum = offers["min_order_t"].reindex(list(zip(plan["supplier"], plan["element"])))
+    vol = plan["volume_t"].to_numpy()
+    short = np.where(vol > tol, np.maximum(minimum.to_numpy() - vol, 0.0), 0.0)
+    record(
+        "minimum order",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        minimum.to_numpy(),
+        short,
+    )
+    if policy.max_suppliers_per_element is not None:
+        count = contracted[contracted].groupby(level="element").size()
+        record(
+            "suppliers per element",
+            count.index,
+            [ALL] * len(count),
+            [""] * len(count),
+            count.to_numpy(float),
+            np.full(len(count), policy.max_suppliers_per_element),
+            count.to_numpy(float) - policy.max_suppliers_per_element,
+        )
+    if policy.min_countries_per_element is not None:
+        horizon = plan.assign(country=plan["supplier"].map(portfolio.supplier_country()))
+        by_country = horizon.groupby(["element", "country"])["volume_t"].sum()
+        total = by_country.groupby(level="element").transform("sum")
+        floor = policy.country_floor_share * total - tol
+        counted = (by_country >= floor).groupby(level="element").sum()
+        counted = counted.reindex(portfolio.elements, fill_value=0)
+        record(
+            "countries per element",
+            counted.index,
+            [ALL] * len(counted),
+            [""] * len(counted),
+            counted.to_numpy(float),
+            np.full(len(counted), policy.min_countries_per_element),
+            policy.min_countries_per_element - counted.to_numpy(float),
+        )
+    return contracted
+
+
+def _contract_cost(portfolio, contracted: pd.Series) -> float:
+    """Contract costs (USD over the horizon) of the contracted offers."""
+    years = float(portfolio.periods["days"].sum()) / 365.25
+    fee = portfolio.offers.set_index(["supplier", "element"])["contract_usd_per_year"]
+    chosen = contracted.index[contracted.to_numpy(bool)]
+    return float(fee.reindex(chosen).fillna(0.0).sum() * years)
 
 
 def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:

@@ -18,6 +18,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from rareopt.contracts import add_contracts, needs_contracts
 from rareopt.portfolio import Portfolio
 from rareopt.validation import ALL
 
@@ -25,6 +26,7 @@ __all__ = ["build", "ModelLayout", "layout_of", "COST_TERMS"]
 
 COST_TERMS = (
     "purchase_cost",
+    "contract_cost",
     "holding_cost",
     "risk_penalty",
     "shortage_penalty",
@@ -315,8 +317,11 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
       (p = ``"*"`` over the horizon, with X summed over the periods)
     - ``group_cap[e, g, p]`` and ``group_floor[e, g, p]``: the same for a group of countries,
       <= 0 for a cap and >= 0 (with the minimum share) for a floor
-    - Expressions ``purchase_cost``, ``holding_cost``, ``risk_penalty``, ``shortage_penalty``,
-      ``target_penalty`` (USD) and the objective ``total_cost``, their sum, minimised.
+    - with contract costs, minimum orders or supplier / country counts, the binary components
+      of :mod:`rareopt.contracts` (the model is then a MIP)
+    - Expressions ``purchase_cost``, ``contract_cost``, ``holding_cost``, ``risk_penalty``,
+      ``shortage_penalty``, ``target_penalty`` (USD) and the objective ``total_cost``, their sum,
+      minimised.
 
     Parameters
     ----------
@@ -391,6 +396,10 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
         buy_vars, layout.group_buy, m.bought, layout.group_floors, "group", floor=True
     )
 
+    if needs_contracts(portfolio):
+        m.contract_cost = add_contracts(m, layout, buy_vars)
+    else:
+        m.contract_cost = pyo.Expression(expr=0.0)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
     risk = buy["risk_score"].to_numpy() * policy.risk_weight_usd_per_t
     m.purchase_cost = pyo.Expression(expr=_linear(unit_cost, buy_vars))

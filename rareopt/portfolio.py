@@ -218,6 +218,13 @@ class Policy:
         ``{"group": "CN+MM", "countries": ["CN", "MM"], "max_share": 0.6, "element": "*"}``.
     group_floors : records, optional
         Minimum share from a group: ``{"countries": ["AU", "IN"], "min_share": 0.1}``.
+    max_suppliers_per_element : int, optional
+        At most this many contracted suppliers per element (MIP).
+    min_countries_per_element : int, optional
+        At least this many countries each supplying ``country_floor_share`` or more of the
+        element's purchases over the horizon (MIP).
+    country_floor_share : float
+        Share a country must reach to count towards ``min_countries_per_element`` (default 0.05).
 
     Examples
     --------
@@ -234,6 +241,9 @@ class Policy:
     hard_stock_targets: bool = False
     group_caps: Any = None
     group_floors: Any = None
+    max_suppliers_per_element: int | None = None
+    min_countries_per_element: int | None = None
+    country_floor_share: float = 0.05
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
@@ -337,7 +347,10 @@ class Portfolio:
         risk_score in [0, 1] (default 0).
     offers : DataFrame or records
         One row per supplier and element: price_usd_per_t, capacity_t (t per period, a number or a
-        list with one value per period) and optional freight_usd_per_t (freight and tariffs, USD/t).
+        list with one value per period) and optional freight_usd_per_t (freight and tariffs, USD/t),
+        contract_usd_per_year (fixed cost of contracting the offer at all, USD a year) and
+        min_order_t (in each period, buy nothing or at least this many t). Either of the last two
+        makes the model a MIP.
     capacity : DataFrame, optional
         Per-period capacities (supplier, element, period, capacity_t) that replace the offers'
         capacity_t for those rows.
@@ -400,7 +413,12 @@ class Portfolio:
         if "capacity_t" not in offers:
             offers["capacity_t"] = np.nan
         # Optional fields left blank in some rows take their documented default.
-        for frame, column in ((suppliers, "risk_score"), (offers, "freight_usd_per_t")):
+        for frame, column in (
+            (suppliers, "risk_score"),
+            (offers, "freight_usd_per_t"),
+            (offers, "contract_usd_per_year"),
+            (offers, "min_order_t"),
+        ):
             frame[column] = frame[column].fillna(0.0) if column in frame else 0.0
         capacity, bad_capacity = _expand_per_period(
             offers, "capacity_t", ["supplier", "element"], labels, "offers"

@@ -115,6 +115,12 @@ def summary_text(result: Result) -> str:
         f"{len(checks)} families; largest excess {max(checks['max_excess'].max(), 0.0):.2g})"
     )
     lines.append(f"total cost: {result.objective:,.0f} USD")
+    solver = result.solver
+    if solver.get("mip_gap") is not None:
+        lines.append(
+            f"MIP: best bound {solver['mip_dual_bound']:,.0f} USD, gap {solver['mip_gap']:.2%}, "
+            f"{solver['mip_nodes']:,} nodes"
+        )
     for term, value in result.cost_terms.items():
         lines.append(f"  {term:<18} {value:>20,.0f}")
     lines.append(_timing_line(t))
@@ -141,6 +147,14 @@ def summary_text(result: Result) -> str:
             + (f"; import reliance against {home}" if home else "")
             + ":",
             criticality_table(result).to_string(),
+        ]
+    contracts = result.tables.get("contracts")
+    if contracts is not None:
+        signed = contracts[contracts["contracted"]]
+        lines += [
+            "",
+            f"contracts: {len(signed)} of {len(contracts)} offers contracted, "
+            f"{signed['cost_usd'].sum():,.0f} USD in contract costs",
         ]
     if result.scenarios is not None:
         lines += [

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rareopt.contracts import contract_rows
 from rareopt.exceptions import NoPlanError
 from rareopt.highs import CompiledLP, SolverOutput
 from rareopt.model import COST_TERMS, ModelLayout
@@ -21,9 +22,9 @@ from rareopt.portfolio import Portfolio
 from rareopt.status import EXPLANATIONS, SolveStatus
 from rareopt.validation import ALL
 
-__all__ = ["Result", "extract", "shares_table", "hhi_table"]
+__all__ = ["Result", "extract", "shares_table", "hhi_table", "duals_table"]
 
-TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals")
+TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals", "contracts")
 
 
 def _values(lp: CompiledLP, x: np.ndarray, variables) -> np.ndarray:
@@ -88,13 +89,20 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
 
 
-def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, plan) -> pd.DataFrame:
-    """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only)."""
+def duals_table(
+    layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, plan
+) -> pd.DataFrame:
+    """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only).
+
+    For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.highs.fix_integers`).
+    """
     families = (
         ("balance", "USD per t of demand"),
         ("stock_target", "USD per t of target"),
         ("country_cap", "USD per t of cap headroom"),
         ("supplier_cap", "USD per t of cap headroom"),
+        ("group_cap", "USD per t of cap headroom"),
+        ("group_floor", "USD per t of floor"),
     )
     totals = plan.groupby(["element", "period"])["volume_t"].sum()
     horizon = plan.groupby("element")["volume_t"].sum()
@@ -102,7 +110,8 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
     for name, unit in families:
         component = getattr(model, name)
         index = list(component.keys())
-        if name.endswith("_cap"):  # indexed (element, holder, period)
+        shared = name.endswith(("_cap", "_floor"))
+        if shared:  # indexed (element, holder, period)
             keys = pd.DataFrame(index, columns=["element", "holder", "period"])
         else:  # indexed (element, period)
             keys = pd.DataFrame(index, columns=["element", "period"]).assign(holder="")
@@ -112,7 +121,7 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
             dual=np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0),
             unit=unit,
         )
-        if name.endswith("_cap"):
+        if shared:
             scope = [
                 horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
                 for e, p in zip(frame["element"], frame["period"])
@@ -138,6 +147,23 @@ def _duals(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, pla
     )
     out = pd.concat(frames, ignore_index=True)
     return out.set_index(["constraint", "element", "period", "holder"])
+
+
+def _contracts(layout, lp, x, model, plan) -> pd.DataFrame | None:
+    """Contract decisions of a MIP: element, supplier -> country, contracted, cost_usd, bought_t."""
+    if not hasattr(model, "contract"):
+        return None
+    rows = contract_rows(layout.portfolio, layout.buy)
+    keys = list(zip(rows["element"], rows["supplier"]))
+    contracted = np.round(_values(lp, x, (model.contract[k] for k in keys))) > 0.5
+    bought = plan.groupby(["element", "supplier"], sort=False)["volume_t"].sum()
+    return rows.assign(
+        contracted=contracted,
+        cost_usd=np.where(contracted, rows["contract_usd"], 0.0),
+        bought_t=bought.reindex(keys).to_numpy(),
+    ).set_index(["element", "supplier"])[
+        ["country", "contracted", "cost_usd", "bought_t", "min_order_t"]
+    ]
 
 
 def extract(
@@ -173,9 +199,11 @@ def extract(
     unmet_t = ep[["element", "period", "demand_t"]].assign(unmet_t=unmet)
     shares = shares_table(plan)
     policy = portfolio.policy
+    contracts = _contracts(layout, lp, output.x, model, plan)
     cost_terms = pd.Series(
         {
             "purchase_cost": float(plan["cost_usd"].sum()),
+            "contract_cost": 0.0 if contracts is None else float(contracts["cost_usd"].sum()),
             "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
             "risk_penalty": float(
                 (buy["risk_score"] * volume).sum() * policy.risk_weight_usd_per_t
@@ -194,10 +222,11 @@ def extract(
         "shares": shares,
         "hhi": hhi_table(shares),
         "duals": (
-            _duals(layout, lp, output, model, plan)
+            duals_table(layout, lp, output, model, plan)
             if duals and output.row_dual is not None
             else None
         ),
+        "contracts": contracts,
         "cost_terms": cost_terms,
     }
 
@@ -281,7 +310,12 @@ class Result:
             raise NoPlanError(
                 self.status,
                 self.solver_message,
-                f"no {name} table: duals exist only for LPs solved to optimality",
+                f"no {name} table: "
+                + (
+                    "duals exist only for LPs solved to optimality"
+                    if name == "duals"
+                    else "the portfolio has no contract costs, minimum orders or counts"
+                ),
             )
         return table
 
@@ -293,6 +327,9 @@ class Result:
     shares = property(lambda self: self._table("shares"), doc="Country and supplier shares.")
     hhi = property(lambda self: self._table("hhi"), doc="HHI of country shares (0-10,000).")
     duals = property(lambda self: self._table("duals"), doc="Marginal values of constraints.")
+    contracts = property(
+        lambda self: self._table("contracts"), doc="Contract decisions of a MIP, per offer."
+    )
 
     def raise_for_status(self) -> Result:
         """Return self if there is a plan, else raise :class:`NoPlanError` with the explanation."""

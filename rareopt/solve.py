@@ -15,12 +15,12 @@ import pyomo.environ as pyo
 
 from rareopt.check import check_plan
 from rareopt.exceptions import PlanCheckError
-from rareopt.highs import SolveOptions, compile_model, make_highs, run
+from rareopt.highs import SolveOptions, compile_model, fix_integers, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
 from rareopt.model import ModelLayout, build, layout_of
 from rareopt.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.portfolio import Portfolio
-from rareopt.results import Result, extract
+from rareopt.results import Result, duals_table, extract
 from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
 from rareopt.scenario_check import check_objective
 from rareopt.scenarios import ScenarioSet
@@ -136,6 +136,16 @@ def solve(
     return result
 
 
+def _fixed_integer_duals(model, lp, output, layout, plan) -> pd.DataFrame | None:
+    """Duals of the LP with the MIP's integer decisions fixed, labelled as such."""
+    fixed = fix_integers(lp, output.x)
+    again = run(make_highs(fixed, SolveOptions()), fixed)
+    if again.row_dual is None:
+        return None
+    table = duals_table(layout, fixed, again, model, plan)
+    return table.assign(basis="LP with the integer decisions fixed")
+
+
 @dataclass
 class CheckedSolution:
     """Result tables of one HiGHS solution that passed the independent checks."""
@@ -157,12 +167,19 @@ def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
     tables = extract(layout, lp, output, model, duals=slayout is None)
     first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
     checks, violations = check_plan(
-        layout.portfolio, tables["plan"], tables["stock"], tables["unmet"], first_stage
+        layout.portfolio,
+        tables["plan"],
+        tables["stock"],
+        tables["unmet"],
+        first_stage,
+        tables["contracts"],
     )
     if not violations.empty:
         raise PlanCheckError(violations)
     cost_terms = tables.pop("cost_terms")
     if slayout is None:
+        if lp.is_mip:
+            tables["duals"] = _fixed_integer_duals(model, lp, output, layout, tables["plan"])
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(
         model,

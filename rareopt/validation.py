@@ -203,6 +203,8 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
         check.unique(offers, ["supplier", "element"])
         check.numbers(offers, "price_usd_per_t")
         check.numbers(offers, "freight_usd_per_t")
+        check.numbers(offers, "contract_usd_per_year")
+        check.numbers(offers, "min_order_t")
         offered = set(offers["element"])
         for element in elements:
             if element not in offered:
@@ -344,6 +346,14 @@ def _validate_policy(
         ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
         if not ok or not np.isfinite(value) or value < 0:
             check.add("policy", name, value, "a finite number >= 0 (USD per tonne)")
+    for name in ("max_suppliers_per_element", "min_countries_per_element"):
+        value = getattr(policy, name)
+        whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if value is not None and not (whole and value >= 1):
+            check.add("policy", name, value, "a whole number >= 1, or null for no limit")
+    share = policy.country_floor_share
+    if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 < share <= 1):
+        check.add("policy", "country_floor_share", share, "a number > 0 and <= 1")
     if not isinstance(policy.hard_stock_targets, (bool, np.bool_)):
         check.add("policy", "hard_stock_targets", policy.hard_stock_targets, "true or false")
 

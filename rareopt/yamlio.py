@@ -170,6 +170,9 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "hard_stock_targets": bool(policy.hard_stock_targets),
             "group_caps": _group_records(policy.group_caps),
             "group_floors": _group_records(policy.group_floors),
+            "max_suppliers_per_element": policy.max_suppliers_per_element,
+            "min_countries_per_element": policy.min_countries_per_element,
+            "country_floor_share": _plain(policy.country_floor_share),
         },
     }
     settings = portfolio.criticality

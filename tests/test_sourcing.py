@@ -69,3 +69,95 @@ def test_tightening_a_group_cap_never_lowers_cost(loose, tighter_by):
         return rareopt.solve(three_countries(group_caps=[group])).objective
 
     assert cost(max(loose - tighter_by, 0.0)) >= cost(loose) - 1e-6
+
+
+def one_element(offers, demand=100.0, periods=1, **policy):
+    """Nd only, no stockpile (purchases equal demand less unmet), shortage 1,000 USD/t."""
+    countries = {"A": "CN", "B": "AU", "C": "IN", "D": "VN"}
+    return rareopt.Portfolio(
+        periods=periods,
+        demand={"Nd": demand},
+        suppliers=[supplier(s, countries[s]) for s in sorted({o["supplier"] for o in offers})],
+        offers=offers,
+        policy={"shortage_penalty_usd_per_t": 1_000, **policy},
+    )
+
+
+def test_minimum_order_rules_out_a_cheap_offer_for_a_small_need():
+    """A sells at 100 USD/t but only in lots of 50 t or more; B at 150. For 30 t, A is out:
+    B 30 t = 4,500 USD. For 60 t, A takes all: 6,000 USD."""
+    offers = [
+        {**offer("A", "Nd", 100, 100), "min_order_t": 50},
+        offer("B", "Nd", 150, 100),
+    ]
+    small = rareopt.solve(one_element(offers, demand=30))
+    assert small.objective == pytest.approx(4_500)
+    assert volumes(small) == pytest.approx({"A": 0, "B": 30})
+    large = rareopt.solve(one_element(offers, demand=60))
+    assert large.objective == pytest.approx(6_000)
+    assert large.solver["mip_gap"] == pytest.approx(0, abs=1e-6)
+    assert "minimum order" in set(large.checks["check"])
+
+
+def test_supplier_limit_and_country_floor_by_hand():
+    """Caps 40 t each, 100 t needed, A 10 / B 20 / C 30 USD/t. Two suppliers at most: A 40 + B 40
+    and 20 t unmet at 1,000: 21,200 USD (three would cost 1,800). Two countries with 10% each
+    and A able to sell 100 t: A 90 + B 10 = 1,100 USD."""
+    capped = [offer(s, "Nd", p, 40) for s, p in (("A", 10), ("B", 20), ("C", 30))]
+    assert rareopt.solve(one_element(capped)).objective == pytest.approx(1_800)
+    limited = rareopt.solve(one_element(capped, max_suppliers_per_element=2))
+    assert limited.objective == pytest.approx(21_200)
+    assert limited.contracts["contracted"].sum() <= 2
+    roomy = [offer("A", "Nd", 10, 100), offer("B", "Nd", 20, 100)]
+    spread = rareopt.solve(one_element(roomy, min_countries_per_element=2, country_floor_share=0.1))
+    assert volumes(spread) == pytest.approx({"A": 90, "B": 10})
+    assert spread.objective == pytest.approx(1_100)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    prices=st.lists(st.integers(50, 150), min_size=4, max_size=4),
+    capacity=st.lists(st.integers(10, 60), min_size=4, max_size=4),
+    fees=st.lists(st.integers(0, 3_000), min_size=4, max_size=4),
+)
+def test_contract_costs_match_enumeration_of_every_set_of_contracts(prices, capacity, fees):
+    """The MIP optimum equals the cheapest over all 16 sets of contracted offers of the LP
+    restricted to that set plus its fees (a year, one 365.25-day period)."""
+    names = ["A", "B", "C", "D"]
+
+    def offers(chosen, with_fees):
+        return [
+            {
+                **offer(n, "Nd", prices[i], capacity[i]),
+                "contract_usd_per_year": fees[i] if with_fees else 0,
+            }
+            for i, n in enumerate(names)
+            if n in chosen
+        ]
+
+    mip = rareopt.solve(
+        one_element(offers(names, True), demand=80, periods={"count": 1, "days": 365.25})
+    )
+    best = float("inf")
+    for mask in range(16):
+        chosen = [n for k, n in enumerate(names) if mask >> k & 1]
+        fee = sum(fees[k] for k, n in enumerate(names) if n in chosen)
+        if not chosen:
+            cost = 80 * 1_000
+        else:
+            lp = one_element(offers(chosen, False), demand=80, periods={"count": 1, "days": 365.25})
+            cost = rareopt.solve(lp).objective
+        best = min(best, cost + fee)
+    assert mip.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+
+
+def test_mip_duals_come_from_the_lp_with_integers_fixed_and_match_a_resolve():
+    """With A contracted (60 t at 100 USD/t, minimum order 50), one more tonne of demand costs
+    100 USD: the LP with the contract and order decisions fixed says so, labelled."""
+    offers = [{**offer("A", "Nd", 100, 100), "min_order_t": 50}, offer("B", "Nd", 150, 100)]
+    result = rareopt.solve(one_element(offers, demand=60))
+    balance = result.duals.xs("balance", level="constraint")
+    assert balance["dual"].iloc[0] == pytest.approx(100)
+    assert set(result.duals["basis"]) == {"LP with the integer decisions fixed"}
+    more = rareopt.solve(one_element(offers, demand=61))
+    assert more.objective - result.objective == pytest.approx(balance["dual"].iloc[0])
