@@ -275,6 +275,7 @@ def check_plan(
         record(name, e, p, g, held, limit, sign * (held - limit))
 
     contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
+    _check_hhi(portfolio, scoped, record)
 
     if objective is not None:
         recomputed = _recompute_cost(portfolio, plan, r) + _contract_cost(portfolio, contracted)
@@ -366,6 +367,36 @@ def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Seri
             policy.min_countries_per_element - counted.to_numpy(float),
         )
     return contracted
+
+
+def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
+    """HHI of each capped element's purchases by country: at most the cap plus the tolerance.
+
+    Per period or over the horizon as the caps; both in HHI points.
+    """
+    policy = portfolio.policy
+    if policy.hhi_cap is None:
+        return
+    caps = (
+        policy.hhi_cap
+        if isinstance(policy.hhi_cap, dict)
+        else dict.fromkeys(portfolio.elements, policy.hhi_cap)
+    )
+    held = scoped.groupby(["element", "period", "country"])["volume_t"].sum()
+    total = held.groupby(level=["element", "period"]).transform("sum")
+    share = (held / total.where(total > 0)).fillna(0.0)
+    hhi = (1e4 * share**2).groupby(level=["element", "period"]).sum()
+    hhi = hhi[hhi.index.get_level_values("element").isin(list(caps))]
+    limit = np.array([float(caps[e]) for e in hhi.index.get_level_values("element")])
+    record(
+        "HHI cap",
+        hhi.index.get_level_values("element"),
+        hhi.index.get_level_values("period"),
+        [""] * len(hhi),
+        hhi.to_numpy(),
+        limit,
+        hhi.to_numpy() - limit - policy.hhi_tolerance,
+    )
 
 
 def _contract_cost(portfolio, contracted: pd.Series) -> float:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from rareopt.highs import SolveOptions, compile_model, make_highs, run
+from rareopt.hhi_cuts import run_with_hhi_caps
+from rareopt.highs import SolveOptions, compile_model, make_highs
 from rareopt.model import build, layout_of, make_layout
 from rareopt.portfolio import Portfolio
 from rareopt.risk import CVaR, Expectation
@@ -293,7 +294,7 @@ def frontier(
     records = []
     for value in _progress(values, progress, f"frontier {vary}"):
         point.apply(value)
-        output = run(h, lp)
+        output, _ = run_with_hhi_caps(h, lp, model)
         record = {
             vary: value,
             "status": output.status.value,

@@ -225,6 +225,13 @@ class Policy:
         element's purchases over the horizon (MIP).
     country_floor_share : float
         Share a country must reach to count towards ``min_countries_per_element`` (default 0.05).
+    hhi_cap : float or dict, optional
+        Cap on the HHI of each element's purchases by country (0-10,000; per element with a
+        dict), per period or over the horizon as ``cap_basis``; kept by tangent cuts.
+    hhi_tolerance : float
+        HHI points a capped HHI may exceed its cap by when the cut loop stops (default 1).
+    hhi_max_iterations : int
+        Solves the cut loop may take (default 50).
 
     Examples
     --------
@@ -244,6 +251,9 @@ class Policy:
     max_suppliers_per_element: int | None = None
     min_countries_per_element: int | None = None
     country_floor_share: float = 0.05
+    hhi_cap: Any = None
+    hhi_tolerance: float = 1.0
+    hhi_max_iterations: int = 50
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))

@@ -24,7 +24,7 @@ from rareopt.validation import ALL
 
 __all__ = ["Result", "extract", "shares_table", "hhi_table", "duals_table"]
 
-TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals", "contracts")
+TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals", "contracts", "hhi_cuts")
 
 
 def _values(lp: CompiledLP, x: np.ndarray, variables) -> np.ndarray:

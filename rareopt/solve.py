@@ -15,6 +15,7 @@ import pyomo.environ as pyo
 
 from rareopt.check import check_plan
 from rareopt.exceptions import PlanCheckError
+from rareopt.hhi_cuts import run_with_hhi_caps
 from rareopt.highs import SolveOptions, compile_model, fix_integers, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
 from rareopt.model import ModelLayout, build, layout_of
@@ -24,6 +25,7 @@ from rareopt.results import Result, duals_table, extract
 from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
 from rareopt.scenario_check import check_objective
 from rareopt.scenarios import ScenarioSet
+from rareopt.status import SolveStatus
 from rareopt.two_stage import build_two_stage, scenario_layout_of
 
 __all__ = ["solve", "checked_solution", "CheckedSolution"]
@@ -99,8 +101,11 @@ def solve(
     highs = make_highs(lp, settings)
     timings["handoff_seconds"] = time.perf_counter() - start
 
-    output = run(highs, lp)
-    timings["solve_seconds"] = output.solve_seconds
+    start = time.perf_counter()
+    output, hhi_log = run_with_hhi_caps(highs, lp, model)
+    timings["solve_seconds"] = (
+        time.perf_counter() - start if hhi_log is not None else (output.solve_seconds)
+    )
     solver = {
         "iterations": output.iterations,
         "mip_gap": output.mip_gap,
@@ -115,6 +120,23 @@ def solve(
         timings=timings,
         solver=solver,
     )
+    if hhi_log is not None:
+        result.solver.update(
+            hhi_iterations=len(hhi_log),
+            hhi_cuts=int(hhi_log["cuts_added"].sum()),
+            hhi_max_excess=float(hhi_log["max_hhi_excess"].iloc[-1]),
+        )
+        if (
+            output.status.is_ok
+            and hhi_log["max_hhi_excess"].iloc[-1] > layout.portfolio.policy.hhi_tolerance
+        ):
+            result.status = SolveStatus.LIMIT_NO_PLAN
+            result.explanation = (
+                f"the HHI cut loop stopped after {len(hhi_log)} solves with an HHI "
+                f"{hhi_log['max_hhi_excess'].iloc[-1]:,.1f} points over its cap; raise the "
+                "policy's hhi_max_iterations or hhi_tolerance"
+            )
+            return result
     if infeasible_status(output.status):
         explained = explain_infeasibility(layout, lp)
         if explained is not None:
@@ -133,6 +155,8 @@ def solve(
     result.tables = checked.tables
     result.checks = checked.checks
     result.scenarios = checked.scenarios
+    if hhi_log is not None:
+        result.tables["hhi_cuts"] = hhi_log
     return result
 
 

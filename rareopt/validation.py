@@ -351,6 +351,21 @@ def _validate_policy(
         whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
         if value is not None and not (whole and value >= 1):
             check.add("policy", name, value, "a whole number >= 1, or null for no limit")
+    caps = policy.hhi_cap
+    items = caps.items() if isinstance(caps, dict) else [] if caps is None else [("*", caps)]
+    for element, cap in items:
+        number = isinstance(cap, (int, float, np.number)) and not isinstance(cap, bool)
+        if not number or not 0 < cap <= 10_000:
+            check.add("policy", f"hhi_cap {element}", cap, "an HHI from above 0 to 10,000")
+        if element != "*" and element not in elements:
+            check.add("policy", "hhi_cap", element, f"an element in the demand table: {elements}")
+    tolerance, rounds = policy.hhi_tolerance, policy.hhi_max_iterations
+    if not (
+        isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance > 0
+    ):
+        check.add("policy", "hhi_tolerance", tolerance, "a number > 0 (HHI points)")
+    if not (isinstance(rounds, int) and not isinstance(rounds, bool) and rounds >= 1):
+        check.add("policy", "hhi_max_iterations", rounds, "a whole number >= 1")
     share = policy.country_floor_share
     if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 < share <= 1):
         check.add("policy", "country_floor_share", share, "a number > 0 and <= 1")

@@ -173,6 +173,13 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "max_suppliers_per_element": policy.max_suppliers_per_element,
             "min_countries_per_element": policy.min_countries_per_element,
             "country_floor_share": _plain(policy.country_floor_share),
+            "hhi_cap": (
+                {k: _plain(v) for k, v in policy.hhi_cap.items()}
+                if isinstance(policy.hhi_cap, dict)
+                else _plain(policy.hhi_cap)
+            ),
+            "hhi_tolerance": _plain(policy.hhi_tolerance),
+            "hhi_max_iterations": policy.hhi_max_iterations,
         },
     }
     settings = portfolio.criticality

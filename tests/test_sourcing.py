@@ -161,3 +161,40 @@ def test_mip_duals_come_from_the_lp_with_integers_fixed_and_match_a_resolve():
     assert set(result.duals["basis"]) == {"LP with the integer decisions fixed"}
     more = rareopt.solve(one_element(offers, demand=61))
     assert more.objective - result.objective == pytest.approx(balance["dual"].iloc[0])
+
+
+def grid_optimum(prices, demand, cap_hhi, step=0.005):
+    """min sum p_i v_i, sum v = D, 1e4 sum (v/D)^2 <= H over three countries, on a grid of the
+    cheapest country's volume; for each, the second cheapest takes all the cap allows."""
+    import numpy as np
+
+    budget = cap_hhi / 1e4 * demand**2
+    best = np.inf
+    for a in np.arange(0.0, demand + step, step):
+        rest, room = demand - a, budget - a * a
+        disc = 2 * room - rest * rest
+        if room < 0 or disc < 0:
+            continue
+        b = min((rest + np.sqrt(disc)) / 2, rest)
+        best = min(best, prices[0] * a + prices[1] * b + prices[2] * (rest - b))
+    return best
+
+
+@pytest.mark.parametrize("cap_hhi", [3_400, 5_000, 8_000])
+def test_hhi_cap_by_cuts_equals_the_quadratic_optimum_on_a_grid(cap_hhi):
+    offers = [offer("A", "Nd", 10, 100), offer("B", "Nd", 20, 100), offer("C", "Nd", 30, 100)]
+    result = rareopt.solve(one_element(offers, hhi_cap=cap_hhi, hhi_tolerance=0.1))
+    assert result.objective == pytest.approx(grid_optimum([10, 20, 30], 100, cap_hhi), rel=2e-4)
+    hhi = result.hhi["hhi"].iloc[0]
+    assert hhi <= cap_hhi + 0.1
+    assert result.solver["hhi_cuts"] >= 1
+    assert result.tables["hhi_cuts"]["max_hhi_excess"].iloc[-1] <= 0.1
+
+
+def test_hhi_loop_that_runs_out_of_iterations_says_so():
+    offers = [offer("A", "Nd", 10, 100), offer("B", "Nd", 20, 100), offer("C", "Nd", 30, 100)]
+    result = rareopt.solve(
+        one_element(offers, hhi_cap=3_400, hhi_tolerance=1e-6, hhi_max_iterations=2)
+    )
+    assert result.status is rareopt.SolveStatus.LIMIT_NO_PLAN
+    assert "HHI cut loop stopped after 2 solves" in result.explanation

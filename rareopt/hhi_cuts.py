@@ -1,0 +1,137 @@
+"""HHI caps kept exactly by a cutting-plane loop of tangent cuts.
+
+The cap on the Herfindahl-Hirschman index of an element's purchases by country,
+
+    10,000 x sum_c (V_c / X)^2 <= H    <=>    || V ||_2 <= sqrt(H / 10,000) x X,
+
+(V_c the purchases from country c, X their total, X >= 0) is a second-order cone: convex. At a
+solution V* that breaks it, the tangent cut  (V* / ||V*||) . V <= sqrt(H / 10,000) X  cuts V* off
+and keeps every point that meets the cap (Cauchy-Schwarz), so adding cuts and re-solving (warm, in
+HiGHS) converges to the capped optimum from below. The loop stops when every element and period is
+within ``hhi_tolerance`` HHI points of its cap, or after ``hhi_max_iterations`` solves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from rareopt.highs import CompiledLP, SolverOutput, run
+from rareopt.model import layout_of
+from rareopt.validation import ALL
+
+__all__ = ["hhi_caps", "run_with_hhi_caps"]
+
+
+def hhi_caps(portfolio) -> dict[str, float]:
+    """The HHI cap (0-10,000) of each element that has one.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> hhi_caps(load_example("tiny").with_policy(hhi_cap=5000))
+    {'Nd': 5000.0, 'Dy': 5000.0}
+    """
+    cap = portfolio.policy.hhi_cap
+    if cap is None:
+        return {}
+    if isinstance(cap, Mapping):
+        return {e: float(v) for e, v in cap.items() if e in portfolio.elements}
+    return {e: float(cap) for e in portfolio.elements}
+
+
+def _groups(model, lp: CompiledLP) -> list[tuple]:
+    """The capped (element, period-or-'*') groups of columns.
+
+    Each: element, scope, cap, the purchase columns per country, and the columns of the
+    element's total purchases X.
+    """
+    layout = layout_of(model)
+    portfolio, buy = layout.portfolio, layout.buy
+    caps = hhi_caps(portfolio)
+    horizon = portfolio.policy.cap_basis == "horizon"
+    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    frame = buy.assign(col=cols, scope=ALL if horizon else buy["period"])
+    out = []
+    for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
+        if element not in caps:
+            continue
+        periods = rows["period"].unique()
+        totals = lp.positions(model.bought[element, p] for p in periods)
+        by_country = {c: g["col"].to_numpy() for c, g in rows.groupby("country", sort=False)}
+        out.append((element, scope, caps[element], by_country, totals))
+    return out
+
+
+def run_with_hhi_caps(h, lp: CompiledLP, model) -> tuple[SolverOutput, pd.DataFrame | None]:
+    """Run HiGHS; with HHI caps in the policy, add tangent cuts until they hold.
+
+    Cuts go into HiGHS (rows after the model's own) and, for a later re-solve of the same model,
+    into ``model.hhi_cut`` (a ``ConstraintList``).
+
+    Returns
+    -------
+    output : SolverOutput
+        The last solve.
+    log : DataFrame or None
+        Per iteration: objective_usd, cuts_added, max_hhi_excess (HHI points over the cap);
+        None without HHI caps.
+    """
+    output = run(h, lp)
+    policy = layout_of(model).portfolio.policy
+    if policy.hhi_cap is None:
+        return output, None
+    groups = _groups(model, lp)
+    if not hasattr(model, "hhi_cut"):
+        model.hhi_cut = pyo.ConstraintList()
+    columns = lp.columns
+    log = []
+    for iteration in range(1, int(policy.hhi_max_iterations) + 1):
+        if not output.status.is_ok:
+            break
+        cuts, worst = _cuts(groups, output.x, policy.hhi_tolerance)
+        log.append(
+            {
+                "iteration": iteration,
+                "objective_usd": output.objective,
+                "cuts_added": len(cuts) if iteration < policy.hhi_max_iterations else 0,
+                "max_hhi_excess": worst,
+            }
+        )
+        if not cuts or iteration == policy.hhi_max_iterations:
+            break
+        for index, value in cuts:
+            h.addRow(-np.inf, 0.0, len(index), np.array(index, np.int32), np.array(value))
+            model.hhi_cut.add(sum(v * columns[i] for i, v in zip(index, value)) <= 0)
+        output = run(h, lp)
+    return output, pd.DataFrame(log).set_index("iteration")
+
+
+def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:
+    """Tangent cuts at ``x`` for every cap broken by more than ``tolerance``.
+
+    Returns the cuts as (column indices, coefficients) and the largest excess over any cap
+    (HHI points).
+    """
+    cuts, worst = [], 0.0
+    for _element, _scope, cap, by_country, totals in groups:
+        volume = np.array([x[c[c >= 0]].sum() for c in by_country.values()])
+        total = volume.sum()
+        if total <= 1e-9:
+            continue
+        excess = 1e4 * float(((volume / total) ** 2).sum()) - cap
+        worst = max(worst, excess)
+        if excess <= tolerance:
+            continue
+        weight = volume / np.linalg.norm(volume)
+        index, value = [], []
+        for w, cols in zip(weight, by_country.values()):
+            index += cols[cols >= 0].tolist()
+            value += [float(w)] * int((cols >= 0).sum())
+        index += totals.tolist()
+        value += [-np.sqrt(cap / 1e4)] * len(totals)
+        cuts.append((index, value))
+    return cuts, worst
