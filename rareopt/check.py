@@ -60,6 +60,7 @@ def check_plan(
     unmet: pd.DataFrame,
     objective: float | None = None,
     contracts: pd.DataFrame | None = None,
+    bundles: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -78,6 +79,10 @@ def check_plan(
     contracts : DataFrame, optional
         The solver's contract decisions (element, supplier -> contracted); without them an offer
         counts as contracted when anything is bought from it.
+    bundles : dict, optional
+        With concentrates: ``concentrates`` (supplier, product, period -> volume_t) and
+        ``surplus`` (element, period -> surplus_t); the plan's ``bundled_t`` column is then the
+        part of ``volume_t`` that came in concentrates.
 
     Returns
     -------
@@ -99,7 +104,10 @@ def check_plan(
     tol = tolerance(portfolio)
     policy = portfolio.policy
     labels = portfolio.period_labels
-    plan = plan.reset_index()[["element", "supplier", "period", "volume_t"]]
+    plan = plan.reset_index()
+    plan = plan.assign(bundled_t=plan["bundled_t"] if "bundled_t" in plan else 0.0)
+    plan = plan[["element", "supplier", "period", "volume_t", "bundled_t"]]
+    plan["plain_t"] = plan["volume_t"] - plan["bundled_t"]
     stock = stock.reset_index().set_index(["element", "period"])
     unmet = unmet.reset_index().set_index(["element", "period"])["unmet_t"]
     found: list[dict] = []
@@ -132,7 +140,7 @@ def check_plan(
     capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
     cap_of = plan.set_index(["supplier", "element", "period"]).index.map(capacity.to_dict())
     cap_of = np.asarray(pd.Series(cap_of).fillna(0.0), dtype=float)
-    vol = plan["volume_t"].to_numpy(dtype=float)
+    vol = plan["plain_t"].to_numpy(dtype=float)
     record(
         "non-negative purchase",
         plan["element"],
@@ -157,7 +165,10 @@ def check_plan(
     stock_cap = portfolio.stockpile.set_index("element")["capacity_t"]
     target_days = portfolio.stock_target.set_index(["element", "period"])["target_days"]
     days = portfolio.periods.set_index("period")["days"]
+    surplus, bundle_cost = _check_bundles(portfolio, plan, bundles, record)
     bought = plan.groupby(["element", "period"])["volume_t"].sum()
+    if not surplus.empty:
+        bought = bought.sub(surplus, fill_value=0.0)
     rows = {
         k: []
         for k in ("element", "period", "u", "d", "level", "expected", "cap", "target", "short")
@@ -278,7 +289,11 @@ def check_plan(
     _check_hhi(portfolio, scoped, record)
 
     if objective is not None:
-        recomputed = _recompute_cost(portfolio, plan, r) + _contract_cost(portfolio, contracted)
+        recomputed = (
+            _recompute_cost(portfolio, plan, r)
+            + _contract_cost(portfolio, contracted)
+            + bundle_cost
+        )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         checks.append(
             {
@@ -311,7 +326,7 @@ def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Seri
     """
     policy = portfolio.policy
     offers = portfolio.offers.set_index(["supplier", "element"])
-    used = plan.groupby(["supplier", "element"])["volume_t"].sum() > tol
+    used = plan.groupby(["supplier", "element"])["plain_t"].sum() > tol
     if contracts is None:
         contracted = used
     else:
@@ -328,7 +343,7 @@ def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Seri
         (~contracted.reindex(needs, fill_value=False)).astype(float) * (1 + tol),
     )
     minimum = offers["min_order_t"].reindex(list(zip(plan["supplier"], plan["element"])))
-    vol = plan["volume_t"].to_numpy()
+    vol = plan["plain_t"].to_numpy()
     short = np.where(vol > tol, np.maximum(minimum.to_numpy() - vol, 0.0), 0.0)
     record(
         "minimum order",
@@ -367,6 +382,69 @@ def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Seri
             policy.min_countries_per_element - counted.to_numpy(float),
         )
     return contracted
+
+
+def _check_bundles(portfolio, plan, bundles, record) -> tuple[pd.Series, float]:
+    """Concentrates: capacity, bundled tonnes = share x concentrate, surplus in [0, bundled].
+
+    Returns the surplus per (element, period) and the concentrates' cost (price, freight, risk)
+    less the surplus's salvage (USD).
+    """
+    if bundles is None or portfolio.concentrates.empty:
+        return pd.Series(dtype=float), 0.0
+    policy = portfolio.policy
+    q = bundles["concentrates"].reset_index()
+    capacity = portfolio.concentrate_capacity.set_index(["supplier", "product", "period"])
+    cap = capacity["capacity_t"].reindex(list(zip(q["supplier"], q["product"], q["period"])))
+    cap = cap.fillna(0.0).to_numpy()
+    volume = q["volume_t"].to_numpy(float)
+    record(
+        "concentrate capacity",
+        [""] * len(q),
+        q["period"],
+        q["supplier"],
+        volume,
+        cap,
+        np.maximum(-volume, volume - cap),
+    )
+    mix = portfolio.composition[portfolio.composition["element"].isin(portfolio.elements)]
+    supplied = q.merge(mix, on=["supplier", "product"])
+    supplied["bundled_t"] = supplied["volume_t"] * supplied["share"]
+    expected = supplied.groupby(["element", "supplier", "period"])["bundled_t"].sum()
+    reported = plan.set_index(["element", "supplier", "period"])["bundled_t"]
+    keys = expected.index.union(reported.index)
+    gap = (reported.reindex(keys, fill_value=0.0) - expected.reindex(keys, fill_value=0.0)).abs()
+    record(
+        "bundled tonnes",
+        keys.get_level_values(0),
+        keys.get_level_values(2),
+        keys.get_level_values(1),
+        reported.reindex(keys, fill_value=0.0).to_numpy(),
+        expected.reindex(keys, fill_value=0.0).to_numpy(),
+        gap.to_numpy(),
+    )
+    surplus = bundles["surplus"]["surplus_t"]
+    room = expected.groupby(level=["element", "period"]).sum().reindex(surplus.index).fillna(0.0)
+    record(
+        "surplus within [0, bundled]",
+        surplus.index.get_level_values(0),
+        surplus.index.get_level_values(1),
+        [""] * len(surplus),
+        surplus.to_numpy(),
+        room.to_numpy(),
+        np.maximum(-surplus.to_numpy(), (surplus - room).to_numpy()),
+    )
+    offers = portfolio.concentrates.merge(portfolio.suppliers[["supplier", "risk_score"]])
+    priced = q.merge(offers, on=["supplier", "product"], how="left")
+    unit = (
+        priced["price_usd_per_t"]
+        + priced["freight_usd_per_t"]
+        + policy.risk_weight_usd_per_t * priced["risk_score"]
+    )
+    salvage = surplus.index.get_level_values("element").map(
+        lambda e: policy.salvage_usd_per_t.get(e, 0.0)
+    )
+    return surplus, float((unit * priced["volume_t"]).sum() - (salvage * surplus).sum())
 
 
 def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
@@ -411,7 +489,7 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path."""
     policy = portfolio.policy
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
-    priced = plan.merge(offers, on=["supplier", "element"], how="left")
+    priced = plan[plan["plain_t"] != 0].merge(offers, on=["supplier", "element"], how="left")
     unit = (
         priced["price_usd_per_t"]
         + priced["freight_usd_per_t"]
@@ -428,7 +506,7 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
         if target > 0
     )
     return float(
-        (unit * priced["volume_t"]).sum()
+        (unit * priced["plain_t"]).sum()
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
         + shortfall_cost

@@ -46,22 +46,33 @@ def hhi_caps(portfolio) -> dict[str, float]:
 def _groups(model, lp: CompiledLP) -> list[tuple]:
     """The capped (element, period-or-'*') groups of columns.
 
-    Each: element, scope, cap, the purchase columns per country, and the columns of the
-    element's total purchases X.
+    Each: element, scope, cap, per country the (columns, tonnes of the element per unit) of its
+    supply (purchases, and concentrates by their share), and the columns of the element's total
+    purchases X.
     """
     layout = layout_of(model)
-    portfolio, buy = layout.portfolio, layout.buy
+    portfolio, buy, conc = layout.portfolio, layout.buy, layout.concentrate
     caps = hhi_caps(portfolio)
     horizon = portfolio.policy.cap_basis == "horizon"
-    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
-    frame = buy.assign(col=cols, scope=ALL if horizon else buy["period"])
+    variables = [model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"])]
+    variables += [
+        model.concentrate[k] for k in zip(conc["supplier"], conc["product"], conc["period"])
+    ]
+    cols = lp.positions(variables)
+    supply = layout.supply
+    frame = supply.assign(col=cols[supply["pos"].to_numpy()])
+    frame["scope"] = ALL if horizon else frame["period"]
+    frame = frame[frame["col"] >= 0]
     out = []
     for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
         if element not in caps:
             continue
         periods = rows["period"].unique()
         totals = lp.positions(model.bought[element, p] for p in periods)
-        by_country = {c: g["col"].to_numpy() for c, g in rows.groupby("country", sort=False)}
+        by_country = {
+            c: (g["col"].to_numpy(), g["coef"].to_numpy(float))
+            for c, g in rows.groupby("country", sort=False)
+        }
         out.append((element, scope, caps[element], by_country, totals))
     return out
 
@@ -118,7 +129,7 @@ def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:
     """
     cuts, worst = [], 0.0
     for _element, _scope, cap, by_country, totals in groups:
-        volume = np.array([x[c[c >= 0]].sum() for c in by_country.values()])
+        volume = np.array([coef @ x[cols] for cols, coef in by_country.values()])
         total = volume.sum()
         if total <= 1e-9:
             continue
@@ -128,9 +139,9 @@ def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:
             continue
         weight = volume / np.linalg.norm(volume)
         index, value = [], []
-        for w, cols in zip(weight, by_country.values()):
-            index += cols[cols >= 0].tolist()
-            value += [float(w)] * int((cols >= 0).sum())
+        for w, (cols, coef) in zip(weight, by_country.values()):
+            index += cols.tolist()
+            value += (w * coef).tolist()
         index += totals.tolist()
         value += [-np.sqrt(cap / 1e4)] * len(totals)
         cuts.append((index, value))

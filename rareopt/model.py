@@ -31,6 +31,7 @@ COST_TERMS = (
     "risk_penalty",
     "shortage_penalty",
     "target_penalty",
+    "surplus_cost",
 )
 """The objective's terms, each a named Pyomo ``Expression`` on the model (USD)."""
 
@@ -60,6 +61,13 @@ class ModelLayout:
         period, pos (row of ``buy``).
     group_caps, group_floors : DataFrame
         Group-share rows: element, group, period, max_share (min_share).
+    concentrate : DataFrame
+        One row per concentrate purchase variable q[s, k, p]: supplier, product, country, period,
+        capacity_t, unit_cost_usd_per_t, risk_score.
+    supply : DataFrame
+        Where each element's tonnes come from: element, supplier, country, period, pos (the
+        variable: a row of ``buy``, or ``len(buy)`` + a row of ``concentrate``) and coef (t of the
+        element per unit of the variable).
     """
 
     portfolio: Portfolio
@@ -70,6 +78,8 @@ class ModelLayout:
     group_buy: pd.DataFrame
     group_caps: pd.DataFrame
     group_floors: pd.DataFrame
+    concentrate: pd.DataFrame
+    supply: pd.DataFrame
 
 
 def layout_of(model: pyo.ConcreteModel) -> ModelLayout:
@@ -181,23 +191,23 @@ def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame
     return rows[["element", key, "period", "max_share"]].reset_index(drop=True)
 
 
-def _group_buy(portfolio: Portfolio, buy: pd.DataFrame) -> pd.DataFrame:
-    """Purchase rows labelled with each country group (caps and floors) their country is in."""
+def _group_buy(portfolio: Portfolio, supply: pd.DataFrame) -> pd.DataFrame:
+    """Supply rows labelled with each country group (caps and floors) their country is in."""
     policy = portfolio.policy
     members = {}
     for table in (policy.group_caps, policy.group_floors):
         for group, countries in zip(table["group"], table["countries"]):
             members[group] = set(countries)
+    columns = ["element", "group", "period", "pos", "coef"]
     frames = [
-        buy.loc[buy["country"].isin(countries), ["element", "period"]].assign(
-            group=group, pos=np.flatnonzero(buy["country"].isin(countries).to_numpy())
+        supply.loc[supply["country"].isin(countries), ["element", "period", "pos", "coef"]].assign(
+            group=group
         )
         for group, countries in members.items()
     ]
-    columns = ["element", "group", "period", "pos"]
-    return (
-        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    )
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def _group_rows(
@@ -242,17 +252,57 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
     6
     """
     buy = _purchases(portfolio)
-    group_buy = _group_buy(portfolio, buy)
+    concentrate = _concentrate_purchases(portfolio)
+    supply = _supply(portfolio, buy, concentrate)
+    group_buy = _group_buy(portfolio, supply)
     return ModelLayout(
         portfolio=portfolio,
         buy=buy,
         element_period=_element_periods(portfolio),
-        country_caps=_cap_rows(portfolio, buy, "country"),
-        supplier_caps=_cap_rows(portfolio, buy, "supplier"),
+        country_caps=_cap_rows(portfolio, supply, "country"),
+        supplier_caps=_cap_rows(portfolio, supply, "supplier"),
         group_buy=group_buy,
-        group_caps=_group_rows(portfolio, buy, group_buy, "max_share"),
-        group_floors=_group_rows(portfolio, buy, group_buy, "min_share"),
+        group_caps=_group_rows(portfolio, supply, group_buy, "max_share"),
+        group_floors=_group_rows(portfolio, supply, group_buy, "min_share"),
+        concentrate=concentrate,
+        supply=supply,
     )
+
+
+def _concentrate_purchases(portfolio: Portfolio) -> pd.DataFrame:
+    """Concentrate purchase variables: offers x periods with positive capacity."""
+    offers = portfolio.concentrates.merge(
+        portfolio.suppliers[["supplier", "country", "risk_score"]], on="supplier"
+    )
+    rows = portfolio.concentrate_capacity.merge(offers, on=["supplier", "product"])
+    rows = rows[rows["capacity_t"] > 0].copy()
+    rows["unit_cost_usd_per_t"] = rows["price_usd_per_t"] + rows["freight_usd_per_t"]
+    rows["period"] = pd.Categorical(rows["period"], categories=portfolio.period_labels)
+    rows = rows.sort_values(["supplier", "product", "period"]).astype({"period": str})
+    columns = [
+        "supplier",
+        "product",
+        "country",
+        "period",
+        "capacity_t",
+        "unit_cost_usd_per_t",
+        "risk_score",
+    ]
+    return rows[columns].reset_index(drop=True)
+
+
+def _supply(portfolio: Portfolio, buy: pd.DataFrame, concentrate: pd.DataFrame) -> pd.DataFrame:
+    """Every source of an element's tonnes: purchases (coef 1) and concentrates (coef share)."""
+    columns = ["element", "supplier", "country", "period", "pos", "coef"]
+    direct = buy[["element", "supplier", "country", "period"]].assign(
+        pos=np.arange(len(buy)), coef=1.0
+    )
+    mix = portfolio.composition[portfolio.composition["element"].isin(portfolio.elements)]
+    bundled = concentrate.assign(pos=len(buy) + np.arange(len(concentrate))).merge(
+        mix, on=["supplier", "product"]
+    )
+    bundled = bundled[bundled["share"] > 0].rename(columns={"share": "coef"})
+    return pd.concat([direct, bundled[columns]], ignore_index=True)[columns]
 
 
 def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
@@ -272,17 +322,16 @@ def _cap_constraints(
 ) -> pyo.Constraint:
     """Share caps  sum_{s in group} x - kappa * X <= 0,  X the element's purchases ``bought``.
 
-    With ``floor``, the rows are minimum shares (>= 0). ``buy`` may repeat purchase rows (a
-    country in several groups); its ``pos`` column, where present, names each row's variable.
+    With ``floor``, the rows are minimum shares (>= 0). ``buy`` is a supply table (see
+    :class:`ModelLayout`): its ``pos`` column names each row's variable and ``coef`` the tonnes of
+    the element per unit of it (1 for a purchase, the share for a concentrate).
     Writing the total through ``bought`` keeps each cap row short (the group's own purchases plus
     one total) instead of repeating every supplier of the element in every cap row.
     """
     horizon = rows["period"].eq(ALL).all()
     scope = ["element", key] if horizon else ["element", key, "period"]
     positions = buy.groupby(scope, sort=False).indices
-    if "pos" in buy:
-        pos = buy["pos"].to_numpy()
-        positions = {k: pos[v] for k, v in positions.items()}
+    pos, coef = buy["pos"].to_numpy(), buy["coef"].to_numpy(float)
     totals: dict = {}
     for element, period in bought:
         totals.setdefault(element if horizon else (element, period), []).append(
@@ -290,10 +339,10 @@ def _cap_constraints(
         )
     body = {}
     for element, group, period, share in rows.itertuples(index=False):
-        idx = positions.get((element, group) if horizon else (element, group, period), ())
+        idx = positions.get((element, group) if horizon else (element, group, period), [])
         total = totals[element if horizon else (element, period)]
         body[element, group, period] = _linear(
-            [1.0] * len(idx) + [-share] * len(total), [buy_vars[i] for i in idx] + total
+            [*coef[idx], *([-share] * len(total))], [buy_vars[i] for i in pos[idx]] + total
         )
     if floor:
         return pyo.Constraint(list(body), rule=lambda m, e, g, p: body[e, g, p] >= 0)
@@ -311,7 +360,11 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     - ``shortfall[e, p]`` v, t below the stock target (fixed at 0 with hard targets)
     - ``bought[e, p]`` X, t bought of e in p from all suppliers
     - ``purchases[e, p]``: sum_s x - X = 0
-    - ``balance[e, p]``: X + h[p-1] - h[p] + u = d
+    - ``concentrate[s, k, p]`` q, t REO of concentrate k bought from s (0 <= q <= capacity);
+      purchases then count ``share[k, e] * q`` towards X and every cap
+    - ``surplus[e, p]`` r, t of an element that came bundled and is sold or disposed of
+      (``surplus_limit``: r <= sum_k share x q), priced in ``surplus_cost`` at minus the salvage
+    - ``balance[e, p]``: X + h[p-1] - h[p] + u - r = d
     - ``stock_target[e, p]``: h + v >= target (only where the target is positive)
     - ``country_cap[e, c, p]`` and ``supplier_cap[e, s, p]``: sum_{s in group} x - kappa X <= 0
       (p = ``"*"`` over the horizon, with X summed over the periods)
@@ -361,22 +414,47 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
         m.shortfall.fix(0.0)
 
     buy_vars = [m.buy[k] for k in buy_index]
+    conc = layout.concentrate
+    conc_index = list(zip(conc["supplier"], conc["product"], conc["period"]))
+    conc_cap = dict(zip(conc_index, conc["capacity_t"].replace(np.inf, None)))
+    m.concentrate = pyo.Var(conc_index, bounds=lambda m, *k: (0, conc_cap[k]))
+    supply_vars = buy_vars + [m.concentrate[k] for k in conc_index]
+    supply = layout.supply
     stock_vars = [m.stock[k] for k in ep_index]
     m.bought = pyo.Var(ep_index, domain=pyo.NonNegativeReals)
-    by_ep = buy.groupby(["element", "period"], sort=False).indices
+    by_ep = supply.groupby(["element", "period"], sort=False).indices
+    pos, coef = supply["pos"].to_numpy(), supply["coef"].to_numpy(float)
     purchases = {}
     for key in ep_index:
-        idx = by_ep.get(key, ())
+        idx = by_ep.get(key, [])
         purchases[key] = _linear(
-            [1.0] * len(idx) + [-1.0], [buy_vars[i] for i in idx] + [m.bought[key]]
+            [*coef[idx], -1.0], [supply_vars[i] for i in pos[idx]] + [m.bought[key]]
         )
     m.purchases = pyo.Constraint(ep_index, rule=lambda m, e, p: purchases[e, p] == 0)
+    # Concentrate surplus: tonnes of an element that came bundled and are sold or disposed of.
+    bundled = supply[supply["pos"] >= len(buy)]
+    surplus_keys = [k for k in ep_index if k in set(zip(bundled["element"], bundled["period"]))]
+    m.surplus = pyo.Var(surplus_keys, domain=pyo.NonNegativeReals)
+    by_bundle = bundled.groupby(["element", "period"], sort=False).indices
+    b_pos, b_coef = bundled["pos"].to_numpy(), bundled["coef"].to_numpy(float)
+    limit = {
+        k: _linear(
+            [1.0, *(-b_coef[by_bundle[k]])],
+            [m.surplus[k], *(supply_vars[i] for i in b_pos[by_bundle[k]])],
+        )
+        <= 0
+        for k in surplus_keys
+    }
+    m.surplus_limit = pyo.Constraint(surplus_keys, rule=lambda m, e, p: limit[e, p])
 
     first_period = ep["initial_t"].to_numpy()
     balance = {}
     for row, key in enumerate(ep_index):
         terms = [m.bought[key], m.unmet[key], stock_vars[row]]
         coefs = [1.0, 1.0, -1.0]
+        if key in m.surplus:
+            terms.append(m.surplus[key])
+            coefs.append(-1.0)
         if ep["period"].iat[row] != portfolio.period_labels[0]:
             terms.append(stock_vars[row - 1])
             coefs.append(1.0)
@@ -389,22 +467,30 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     m.stock_target = pyo.Constraint(
         positive, rule=lambda m, e, p: m.stock[e, p] + m.shortfall[e, p] >= targets[e, p]
     )
-    m.country_cap = _cap_constraints(buy_vars, buy, m.bought, layout.country_caps, "country")
-    m.supplier_cap = _cap_constraints(buy_vars, buy, m.bought, layout.supplier_caps, "supplier")
-    m.group_cap = _cap_constraints(buy_vars, layout.group_buy, m.bought, layout.group_caps, "group")
+    m.country_cap = _cap_constraints(supply_vars, supply, m.bought, layout.country_caps, "country")
+    m.supplier_cap = _cap_constraints(
+        supply_vars, supply, m.bought, layout.supplier_caps, "supplier"
+    )
+    m.group_cap = _cap_constraints(
+        supply_vars, layout.group_buy, m.bought, layout.group_caps, "group"
+    )
     m.group_floor = _cap_constraints(
-        buy_vars, layout.group_buy, m.bought, layout.group_floors, "group", floor=True
+        supply_vars, layout.group_buy, m.bought, layout.group_floors, "group", floor=True
     )
 
     if needs_contracts(portfolio):
         m.contract_cost = add_contracts(m, layout, buy_vars)
     else:
         m.contract_cost = pyo.Expression(expr=0.0)
-    unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
-    risk = buy["risk_score"].to_numpy() * policy.risk_weight_usd_per_t
-    m.purchase_cost = pyo.Expression(expr=_linear(unit_cost, buy_vars))
+    unit_cost = np.concatenate([buy["unit_cost_usd_per_t"], conc["unit_cost_usd_per_t"]])
+    risk = np.concatenate([buy["risk_score"], conc["risk_score"]]) * policy.risk_weight_usd_per_t
+    m.purchase_cost = pyo.Expression(expr=_linear(unit_cost, supply_vars))
     m.holding_cost = pyo.Expression(expr=_linear(ep["holding_usd_per_t"], stock_vars))
-    m.risk_penalty = pyo.Expression(expr=_linear(risk, buy_vars))
+    m.risk_penalty = pyo.Expression(expr=_linear(risk, supply_vars))
+    salvage = policy.salvage_usd_per_t
+    m.surplus_cost = pyo.Expression(
+        expr=_linear([-salvage.get(e, 0.0) for e, _ in surplus_keys], list(m.surplus.values()))
+    )
     m.shortage_penalty = pyo.Expression(
         expr=_linear(
             [policy.shortage_penalty_usd_per_t] * len(ep_index), [m.unmet[k] for k in ep_index]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rareopt.concentrates import concentrate_records, concentrate_tables
 from rareopt.validation import ALL, CAP_BASES, SOURCE, SUPPLIER_KINDS, validate
 
 __all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
@@ -232,6 +233,9 @@ class Policy:
         HHI points a capped HHI may exceed its cap by when the cut loop stops (default 1).
     hhi_max_iterations : int
         Solves the cut loop may take (default 50).
+    salvage_usd_per_t : dict, optional
+        Per element, what a tonne of concentrate surplus fetches (USD/t; negative: a disposal
+        cost); elements not named are disposed of at no cost.
 
     Examples
     --------
@@ -254,12 +258,19 @@ class Policy:
     hhi_cap: Any = None
     hhi_tolerance: float = 1.0
     hhi_max_iterations: int = 50
+    salvage_usd_per_t: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
         object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
         object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
         object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
+        salvage = self.salvage_usd_per_t
+        object.__setattr__(
+            self,
+            "salvage_usd_per_t",
+            dict(salvage) if isinstance(salvage, Mapping) else ({} if salvage is None else salvage),
+        )
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Policy | None) -> Policy:
@@ -377,6 +388,10 @@ class Portfolio:
         Where the numbers come from.
     criticality : Criticality or dict, optional
         Home country, WGI scores and trade parameters for the criticality indicators.
+    concentrates : DataFrame or records, optional
+        Co-produced products: supplier, product, price_usd_per_t and capacity_t (per t REO),
+        optional freight_usd_per_t, and composition (element -> share of the REO); see
+        :mod:`rareopt.concentrates`.
 
     Raises
     ------
@@ -409,9 +424,14 @@ class Portfolio:
     description: str = ""
     sources: tuple[str, ...] = ()
     criticality: Any = None
+    concentrates: Any = None
     warnings: tuple = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
+    concentrate_capacity: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (supplier, product, period, capacity_t) of the concentrate offers."""
+    composition: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (supplier, product, element, share) of the concentrate offers."""
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -452,10 +472,22 @@ class Portfolio:
         sources = self.sources or ()
         set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
         set_("criticality", Criticality.from_dict(self.criticality))
-        shape_issues = {"demand": bad_demand, "capacity": bad_capacity, "stockpile": bad_target}
+        bundles = concentrate_tables(self.concentrates, labels)
+        set_("concentrates", bundles["concentrates"])
+        set_("concentrate_capacity", bundles["concentrate_capacity"])
+        set_("composition", bundles["composition"])
+        shape_issues = {
+            "demand": bad_demand,
+            "capacity": bad_capacity,
+            "stockpile": bad_target,
+            "concentrates": bundles["bad_capacity"],
+        }
         set_("warnings", tuple(validate(self, shape_issues)))
-        for name in ("demand", "capacity", "stock_target"):
+        for name in ("demand", "capacity", "stock_target", "concentrate_capacity", "composition"):
             set_(name, getattr(self, name).drop(columns=SOURCE, errors="ignore"))
+        set_("concentrates", self.concentrates.drop(columns="_composition_ok"))
+        set_("concentrate_capacity", self.concentrate_capacity.astype({"capacity_t": float}))
+        set_("composition", self.composition.astype({"share": float}))
 
     @property
     def period_labels(self) -> list[str]:
@@ -513,6 +545,7 @@ class Portfolio:
             "description": self.description,
             "sources": self.sources,
             "criticality": self.criticality,
+            "concentrates": concentrate_records(self),
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None

@@ -24,7 +24,18 @@ from rareopt.validation import ALL
 
 __all__ = ["Result", "extract", "shares_table", "hhi_table", "duals_table"]
 
-TABLES = ("plan", "stock", "unmet", "shares", "hhi", "duals", "contracts", "hhi_cuts")
+TABLES = (
+    "plan",
+    "stock",
+    "unmet",
+    "shares",
+    "hhi",
+    "duals",
+    "contracts",
+    "concentrates",
+    "surplus",
+    "hhi_cuts",
+)
 
 
 def _values(lp: CompiledLP, x: np.ndarray, variables) -> np.ndarray:
@@ -149,6 +160,64 @@ def duals_table(
     return out.set_index(["constraint", "element", "period", "holder"])
 
 
+def _bundles(layout, lp, x, model) -> dict | None:
+    """Concentrate purchases, the tonnes of each element they bring, and the surplus."""
+    conc = layout.concentrate
+    if conc.empty:
+        return None
+    keys = list(zip(conc["supplier"], conc["product"], conc["period"]))
+    q = _values(lp, x, (model.concentrate[k] for k in keys))
+    supply = layout.supply
+    bundled = supply[supply["pos"] >= len(layout.buy)]
+    bundled = (
+        bundled.assign(
+            bundled_t=bundled["coef"].to_numpy() * q[bundled["pos"].to_numpy() - len(layout.buy)]
+        )
+        .groupby(["element", "supplier", "country", "period"], as_index=False, sort=False)[
+            "bundled_t"
+        ]
+        .sum()
+    )
+    surplus_keys = list(model.surplus.keys())
+    r = _values(lp, x, (model.surplus[k] for k in surplus_keys))
+    salvage = layout.portfolio.policy.salvage_usd_per_t
+    per_element = bundled.groupby(["element", "period"])["bundled_t"].sum()
+    surplus = pd.DataFrame(
+        {
+            "element": [k[0] for k in surplus_keys],
+            "period": [k[1] for k in surplus_keys],
+            "bundled_t": per_element.reindex(surplus_keys).to_numpy(),
+            "surplus_t": r,
+        }
+    )
+    surplus["salvage_usd"] = surplus["surplus_t"] * surplus["element"].map(
+        lambda e: salvage.get(e, 0.0)
+    )
+    concentrates = conc[
+        ["supplier", "product", "country", "period", "unit_cost_usd_per_t", "risk_score"]
+    ].assign(volume_t=q, cost_usd=q * conc["unit_cost_usd_per_t"])
+    return {
+        "concentrates": concentrates.set_index(["supplier", "product", "period"]),
+        "bundled": bundled,
+        "surplus": surplus.set_index(["element", "period"]),
+    }
+
+
+def _with_bundled(plan: pd.DataFrame, bundled: pd.DataFrame) -> pd.DataFrame:
+    """The plan with each element's tonnes from concentrates added.
+
+    ``bundled_t`` is the part of ``volume_t`` that came in concentrates; rows only concentrates
+    supply get a unit cost of 0 (they are priced per concentrate).
+    """
+    keys = ["element", "supplier", "country", "period"]
+    merged = plan.drop(columns="bundled_t").merge(bundled, on=keys, how="outer")
+    merged = merged.fillna(
+        {"unit_cost_usd_per_t": 0.0, "volume_t": 0.0, "cost_usd": 0.0, "bundled_t": 0.0}
+    )
+    merged["volume_t"] = merged["volume_t"] + merged["bundled_t"]
+    return merged
+
+
 def _contracts(layout, lp, x, model, plan) -> pd.DataFrame | None:
     """Contract decisions of a MIP: element, supplier -> country, contracted, cost_usd, bought_t."""
     if not hasattr(model, "contract"):
@@ -188,8 +257,11 @@ def extract(
     shortfall = _values(lp, output.x, (model.shortfall[k] for k in ep_keys))
 
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
-        volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"]
+        volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"], bundled_t=0.0
     )
+    bundles = _bundles(layout, lp, output.x, model)
+    if bundles is not None:
+        plan = _with_bundled(plan, bundles["bundled"])
     daily = ep["demand_t"] / ep["days"]
     stock = ep[["element", "period", "target_days", "target_t", "stock_capacity_t"]].assign(
         level_t=level,
@@ -200,14 +272,23 @@ def extract(
     shares = shares_table(plan)
     policy = portfolio.policy
     contracts = _contracts(layout, lp, output.x, model, plan)
+    conc = None if bundles is None else bundles["concentrates"]
     cost_terms = pd.Series(
         {
-            "purchase_cost": float(plan["cost_usd"].sum()),
+            "purchase_cost": float(plan["cost_usd"].sum())
+            + (0.0 if conc is None else float(conc["cost_usd"].sum())),
             "contract_cost": 0.0 if contracts is None else float(contracts["cost_usd"].sum()),
             "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
             "risk_penalty": float(
-                (buy["risk_score"] * volume).sum() * policy.risk_weight_usd_per_t
+                (
+                    (buy["risk_score"] * volume).sum()
+                    + (0.0 if conc is None else (conc["risk_score"] * conc["volume_t"]).sum())
+                )
+                * policy.risk_weight_usd_per_t
             ),
+            "surplus_cost": 0.0
+            if bundles is None
+            else float(-bundles["surplus"]["salvage_usd"].sum()),
             "shortage_penalty": float(unmet.sum() * policy.shortage_penalty_usd_per_t),
             "target_penalty": float(
                 (shortfall * ep["shortfall_penalty_usd_per_t"])[ep["target_t"] > 0].sum()
@@ -227,6 +308,8 @@ def extract(
             else None
         ),
         "contracts": contracts,
+        "concentrates": None if conc is None else conc.drop(columns="risk_score"),
+        "surplus": None if bundles is None else bundles["surplus"],
         "cost_terms": cost_terms,
     }
 

@@ -197,6 +197,9 @@ def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
         tables["unmet"],
         first_stage,
         tables["contracts"],
+        None
+        if tables["concentrates"] is None
+        else {"concentrates": tables["concentrates"], "surplus": tables["surplus"]},
     )
     if not violations.empty:
         raise PlanCheckError(violations)

@@ -222,6 +222,11 @@ def build_two_stage(
     (2, True, False)
     """
     risk = Expectation() if risk is None else risk
+    if len(portfolio.concentrates):
+        raise ValueError(
+            "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
+            "several elements at once); solve the scenarios without the concentrates table"
+        )
     m = build(portfolio)
     layout = layout_of(m)
     buy, ep = layout.buy, layout.element_period

@@ -205,14 +205,19 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
         check.numbers(offers, "freight_usd_per_t")
         check.numbers(offers, "contract_usd_per_year")
         check.numbers(offers, "min_order_t")
-        offered = set(offers["element"])
+        mix = portfolio.composition
+        bundled = pd.to_numeric(mix["share"], errors="coerce") > 0
+        offered = set(offers["element"]) | set(mix.loc[bundled, "element"])
+        demanded = portfolio.demand.groupby("element")["demand_t"].apply(
+            lambda d: bool((pd.to_numeric(d, errors="coerce") > 0).any())
+        )
         for element in elements:
-            if element not in offered:
+            if element not in offered and demanded.get(element, True):
                 check.add(
                     f"element {element}",
                     "element",
                     "demand but no offer",
-                    "at least one offer for every element with demand",
+                    "at least one offer or concentrate for every element with demand",
                 )
 
     capacity = portfolio.capacity
@@ -255,6 +260,20 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     _Collector(issues, "stockpile target", ["element", "period"]).numbers(targets, "target_days")
 
     _validate_policy(portfolio, issues, elements, supplier_names)
+    from rareopt.concentrates import concentrate_issues
+
+    issues += concentrate_issues(portfolio, list(supplier_names), elements)
+    for element, value in (portfolio.policy.salvage_usd_per_t or {}).items():
+        check = _Collector(issues, "policy")
+        if element not in elements:
+            check.add(
+                "salvage_usd_per_t", element, value, f"an element in the demand table: {elements}"
+            )
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if not number or not np.isfinite(value):
+            check.add(
+                "salvage_usd_per_t", element, value, "a finite number (USD/t; < 0: disposal cost)"
+            )
     for issue in criticality_issues(portfolio.criticality, portfolio.countries):
         if issue not in issues:
             issues.append(issue)

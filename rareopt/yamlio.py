@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rareopt.concentrates import concentrate_records
 from rareopt.portfolio import Portfolio
 
 __all__ = ["read_yaml", "write_yaml", "portfolio_from_dict", "portfolio_to_dict", "TOP_LEVEL_KEYS"]
@@ -29,6 +30,7 @@ TOP_LEVEL_KEYS = (
     "stockpile",
     "policy",
     "criticality",
+    "concentrates",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -180,8 +182,11 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             ),
             "hhi_tolerance": _plain(policy.hhi_tolerance),
             "hhi_max_iterations": policy.hhi_max_iterations,
+            "salvage_usd_per_t": {k: _plain(v) for k, v in policy.salvage_usd_per_t.items()},
         },
     }
+    if len(portfolio.concentrates):
+        spec["concentrates"] = concentrate_records(portfolio)
     settings = portfolio.criticality
     if settings.home_country is not None or settings.wgi or settings.trade:
         spec["criticality"] = {

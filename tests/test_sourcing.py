@@ -198,3 +198,87 @@ def test_hhi_loop_that_runs_out_of_iterations_says_so():
     )
     assert result.status is rareopt.SolveStatus.LIMIT_NO_PLAN
     assert "HHI cut loop stopped after 2 solves" in result.explanation
+
+
+def bundled(salvage_ce, ce_demand=0.0, capacity=100):
+    """Nd 10 t and Ce in one period, no stockpile. A (CN) sells Nd at 600 USD/t; B (AU) a
+    concentrate at 100 USD/t REO that is 20% Nd and 50% Ce (30% not modelled)."""
+    return rareopt.Portfolio(
+        periods=1,
+        demand={"Nd": 10, "Ce": ce_demand},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[offer("A", "Nd", 600, 100)],
+        concentrates=[
+            {
+                "supplier": "B",
+                "product": "bastnaesite",
+                "price_usd_per_t": 100,
+                "capacity_t": capacity,
+                "composition": {"Nd": 0.2, "Ce": 0.5, "Sm": 0.01},
+            }
+        ],
+        policy={"salvage_usd_per_t": {"Ce": salvage_ce}, "shortage_penalty_usd_per_t": 10_000},
+    )
+
+
+def test_concentrate_with_sold_surplus_beats_the_plain_offer():
+    """Per t of concentrate: 100 USD less 0.5 t Ce sold at 50 = 75 USD for 0.2 t Nd, i.e. 375 USD
+    per t Nd < 600. So 50 t of concentrate: 5,000 USD less 25 t Ce x 50 = 3,750 USD; all 25 t Ce
+    were bought only because they came bundled."""
+    with pytest.warns(UserWarning, match="composition Sm"):
+        portfolio = bundled(salvage_ce=50)
+    result = rareopt.solve(portfolio)
+    assert result.objective == pytest.approx(3_750)
+    assert result.tables["concentrates"]["volume_t"].sum() == pytest.approx(50)
+    surplus = result.tables["surplus"]
+    assert surplus.loc[("Ce", "P1"), "surplus_t"] == pytest.approx(25)
+    assert result.plan.loc[("Nd", "B", "P1"), "bundled_t"] == pytest.approx(10)
+    assert result.shares.loc[("Nd", "P1", "country", "AU"), "share"] == pytest.approx(1.0)
+
+
+def test_concentrate_loses_when_its_surplus_costs_to_dispose_of():
+    """Disposal at 200 USD/t Ce: 100 + 0.5 x 200 = 200 USD per t of concentrate, 1,000 per t Nd:
+    A's 600 wins: 6,000 USD. With 10 t Ce needed, the concentrate (20 t: 4 t Nd, 10 t Ce) is the
+    only Ce there is: 20 x 100 + 6 t Nd from A x 600 = 5,600 USD."""
+    with pytest.warns(UserWarning):
+        assert rareopt.solve(bundled(salvage_ce=-200)).objective == pytest.approx(6_000)
+        needs_ce = rareopt.solve(bundled(salvage_ce=-200, ce_demand=10))
+    assert needs_ce.objective == pytest.approx(5_600)
+    assert needs_ce.tables["surplus"]["surplus_t"].sum() == pytest.approx(0, abs=1e-9)
+
+
+def test_concentrate_counts_against_the_country_cap_of_each_element():
+    """AU capped at 50% of Nd: at most 5 t Nd from the concentrate (25 t), the rest from A:
+    25 x 100 - 12.5 x 50 + 5 x 600 = 4,875 USD. Capped at 50% of every element, Ce too (all
+    its tonnes, surplus included, come from AU), the concentrate is out: 6,000 USD."""
+    with pytest.warns(UserWarning):
+        base = bundled(salvage_ce=50)
+    nd_only = [{"country": "AU", "element": "Nd", "max_share": 0.5}]
+    result = rareopt.solve(base.with_policy(country_caps=nd_only))
+    assert result.objective == pytest.approx(4_875)
+    assert result.shares.loc[("Nd", "P1", "country", "AU"), "share"] == pytest.approx(0.5)
+    every = rareopt.solve(base.with_policy(country_caps={"AU": 0.5}))
+    assert every.objective == pytest.approx(6_000)
+
+
+def test_concentrate_validation_names_the_row():
+    with pytest.raises(rareopt.PortfolioError) as info:
+        rareopt.Portfolio(
+            periods=1,
+            demand={"Nd": 1},
+            suppliers=[supplier("B", "AU")],
+            offers=[],
+            concentrates=[
+                {
+                    "supplier": "X",
+                    "product": "ore",
+                    "price_usd_per_t": -1,
+                    "capacity_t": 5,
+                    "composition": {"Nd": 0.7, "Ce": 0.6},
+                }
+            ],
+        )
+    text = str(info.value)
+    assert "concentrates, row 0 (supplier=X, product=ore), field supplier: got 'X'" in text
+    assert "field price_usd_per_t: got -1" in text
+    assert "field composition: got 1.3; allowed: shares summing to at most 1" in text
