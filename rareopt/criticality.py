@@ -128,7 +128,8 @@ def plan_indicators(result: Result, **settings) -> pd.DataFrame:
 def market_indicators(portfolio: Portfolio, **settings) -> pd.DataFrame:
     """Indicators of the supply on offer: capacity over the horizon by country, per element.
 
-    Offers with unlimited capacity have no share to count; they raise an error naming them.
+    Concentrates count with their share of each element. Offers with unlimited capacity have no
+    share to count; they raise an error naming them.
 
     Examples
     --------
@@ -145,8 +146,20 @@ def market_indicators(portfolio: Portfolio, **settings) -> pd.DataFrame:
             f"market indicators: offers {offers} have unlimited capacity_t, so no market share; "
             "allowed: a finite capacity_t for every offer"
         )
-    volumes = capacity.rename(columns={"capacity_t": "volume_t"})
-    return _with_settings(volumes[["element", "country", "volume_t"]], portfolio, settings)
+    bundled = portfolio.concentrate_capacity.merge(
+        portfolio.composition, on=["supplier", "product"]
+    )
+    bundled = bundled.merge(portfolio.suppliers[["supplier", "country"]], on="supplier")
+    bundled = bundled[np.isfinite(bundled["capacity_t"])]
+    columns = ["element", "country", "volume_t"]
+    volumes = pd.concat(
+        [
+            capacity.rename(columns={"capacity_t": "volume_t"})[columns],
+            bundled.assign(volume_t=bundled["capacity_t"] * bundled["share"])[columns],
+        ]
+    )
+    volumes = volumes[volumes["element"].isin(portfolio.elements)]
+    return _with_settings(volumes, portfolio, settings)
 
 
 def _with_settings(volumes: pd.DataFrame, portfolio: Portfolio, overrides: dict) -> pd.DataFrame:

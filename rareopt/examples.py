@@ -15,7 +15,7 @@ def list_examples() -> dict[str, str]:
     Examples
     --------
     >>> sorted(list_examples())
-    ['japan', 'tiny']
+    ['bundles', 'japan', 'tiny']
     """
     import yaml
 

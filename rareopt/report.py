@@ -65,7 +65,7 @@ def element_overview(result: Result) -> pd.DataFrame:
             "final_target_days": last["target_days"],
         }
     )
-    return out.rename_axis("element")
+    return out.reindex(result.portfolio.elements).rename_axis("element")
 
 
 def criticality_table(result: Result) -> pd.DataFrame:
@@ -147,6 +147,17 @@ def summary_text(result: Result) -> str:
             + (f"; import reliance against {home}" if home else "")
             + ":",
             criticality_table(result).to_string(),
+        ]
+    concentrates = result.tables.get("concentrates")
+    if concentrates is not None:
+        surplus = result.tables["surplus"].groupby(level="element", sort=False)["surplus_t"].sum()
+        surplus = surplus[surplus > 1e-6]
+        listed = ", ".join(f"{e} {v:,.1f} t" for e, v in surplus.items()) or "none"
+        lines += [
+            "",
+            f"concentrates: {concentrates['volume_t'].sum():,.1f} t REO for "
+            f"{concentrates['cost_usd'].sum():,.0f} USD; surplus sold or disposed of (bought only "
+            f"because it came bundled): {listed}",
         ]
     contracts = result.tables.get("contracts")
     if contracts is not None:

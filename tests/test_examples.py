@@ -47,3 +47,11 @@ def test_the_documented_complete_example_is_the_shipped_tiny_portfolio():
     doc = (Path(__file__).parent.parent / "docs" / "data-format.md").read_text()
     shown = doc.split("## A complete example")[1].split("```yaml\n")[1].split("```")[0]
     assert shown == (Path(rareopt.__file__).parent / "data" / "tiny.yaml").read_text()
+
+
+def test_bundles_example_shows_the_balance_problem():
+    result = rareopt.solve(rareopt.load_example("bundles"))
+    surplus = result.tables["surplus"].groupby(level="element")["surplus_t"].sum()
+    assert surplus["Ce"] > 1_000 and surplus["La"] > 1_000
+    assert surplus[["Nd", "Dy", "Tb"]].max() == pytest.approx(0, abs=1e-6)
+    assert "because it came bundled): Ce" in result.summary()
