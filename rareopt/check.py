@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.portfolio import Portfolio
+from rareopt.projects import discount_factors, online_share
 from rareopt.validation import ALL
 
 __all__ = ["check_plan", "tolerance", "TOL_REL"]
@@ -61,6 +62,7 @@ def check_plan(
     objective: float | None = None,
     contracts: pd.DataFrame | None = None,
     bundles: dict | None = None,
+    projects: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -83,6 +85,9 @@ def check_plan(
         With concentrates: ``concentrates`` (supplier, product, period -> volume_t) and
         ``surplus`` (element, period -> surplus_t); the plan's ``bundled_t`` column is then the
         part of ``volume_t`` that came in concentrates.
+    projects : DataFrame, optional
+        The solver's investment decisions (supplier -> invested, start_period); without them no
+        project is built.
 
     Returns
     -------
@@ -286,6 +291,7 @@ def check_plan(
         record(name, e, p, g, held, limit, sign * (held - limit))
 
     contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
+    capital = _check_projects(portfolio, plan, bundles, projects, record)
     _check_hhi(portfolio, scoped, record)
 
     if objective is not None:
@@ -293,6 +299,7 @@ def check_plan(
             _recompute_cost(portfolio, plan, r)
             + _contract_cost(portfolio, contracted)
             + bundle_cost
+            + capital
         )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         checks.append(
@@ -445,6 +452,64 @@ def _check_bundles(portfolio, plan, bundles, record) -> tuple[pd.Series, float]:
         lambda e: policy.salvage_usd_per_t.get(e, 0.0)
     )
     return surplus, float((unit * priced["volume_t"]).sum() - (salvage * surplus).sum())
+
+
+def _check_projects(portfolio, plan, bundles, projects, record) -> float:
+    """A project's offers and concentrates within the capacity on stream.
+
+    Returns the capital cost (USD, discounted) of the projects started.
+    """
+    table = portfolio.projects
+    if table.empty:
+        return 0.0
+    labels = portfolio.period_labels
+    position = {p: i for i, p in enumerate(labels)}
+    started = {}
+    if projects is not None:
+        chosen = projects[projects["invested"]]
+        started = {s: position[p] for s, p in zip(chosen.index, chosen["start_period"])}
+    rows = plan[plan["supplier"].isin(table["supplier"])][
+        ["supplier", "element", "period", "plain_t"]
+    ]
+    capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
+    limits = capacity.reindex(list(zip(rows["supplier"], rows["element"], rows["period"])))
+    volumes = [rows["plain_t"].to_numpy(float)]
+    frames = [rows.assign(limit=limits.to_numpy())]
+    if bundles is not None:
+        q = bundles["concentrates"].reset_index()
+        q = q[q["supplier"].isin(table["supplier"])]
+        cap = portfolio.concentrate_capacity.set_index(["supplier", "product", "period"])
+        frames.append(
+            q.assign(
+                element=q["product"],
+                plain_t=q["volume_t"],
+                limit=cap["capacity_t"]
+                .reindex(list(zip(q["supplier"], q["product"], q["period"])))
+                .to_numpy(),
+            )
+        )
+        volumes.append(q["volume_t"].to_numpy(float))
+    rows = pd.concat(frames, ignore_index=True)
+    projects_by = table.set_index("supplier")
+    share = np.array(
+        [
+            online_share(projects_by.loc[s], started[s], position[p]) if s in started else 0.0
+            for s, p in zip(rows["supplier"], rows["period"])
+        ]
+    )
+    limit = rows["limit"].to_numpy(float) * share
+    volume = rows["plain_t"].to_numpy(float)
+    record(
+        "project capacity on stream",
+        rows["element"],
+        rows["period"],
+        rows["supplier"],
+        volume,
+        limit,
+        volume - limit,
+    )
+    factor = discount_factors(portfolio)
+    return float(sum(projects_by.at[s, "capital_usd"] * factor[t] for s, t in started.items()))
 
 
 def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:

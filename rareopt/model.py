@@ -20,6 +20,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from rareopt.contracts import add_contracts, needs_contracts
 from rareopt.portfolio import Portfolio
+from rareopt.projects import add_projects
 from rareopt.validation import ALL
 
 __all__ = ["build", "ModelLayout", "layout_of", "COST_TERMS"]
@@ -27,6 +28,7 @@ __all__ = ["build", "ModelLayout", "layout_of", "COST_TERMS"]
 COST_TERMS = (
     "purchase_cost",
     "contract_cost",
+    "capital_cost",
     "holding_cost",
     "risk_penalty",
     "shortage_penalty",
@@ -371,7 +373,8 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     - ``group_cap[e, g, p]`` and ``group_floor[e, g, p]``: the same for a group of countries,
       <= 0 for a cap and >= 0 (with the minimum share) for a floor
     - with contract costs, minimum orders or supplier / country counts, the binary components
-      of :mod:`rareopt.contracts` (the model is then a MIP)
+      of :mod:`rareopt.contracts`; with projects, those of :mod:`rareopt.projects` (``invest``,
+      ``project_capacity``, ``capital_cost``); the model is then a MIP
     - Expressions ``purchase_cost``, ``contract_cost``, ``holding_cost``, ``risk_penalty``,
       ``shortage_penalty``, ``target_penalty`` (USD) and the objective ``total_cost``, their sum,
       minimised.
@@ -478,6 +481,10 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
         supply_vars, layout.group_buy, m.bought, layout.group_floors, "group", floor=True
     )
 
+    if len(portfolio.projects):
+        m.capital_cost = add_projects(m, layout, supply_vars)
+    else:
+        m.capital_cost = pyo.Expression(expr=0.0)
     if needs_contracts(portfolio):
         m.contract_cost = add_contracts(m, layout, buy_vars)
     else:

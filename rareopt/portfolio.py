@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.concentrates import concentrate_records, concentrate_tables
+from rareopt.projects import project_table
 from rareopt.validation import ALL, CAP_BASES, SOURCE, SUPPLIER_KINDS, validate
 
 __all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
@@ -236,6 +237,8 @@ class Policy:
     salvage_usd_per_t : dict, optional
         Per element, what a tonne of concentrate surplus fetches (USD/t; negative: a disposal
         cost); elements not named are disposed of at no cost.
+    discount_rate : float
+        Per year, applied to projects' capital costs (paid when construction starts).
 
     Examples
     --------
@@ -259,6 +262,7 @@ class Policy:
     hhi_tolerance: float = 1.0
     hhi_max_iterations: int = 50
     salvage_usd_per_t: Any = None
+    discount_rate: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
@@ -392,6 +396,10 @@ class Portfolio:
         Co-produced products: supplier, product, price_usd_per_t and capacity_t (per t REO),
         optional freight_usd_per_t, and composition (element -> share of the REO); see
         :mod:`rareopt.concentrates`.
+    projects : DataFrame or records, optional
+        Suppliers that exist only if invested in: supplier, capital_usd, earliest_start (period
+        label or number), build_periods, ramp (shares of capacity after coming on stream); see
+        :mod:`rareopt.projects`.
 
     Raises
     ------
@@ -425,6 +433,7 @@ class Portfolio:
     sources: tuple[str, ...] = ()
     criticality: Any = None
     concentrates: Any = None
+    projects: Any = None
     warnings: tuple = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -472,6 +481,7 @@ class Portfolio:
         sources = self.sources or ()
         set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
         set_("criticality", Criticality.from_dict(self.criticality))
+        set_("projects", project_table(self.projects))
         bundles = concentrate_tables(self.concentrates, labels)
         set_("concentrates", bundles["concentrates"])
         set_("concentrate_capacity", bundles["concentrate_capacity"])
@@ -546,6 +556,7 @@ class Portfolio:
             "sources": self.sources,
             "criticality": self.criticality,
             "concentrates": concentrate_records(self),
+            "projects": self.projects,
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None

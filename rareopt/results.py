@@ -19,6 +19,7 @@ from rareopt.exceptions import NoPlanError
 from rareopt.highs import CompiledLP, SolverOutput
 from rareopt.model import COST_TERMS, ModelLayout
 from rareopt.portfolio import Portfolio
+from rareopt.projects import discount_factors
 from rareopt.status import EXPLANATIONS, SolveStatus
 from rareopt.validation import ALL
 
@@ -32,6 +33,7 @@ TABLES = (
     "hhi",
     "duals",
     "contracts",
+    "projects",
     "concentrates",
     "surplus",
     "hhi_cuts",
@@ -218,6 +220,43 @@ def _with_bundled(plan: pd.DataFrame, bundled: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+def _projects(layout, lp, x, model) -> pd.DataFrame | None:
+    """Investment decisions per project supplier.
+
+    Columns: invested, start_period, online_period, capital_usd (discounted to the horizon's
+    start).
+    """
+    if not hasattr(model, "invest"):
+        return None
+    portfolio = layout.portfolio
+    labels = portfolio.period_labels
+    keys = list(model.invest.keys())
+    chosen = dict(
+        (s, p)
+        for (s, p), v in zip(keys, _values(lp, x, (model.invest[k] for k in keys)))
+        if v > 0.5
+    )
+    factor = dict(zip(labels, discount_factors(portfolio)))
+    rows = []
+    for project in portfolio.projects.to_dict("records"):
+        start = chosen.get(project["supplier"])
+        online = None
+        if start is not None:
+            online = labels[
+                min(labels.index(start) + int(project["build_periods"]), len(labels) - 1)
+            ]
+        rows.append(
+            {
+                "supplier": project["supplier"],
+                "invested": start is not None,
+                "start_period": start,
+                "online_period": online,
+                "capital_usd": 0.0 if start is None else project["capital_usd"] * factor[start],
+            }
+        )
+    return pd.DataFrame(rows).set_index("supplier")
+
+
 def _contracts(layout, lp, x, model, plan) -> pd.DataFrame | None:
     """Contract decisions of a MIP: element, supplier -> country, contracted, cost_usd, bought_t."""
     if not hasattr(model, "contract"):
@@ -272,12 +311,14 @@ def extract(
     shares = shares_table(plan)
     policy = portfolio.policy
     contracts = _contracts(layout, lp, output.x, model, plan)
+    projects = _projects(layout, lp, output.x, model)
     conc = None if bundles is None else bundles["concentrates"]
     cost_terms = pd.Series(
         {
             "purchase_cost": float(plan["cost_usd"].sum())
             + (0.0 if conc is None else float(conc["cost_usd"].sum())),
             "contract_cost": 0.0 if contracts is None else float(contracts["cost_usd"].sum()),
+            "capital_cost": 0.0 if projects is None else float(projects["capital_usd"].sum()),
             "holding_cost": float((ep["holding_usd_per_t"] * level).sum()),
             "risk_penalty": float(
                 (
@@ -308,6 +349,7 @@ def extract(
             else None
         ),
         "contracts": contracts,
+        "projects": projects,
         "concentrates": None if conc is None else conc.drop(columns="risk_score"),
         "surplus": None if bundles is None else bundles["surplus"],
         "cost_terms": cost_terms,

@@ -200,6 +200,7 @@ def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
         None
         if tables["concentrates"] is None
         else {"concentrates": tables["concentrates"], "surplus": tables["surplus"]},
+        tables["projects"],
     )
     if not violations.empty:
         raise PlanCheckError(violations)

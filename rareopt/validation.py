@@ -261,8 +261,29 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
 
     _validate_policy(portfolio, issues, elements, supplier_names)
     from rareopt.concentrates import concentrate_issues
+    from rareopt.projects import project_issues
 
     issues += concentrate_issues(portfolio, list(supplier_names), elements)
+    issues += project_issues(portfolio)
+    project_suppliers = set(portfolio.projects["supplier"])
+    unlimited = portfolio.capacity[
+        portfolio.capacity["supplier"].isin(project_suppliers)
+        & ~np.isfinite(pd.to_numeric(portfolio.capacity["capacity_t"], errors="coerce"))
+    ]
+    for supplier, element in (
+        unlimited[["supplier", "element"]].drop_duplicates().itertuples(index=False)
+    ):
+        _Collector(issues, "offers").add(
+            f"supplier={supplier}, element={element}",
+            "capacity_t",
+            float("inf"),
+            "a finite capacity for a project's offers (the project scales it)",
+        )
+    rate = portfolio.policy.discount_rate
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
+        _Collector(issues, "policy").add(
+            "policy", "discount_rate", rate, "a number in [0, 1) per year"
+        )
     for element, value in (portfolio.policy.salvage_usd_per_t or {}).items():
         check = _Collector(issues, "policy")
         if element not in elements:

@@ -31,6 +31,7 @@ TOP_LEVEL_KEYS = (
     "policy",
     "criticality",
     "concentrates",
+    "projects",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -183,10 +184,15 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "hhi_tolerance": _plain(policy.hhi_tolerance),
             "hhi_max_iterations": policy.hhi_max_iterations,
             "salvage_usd_per_t": {k: _plain(v) for k, v in policy.salvage_usd_per_t.items()},
+            "discount_rate": _plain(policy.discount_rate),
         },
     }
     if len(portfolio.concentrates):
         spec["concentrates"] = concentrate_records(portfolio)
+    if len(portfolio.projects):
+        spec["projects"] = [
+            {**row, "ramp": [float(v) for v in row["ramp"]]} for row in _records(portfolio.projects)
+        ]
     settings = portfolio.criticality
     if settings.home_country is not None or settings.wgi or settings.trade:
         spec["criticality"] = {

@@ -214,7 +214,7 @@ def bundled(salvage_ce, ce_demand=0.0, capacity=100):
                 "product": "bastnaesite",
                 "price_usd_per_t": 100,
                 "capacity_t": capacity,
-                "composition": {"Nd": 0.2, "Ce": 0.5, "Sm": 0.01},
+                "composition": {"Nd": 0.2, "Ce": 0.5},
             }
         ],
         policy={"salvage_usd_per_t": {"Ce": salvage_ce}, "shortage_penalty_usd_per_t": 10_000},
@@ -225,9 +225,7 @@ def test_concentrate_with_sold_surplus_beats_the_plain_offer():
     """Per t of concentrate: 100 USD less 0.5 t Ce sold at 50 = 75 USD for 0.2 t Nd, i.e. 375 USD
     per t Nd < 600. So 50 t of concentrate: 5,000 USD less 25 t Ce x 50 = 3,750 USD; all 25 t Ce
     were bought only because they came bundled."""
-    with pytest.warns(UserWarning, match="composition Sm"):
-        portfolio = bundled(salvage_ce=50)
-    result = rareopt.solve(portfolio)
+    result = rareopt.solve(bundled(salvage_ce=50))
     assert result.objective == pytest.approx(3_750)
     assert result.tables["concentrates"]["volume_t"].sum() == pytest.approx(50)
     surplus = result.tables["surplus"]
@@ -240,9 +238,8 @@ def test_concentrate_loses_when_its_surplus_costs_to_dispose_of():
     """Disposal at 200 USD/t Ce: 100 + 0.5 x 200 = 200 USD per t of concentrate, 1,000 per t Nd:
     A's 600 wins: 6,000 USD. With 10 t Ce needed, the concentrate (20 t: 4 t Nd, 10 t Ce) is the
     only Ce there is: 20 x 100 + 6 t Nd from A x 600 = 5,600 USD."""
-    with pytest.warns(UserWarning):
-        assert rareopt.solve(bundled(salvage_ce=-200)).objective == pytest.approx(6_000)
-        needs_ce = rareopt.solve(bundled(salvage_ce=-200, ce_demand=10))
+    assert rareopt.solve(bundled(salvage_ce=-200)).objective == pytest.approx(6_000)
+    needs_ce = rareopt.solve(bundled(salvage_ce=-200, ce_demand=10))
     assert needs_ce.objective == pytest.approx(5_600)
     assert needs_ce.tables["surplus"]["surplus_t"].sum() == pytest.approx(0, abs=1e-9)
 
@@ -251,8 +248,7 @@ def test_concentrate_counts_against_the_country_cap_of_each_element():
     """AU capped at 50% of Nd: at most 5 t Nd from the concentrate (25 t), the rest from A:
     25 x 100 - 12.5 x 50 + 5 x 600 = 4,875 USD. Capped at 50% of every element, Ce too (all
     its tonnes, surplus included, come from AU), the concentrate is out: 6,000 USD."""
-    with pytest.warns(UserWarning):
-        base = bundled(salvage_ce=50)
+    base = bundled(salvage_ce=50)
     nd_only = [{"country": "AU", "element": "Nd", "max_share": 0.5}]
     result = rareopt.solve(base.with_policy(country_caps=nd_only))
     assert result.objective == pytest.approx(4_875)
@@ -282,3 +278,106 @@ def test_concentrate_validation_names_the_row():
     assert "concentrates, row 0 (supplier=X, product=ore), field supplier: got 'X'" in text
     assert "field price_usd_per_t: got -1" in text
     assert "field composition: got 1.3; allowed: shares summing to at most 1" in text
+    spec = dict(periods=1, demand={"Nd": 1}, suppliers=[supplier("B", "AU")], offers=[])
+    with pytest.warns(UserWarning, match="composition Sm: got 0.01; allowed: an element in the"):
+        rareopt.Portfolio(
+            **spec,
+            concentrates=[
+                {
+                    "supplier": "B",
+                    "product": "ore",
+                    "price_usd_per_t": 1,
+                    "capacity_t": 5,
+                    "composition": {"Nd": 0.2, "Sm": 0.01},
+                }
+            ],
+        )
+
+
+def with_project(capital, earliest=1, build=1, ramp=(0.5, 1.0), rate=0.0, periods=4):
+    """Nd 10 t a period: imports at 100 USD/t, or a domestic project at 20 USD/t (10 t a period
+    at full capacity) once built; no stockpile."""
+    return rareopt.Portfolio(
+        periods={"count": periods, "days": 365.25},
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("P", "JP", kind="mine")],
+        offers=[offer("A", "Nd", 100, 100), offer("P", "Nd", 20, 10)],
+        projects=[
+            {
+                "supplier": "P",
+                "capital_usd": capital,
+                "earliest_start": earliest,
+                "build_periods": build,
+                "ramp": list(ramp),
+            }
+        ],
+        policy={"discount_rate": rate},
+    )
+
+
+def test_project_is_built_when_its_savings_repay_the_capital_and_as_early_as_allowed():
+    """Started in P1 with one period to build and a half-capacity first year: P2 saves
+    5 x 80 = 400 USD, P3 and P4 800 each: 2,000 USD in all. Imports alone cost 4,000 USD."""
+    result = rareopt.solve(with_project(capital=1_500))
+    assert result.objective == pytest.approx(4_000 - 2_000 + 1_500)
+    built = result.tables["projects"].loc["P"]
+    assert built["invested"] and built["start_period"] == "P1" and built["online_period"] == "P2"
+    assert result.plan.loc[("Nd", "P", "P2"), "volume_t"] == pytest.approx(5)
+    assert "project capacity on stream" in set(result.checks["check"])
+
+
+def test_project_too_dear_or_too_late_is_not_built():
+    """At 2,100 USD the savings (2,000) do not repay it; starting no earlier than P3 it saves only
+    400 (half a year in P4) against 300 of capital, so it is built, in P3."""
+    assert not rareopt.solve(with_project(capital=2_100)).tables["projects"].loc["P", "invested"]
+    late = rareopt.solve(with_project(capital=300, earliest="P3"))
+    assert late.tables["projects"].loc["P", "start_period"] == "P3"
+    assert late.objective == pytest.approx(4_000 - 400 + 300)
+
+
+def test_discounting_makes_a_later_start_cheaper():
+    """At 50% a year, capital paid in P2 (a year on) costs two thirds. Started in P1 the project
+    saves 2,000 for 1,900: built, objective 4,000 - 2,000 + 1,900 = 3,900 (purchases are not
+    discounted). Allowed from P2 only, it saves 400 + 800 = 1,200 for 1,900 / 1.5 = 1,267: not
+    built."""
+    result = rareopt.solve(with_project(capital=1_900, rate=0.5))
+    assert result.tables["projects"].loc["P", "start_period"] == "P1"
+    assert result.objective == pytest.approx(3_900)
+    later = rareopt.solve(with_project(capital=1_900, rate=0.5, earliest=2))
+    assert not later.tables["projects"].loc["P", "invested"]
+
+
+def test_project_errors_name_the_row():
+    with pytest.raises(rareopt.PortfolioError) as info:
+        rareopt.Portfolio(
+            periods=2,
+            demand={"Nd": 1},
+            suppliers=[supplier("A", "CN")],
+            offers=[offer("A", "Nd", 1, 10)],
+            projects=[{"supplier": "Z", "capital_usd": -5, "earliest_start": 7, "ramp": [2]}],
+        )
+    text = str(info.value)
+    assert "projects, row 0 (supplier=Z), field supplier: got 'Z'" in text
+    assert "field earliest_start: got 7; allowed: a period number 1..2" in text
+    assert "field ramp: got [2]" in text
+
+
+def test_concentrates_projects_and_new_policy_fields_round_trip_through_yaml(tmp_path):
+    source = bundled(salvage_ce=50).with_policy(
+        group_caps=[{"countries": ["CN", "AU"], "max_share": 0.9}],
+        hhi_cap={"Nd": 9_000},
+        max_suppliers_per_element=3,
+        discount_rate=0.05,
+    )
+    path = tmp_path / "p.yaml"
+    source.to_yaml(str(path))
+    again = rareopt.Portfolio.from_yaml(str(path))
+    assert again.composition.equals(source.composition)
+    assert again.policy.hhi_cap == {"Nd": 9_000}
+    assert again.policy.group_caps.to_dict("records") == source.policy.group_caps.to_dict("records")
+    project = with_project(capital=1_500, build=2, ramp=(0.25, 0.5, 1.0))
+    project.to_yaml(str(path))
+    assert rareopt.Portfolio.from_yaml(str(path)).projects["ramp"].tolist() == [(0.25, 0.5, 1.0)]
+    assert rareopt.solve(rareopt.Portfolio.from_yaml(str(path))).objective == pytest.approx(
+        rareopt.solve(project).objective
+    )
