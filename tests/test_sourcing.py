@@ -381,3 +381,42 @@ def test_concentrates_projects_and_new_policy_fields_round_trip_through_yaml(tmp
     assert rareopt.solve(rareopt.Portfolio.from_yaml(str(path))).objective == pytest.approx(
         rareopt.solve(project).objective
     )
+
+
+def test_time_limited_mip_returns_a_checked_plan_with_its_gap_or_says_it_has_none():
+    from rareopt.synthetic import generate
+
+    portfolio = generate(6, 14, 8, seed=3)
+    offers = portfolio.offers.assign(contract_usd_per_year=150_000.0, min_order_t=25.0)
+    mip = portfolio.replace_tables(offers=offers, capacity=portfolio.capacity).with_policy(
+        max_suppliers_per_element=4
+    )
+    result = rareopt.solve(mip, time_limit=0.05)
+    if result.status is rareopt.SolveStatus.LIMIT_WITH_PLAN:
+        assert result.solver["mip_gap"] > 0
+        assert result.checks["max_excess"].max() <= result.checks["tolerance"].max()
+        assert result.contracts["contracted"].groupby(level="element").sum().max() <= 4
+    elif result.status is rareopt.SolveStatus.OPTIMAL:
+        assert result.solver["mip_gap"] <= 1e-4
+    else:
+        assert result.status is rareopt.SolveStatus.LIMIT_NO_PLAN
+        with pytest.raises(rareopt.NoPlanError):
+            result.plan
+
+
+@settings(max_examples=10, deadline=None)
+@given(price=st.integers(50, 400), nd_share=st.floats(0.05, 0.6), salvage=st.integers(-100, 100))
+def test_adding_a_concentrate_offer_never_raises_cost(price, nd_share, salvage):
+    base = bundled(salvage_ce=salvage, capacity=0)
+    offered = bundled(salvage_ce=salvage).replace_tables(
+        concentrates=[
+            {
+                "supplier": "B",
+                "product": "ore",
+                "price_usd_per_t": price,
+                "capacity_t": 100,
+                "composition": {"Nd": nd_share, "Ce": 0.3},
+            }
+        ]
+    )
+    assert rareopt.solve(offered).objective <= rareopt.solve(base).objective + 1e-6
