@@ -267,6 +267,32 @@ def stress(
 
 
 @app.command()
+def bench(
+    portfolio: Annotated[
+        str, typer.Argument(help="Portfolio YAML file, or a size: small, medium, large.")
+    ] = "small",
+    repeats: Annotated[int, typer.Option(help="Solves per setting (median reported).")] = 3,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the table as JSON here.")
+    ] = None,
+) -> None:
+    """Compare HiGHS settings (LP algorithm, presolve, threads; MIP gaps) on a portfolio."""
+    from rareopt.bench import settings_benchmark
+    from rareopt.synthetic import SIZES, generate_size
+
+    problem = generate_size(portfolio) if portfolio in SIZES else _load(Path(portfolio))
+    try:
+        table = settings_benchmark(problem, repeats=repeats)
+    except (ValueError, TypeError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    with pd.option_context("display.width", 140, "display.float_format", "{:,.4g}".format):
+        typer.echo(table.sort_values("median_s").to_string(index=False))
+    if json_file is not None:
+        json_file.write_text(table.to_json(orient="records", indent=2))
+        typer.echo(f"\nwrote {json_file}")
+
+
+@app.command()
 def events() -> None:
     """List the built-in real disruption events."""
     from rareopt.scenarios import list_events

@@ -36,7 +36,7 @@ class SolveOptions:
     mip_rel_gap : float, optional
         Relative MIP gap at which HiGHS stops (only for models with integer variables).
     threads : int, optional
-        HiGHS threads. HiGHS fixes its thread pool at the first solve in a process.
+        HiGHS threads (the process's HiGHS thread pool is rebuilt to this size).
     presolve : bool
         Run HiGHS's presolve.
     lp_algorithm : {"choose", "simplex", "ipm", "pdlp"}
@@ -220,6 +220,10 @@ def fix_integers(lp: CompiledLP, x: np.ndarray) -> CompiledLP:
 
 def make_highs(lp: CompiledLP, options: SolveOptions) -> highspy.Highs:
     """A ``highspy.Highs`` holding ``lp`` with ``options`` applied."""
+    if options.threads is not None:
+        # HiGHS keeps one thread pool per process, sized at its first solve; a solve asking for
+        # a thread count needs the pool rebuilt, or HiGHS refuses the option and fails.
+        highspy.Highs.resetGlobalScheduler(True)
     h = highspy.Highs()
     for name, value in options.highs_options(lp.is_mip).items():
         h.setOptionValue(name, value)

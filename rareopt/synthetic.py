@@ -6,7 +6,14 @@ import numpy as np
 
 from rareopt.portfolio import Portfolio
 
-__all__ = ["generate"]
+__all__ = ["generate", "generate_size", "SIZES"]
+
+SIZES = {
+    "small": (7, 15, 12, 10),
+    "medium": (17, 60, 24, 200),
+    "large": (17, 120, 60, 500),
+}
+"""Named sizes: elements, suppliers, periods, scenarios (issue 6's benchmark sizes)."""
 
 COUNTRIES = ("CN", "AU", "MY", "IN", "VN", "KZ", "MM", "US", "JP", "MN")
 
@@ -77,3 +84,17 @@ def generate(elements: int = 7, suppliers: int = 15, periods: int = 12, seed: in
         name=f"synthetic-{elements}x{suppliers}x{periods}-seed{seed}",
         policy={"country_caps": {"CN": 0.5}, "supplier_caps": 0.3, "risk_weight_usd_per_t": 1000},
     )
+
+
+def generate_size(name: str, seed: int = 0) -> Portfolio:
+    """The portfolio of a named size (:data:`SIZES`; its scenario count is for two-stage runs).
+
+    Examples
+    --------
+    >>> len(generate_size("small").elements)
+    7
+    """
+    if name not in SIZES:
+        raise ValueError(f"size: got {name!r}; allowed: {sorted(SIZES)}")
+    elements, suppliers, periods, _ = SIZES[name]
+    return generate(elements, suppliers, periods, seed=seed)

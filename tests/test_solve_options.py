@@ -70,3 +70,12 @@ def test_exports_round_trip(tmp_path):
     payload = json.loads(r.to_json(str(tmp_path / "r.json")))
     assert payload["objective_usd"] == pytest.approx(r.objective)
     assert len(payload["tables"]["plan"]) == len(r.plan)
+
+
+def test_thread_count_can_change_between_solves_in_one_process():
+    """HiGHS sizes its thread pool once per process; rareopt rebuilds it when asked for threads."""
+    p = rareopt.load_example("tiny")
+    statuses = [
+        rareopt.solve(p, **kw).status.value for kw in ({}, {"threads": 2}, {}, {"threads": 1})
+    ]
+    assert statuses == ["optimal"] * 4
