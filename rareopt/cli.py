@@ -136,6 +136,12 @@ def solve(
         float | None, typer.Option(help="Add weight x CVaR at this level (e.g. 0.95).")
     ] = None,
     cvar_weight: Annotated[float, typer.Option(help="Weight of the CVaR term.")] = 1.0,
+    engine: Annotated[
+        str, typer.Option(help="highs, or mpisppy for the scenarios (the mpi extra).")
+    ] = "highs",
+    ph: Annotated[
+        bool, typer.Option("--ph", help="With mpisppy: progressive hedging (under mpiexec).")
+    ] = False,
 ) -> None:
     """Solve a portfolio and print the plan's summary (two-stage with scenario options)."""
     from rareopt.risk import CVaR
@@ -151,16 +157,20 @@ def solve(
             problem,
             scenarios=chosen,
             risk=risk if chosen is not None else None,
+            engine=engine,
+            method="ph" if ph else "ef",
             time_limit=time_limit,
             lp_algorithm=lp_algorithm,
             threads=threads,
             presolve=presolve,
             log=log,
         )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     except PlanCheckError as exc:
         raise _fail(str(exc), EXIT_NO_PLAN) from None
+    if result is None:  # an MPI rank other than 0 in progressive hedging
+        return
     typer.echo(result.summary())
     if json_file is not None:
         result.to_json(str(json_file))

@@ -116,6 +116,14 @@ def summary_text(result: Result) -> str:
     )
     lines.append(f"total cost: {result.objective:,.0f} USD")
     solver = result.solver
+    if solver.get("engine") == "mpisppy" and solver.get("method") == "ph":
+        lines.append(
+            f"mpi-sppy PH on {solver['ranks']} ranks: plan's cost {result.objective:,.0f} USD "
+            f"(rareopt's evaluation), bounds {solver['outer_bound']:,.0f} .. "
+            f"{solver['inner_bound']:,.0f} USD, gap {solver['bound_gap']:.2%}"
+        )
+    elif solver.get("engine") == "mpisppy":
+        lines.append(f"mpi-sppy extensive form: {solver['ef_objective']:,.0f} USD")
     if solver.get("mip_gap") is not None:
         lines.append(
             f"MIP: best bound {solver['mip_dual_bound']:,.0f} USD, gap {solver['mip_gap']:.2%}, "

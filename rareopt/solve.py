@@ -35,6 +35,9 @@ def solve(
     problem: Portfolio | pyo.ConcreteModel,
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
+    engine: str = "highs",
+    method: str = "ef",
+    ph: dict | None = None,
     **options,
 ) -> Result:
     """Solve a portfolio (or a model built by :func:`rareopt.build`) with HiGHS.
@@ -50,6 +53,13 @@ def solve(
         against each scenario's recourse (``result.scenarios`` holds the outcomes).
     risk : Expectation or CVaR, optional
         How recourse costs enter the objective (default: their expectation).
+    engine : {"highs", "mpisppy"}
+        ``"mpisppy"`` solves the scenarios with mpi-sppy (the ``mpi`` extra); see
+        :mod:`rareopt.mpisppy_engine`.
+    method : {"ef", "ph"}
+        With mpi-sppy: extensive form, or progressive hedging (run under ``mpiexec``).
+    ph : dict, optional
+        Overrides of :data:`rareopt.mpisppy_engine.PH_DEFAULTS` (rho, iterations, gap).
     **options
         :class:`~rareopt.highs.SolveOptions`: ``time_limit`` (s), ``mip_rel_gap``, ``threads``,
         ``presolve``, ``lp_algorithm`` ("choose", "simplex", "ipm", "pdlp"), ``random_seed``,
@@ -77,6 +87,14 @@ def solve(
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise TypeError(f"unknown solve option(s) {unknown}; allowed: {sorted(allowed)}")
+    if engine not in ("highs", "mpisppy"):
+        raise ValueError(f"engine: got {engine!r}; allowed: 'highs' or 'mpisppy'")
+    if engine == "mpisppy":
+        if scenarios is None or not isinstance(problem, Portfolio):
+            raise TypeError("engine='mpisppy' solves a Portfolio with scenarios=ScenarioSet(...)")
+        from rareopt.mpisppy_engine import solve_mpisppy
+
+        return solve_mpisppy(problem, scenarios, risk, method=method, ph=ph, **options)
     settings = SolveOptions(**options)
     timings = {}
 

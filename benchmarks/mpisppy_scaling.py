@@ -1,0 +1,95 @@
+"""Extensive form against progressive hedging on mpi-sppy, and PH's speed-up from 1 to 2 ranks.
+
+For N random single-disruption scenarios (as ``benchmarks/scenarios.py``) on a portfolio, times in
+fresh processes: rareopt's own extensive form (HiGHS), and PH (``engine="mpisppy"``) under
+``mpiexec -n 1`` (the hub alone) and ``-n 2`` (two ranks share the hub's scenarios), each with its
+peak RSS (largest rank) and final objective. Needs the mpi extra.
+
+Run: python benchmarks/mpisppy_scaling.py [--sizes 100,1000,5000] [--portfolio small|japan]
+     [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+RUN = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    sys.path.insert(0, {here!r})
+    import rareopt
+    from rareopt.synthetic import generate_size
+    from scenarios import random_scenarios
+    name, n, engine = {portfolio!r}, {n}, {engine!r}
+    p = rareopt.load_example("japan") if name == "japan" else generate_size(name)
+    s = random_scenarios(p, n)
+    start = time.perf_counter()
+    if engine == "ef":
+        r = rareopt.solve(p, scenarios=s)
+    else:
+        r = rareopt.solve(p, scenarios=s, engine="mpisppy", method="ph",
+                          ph={{"max_iterations": 100}})
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from mpi4py import MPI
+    rss = MPI.COMM_WORLD.allreduce(rss, op=MPI.MAX) if engine != "ef" else rss
+    if r is not None:
+        print("RESULT " + json.dumps({{"seconds": seconds, "objective": r.objective,
+                                      "peak_rss_mib": rss}}))
+    """
+)
+
+
+def run(portfolio: str, n: int, engine: str, ranks: int) -> dict:
+    code = RUN.format(here=HERE, portfolio=portfolio, n=n, engine=engine)
+    command = [sys.executable, "-c", code]
+    if engine != "ef":
+        mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or "mpiexec"
+        command = [mpiexec, "-n", str(ranks), *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    return json.loads(line[7:]) if line else {"error": done.stderr.strip()[-300:]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,5000")
+    parser.add_argument("--portfolio", default="small", choices=["small", "japan"])
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    rows = []
+    print(
+        f"{'N':>6} {'EF s':>8} {'EF MiB':>8} {'PH1 s':>8} {'PH2 s':>8} {'PH MiB':>8} "
+        f"{'speed-up':>9}"
+    )
+    for n in [int(v) for v in args.sizes.split(",")]:
+        ef = run(args.portfolio, n, "ef", 1)
+        ph1 = run(args.portfolio, n, "ph", 1)
+        ph2 = run(args.portfolio, n, "ph", 2)
+        row = {"scenarios": n, "ef": ef, "ph_1_rank": ph1, "ph_2_ranks": ph2}
+        rows.append(row)
+
+        def get(d, k):
+            return d.get(k, float("nan"))
+
+        print(
+            f"{n:>6} {get(ef, 'seconds'):>8.1f} {get(ef, 'peak_rss_mib'):>8.0f} "
+            f"{get(ph1, 'seconds'):>8.1f} {get(ph2, 'seconds'):>8.1f} "
+            f"{get(ph2, 'peak_rss_mib'):>8.0f} "
+            f"{get(ph1, 'seconds') / get(ph2, 'seconds'):>9.2f}"
+        )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"portfolio": args.portfolio, "runs": rows}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

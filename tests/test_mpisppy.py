@@ -1,0 +1,73 @@
+"""The two-stage model on mpi-sppy: its extensive form equals rareopt's, and PH across three MPI
+ranks (hub, Lagrangian and xhat spokes) reaches a gap under 1% with a plan that passes the check."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import rareopt
+
+mpisppy = pytest.importorskip("mpisppy", reason="mpi-sppy is not installed (the mpi extra)")
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+
+
+def scenarios():
+    return rareopt.event_scenarios(
+        ["china-japan-2010", "pandemic-logistics-2020"], start=2, baseline=0.6
+    )
+
+
+def test_mpisppy_extensive_form_equals_rareopts_own():
+    tiny = rareopt.load_example("tiny")
+    own = rareopt.solve(tiny, scenarios=scenarios())
+    via = rareopt.solve(tiny, scenarios=scenarios(), engine="mpisppy", method="ef")
+    assert via.solver["ef_objective"] == pytest.approx(own.objective, rel=1e-9)
+    assert via.objective == pytest.approx(own.objective, rel=1e-9)
+    assert via.scenarios.cost["recourse_usd"].to_numpy() == pytest.approx(
+        own.scenarios.cost["recourse_usd"].to_numpy(), rel=1e-6, abs=1.0
+    )
+
+
+def test_unknown_method_and_ph_setting_are_refused():
+    tiny = rareopt.load_example("tiny")
+    with pytest.raises(ValueError, match="method: got 'bb'"):
+        rareopt.solve(tiny, scenarios=scenarios(), engine="mpisppy", method="bb")
+    with pytest.raises(ValueError, match="unknown setting"):
+        rareopt.solve(tiny, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"rh": 1})
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (install the mpi extra's mpich)")
+def test_progressive_hedging_on_three_ranks_reaches_a_small_certified_gap():
+    script = textwrap.dedent(
+        """
+        import json, rareopt
+        s = rareopt.event_scenarios(
+            ["china-japan-2010", "pandemic-logistics-2020"], start=2, baseline=0.6)
+        r = rareopt.solve(rareopt.load_example("tiny"), scenarios=s, engine="mpisppy",
+                          method="ph")
+        if r is not None:
+            failed = bool((r.checks["max_excess"] > r.checks["tolerance"]).any())
+            print("RESULT " + json.dumps({**r.solver, "objective": r.objective,
+                                          "check_failed": failed}))
+        """
+    )
+    done = subprocess.run(
+        [MPIEXEC, "-n", "3", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    out = json.loads(line.removeprefix("RESULT "))
+    assert out["ranks"] == 3 and out["bound_gap"] < 0.01
+    assert not out["check_failed"]
+    optimum = rareopt.solve(rareopt.load_example("tiny"), scenarios=scenarios()).objective
+    assert out["outer_bound"] <= optimum + 1e-6 <= out["objective"] + 2e-6
+    assert out["objective"] <= optimum * 1.01
