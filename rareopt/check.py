@@ -174,34 +174,31 @@ def check_plan(
     bought = plan.groupby(["element", "period"])["volume_t"].sum()
     if not surplus.empty:
         bought = bought.sub(surplus, fill_value=0.0)
-    rows = {
-        k: []
-        for k in ("element", "period", "u", "d", "level", "expected", "cap", "target", "short")
+    # Every (element, period) in order, each balance recomputed from the previous period's
+    # reported level (the initial stock for the first), as arrays.
+    grid = pd.MultiIndex.from_product([portfolio.elements, labels], names=["element", "period"])
+    d = demand.reindex(grid).to_numpy(float)
+    u = unmet.reindex(grid).fillna(0.0).to_numpy(float)
+    level = stock["level_t"].reindex(grid).to_numpy(float)
+    elements = grid.get_level_values("element")
+    first = grid.get_level_values("period") == labels[0]
+    previous = np.where(
+        first, initial.reindex(elements).fillna(0.0).to_numpy(float), np.roll(level, 1)
+    )
+    periods = grid.get_level_values("period")
+    r = {
+        "element": list(elements),
+        "period": list(periods),
+        "u": u,
+        "d": d,
+        "level": level,
+        "expected": previous + bought.reindex(grid).fillna(0.0).to_numpy(float) - (d - u),
+        "cap": stock_cap.reindex(elements).fillna(0.0).to_numpy(float),
+        "target": target_days.reindex(grid).fillna(0.0).to_numpy(float)
+        * d
+        / days.reindex(periods).to_numpy(float),
+        "short": stock["shortfall_t"].reindex(grid).to_numpy(float),
     }
-    for element in portfolio.elements:
-        expected = float(initial.get(element, 0.0))
-        for period in labels:
-            d = float(demand[element, period])
-            u = float(unmet.get((element, period), 0.0))
-            expected += float(bought.get((element, period), 0.0)) - (d - u)
-            target = float(target_days.get((element, period), 0.0)) * d / float(days[period])
-            for k, v in zip(
-                rows,
-                (
-                    element,
-                    period,
-                    u,
-                    d,
-                    float(stock.at[(element, period), "level_t"]),
-                    expected,
-                    float(stock_cap.get(element, 0.0)),
-                    target,
-                    float(stock.at[(element, period), "shortfall_t"]),
-                ),
-            ):
-                rows[k].append(v)
-            expected = rows["level"][-1]
-    r = {k: np.asarray(v) if k not in ("element", "period") else v for k, v in rows.items()}
     blank = [""] * len(r["u"])
     record(
         "unmet demand within [0, demand]",

@@ -135,11 +135,10 @@ def duals_table(
             unit=unit,
         )
         if shared:
-            scope = [
-                horizon.get(e, 0.0) if p == ALL else totals.get((e, p), 0.0)
-                for e, p in zip(frame["element"], frame["period"])
-            ]
-            frame["usd_per_point_tighter"] = -frame["dual"] * np.asarray(scope) / 100.0
+            per_period = totals.reindex(pd.MultiIndex.from_frame(frame[["element", "period"]]))
+            over_horizon = horizon.reindex(frame["element"]).to_numpy()
+            scope = np.where(frame["period"] == ALL, over_horizon, per_period.to_numpy())
+            frame["usd_per_point_tighter"] = -frame["dual"] * np.nan_to_num(scope) / 100.0
         frames.append(frame)
     buy = layout.buy
     cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
