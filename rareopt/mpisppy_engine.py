@@ -67,7 +67,7 @@ def default_rho(portfolio) -> float:
     --------
     >>> from rareopt.examples import load_example
     >>> default_rho(load_example("tiny"))
-    13000.0
+    32000.0
     """
     unit = portfolio.offers["price_usd_per_t"] + portfolio.offers["freight_usd_per_t"]
     return float(0.2 * np.median(unit))
