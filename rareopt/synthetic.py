@@ -43,6 +43,7 @@ def generate(elements: int = 7, suppliers: int = 15, periods: int = 12, seed: in
     rng = np.random.default_rng(seed)
     names = [f"E{k}" for k in range(elements)]
     countries = np.where(rng.random(suppliers) < 0.4, "CN", rng.choice(COUNTRIES[1:], suppliers))
+    countries[0] = "CN" if "CN" not in countries else countries[0]  # the capped, dominant one
     supplier_rows = [
         {
             "supplier": f"S{k}",
