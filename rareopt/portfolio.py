@@ -104,6 +104,11 @@ def make_periods(spec: Any) -> pd.DataFrame:
     elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, int(spec) + 1)]})
     elif isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - {"count", "days", "start", "freq"})
+        if unknown:
+            raise ValueError(
+                f"periods: unknown key(s) {unknown}; allowed: count, days, start, freq"
+            )
         count = int(spec.get("count", 0))
         if "start" in spec:
             freq = str(spec.get("freq", "month"))

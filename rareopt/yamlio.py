@@ -76,7 +76,10 @@ def portfolio_from_dict(spec: dict[str, Any], base_dir: str = ".") -> Portfolio:
     spec = dict(spec)
     for table in _CSV_TABLES:
         if isinstance(spec.get(table), str):
-            spec[table] = pd.read_csv(os.path.join(base_dir, spec[table]))
+            # Only an empty cell is missing: "NA" is Namibia's country code, not "not available".
+            spec[table] = pd.read_csv(
+                os.path.join(base_dir, spec[table]), keep_default_na=False, na_values=[""]
+            )
     spec["sources"] = tuple(spec.get("sources") or ())
     spec["description"] = str(spec.get("description") or "").strip()
     return Portfolio(**spec)

@@ -194,3 +194,22 @@ def test_cap_given_under_both_its_names_is_refused():
 
 def test_one_source_given_as_a_string_stays_one_source():
     assert rareopt.Portfolio(**base(sources="USGS MCS 2025")).sources == ("USGS MCS 2025",)
+
+
+def test_unknown_period_keys_are_refused():
+    with pytest.raises(ValueError, match=r"periods: unknown key\(s\) \['day'\]"):
+        rareopt.Portfolio(**base(periods={"count": 2, "day": 30}))
+
+
+def test_namibia_in_a_csv_table_is_a_country_not_a_missing_value(tmp_path):
+    (tmp_path / "suppliers.csv").write_text(
+        "supplier,country,kind,risk_score\nA,CN,mine,0.5\nB,NA,mine,\n"
+    )
+    (tmp_path / "p.yaml").write_text(
+        "periods: 1\ndemand: {Nd: 10}\nsuppliers: suppliers.csv\n"
+        "offers: [{supplier: A, element: Nd, price_usd_per_t: 1, capacity_t: 20},"
+        " {supplier: B, element: Nd, price_usd_per_t: 2, capacity_t: 20}]\n"
+    )
+    p = rareopt.Portfolio.from_yaml(str(tmp_path / "p.yaml"))
+    assert p.suppliers["country"].tolist() == ["CN", "NA"]
+    assert p.suppliers["risk_score"].tolist() == [0.5, 0.0]
