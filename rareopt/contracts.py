@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from rareopt.keys import row_keys
+
 __all__ = ["needs_contracts", "contract_rows", "add_contracts", "horizon_years"]
 
 
@@ -76,14 +78,14 @@ def add_contracts(m: pyo.ConcreteModel, layout, buy_vars: list) -> pyo.Expressio
     capacity = buy["capacity_t"].to_numpy()
     finite_cap = np.where(np.isfinite(capacity), capacity, _big_m(layout))
     link = {}
-    for i, (e, s, p) in enumerate(zip(buy["element"], buy["supplier"], buy["period"])):
+    for i, (e, s, p) in enumerate(row_keys(buy, "element", "supplier", "period")):
         link[e, s, p] = buy_vars[i] - finite_cap[i] * m.contract[e, s] <= 0
     m.contract_link = pyo.Constraint(list(link), rule=lambda m, *k: link[k])
 
     minimum = dict(zip(keys, rows["min_order_t"]))
     moq = [
         (i, (e, s, p))
-        for i, (e, s, p) in enumerate(zip(buy["element"], buy["supplier"], buy["period"]))
+        for i, (e, s, p) in enumerate(row_keys(buy, "element", "supplier", "period"))
         if minimum[e, s] > 0
     ]
     m.order = pyo.Var([k for _, k in moq], domain=pyo.Binary)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from rareopt.hhi_cuts import run_with_hhi_caps
 from rareopt.highs import SolveOptions, compile_model, make_highs
+from rareopt.keys import row_keys
 from rareopt.model import build, layout_of, make_layout
 from rareopt.portfolio import Portfolio
 from rareopt.risk import CVaR, Expectation
@@ -95,7 +96,8 @@ def _cap_point(portfolio, h, lp, model, country, element) -> _Point:
 
     def point(value: float) -> Portfolio:
         caps = _caps_with(portfolio.policy.country_caps, country, element, value)
-        return portfolio.with_policy(country_caps=caps)
+        # The share was checked by _check_values; nothing else changes, so no re-validation.
+        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
 
     return _Point(apply, point)
 
@@ -103,7 +105,7 @@ def _cap_point(portfolio, h, lp, model, country, element) -> _Point:
 def _cost_point(portfolio, h, lp, model, vary, country) -> _Point:
     """Edit purchase costs: unit cost (x price multiplier for ``country``) + weight x risk score."""
     buy = layout_of(model).buy
-    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    cols = lp.positions(model.buy[k] for k in row_keys(buy, "element", "supplier", "period"))
     present = cols >= 0
     offers = portfolio.offers.set_index(["supplier", "element"])
     price = offers["price_usd_per_t"].reindex(list(zip(buy["supplier"], buy["element"]))).to_numpy()
@@ -282,6 +284,7 @@ def frontier(
     model = build(base) if scenarios is None else build_two_stage(base, scenarios, risk)
     lp = compile_model(model)
     h = make_highs(lp, settings)
+    base_layout = layout_of(model)
     if vary == "cvar_alpha":
         point = _cvar_point(base, h, lp, model, weight)
     elif vary == "country_cap":
@@ -306,8 +309,14 @@ def frontier(
             if scenarios is not None:  # the first stage's cost is read from the model
                 for variable, x in zip(lp.columns, output.x):
                     variable.set_value(x, skip_validation=True)
-            # The point's own layout: same variables and rows, its own costs and targets.
-            checked = checked_solution(model, lp, output, make_layout(point.portfolio(value)))
+            # The point's own layout: same variables and rows, its own costs and targets. A cap or
+            # a CVaR level changes no layout table, only the portfolio the plan is checked against.
+            at_point = point.portfolio(value)
+            if vary in ("country_cap", "cvar_alpha"):
+                point_layout = replace(base_layout, portfolio=at_point)
+            else:
+                point_layout = make_layout(at_point)
+            checked = checked_solution(model, lp, output, point_layout, duals=False)
             record.update(_point_summary(output.objective, checked, country))
             record["extract_seconds"] = time.perf_counter() - start
         records.append(record)

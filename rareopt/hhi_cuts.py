@@ -20,6 +20,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from rareopt.highs import CompiledLP, SolverOutput, run
+from rareopt.keys import row_keys
 from rareopt.model import layout_of
 from rareopt.validation import ALL
 
@@ -54,7 +55,7 @@ def _groups(model, lp: CompiledLP) -> list[tuple]:
     portfolio, buy, conc = layout.portfolio, layout.buy, layout.concentrate
     caps = hhi_caps(portfolio)
     horizon = portfolio.policy.cap_basis == "horizon"
-    variables = [model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"])]
+    variables = [model.buy[k] for k in row_keys(buy, "element", "supplier", "period")]
     variables += [
         model.concentrate[k] for k in zip(conc["supplier"], conc["product"], conc["period"])
     ]

@@ -19,6 +19,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from rareopt.contracts import add_contracts, needs_contracts
+from rareopt.keys import row_keys
 from rareopt.portfolio import Portfolio
 from rareopt.projects import add_projects
 from rareopt.validation import ALL
@@ -404,10 +405,10 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=f"rareopt:{portfolio.name}")
     m._rareopt_layout = layout
 
-    buy_index = list(zip(buy["element"], buy["supplier"], buy["period"]))
+    buy_index = list(row_keys(buy, "element", "supplier", "period"))
     capacity = dict(zip(buy_index, buy["capacity_t"]))
     m.buy = pyo.Var(buy_index, domain=pyo.NonNegativeReals, bounds=lambda m, *k: (0, capacity[k]))
-    ep_index = list(zip(ep["element"], ep["period"]))
+    ep_index = list(row_keys(ep, "element", "period"))
     stock_cap = dict(zip(ep_index, ep["stock_capacity_t"].replace(np.inf, None)))
     demand = dict(zip(ep_index, ep["demand_t"]))
     m.stock = pyo.Var(ep_index, bounds=lambda m, e, p: (0, stock_cap[e, p]))

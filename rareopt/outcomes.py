@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rareopt.keys import row_keys
 from rareopt.model import layout_of
 from rareopt.results import _values
 from rareopt.risk import conditional_value_at_risk, value_at_risk
@@ -322,7 +323,7 @@ def extract_outcome(
     """
     layout, slayout = layout_of(model), scenario_layout_of(model)
     ep = layout.element_period
-    keys = [(w, e, p) for w in slayout.names for e, p in zip(ep["element"], ep["period"])]
+    keys = [(w, e, p) for w in slayout.names for e, p in row_keys(ep, "element", "period")]
     shape = (len(slayout.names), len(ep))
     values = {
         "buy": plan["volume_t"].to_numpy(),

@@ -10,6 +10,7 @@ Units: tonnes of rare-earth oxide equivalent (t REO), US dollars (USD), USD per 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -533,6 +534,16 @@ class Portfolio:
         [0.4]
         """
         return self.replace_tables(policy=replace(self.policy, **changes))
+
+    def _swap_policy(self, policy: Policy) -> Portfolio:
+        """A copy with ``policy`` in place, the tables not re-validated.
+
+        For callers that have validated what they changed (a frontier's cap values); everything
+        else should use :meth:`with_policy`.
+        """
+        out = copy.copy(self)
+        object.__setattr__(out, "policy", policy)
+        return out
 
     def replace_tables(self, **tables: Any) -> Portfolio:
         """A copy with some tables replaced (re-validated); e.g. ``offers=...``, ``suppliers=...``.

@@ -20,6 +20,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from rareopt.exceptions import ValidationIssue
+from rareopt.keys import row_keys
 
 __all__ = ["project_table", "project_issues", "add_projects", "online_share", "discount_factors"]
 
@@ -170,7 +171,7 @@ def add_projects(m: pyo.ConcreteModel, layout, supply_vars: list) -> pyo.Express
     rows = pd.concat(
         [
             buy[["supplier", "period", "capacity_t"]].assign(
-                key=list(zip(buy["element"], buy["supplier"], buy["period"])),
+                key=list(row_keys(buy, "element", "supplier", "period")),
                 pos=np.arange(len(buy)),
             ),
             conc[["supplier", "period", "capacity_t"]].assign(

@@ -17,6 +17,7 @@ import pandas as pd
 from rareopt.contracts import contract_rows
 from rareopt.exceptions import NoPlanError
 from rareopt.highs import CompiledLP, SolverOutput
+from rareopt.keys import row_keys
 from rareopt.model import COST_TERMS, ModelLayout
 from rareopt.portfolio import Portfolio
 from rareopt.projects import discount_factors
@@ -141,7 +142,7 @@ def duals_table(
             frame["usd_per_point_tighter"] = -frame["dual"] * np.nan_to_num(scope) / 100.0
         frames.append(frame)
     buy = layout.buy
-    cols = lp.positions(model.buy[k] for k in zip(buy["element"], buy["supplier"], buy["period"]))
+    cols = lp.positions(model.buy[k] for k in row_keys(buy, "element", "supplier", "period"))
     # A column's reduced cost is the value of its upper bound only where it is negative (at the
     # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
     capacity_value = np.minimum(np.where(cols >= 0, output.col_dual[np.maximum(cols, 0)], 0.0), 0.0)
@@ -287,9 +288,9 @@ def extract(
     """
     portfolio = layout.portfolio
     buy, ep = layout.buy, layout.element_period
-    keys = zip(buy["element"], buy["supplier"], buy["period"])
+    keys = row_keys(buy, "element", "supplier", "period")
     volume = _values(lp, output.x, (model.buy[k] for k in keys))
-    ep_keys = list(zip(ep["element"], ep["period"]))
+    ep_keys = list(row_keys(ep, "element", "period"))
     level = _values(lp, output.x, (model.stock[k] for k in ep_keys))
     unmet = _values(lp, output.x, (model.unmet[k] for k in ep_keys))
     shortfall = _values(lp, output.x, (model.shortfall[k] for k in ep_keys))

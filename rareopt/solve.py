@@ -198,15 +198,17 @@ class CheckedSolution:
     scenarios: ScenarioOutcome | None
 
 
-def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
+def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True) -> CheckedSolution:
     """Tables, cost terms and checks of a solved model; raise if the plan fails the check.
 
     ``layout`` is the portfolio the solution must satisfy (a frontier point's own). For a
     two-stage model the model's variables must hold the solution (the first stage's cost is read
-    from its ``total_cost`` expression) and the scenario outcomes are checked too.
+    from its ``total_cost`` expression) and the scenario outcomes are checked too. ``duals=False``
+    skips the marginal values (a frontier does not report them).
     """
     slayout = scenario_layout_of(model)
-    tables = extract(layout, lp, output, model, duals=slayout is None)
+    duals = duals and slayout is None
+    tables = extract(layout, lp, output, model, duals=duals)
     first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
     checks, violations = check_plan(
         layout.portfolio,
@@ -224,7 +226,7 @@ def checked_solution(model, lp, output, layout: ModelLayout) -> CheckedSolution:
         raise PlanCheckError(violations)
     cost_terms = tables.pop("cost_terms")
     if slayout is None:
-        if lp.is_mip:
+        if lp.is_mip and duals:
             tables["duals"] = _fixed_integer_duals(model, lp, output, layout, tables["plan"])
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from rareopt.keys import row_keys
 from rareopt.model import _linear, build, layout_of
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
@@ -251,9 +252,9 @@ def build_two_stage(
         risk=risk,
     )
 
-    buy_keys = list(zip(buy["element"], buy["supplier"], buy["period"]))
+    buy_keys = list(row_keys(buy, "element", "supplier", "period"))
     buy_vars = [m.buy[k] for k in buy_keys]
-    ep_keys = list(zip(ep["element"], ep["period"]))
+    ep_keys = list(row_keys(ep, "element", "period"))
     first_period = portfolio.period_labels[0]
     w_ep = [(w, e, p) for w in names for e, p in ep_keys]
     stock_cap = np.tile(ep["stock_capacity_t"].replace(np.inf, np.nan).to_numpy(), len(names))
