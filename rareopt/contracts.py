@@ -68,8 +68,14 @@ def contract_rows(portfolio, buy: pd.DataFrame) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def add_contracts(m: pyo.ConcreteModel, layout, buy_vars: list) -> pyo.Expression:
-    """Add the binary contract components to ``m``; return the contract cost (USD)."""
+def add_contracts(
+    m: pyo.ConcreteModel, layout, buy_vars: list, supply_vars: list
+) -> pyo.Expression:
+    """Add the binary contract components to ``m``; return the contract cost (USD).
+
+    ``buy_vars`` are the purchase variables in ``layout.buy`` order; ``supply_vars`` those and
+    the concentrate variables, in the order ``layout.supply``'s ``pos`` refers to.
+    """
     portfolio, buy = layout.portfolio, layout.buy
     policy = portfolio.policy
     rows = contract_rows(portfolio, buy)
@@ -108,45 +114,66 @@ def add_contracts(m: pyo.ConcreteModel, layout, buy_vars: list) -> pyo.Expressio
         elements if limit is not None else [],
         rule=lambda m, e: sum(m.contract[e, s] for (el, s) in keys if el == e) <= limit,
     )
-    _add_country_floor(m, layout, buy_vars, elements)
+    _add_country_floor(m, layout, supply_vars, elements)
     cost = dict(zip(keys, rows["contract_usd"]))
     return pyo.Expression(expr=sum(cost[k] * m.contract[k] for k in keys if cost[k] > 0))
 
 
 def _big_m(layout) -> float:
-    """A bound on what any element's purchases can usefully reach over the horizon.
+    """A bound on what any element's purchases can reach over the horizon at an optimum.
 
-    Demand over the horizon plus the storage room (or, with unlimited room, the largest stock
-    target: stock beyond every target only costs). Used where an offer's capacity is unlimited.
+    Demand over the horizon, plus the storage room (or, with unlimited room, the largest stock
+    target: stock beyond every target only costs), plus every minimum order of the element in
+    every period (a minimum order can force buying beyond need). Used where an offer's capacity
+    is unlimited.
     """
     ep = layout.element_period
     by_element = ep.groupby("element")
     room = by_element["stock_capacity_t"].max()
     room = room.where(np.isfinite(room), by_element["target_t"].max())
-    return float((by_element["demand_t"].sum() + room).max()) or 1.0
+    buy = layout.buy
+    offers = layout.portfolio.offers.set_index(["supplier", "element"])["min_order_t"]
+    orders = offers.reindex(row_keys(buy, "supplier", "element")).fillna(0.0).to_numpy()
+    forced = pd.Series(orders, index=buy["element"].to_numpy()).groupby(level=0).sum()
+    total = by_element["demand_t"].sum() + room + forced.reindex(room.index).fillna(0.0)
+    return float(total.max()) or 1.0
 
 
-def _add_country_floor(m, layout, buy_vars: list, elements: list) -> None:
-    """Countries counted as supplying an element: at least the floor share of its purchases."""
+def _add_country_floor(m, layout, supply_vars: list, elements: list) -> None:
+    """Countries counted as supplying an element: at least the floor share of its purchases.
+
+    Purchases include the element's tonnes in concentrates (``layout.supply``), as the caps do.
+    """
     policy = layout.portfolio.policy
     minimum, share = policy.min_countries_per_element, policy.country_floor_share
-    buy = layout.buy
+    supply = layout.supply
     pairs = (
-        buy[["element", "country"]].drop_duplicates().itertuples(index=False)
-        if minimum is not None
-        else []
+        []
+        if minimum is None
+        else row_keys(supply.drop_duplicates(["element", "country"]), "element", "country")
     )
-    pairs = [tuple(p) for p in pairs]
     m.country_used = pyo.Var(pairs, domain=pyo.Binary)
-    by_pair = buy.groupby(["element", "country"]).indices
-    by_element = buy.groupby("element").indices
-    capacity = buy["capacity_t"].to_numpy()
+    by_pair = supply.groupby(["element", "country"]).indices
+    by_element = supply.groupby("element").indices
+    pos, coef = supply["pos"].to_numpy(), supply["coef"].to_numpy(float)
+    # Bundled tonnes can exceed any need (surplus): the bound adds what concentrates can bring.
+    n_buy = len(layout.buy)
+    conc_cap = layout.concentrate["capacity_t"].to_numpy(float)
+    bundled = np.zeros(len(pos))
+    in_bundle = pos >= n_buy
+    bundled[in_bundle] = coef[in_bundle] * conc_cap[pos[in_bundle] - n_buy]
+    if minimum is not None and not np.isfinite(bundled).all():
+        raise ValueError(
+            "min_countries_per_element with a concentrate of unlimited capacity_t: give the "
+            "concentrate a finite capacity_t"
+        )
+    extra = pd.Series(bundled, index=supply["element"].to_numpy()).groupby(level=0).sum()
     bound = _big_m(layout)
 
     def floor(m, e, c):
-        mine = sum(buy_vars[i] for i in by_pair[e, c])
-        total = sum(buy_vars[i] for i in by_element[e])
-        big = share * min(float(np.nansum(np.minimum(capacity[by_element[e]], bound))), bound)
+        mine = sum(coef[i] * supply_vars[pos[i]] for i in by_pair[e, c])
+        total = sum(coef[i] * supply_vars[pos[i]] for i in by_element[e])
+        big = share * (bound + float(extra.get(e, 0.0)))
         return mine - share * total + big * (1 - m.country_used[e, c]) >= 0
 
     m.country_floor = pyo.Constraint(pairs, rule=floor)

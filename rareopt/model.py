@@ -487,7 +487,7 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     else:
         m.capital_cost = pyo.Expression(expr=0.0)
     if needs_contracts(portfolio):
-        m.contract_cost = add_contracts(m, layout, buy_vars)
+        m.contract_cost = add_contracts(m, layout, buy_vars, supply_vars)
     else:
         m.contract_cost = pyo.Expression(expr=0.0)
     unit_cost = np.concatenate([buy["unit_cost_usd_per_t"], conc["unit_cost_usd_per_t"]])

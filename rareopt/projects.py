@@ -7,8 +7,8 @@ the offers' capacity in each period after it comes on stream; the last value hol
 chooses whether and when to start it (``invest[j, t]`` in {0, 1}, at most one start); the capital
 is paid when construction starts, discounted at the policy's ``discount_rate`` (per year).
 
-Symbols of ``docs/formulation.md``: ``project_capacity[e, s, p]``: x <= capacity x
-sum_t ramp(p - t - build) invest[s, t].
+Symbols of ``docs/formulation.md``: ``project_capacity[kind, e or product, s, p]``: x (or the
+concentrate) <= capacity x sum_t ramp(p - t - build) invest[s, t], kind "offer" or "concentrate".
 """
 
 from __future__ import annotations
@@ -171,11 +171,11 @@ def add_projects(m: pyo.ConcreteModel, layout, supply_vars: list) -> pyo.Express
     rows = pd.concat(
         [
             buy[["supplier", "period", "capacity_t"]].assign(
-                key=list(row_keys(buy, "element", "supplier", "period")),
+                key=[("offer", *k) for k in row_keys(buy, "element", "supplier", "period")],
                 pos=np.arange(len(buy)),
             ),
             conc[["supplier", "period", "capacity_t"]].assign(
-                key=list(zip(conc["product"], conc["supplier"], conc["period"])),
+                key=[("concentrate", *k) for k in row_keys(conc, "product", "supplier", "period")],
                 pos=len(buy) + np.arange(len(conc)),
             ),
         ]

@@ -182,9 +182,10 @@ def check_recourse(
     replacement = (
         (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).groupby(offers["element"]).mean()
     )
-    flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(0.0) * (
-        base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"]
-    )
+    missing = base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"]
+    flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(
+        0.0
+    ) * np.maximum(missing, 0.0)
     recourse = flat.groupby(["scenario", "element"], sort=False)[["extra_cost_usd"]].sum()
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]
     violations = pd.DataFrame(found).reindex(columns=columns)

@@ -151,6 +151,8 @@ def _spot_rows(
     columns = ["scenario", "buy", "limit_t", "unit_cost_usd_per_t"]
     if spot_share <= 0 or not len(buy):
         return pd.DataFrame(columns=columns)
+    # A project sells nothing before it is built; its spot offers would not know that.
+    projects = set(layout.portfolio.projects["supplier"])
     labels = layout.portfolio.period_labels
     period = pd.Series(range(len(labels)), index=labels)[buy["period"]].to_numpy()
     element_codes, _ = pd.factorize(buy["element"])
@@ -159,6 +161,7 @@ def _spot_rows(
     for w in range(len(fractions)):
         np.minimum.at(start[w], element_codes[disrupted[w]], period[disrupted[w]])
     eligible = (period[None, :] >= start[:, element_codes]) & (fractions > 0)
+    eligible &= ~buy["supplier"].isin(projects).to_numpy()[None, :]
     scenario, row = np.nonzero(eligible)
     capacity = buy["capacity_t"].to_numpy()[row]
     return pd.DataFrame(
@@ -189,7 +192,9 @@ def build_two_stage(
     - ``spot_room[w, e, s, p]``: f x + spot <= f capacity
     - ``recourse[w]`` (Expression, USD): undelivered contracts not paid for, spot bought, holding
       beyond the nominal plan's, the extra unmet demand at the shortage penalty, and the stock
-      missing at the end against the nominal plan at the replacement price
+      missing at the end against the nominal plan (``restock[w, e]`` >= nominal - scenario
+      level, ``restock_gap``) at the replacement price
+    - ``scenario_unmet_room[w, e, p]``: unmet + scenario_unmet <= demand
     - with CVaR: ``cvar_level`` (eta) and ``cvar_excess[w]`` >= recourse[w] - eta
     - objective ``two_stage_cost``: first stage + sum_w p_w recourse[w] (+ weight x CVaR)
 
@@ -294,21 +299,26 @@ def build_two_stage(
     spot_cost = spot["unit_cost_usd_per_t"].to_numpy(float)
     initial = ep["initial_t"].to_numpy()
     holding = ep["holding_usd_per_t"].to_numpy()
+    demand_of = dict(zip(ep_keys, ep["demand_t"].to_numpy()))
     penalty = [portfolio.policy.shortage_penalty_usd_per_t] * len(ep_keys)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
     nominal = [m.stock[k] for k in ep_keys]
     # Stock drawn in an emergency is not free: what is missing at the end, against the nominal
-    # plan, is valued at the element's replacement price (so is any surplus, with the sign).
+    # plan, is bought back at the element's replacement price. A surplus earns nothing (crediting
+    # it would make a disruption pay: store spot purchases or unmet demand, sell at the end).
     replacement = replacement_prices(portfolio)
     last = np.flatnonzero(ep["period"].to_numpy() == portfolio.period_labels[-1])
-    restock = [replacement.get(e, 0.0) for e in ep["element"].to_numpy()[last]]
+    last_elements = ep["element"].to_numpy()[last].tolist()
+    restock = [replacement.get(e, 0.0) for e in last_elements]
+    m.restock = pyo.Var([(w, e) for w in names for e in last_elements], domain=pyo.NonNegativeReals)
+    restock_rows = {}
     balance, recourse = {}, {}
     for w, name in enumerate(names):
         f = fractions[w]
         levels = [m.scenario_stock[name, e, p] for e, p in ep_keys]
         unmet = [m.scenario_unmet[name, e, p] for e, p in ep_keys]
         for row, (e, p) in enumerate(ep_keys):
-            idx = by_ep.get((e, p), ())
+            idx = by_ep.get((e, p), [])
             if np.all(f[idx] == 1.0):
                 coefs, terms = [1.0], [m.bought[e, p]]
             else:
@@ -324,6 +334,8 @@ def build_two_stage(
             balance[name, e, p] = (
                 _linear(coefs, terms, constant=initial[row]) == ep["demand_t"].iat[row]
             )
+        for i, e in zip(last, last_elements):
+            restock_rows[name, e] = m.restock[name, e] + levels[i] - nominal[i] >= 0
         cut = np.flatnonzero(f < 1.0)
         mine = spot_of.get(w, [])
         recourse[name] = _linear(
@@ -334,7 +346,6 @@ def build_two_stage(
                 *penalty,
                 *(-holding),
                 *restock,
-                *(-np.asarray(restock)),
             ],
             [
                 *(buy_vars[b] for b in cut),
@@ -342,11 +353,15 @@ def build_two_stage(
                 *levels,
                 *unmet,
                 *nominal,
-                *(nominal[i] for i in last),
-                *(levels[i] for i in last),
+                *(m.restock[name, e] for e in last_elements),
             ],
         )
     m.scenario_balance = pyo.Constraint(w_ep, rule=lambda m, *k: balance[k])
+    m.restock_gap = pyo.Constraint(list(restock_rows), rule=lambda m, *k: restock_rows[k])
+    # Unmet demand in a scenario, nominal plus extra, is at most the demand.
+    m.scenario_unmet_room = pyo.Constraint(
+        w_ep, rule=lambda m, w, e, p: m.unmet[e, p] + m.scenario_unmet[w, e, p] <= demand_of[e, p]
+    )
     m.recourse = pyo.Expression(list(names), rule=lambda m, w: recourse[w])
 
     probability = dict(zip(names, m._rareopt_scenarios.probabilities))

@@ -279,6 +279,20 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
             float("inf"),
             "a finite capacity for a project's offers (the project scales it)",
         )
+    bundles = portfolio.concentrate_capacity
+    unlimited = bundles[
+        bundles["supplier"].isin(project_suppliers)
+        & ~np.isfinite(pd.to_numeric(bundles["capacity_t"], errors="coerce"))
+    ]
+    for supplier, product in (
+        unlimited[["supplier", "product"]].drop_duplicates().itertuples(index=False)
+    ):
+        _Collector(issues, "concentrates").add(
+            f"supplier={supplier}, product={product}",
+            "capacity_t",
+            float("inf"),
+            "a finite capacity for a project's concentrates (the project scales it)",
+        )
     rate = portfolio.policy.discount_rate
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         _Collector(issues, "policy").add(
@@ -343,6 +357,19 @@ def _validate_policy(
                         severity="warning",
                     )
 
+    named: dict = {}
+    for table in ("group_caps", "group_floors"):
+        groups = getattr(policy, table)
+        for label, group, members in zip(groups.index, groups["group"], groups["countries"]):
+            members = set(members) if isinstance(members, tuple) else members
+            if named.setdefault(group, members) != members:
+                _Collector(issues, f"policy {table.replace('_', ' ')}").add(
+                    f"row {label} (group={group})",
+                    "countries",
+                    sorted(members),
+                    f"the same countries as the group's other rows: {sorted(named[group])} "
+                    "(or another group name)",
+                )
     for table, share in (("group caps", "max_share"), ("group floors", "min_share")):
         groups = getattr(policy, table.replace(" ", "_"))
         check = _Collector(issues, f"policy {table}", ["group", "element"])

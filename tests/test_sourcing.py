@@ -420,3 +420,51 @@ def test_adding_a_concentrate_offer_never_raises_cost(price, nd_share, salvage):
         ]
     )
     assert rareopt.solve(offered).objective <= rareopt.solve(base).objective + 1e-6
+
+
+def test_minimum_order_on_an_unlimited_offer_is_not_cut_off_by_the_big_m():
+    """A sells at 10 USD/t, unlimited, in lots of at least 25 t; 10 t needed, room to store the
+    rest: buying 25 t from A (250 USD) beats 10 t from B at 100 (1,000 USD)."""
+    portfolio = rareopt.Portfolio(
+        periods=1,
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[
+            {**offer("A", "Nd", 10, float("inf")), "min_order_t": 25},
+            offer("B", "Nd", 100, 50),
+        ],
+        stockpile=[{"element": "Nd", "initial_t": 0}],
+    )
+    assert rareopt.solve(portfolio).objective == pytest.approx(250)
+
+
+def test_a_group_name_names_one_set_of_countries():
+    with pytest.raises(rareopt.PortfolioError, match="the same countries as the group's other"):
+        three_countries(
+            group_caps=[{"group": "G", "countries": ["CN"], "max_share": 0.6}],
+            group_floors=[{"group": "G", "countries": ["AU"], "min_share": 0.2}],
+        )
+
+
+def test_project_offer_and_concentrate_named_alike_keep_their_own_capacity_rows():
+    """The project's concentrate product is called 'Nd', like the element of its plain offer; an
+    unbuilt project must sell neither."""
+    portfolio = rareopt.Portfolio(
+        periods=2,
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("P", "JP")],
+        offers=[offer("A", "Nd", 100, 100), offer("P", "Nd", 20, 10)],
+        concentrates=[
+            {
+                "supplier": "P",
+                "product": "Nd",
+                "price_usd_per_t": 1,
+                "capacity_t": 50,
+                "composition": {"Nd": 0.5},
+            }
+        ],
+        projects=[{"supplier": "P", "capital_usd": 1e9}],
+    )
+    result = rareopt.solve(portfolio)
+    assert not result.tables["projects"].loc["P", "invested"]
+    assert result.objective == pytest.approx(2_000)

@@ -153,3 +153,61 @@ def test_solve_with_scenarios_reports_recourse_in_the_summary_and_cost_terms():
     assert result.cost_terms.sum() == pytest.approx(result.objective)
     assert "expected recourse" in result.summary()
     assert "two-stage objective" in set(result.checks["check"])
+
+
+def test_period_without_offers_for_an_element_builds_and_solves():
+    """Dy has no capacity in P2; a Nd disruption must not trip the scenario balance of Dy."""
+    portfolio = rareopt.Portfolio(
+        periods=2,
+        demand={"Nd": 10, "Dy": 5},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[
+            offer("A", "Nd", 100, 20),
+            offer("B", "Nd", 150, 20),
+            offer("A", "Dy", 300, [10, 0]),
+        ],
+        policy={"shortage_penalty_usd_per_t": 1000},
+    )
+    cut = ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.5},
+            {
+                "name": "cut",
+                "probability": 0.5,
+                "disruptions": [{"country": "CN", "elements": ["Nd"], "start": 1}],
+            },
+        ],
+        spot_share=0.0,
+    )
+    result = rareopt.solve(portfolio, scenarios=cut)
+    assert result.ok and result.scenarios.cost.loc["cut", "unmet_t"] == pytest.approx(5.0)
+
+
+def test_a_disruption_never_pays_and_unmet_demand_never_exceeds_demand():
+    """Stock left above the nominal plan at the end earns nothing: spot purchases stored to be
+    'sold' at the replacement price would make an embargo profitable. And a scenario cannot leave
+    more demand unmet than there is (which would create stock from nothing)."""
+    portfolio = rareopt.Portfolio(
+        periods=2,
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU"), supplier("C", "US")],
+        offers=[
+            offer("A", "Nd", 100, 100),
+            offer("B", "Nd", 200, 100),
+            offer("C", "Nd", 3000, 100),
+        ],
+        stockpile=[{"element": "Nd", "initial_t": 0, "capacity_t": 1000}],
+    )
+    embargo = ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.9},
+            {"name": "embargo", "probability": 0.1, "disruptions": [{"country": "CN", "start": 2}]},
+        ],
+        spot_share=0.5,
+        spot_premium=0.5,
+    )
+    result = rareopt.solve(portfolio, scenarios=embargo)
+    assert (result.scenarios.cost["recourse_usd"] >= -1e-6).all()
+    assert result.objective >= rareopt.solve(portfolio).objective - 1e-6
+    flows = result.scenarios.stock
+    assert (flows["unmet_t"] <= 10 + 1e-9).all()
