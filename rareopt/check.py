@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rareopt.contracts import horizon_years
 from rareopt.portfolio import Portfolio
 from rareopt.projects import discount_factors, online_share
 from rareopt.validation import ALL
@@ -358,32 +359,34 @@ def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Seri
         minimum.to_numpy(),
         short,
     )
+    counts = []
     if policy.max_suppliers_per_element is not None:
-        count = contracted[contracted].groupby(level="element").size()
-        record(
-            "suppliers per element",
-            count.index,
-            [ALL] * len(count),
-            [""] * len(count),
-            count.to_numpy(float),
-            np.full(len(count), policy.max_suppliers_per_element),
-            count.to_numpy(float) - policy.max_suppliers_per_element,
-        )
+        signed = contracted[contracted].groupby(level="element").size()
+        counts.append(("suppliers per element", signed, policy.max_suppliers_per_element, 1))
     if policy.min_countries_per_element is not None:
         horizon = plan.assign(country=plan["supplier"].map(portfolio.supplier_country()))
         by_country = horizon.groupby(["element", "country"])["volume_t"].sum()
         total = by_country.groupby(level="element").transform("sum")
         floor = policy.country_floor_share * total - tol
         counted = (by_country >= floor).groupby(level="element").sum()
-        counted = counted.reindex(portfolio.elements, fill_value=0)
+        counts.append(
+            (
+                "countries per element",
+                counted.reindex(portfolio.elements, fill_value=0),
+                policy.min_countries_per_element,
+                -1,
+            )
+        )
+    for name, count, limit, sign in counts:  # sign 1: at most the limit; -1: at least
+        value = count.to_numpy(float)
         record(
-            "countries per element",
-            counted.index,
-            [ALL] * len(counted),
-            [""] * len(counted),
-            counted.to_numpy(float),
-            np.full(len(counted), policy.min_countries_per_element),
-            policy.min_countries_per_element - counted.to_numpy(float),
+            name,
+            count.index,
+            [ALL] * len(count),
+            [""] * len(count),
+            value,
+            np.full(len(count), limit),
+            sign * (value - limit),
         )
     return contracted
 
@@ -541,7 +544,7 @@ def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
 
 def _contract_cost(portfolio, contracted: pd.Series) -> float:
     """Contract costs (USD over the horizon) of the contracted offers."""
-    years = float(portfolio.periods["days"].sum()) / 365.25
+    years = horizon_years(portfolio)
     fee = portfolio.offers.set_index(["supplier", "element"])["contract_usd_per_year"]
     chosen = contracted.index[contracted.to_numpy(bool)]
     return float(fee.reindex(chosen).fillna(0.0).sum() * years)

@@ -27,7 +27,7 @@ import numpy as np
 
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
-from rareopt.two_stage import build_two_stage
+from rareopt.two_stage import build_two_stage, fix_contracts
 
 __all__ = ["scenario_creator", "default_rho", "solve_mpisppy", "PH_DEFAULTS"]
 
@@ -78,8 +78,7 @@ def _evaluate(portfolio, scenarios, risk, volumes: dict, options: dict, solver_i
     from rareopt.solve import solve
 
     model = build_two_stage(portfolio, scenarios, risk)
-    for key, var in model.buy.items():
-        var.fix(float(volumes.get(key, 0.0)))
+    fix_contracts(model, volumes)
     result = solve(model, **options)
     result.solver.update(solver_info)
     return result

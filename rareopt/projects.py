@@ -55,7 +55,10 @@ def project_table(records: Any) -> pd.DataFrame:
 
 
 def project_issues(portfolio) -> list[ValidationIssue]:
-    """Problems in the projects table: unknown supplier, duplicates, bad numbers or ramp.
+    """Problems in the projects table.
+
+    Unknown supplier, duplicates, bad numbers or ramp, and unlimited capacity on a project
+    supplier's offers or concentrates.
 
     Examples
     --------
@@ -92,6 +95,26 @@ def project_issues(portfolio) -> list[ValidationIssue]:
         ramp = row["ramp"]
         if not ramp or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in ramp):
             add("ramp", list(ramp), "a list of shares from 0 to 1 (the last one holds)")
+    # The project scales its offers' and concentrates' capacity, which must then be finite.
+    project_suppliers = set(portfolio.projects["supplier"])
+    for table, frame, key in (
+        ("offers", portfolio.capacity, "element"),
+        ("concentrates", portfolio.concentrate_capacity, "product"),
+    ):
+        values = pd.to_numeric(frame["capacity_t"], errors="coerce")
+        unlimited = frame[frame["supplier"].isin(project_suppliers) & ~np.isfinite(values)]
+        for supplier, item in (
+            unlimited[["supplier", key]].drop_duplicates().itertuples(index=False)
+        ):
+            issues.append(
+                ValidationIssue(
+                    table,
+                    f"supplier={supplier}, {key}={item}",
+                    "capacity_t",
+                    float("inf"),
+                    f"a finite capacity for a project's {table} (the project scales it)",
+                )
+            )
     duplicated = portfolio.projects["supplier"].duplicated()
     for label in portfolio.projects.index[duplicated]:
         issues.append(

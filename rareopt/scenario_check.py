@@ -13,6 +13,7 @@ import pandas as pd
 
 from rareopt.check import TOL_REL, tolerance
 from rareopt.portfolio import Portfolio
+from rareopt.two_stage import replacement_prices
 
 __all__ = ["check_recourse"]
 
@@ -178,10 +179,7 @@ def check_recourse(
         + penalty * (flat["unmet_t"] - base["unmet_t"].to_numpy())
     )
     final = flat["period"] == labels[-1]
-    offers = portfolio.offers
-    replacement = (
-        (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).groupby(offers["element"]).mean()
-    )
+    replacement = pd.Series(replacement_prices(portfolio), dtype=float)
     missing = base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"]
     flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(
         0.0

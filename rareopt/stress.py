@@ -10,38 +10,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rareopt.exceptions import PortfolioError, ValidationIssue
-from rareopt.model import layout_of
+from rareopt.model import make_layout
 from rareopt.outcomes import ScenarioOutcome
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result
 from rareopt.risk import Expectation
 from rareopt.scenarios import Scenario, ScenarioSet
 from rareopt.solve import solve
-from rareopt.two_stage import build_two_stage, delivered_fractions
+from rareopt.two_stage import build_two_stage, delivered_fractions, fix_contracts
 
 __all__ = ["stress_test", "value_of_stochastic_solution"]
 
 
-def _fix_contracts(model, plan: pd.DataFrame) -> None:
-    """Fix ``buy`` to the plan's volumes; rows the model has no variable for are an error."""
+def _fix_plan(model, plan: pd.DataFrame) -> None:
+    """Fix the model's contracts at a plan table's volumes (see :func:`fix_contracts`)."""
     volumes = plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"]
-    unknown = [k for k in volumes.index if k not in model.buy]
-    if unknown:
-        raise PortfolioError(
-            [
-                ValidationIssue(
-                    "plan",
-                    str(k),
-                    "element/supplier/period",
-                    k,
-                    "an offer with capacity in that period",
-                )
-                for k in unknown[:20]
-            ]
-        )
-    for key, var in model.buy.items():
-        var.fix(float(volumes.get(key, 0.0)))
+    fix_contracts(model, volumes.to_dict())
 
 
 def stress_test(
@@ -87,7 +71,7 @@ def stress_test(
     if portfolio is None:
         raise TypeError("stress_test: a plan table needs portfolio=...")
     model = build_two_stage(portfolio, scenarios, Expectation(alpha))
-    _fix_contracts(model, plan)
+    _fix_plan(model, plan)
     return solve(model, **options).raise_for_status().scenarios
 
 
@@ -128,12 +112,12 @@ def value_of_stochastic_solution(
             probability * solve(portfolio, scenarios=alone, **options).raise_for_status().objective
         )
     mean = ScenarioSet([Scenario("expected value", 1.0)], **market)
-    buy = layout_of(build_two_stage(portfolio, mean)).buy
+    buy = make_layout(portfolio).buy
     fractions = p @ delivered_fractions(portfolio, buy, scenarios)
     ev_model = build_two_stage(portfolio, mean, fractions=fractions[None, :])
     ev = solve(ev_model, **options).raise_for_status()
     evaluated = build_two_stage(portfolio, scenarios)
-    _fix_contracts(evaluated, ev.plan)
+    _fix_plan(evaluated, ev.plan)
     eev = solve(evaluated, **options).raise_for_status()
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]

@@ -15,6 +15,7 @@ engine such as mpi-sppy needs from a ``scenario_creator``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.keys import row_keys
 from rareopt.model import _linear, build, layout_of
 from rareopt.risk import CVaR, Expectation
@@ -37,6 +39,7 @@ __all__ = [
     "scenario_layout_of",
     "delivered_fractions",
     "replacement_prices",
+    "fix_contracts",
 ]
 
 
@@ -172,6 +175,40 @@ def _spot_rows(
             "unit_cost_usd_per_t": buy["unit_cost_usd_per_t"].to_numpy()[row] * (1 + spot_premium),
         }
     )
+
+
+def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple, float]) -> None:
+    """Fix every ``buy[e, s, p]`` at ``volumes`` (keys left out buy nothing).
+
+    Raises
+    ------
+    PortfolioError
+        Naming keys the model has no purchase variable for (no offer with capacity then).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> m = build(load_example("tiny"))
+    >>> fix_contracts(m, {("Nd", "CN-Mine", "P1"): 72.0})
+    >>> m.buy["Nd", "CN-Mine", "P1"].value, m.buy["Nd", "AU-Lynas", "P1"].fixed
+    (72.0, True)
+    """
+    unknown = [k for k in volumes if k not in model.buy]
+    if unknown:
+        raise PortfolioError(
+            [
+                ValidationIssue(
+                    "plan",
+                    str(k),
+                    "element/supplier/period",
+                    k,
+                    "an offer with capacity in that period",
+                )
+                for k in unknown[:20]
+            ]
+        )
+    for key, var in model.buy.items():
+        var.fix(float(volumes.get(key, 0.0)))
 
 
 def build_two_stage(

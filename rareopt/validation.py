@@ -265,34 +265,6 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
 
     issues += concentrate_issues(portfolio, list(supplier_names), elements)
     issues += project_issues(portfolio)
-    project_suppliers = set(portfolio.projects["supplier"])
-    unlimited = portfolio.capacity[
-        portfolio.capacity["supplier"].isin(project_suppliers)
-        & ~np.isfinite(pd.to_numeric(portfolio.capacity["capacity_t"], errors="coerce"))
-    ]
-    for supplier, element in (
-        unlimited[["supplier", "element"]].drop_duplicates().itertuples(index=False)
-    ):
-        _Collector(issues, "offers").add(
-            f"supplier={supplier}, element={element}",
-            "capacity_t",
-            float("inf"),
-            "a finite capacity for a project's offers (the project scales it)",
-        )
-    bundles = portfolio.concentrate_capacity
-    unlimited = bundles[
-        bundles["supplier"].isin(project_suppliers)
-        & ~np.isfinite(pd.to_numeric(bundles["capacity_t"], errors="coerce"))
-    ]
-    for supplier, product in (
-        unlimited[["supplier", "product"]].drop_duplicates().itertuples(index=False)
-    ):
-        _Collector(issues, "concentrates").add(
-            f"supplier={supplier}, product={product}",
-            "capacity_t",
-            float("inf"),
-            "a finite capacity for a project's concentrates (the project scales it)",
-        )
     rate = portfolio.policy.discount_rate
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         _Collector(issues, "policy").add(
