@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from rareopt.highs import SolveOptions, compile_model, make_highs, run
-from rareopt.model import build
+from rareopt.highs import SolveOptions, make_highs, run
 from rareopt.portfolio import Portfolio
+from rareopt.solve import prepare
 from rareopt.synthetic import generate
 
 __all__ = ["settings_grid", "settings_benchmark", "scaling"]
@@ -77,7 +77,7 @@ def settings_benchmark(
     >>> table["status"].tolist()
     ['optimal', 'optimal']
     """
-    lp = compile_model(build(portfolio))
+    lp = prepare(portfolio)[2]
     grid = settings_grid(lp.is_mip) if grid is None else grid
     rows = []
     for setting in _progress(grid, progress, "settings"):
@@ -114,7 +114,7 @@ def scaling(
     """
     rows = []
     for n in suppliers:
-        lp = compile_model(build(generate(elements, n, periods, seed=seed)))
+        lp = prepare(generate(elements, n, periods, seed=seed))[2]
         times = [run(make_highs(lp, SolveOptions()), lp).solve_seconds for _ in range(repeats)]
         rows.append(
             {

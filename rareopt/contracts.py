@@ -56,7 +56,7 @@ def contract_rows(portfolio, buy: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> from rareopt.examples import load_example
-    >>> from rareopt.model import make_layout
+    >>> from rareopt.layout import make_layout
     >>> p = load_example("tiny")
     >>> len(contract_rows(p, make_layout(p).buy))
     6

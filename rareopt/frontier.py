@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 
 from rareopt.hhi_cuts import run_with_hhi_caps
-from rareopt.highs import SolveOptions, compile_model, make_highs
-from rareopt.keys import row_keys
-from rareopt.model import build, layout_of, make_layout
+from rareopt.highs import SolveOptions, make_highs
+from rareopt.layout import make_layout
 from rareopt.portfolio import Portfolio
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
-from rareopt.solve import CheckedSolution, checked_solution
-from rareopt.two_stage import build_two_stage, scenario_layout_of
+from rareopt.solve import CheckedSolution, checked_solution, prepare
+from rareopt.two_stage import scenario_layout_of
 from rareopt.validation import ALL
 
 __all__ = ["frontier", "VARY"]
@@ -74,13 +73,14 @@ def _caps_with(caps: pd.DataFrame, country: str, element: str | None, share: flo
     return pd.concat([caps[keep], row], ignore_index=True)
 
 
-def _cap_point(portfolio, h, lp, model, country, element) -> _Point:
+def _cap_point(portfolio, h, lp, country, element) -> _Point:
     """Edit the coefficient -kappa on total purchases in the country's cap rows."""
-    rows = [
-        k for k in model.country_cap if k[1] == country and (element is None or k[0] == element)
-    ]
-    row_pos = lp.row_positions(model.country_cap[k] for k in rows)
-    x_cols = set(lp.positions(list(model.bought.values())).tolist())
+    block = lp.row_blocks["country_cap"]
+    scope = block.frame["country"].to_numpy() == country
+    if element is not None:
+        scope &= block.frame["element"].to_numpy() == element
+    row_pos = block.positions[scope]
+    x_cols = set(lp.col_blocks["bought"].positions.tolist())
     csr = lp.matrix.tocsr()
     pairs = [
         (int(r), int(j))
@@ -102,10 +102,10 @@ def _cap_point(portfolio, h, lp, model, country, element) -> _Point:
     return _Point(apply, point)
 
 
-def _cost_point(portfolio, h, lp, model, vary, country) -> _Point:
+def _cost_point(portfolio, h, lp, vary, country) -> _Point:
     """Edit purchase costs: unit cost (x price multiplier for ``country``) + weight x risk score."""
-    buy = layout_of(model).buy
-    cols = lp.positions(model.buy[k] for k in row_keys(buy, "element", "supplier", "period"))
+    buy = lp.col_blocks["buy"].frame
+    cols = lp.col_blocks["buy"].positions
     present = cols >= 0
     offers = portfolio.offers.set_index(["supplier", "element"])
     price = offers["price_usd_per_t"].reindex(list(zip(buy["supplier"], buy["element"]))).to_numpy()
@@ -136,12 +136,15 @@ def _cost_point(portfolio, h, lp, model, vary, country) -> _Point:
     return _Point(apply, point)
 
 
-def _target_point(portfolio, h, lp, model, element) -> _Point:
+def _target_point(portfolio, h, lp, layout, element) -> _Point:
     """Edit the lower bounds of the stock-target rows: target_t = days x demand / period length."""
-    ep = layout_of(model).element_period.set_index(["element", "period"])
-    keys = [k for k in model.stock_target if element is None or k[0] == element]
-    rows = lp.row_positions(model.stock_target[k] for k in keys)
-    rate = (ep["demand_t"] / ep["days"]).reindex(keys).to_numpy()
+    block = lp.row_blocks["stock_target"]
+    scope = np.ones(len(block.frame), dtype=bool)
+    if element is not None:
+        scope = block.frame["element"].to_numpy() == element
+    rows = block.positions[scope]
+    ep = layout.element_period.iloc[block.frame["ep"].to_numpy()[scope]]
+    rate = (ep["demand_t"] / ep["days"]).to_numpy()
 
     def apply(value: float) -> None:
         for r, daily in zip(rows, rate):
@@ -281,23 +284,21 @@ def frontier(
     if vary == "cvar_alpha":
         weight = risk.weight if isinstance(risk, CVaR) else 1.0
         risk = CVaR(alpha=values[0], weight=weight)
-    model = build(base) if scenarios is None else build_two_stage(base, scenarios, risk)
-    lp = compile_model(model)
+    model, base_layout, lp, _ = prepare(base, scenarios, risk)
     h = make_highs(lp, settings)
-    base_layout = layout_of(model)
     if vary == "cvar_alpha":
         point = _cvar_point(base, h, lp, model, weight)
     elif vary == "country_cap":
-        point = _cap_point(base, h, lp, model, country, element)
+        point = _cap_point(base, h, lp, country, element)
     elif vary == "target_days":
-        point = _target_point(base, h, lp, model, element)
+        point = _target_point(base, h, lp, base_layout, element)
     else:
-        point = _cost_point(base, h, lp, model, vary, country)
+        point = _cost_point(base, h, lp, vary, country)
 
     records = []
     for value in _progress(values, progress, f"frontier {vary}"):
         point.apply(value)
-        output, _ = run_with_hhi_caps(h, lp, model)
+        output, _ = run_with_hhi_caps(h, lp, base_layout, model)
         record = {
             vary: value,
             "status": output.status.value,

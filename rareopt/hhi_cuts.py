@@ -20,8 +20,6 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from rareopt.highs import CompiledLP, SolverOutput, run
-from rareopt.keys import row_keys
-from rareopt.model import layout_of
 from rareopt.validation import ALL
 
 __all__ = ["hhi_caps", "run_with_hhi_caps"]
@@ -44,23 +42,21 @@ def hhi_caps(portfolio) -> dict[str, float]:
     return {e: float(cap) for e in portfolio.elements}
 
 
-def _groups(model, lp: CompiledLP) -> list[tuple]:
+def _groups(layout, lp: CompiledLP) -> list[tuple]:
     """The capped (element, period-or-'*') groups of columns.
 
     Each: element, scope, cap, per country the (columns, tonnes of the element per unit) of its
     supply (purchases, and concentrates by their share), and the columns of the element's total
     purchases X.
     """
-    layout = layout_of(model)
-    portfolio, buy, conc = layout.portfolio, layout.buy, layout.concentrate
+    portfolio = layout.portfolio
     caps = hhi_caps(portfolio)
     horizon = portfolio.policy.cap_basis == "horizon"
-    variables = [model.buy[k] for k in row_keys(buy, "element", "supplier", "period")]
-    variables += [
-        model.concentrate[k] for k in zip(conc["supplier"], conc["product"], conc["period"])
-    ]
-    cols = lp.positions(variables)
+    cols = np.concatenate(
+        [lp.col_blocks["buy"].positions, lp.col_blocks["concentrate"].positions]
+    )
     supply = layout.supply
+    bought = dict(zip(lp.col_blocks["bought"].keys(), lp.col_blocks["bought"].positions))
     frame = supply.assign(col=cols[supply["pos"].to_numpy()])
     frame["scope"] = ALL if horizon else frame["period"]
     frame = frame[frame["col"] >= 0]
@@ -69,7 +65,7 @@ def _groups(model, lp: CompiledLP) -> list[tuple]:
         if element not in caps:
             continue
         periods = rows["period"].unique()
-        totals = lp.positions(model.bought[element, p] for p in periods)
+        totals = np.array([bought[element, p] for p in periods])
         by_country = {
             c: (g["col"].to_numpy(), g["coef"].to_numpy(float))
             for c, g in rows.groupby("country", sort=False)
@@ -78,11 +74,13 @@ def _groups(model, lp: CompiledLP) -> list[tuple]:
     return out
 
 
-def run_with_hhi_caps(h, lp: CompiledLP, model) -> tuple[SolverOutput, pd.DataFrame | None]:
+def run_with_hhi_caps(
+    h, lp: CompiledLP, layout, model=None
+) -> tuple[SolverOutput, pd.DataFrame | None]:
     """Run HiGHS; with HHI caps in the policy, add tangent cuts until they hold.
 
-    Cuts go into HiGHS (rows after the model's own) and, for a later re-solve of the same model,
-    into ``model.hhi_cut`` (a ``ConstraintList``).
+    Cuts go into HiGHS (rows after the model's own) and, when there is a Pyomo ``model``, for a
+    later re-solve of it, into ``model.hhi_cut`` (a ``ConstraintList``).
 
     Returns
     -------
@@ -93,11 +91,11 @@ def run_with_hhi_caps(h, lp: CompiledLP, model) -> tuple[SolverOutput, pd.DataFr
         None without HHI caps.
     """
     output = run(h, lp)
-    policy = layout_of(model).portfolio.policy
+    policy = layout.portfolio.policy
     if policy.hhi_cap is None:
         return output, None
-    groups = _groups(model, lp)
-    if not hasattr(model, "hhi_cut"):
+    groups = _groups(layout, lp)
+    if model is not None and not hasattr(model, "hhi_cut"):
         model.hhi_cut = pyo.ConstraintList()
     columns = lp.columns
     log = []
@@ -117,7 +115,8 @@ def run_with_hhi_caps(h, lp: CompiledLP, model) -> tuple[SolverOutput, pd.DataFr
             break
         for index, value in cuts:
             h.addRow(-np.inf, 0.0, len(index), np.array(index, np.int32), np.array(value))
-            model.hhi_cut.add(sum(v * columns[i] for i, v in zip(index, value)) <= 0)
+            if model is not None:
+                model.hhi_cut.add(sum(v * columns[i] for i, v in zip(index, value)) <= 0)
         output = run(h, lp)
     return output, pd.DataFrame(log).set_index("iteration")
 

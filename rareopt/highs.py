@@ -14,13 +14,23 @@ from typing import Any
 
 import highspy
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import scipy.sparse  # noqa: F401 - the compiler imports it lazily; load it now, not in the first hand-off
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from rareopt.keys import row_keys
 from rareopt.status import SolveStatus, status_from_highs
 
-__all__ = ["SolveOptions", "CompiledLP", "SolverOutput", "compile_model", "make_highs", "run"]
+__all__ = [
+    "SolveOptions",
+    "Block",
+    "CompiledLP",
+    "SolverOutput",
+    "compile_model",
+    "make_highs",
+    "run",
+]
 
 LP_ALGORITHMS = ("choose", "simplex", "ipm", "pdlp")
 
@@ -106,21 +116,59 @@ class SolveOptions:
         return options
 
 
-@dataclass
-class CompiledLP:
-    """A Pyomo model as HiGHS's arrays: min cost @ x + offset, row_lower <= A x <= row_upper.
+@dataclass(frozen=True)
+class Block:
+    """A family of columns (``buy``, ``stock`` ...) or rows (``balance``, ``country_cap`` ...).
 
     Attributes
     ----------
-    columns : list of VarData
-        Pyomo variable of each column (fixed variables are folded into the bounds and offset).
-    rows : list of (ConstraintData, int)
-        Pyomo constraint of each row and its sense: -1 (>=), 0 (=), 1 (<=). A ranged constraint
-        gives two rows.
+    frame : DataFrame
+        One row per member, labelled (a table of the model's layout).
+    key : tuple of str
+        The columns of ``frame`` that name a member, e.g. ("element", "supplier", "period").
+    positions : ndarray of int
+        The member's column (or row) in the LP; -1 where it is absent (a Pyomo variable that was
+        fixed, or appears nowhere; a constraint that was deactivated or trivial).
+    absent : ndarray, optional
+        For columns: the value of each absent member (its fixed value, or 0).
     """
 
-    columns: list
-    rows: list
+    frame: pd.DataFrame
+    key: tuple
+    positions: np.ndarray
+    absent: np.ndarray | None = None
+
+    def keys(self) -> list[tuple]:
+        """Each member's key tuple, in order."""
+        return row_keys(self.frame, *self.key)
+
+    def values(self, vector: np.ndarray, absent: np.ndarray | float = 0.0) -> np.ndarray:
+        """The members' entries of a column- (or row-) aligned vector; ``absent`` where absent."""
+        pos = self.positions
+        out = vector[np.maximum(pos, 0)] if len(vector) else np.zeros(len(pos))
+        missing = pos < 0
+        return np.where(missing, absent, out) if missing.any() else out
+
+
+@dataclass
+class CompiledLP:
+    """A linear model as HiGHS's arrays: min cost @ x + offset, row_lower <= A x <= row_upper.
+
+    Attributes
+    ----------
+    col_blocks, row_blocks : dict of str to Block
+        Where each named family of the sourcing model sits among the columns and rows; results
+        are read through these, whichever route built the LP.
+    columns : list of VarData, optional
+        For an LP compiled from a Pyomo model: the Pyomo variable of each column (fixed variables
+        are folded into the bounds and offset).
+    rows : list of (ConstraintData, int), optional
+        For an LP compiled from a Pyomo model: the constraint of each row and its sense: -1 (>=),
+        0 (=), 1 (<=). A ranged constraint gives two rows.
+    cost_terms : dict of str to ndarray, optional
+        The objective split into its named terms (USD per unit of each column), where known.
+    """
+
     cost: np.ndarray
     offset: float
     matrix: Any
@@ -129,6 +177,11 @@ class CompiledLP:
     row_lower: np.ndarray
     row_upper: np.ndarray
     integrality: np.ndarray
+    col_blocks: dict = field(default_factory=dict)
+    row_blocks: dict = field(default_factory=dict)
+    columns: list | None = None
+    rows: list | None = None
+    cost_terms: dict | None = None
     _positions: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -136,20 +189,48 @@ class CompiledLP:
         """True when some column is integer."""
         return bool(self.integrality.any())
 
+    def values(self, family: str, x: np.ndarray) -> np.ndarray:
+        """Solution values of a column family, in its layout order (absent members: fixed or 0)."""
+        block = self.col_blocks[family]
+        return block.values(x, 0.0 if block.absent is None else block.absent)
+
     def positions(self, variables) -> np.ndarray:
-        """Column of each variable in ``variables``; -1 for a variable absent from the LP.
+        """Column of each Pyomo variable in ``variables``; -1 for a variable absent from the LP.
 
         A variable is absent when it is fixed or appears in no constraint and not in the objective.
         """
         if not self._positions:
-            self._positions.update((id(v), j) for j, v in enumerate(self.columns))
+            self._positions.update((id(v), j) for j, v in enumerate(self.columns or ()))
         get = self._positions.get
         return np.fromiter((get(id(v), -1) for v in variables), dtype=np.int64)
 
     def row_positions(self, constraints) -> np.ndarray:
-        """Row of each constraint; -1 for one not in the LP (trivial or deactivated)."""
-        where = {id(con): i for i, (con, _) in enumerate(self.rows)}
+        """Row of each Pyomo constraint; -1 for one not in the LP (trivial or deactivated)."""
+        where = {id(con): i for i, (con, _) in enumerate(self.rows or ())}
         return np.fromiter((where.get(id(c), -1) for c in constraints), dtype=np.int64)
+
+    def _label(self, blocks: dict, index: int) -> tuple[str, tuple] | None:
+        for name, block in blocks.items():
+            hit = np.flatnonzero(block.positions == index)
+            if len(hit):
+                return name, tuple(block.frame[c].iat[hit[0]] for c in block.key)
+        return None
+
+    def row_label(self, r: int) -> tuple[str, tuple, str]:
+        """Family, key and a printable name of row ``r`` (family "" for a user's own row)."""
+        found = self._label(self.row_blocks, r)
+        if found is not None:
+            return found[0], found[1], f"{found[0]}[{','.join(map(str, found[1]))}]"
+        name = self.rows[r][0].name if self.rows is not None else f"row {r}"
+        return "", (), name
+
+    def col_label(self, j: int) -> tuple[str, tuple, str]:
+        """Family, key and a printable name of column ``j`` (family "" for a user's own)."""
+        found = self._label(self.col_blocks, j)
+        if found is not None:
+            return found[0], found[1], f"{found[0]}[{','.join(map(str, found[1]))}]"
+        name = self.columns[j].name if self.columns is not None else f"column {j}"
+        return "", (), name
 
 
 def compile_model(model: pyo.ConcreteModel) -> CompiledLP:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.highs import CompiledLP, SolveOptions, make_highs
-from rareopt.model import ModelLayout
+from rareopt.layout import ModelLayout
 from rareopt.status import SolveStatus
 
 __all__ = ["explain_infeasibility", "Infeasibility"]
@@ -81,8 +81,7 @@ def explain_infeasibility(layout: ModelLayout, lp: CompiledLP) -> Infeasibility 
     }
     rows = []
     for r in iis.row_index_:
-        con, sense = lp.rows[r]
-        rows.append(_row_conflict(lp, r, con, sense, ep, shares))
+        rows.append(_row_conflict(lp, r, ep, shares))
     for j, bound in zip(iis.col_index_, iis.col_bound_):
         if bound in _IN_IIS:
             rows.append(_col_conflict(lp, j, bound))
@@ -109,9 +108,8 @@ def _conflict(kind, element, period, holder, description, relaxation=None) -> di
     }
 
 
-def _row_conflict(lp, r, con, sense, ep, shares) -> dict | None:
-    component = con.parent_component()
-    name, key = component.local_name, con.index()
+def _row_conflict(lp, r, ep, shares) -> dict | None:
+    name, key, label = lp.row_label(r)
     if name == "purchases":
         return None  # the definition of total purchases; nothing to relax
     if name == "balance":
@@ -150,15 +148,14 @@ def _row_conflict(lp, r, con, sense, ep, shares) -> dict | None:
         return _conflict(
             f"{kind} cap", e, p, holder, f"{holder} capped at {share:.0%} of {e}'s purchases", fix
         )
-    sign = -1.0 if sense > 0 else 1.0
-    amount, _ = _relax(lp, row=r, sign=sign)
+    at_most = np.isfinite(lp.row_upper[r]) and not np.isfinite(lp.row_lower[r])
+    amount, _ = _relax(lp, row=r, sign=-1.0 if at_most else 1.0)
     fix = None if amount is None else f"relaxing it alone by {amount:,.3g} restores feasibility"
-    return _conflict("your constraint", "", "", "", f"constraint {con.name}", fix)
+    return _conflict("your constraint", "", "", "", f"constraint {label}", fix)
 
 
 def _col_conflict(lp, j, bound) -> dict | None:
-    var = lp.columns[j]
-    name, key = var.parent_component().local_name, var.index()
+    name, key, label = lp.col_label(j)
     upper = bound in (3, 4)
     if name == "buy" and upper:
         e, s, p = key
@@ -186,7 +183,7 @@ def _col_conflict(lp, j, bound) -> dict | None:
     if name in ("buy", "stock", "bought", "unmet", "shortfall"):
         return None  # non-negativity: nothing to relax
     side = "upper" if upper else "lower"
-    return _conflict("your bound", "", "", "", f"{side} bound of {var.name}")
+    return _conflict("your bound", "", "", "", f"{side} bound of {label}")
 
 
 def infeasible_status(status: SolveStatus) -> bool:

@@ -18,9 +18,10 @@ from rareopt.contracts import contract_rows
 from rareopt.exceptions import NoPlanError
 from rareopt.highs import CompiledLP, SolverOutput
 from rareopt.keys import row_keys
-from rareopt.model import COST_TERMS, ModelLayout
+from rareopt.layout import ModelLayout
 from rareopt.portfolio import Portfolio
 from rareopt.projects import discount_factors
+from rareopt.standard_form import COST_TERMS
 from rareopt.status import EXPLANATIONS, SolveStatus
 from rareopt.validation import ALL
 
@@ -103,9 +104,7 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
 
 
-def duals_table(
-    layout: ModelLayout, lp: CompiledLP, output: SolverOutput, model, plan
-) -> pd.DataFrame:
+def duals_table(layout: ModelLayout, lp: CompiledLP, output: SolverOutput, plan) -> pd.DataFrame:
     """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only).
 
     For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.highs.fix_integers`).
@@ -122,19 +121,14 @@ def duals_table(
     horizon = plan.groupby("element")["volume_t"].sum()
     frames = []
     for name, unit in families:
-        component = getattr(model, name)
-        index = list(component.keys())
+        block = lp.row_blocks[name]
         shared = name.endswith(("_cap", "_floor"))
-        if shared:  # indexed (element, holder, period)
-            keys = pd.DataFrame(index, columns=["element", "holder", "period"])
-        else:  # indexed (element, period)
-            keys = pd.DataFrame(index, columns=["element", "period"]).assign(holder="")
-        rows = lp.row_positions(component[k] for k in index)
-        frame = keys.assign(
-            constraint=name,
-            dual=np.where(rows >= 0, output.row_dual[np.maximum(rows, 0)], 0.0),
-            unit=unit,
+        keys = block.frame[list(block.key)].set_axis(
+            ["element", "holder", "period"] if shared else ["element", "period"], axis=1
         )
+        frame = keys.assign(constraint=name, dual=block.values(output.row_dual), unit=unit)
+        if not shared:
+            frame["holder"] = ""
         if shared:
             per_period = totals.reindex(pd.MultiIndex.from_frame(frame[["element", "period"]]))
             over_horizon = horizon.reindex(frame["element"]).to_numpy()
@@ -142,10 +136,9 @@ def duals_table(
             frame["usd_per_point_tighter"] = -frame["dual"] * np.nan_to_num(scope) / 100.0
         frames.append(frame)
     buy = layout.buy
-    cols = lp.positions(model.buy[k] for k in row_keys(buy, "element", "supplier", "period"))
     # A column's reduced cost is the value of its upper bound only where it is negative (at the
     # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
-    capacity_value = np.minimum(np.where(cols >= 0, output.col_dual[np.maximum(cols, 0)], 0.0), 0.0)
+    capacity_value = np.minimum(lp.col_blocks["buy"].values(output.col_dual), 0.0)
     frames.append(
         pd.DataFrame(
             {
@@ -162,13 +155,12 @@ def duals_table(
     return out.set_index(["constraint", "element", "period", "holder"])
 
 
-def _bundles(layout, lp, x, model) -> dict | None:
+def _bundles(layout, lp, x) -> dict | None:
     """Concentrate purchases, the tonnes of each element they bring, and the surplus."""
     conc = layout.concentrate
     if conc.empty:
         return None
-    keys = list(zip(conc["supplier"], conc["product"], conc["period"]))
-    q = _values(lp, x, (model.concentrate[k] for k in keys))
+    q = lp.values("concentrate", x)
     supply = layout.supply
     bundled = supply[supply["pos"] >= len(layout.buy)]
     bundled = (
@@ -180,17 +172,12 @@ def _bundles(layout, lp, x, model) -> dict | None:
         ]
         .sum()
     )
-    surplus_keys = list(model.surplus.keys())
-    r = _values(lp, x, (model.surplus[k] for k in surplus_keys))
+    surplus_keys = row_keys(layout.surplus, "element", "period")
+    r = lp.values("surplus", x)
     salvage = layout.portfolio.policy.salvage_usd_per_t
     per_element = bundled.groupby(["element", "period"])["bundled_t"].sum()
-    surplus = pd.DataFrame(
-        {
-            "element": [k[0] for k in surplus_keys],
-            "period": [k[1] for k in surplus_keys],
-            "bundled_t": per_element.reindex(surplus_keys).to_numpy(),
-            "surplus_t": r,
-        }
+    surplus = layout.surplus[["element", "period"]].assign(
+        bundled_t=per_element.reindex(surplus_keys).to_numpy(), surplus_t=r
     )
     surplus["salvage_usd"] = surplus["surplus_t"] * surplus["element"].map(
         lambda e: salvage.get(e, 0.0)
@@ -226,7 +213,7 @@ def _projects(layout, lp, x, model) -> pd.DataFrame | None:
     Columns: invested, start_period, online_period, capital_usd (discounted to the horizon's
     start).
     """
-    if not hasattr(model, "invest"):
+    if model is None or not hasattr(model, "invest"):
         return None
     portfolio = layout.portfolio
     labels = portfolio.period_labels
@@ -259,7 +246,7 @@ def _projects(layout, lp, x, model) -> pd.DataFrame | None:
 
 def _contracts(layout, lp, x, model, plan) -> pd.DataFrame | None:
     """Contract decisions of a MIP: element, supplier -> country, contracted, cost_usd, bought_t."""
-    if not hasattr(model, "contract"):
+    if model is None or not hasattr(model, "contract"):
         return None
     rows = contract_rows(layout.portfolio, layout.buy)
     keys = list(zip(rows["element"], rows["supplier"]))
@@ -288,17 +275,15 @@ def extract(
     """
     portfolio = layout.portfolio
     buy, ep = layout.buy, layout.element_period
-    keys = row_keys(buy, "element", "supplier", "period")
-    volume = _values(lp, output.x, (model.buy[k] for k in keys))
-    ep_keys = list(row_keys(ep, "element", "period"))
-    level = _values(lp, output.x, (model.stock[k] for k in ep_keys))
-    unmet = _values(lp, output.x, (model.unmet[k] for k in ep_keys))
-    shortfall = _values(lp, output.x, (model.shortfall[k] for k in ep_keys))
+    volume = lp.values("buy", output.x)
+    level = lp.values("stock", output.x)
+    unmet = lp.values("unmet", output.x)
+    shortfall = lp.values("shortfall", output.x)
 
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
         volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"], bundled_t=0.0
     )
-    bundles = _bundles(layout, lp, output.x, model)
+    bundles = _bundles(layout, lp, output.x)
     if bundles is not None:
         plan = _with_bundled(plan, bundles["bundled"])
     daily = ep["demand_t"] / ep["days"]
@@ -344,7 +329,7 @@ def extract(
         "shares": shares,
         "hhi": hhi_table(shares),
         "duals": (
-            duals_table(layout, lp, output, model, plan)
+            duals_table(layout, lp, output, plan)
             if duals and output.row_dual is not None
             else None
         ),

@@ -16,19 +16,21 @@ import pyomo.environ as pyo
 from rareopt.check import check_plan
 from rareopt.exceptions import PlanCheckError
 from rareopt.hhi_cuts import run_with_hhi_caps
-from rareopt.highs import SolveOptions, compile_model, fix_integers, make_highs, run
+from rareopt.highs import CompiledLP, SolveOptions, fix_integers, make_highs, run
 from rareopt.infeasibility import explain_infeasibility, infeasible_status
-from rareopt.model import ModelLayout, build, layout_of
+from rareopt.layout import ModelLayout, make_layout
+from rareopt.model import build, compile_built, layout_of, uses_pyomo_parts
 from rareopt.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result, duals_table, extract
 from rareopt.risk import CVaR, Expectation, conditional_value_at_risk
 from rareopt.scenario_check import check_objective
 from rareopt.scenarios import ScenarioSet
+from rareopt.standard_form import assemble
 from rareopt.status import SolveStatus
 from rareopt.two_stage import build_two_stage, scenario_layout_of
 
-__all__ = ["solve", "checked_solution", "CheckedSolution"]
+__all__ = ["solve", "prepare", "checked_solution", "CheckedSolution"]
 
 
 def solve(
@@ -96,31 +98,13 @@ def solve(
 
         return solve_mpisppy(problem, scenarios, risk, method=method, ph=ph, **options)
     settings = SolveOptions(**options)
-    timings = {}
-
-    if isinstance(problem, Portfolio):
-        start = time.perf_counter()
-        if scenarios is None:
-            model = build(problem)
-        else:
-            model = build_two_stage(problem, scenarios, risk)
-        timings["build_seconds"] = time.perf_counter() - start
-    else:
-        if scenarios is not None or risk is not None:
-            raise TypeError(
-                "scenarios and risk go with a Portfolio; for a built model pass them to "
-                "rareopt.two_stage.build_two_stage(portfolio, scenarios, risk)"
-            )
-        model = problem
-    layout = layout_of(model)
-
+    model, layout, lp, timings = prepare(problem, scenarios, risk)
     start = time.perf_counter()
-    lp = compile_model(model)
     highs = make_highs(lp, settings)
-    timings["handoff_seconds"] = time.perf_counter() - start
+    timings["handoff_seconds"] += time.perf_counter() - start
 
     start = time.perf_counter()
-    output, hhi_log = run_with_hhi_caps(highs, lp, model)
+    output, hhi_log = run_with_hhi_caps(highs, lp, layout, model)
     timings["solve_seconds"] = (
         time.perf_counter() - start if hhi_log is not None else (output.solve_seconds)
     )
@@ -164,8 +148,9 @@ def solve(
         return result
 
     start = time.perf_counter()
-    for variable, value in zip(lp.columns, output.x):
-        variable.set_value(value, skip_validation=True)
+    if model is not None:  # the user's model holds the plan too
+        for variable, value in zip(lp.columns, output.x):
+            variable.set_value(value, skip_validation=True)
     checked = checked_solution(model, lp, output, layout)
     timings["extract_seconds"] = time.perf_counter() - start
     result.objective = output.objective
@@ -178,13 +163,62 @@ def solve(
     return result
 
 
-def _fixed_integer_duals(model, lp, output, layout, plan) -> pd.DataFrame | None:
+def prepare(
+    problem: Portfolio | pyo.ConcreteModel,
+    scenarios: ScenarioSet | None = None,
+    risk: Expectation | CVaR | None = None,
+) -> tuple[pyo.ConcreteModel | None, ModelLayout, CompiledLP, dict]:
+    """The LP of a portfolio or a built model, by the shortest route; and the time it took.
+
+    A portfolio without scenarios, contracts or projects goes straight from its layout to arrays
+    (:func:`rareopt.standard_form.assemble`), with no Pyomo model (``model`` is None); otherwise the
+    Pyomo model is built (or taken as given) and compiled.
+
+    Returns
+    -------
+    model, layout, lp, timings
+        ``timings`` has ``build_seconds`` and ``handoff_seconds`` (compiling a Pyomo model).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> model, layout, lp, _ = prepare(load_example("tiny"))
+    >>> model is None, len(lp.col_blocks["buy"].positions) == len(layout.buy)
+    (True, True)
+    """
+    start = time.perf_counter()
+    if isinstance(problem, Portfolio):
+        if scenarios is None and not uses_pyomo_parts(problem):
+            layout = make_layout(problem)
+            lp = assemble(layout)
+            return None, layout, lp, {
+                "build_seconds": time.perf_counter() - start,
+                "handoff_seconds": 0.0,
+            }
+        model = build(problem) if scenarios is None else build_two_stage(problem, scenarios, risk)
+    else:
+        if scenarios is not None or risk is not None:
+            raise TypeError(
+                "scenarios and risk go with a Portfolio; for a built model pass them to "
+                "rareopt.two_stage.build_two_stage(portfolio, scenarios, risk)"
+            )
+        model = problem
+    layout = layout_of(model)
+    built = time.perf_counter()
+    lp = compile_built(model)
+    return model, layout, lp, {
+        "build_seconds": built - start,
+        "handoff_seconds": time.perf_counter() - built,
+    }
+
+
+def _fixed_integer_duals(lp, output, layout, plan) -> pd.DataFrame | None:
     """Duals of the LP with the MIP's integer decisions fixed, labelled as such."""
     fixed = fix_integers(lp, output.x)
     again = run(make_highs(fixed, SolveOptions()), fixed)
     if again.row_dual is None:
         return None
-    table = duals_table(layout, fixed, again, model, plan)
+    table = duals_table(layout, fixed, again, plan)
     return table.assign(basis="LP with the integer decisions fixed")
 
 
@@ -206,7 +240,7 @@ def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True)
     from its ``total_cost`` expression) and the scenario outcomes are checked too. ``duals=False``
     skips the marginal values (a frontier does not report them).
     """
-    slayout = scenario_layout_of(model)
+    slayout = None if model is None else scenario_layout_of(model)
     duals = duals and slayout is None
     tables = extract(layout, lp, output, model, duals=duals)
     first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
@@ -227,7 +261,7 @@ def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True)
     cost_terms = tables.pop("cost_terms")
     if slayout is None:
         if lp.is_mip and duals:
-            tables["duals"] = _fixed_integer_duals(model, lp, output, layout, tables["plan"])
+            tables["duals"] = _fixed_integer_duals(lp, output, layout, tables["plan"])
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(
         model,

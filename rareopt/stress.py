@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rareopt.model import make_layout
+from rareopt.layout import make_layout
 from rareopt.outcomes import ScenarioOutcome
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result

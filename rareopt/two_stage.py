@@ -30,7 +30,7 @@ from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
 
 if TYPE_CHECKING:
-    from rareopt.model import ModelLayout
+    from rareopt.layout import ModelLayout
     from rareopt.portfolio import Portfolio
 
 __all__ = [
@@ -98,7 +98,7 @@ def delivered_fractions(
     Examples
     --------
     >>> from rareopt.examples import load_example
-    >>> from rareopt.model import make_layout
+    >>> from rareopt.layout import make_layout
     >>> p = load_example("tiny")
     >>> s = ScenarioSet([{"name": "cut", "probability": 1,
     ...                   "disruptions": [{"country": "CN", "start": 2, "delivered_fraction": 0.5}]}])

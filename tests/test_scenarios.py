@@ -5,7 +5,7 @@ import pytest
 
 import rareopt
 from rareopt import ScenarioError, ScenarioSet
-from rareopt.model import make_layout
+from rareopt.layout import make_layout
 from rareopt.two_stage import delivered_fractions
 
 
