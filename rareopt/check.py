@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rareopt.contracts import horizon_years
+from rareopt.contracts import horizon_years, needs_contracts
 from rareopt.portfolio import Portfolio
 from rareopt.projects import discount_factors, online_share
 from rareopt.validation import ALL
@@ -42,17 +42,30 @@ def tolerance(portfolio: Portfolio) -> float:
     return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
 
 
-def _cap_lookup(caps: pd.DataFrame, key: str):
-    """The documented precedence, applied per pair: (key, element) > (key, *) > (*, element) > (*, *)."""
-    table = {(k, e): s for k, e, s in zip(caps[key], caps["element"], caps["max_share"])}
+def _cap_limits(caps: pd.DataFrame, key: str, holders, elements) -> np.ndarray:
+    """Max share per (holder, element) pair, by the documented precedence, applied afresh.
 
-    def cap(holder: str, element: str) -> float:
-        for candidate in ((holder, element), (holder, ALL), (ALL, element), (ALL, ALL)):
-            if candidate in table:
-                return float(table[candidate])
-        return 1.0
+    (key, element) > (key, *) > (*, element) > (*, *); 1 where no cap names the pair.
 
-    return cap
+    Examples
+    --------
+    >>> caps = pd.DataFrame({"country": ["CN", "*"], "element": ["*", "Dy"], "max_share": [0.5, 0.3]})
+    >>> _cap_limits(caps, "country", ["CN", "AU", "AU"], ["Dy", "Dy", "Nd"]).tolist()
+    [0.5, 0.3, 1.0]
+    """
+    table = caps.set_index([key, "element"])["max_share"]
+    holders, elements = np.asarray(holders, dtype=object), np.asarray(elements, dtype=object)
+    anything = np.full(len(holders), ALL, dtype=object)
+    limit = np.full(len(holders), np.nan)
+    for k, e in (
+        (holders, elements),
+        (holders, anything),
+        (anything, elements),
+        (anything, anything),
+    ):
+        found = table.reindex(pd.MultiIndex.from_arrays([k, e])).to_numpy(float)
+        limit = np.where(np.isnan(limit), found, limit)
+    return np.where(np.isnan(limit), 1.0, limit)
 
 
 def check_plan(
@@ -143,9 +156,9 @@ def check_plan(
                 }
             )
 
-    capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
-    cap_of = plan.set_index(["supplier", "element", "period"]).index.map(capacity.to_dict())
-    cap_of = np.asarray(pd.Series(cap_of).fillna(0.0), dtype=float)
+    capacity = portfolio.capacity[["supplier", "element", "period", "capacity_t"]]
+    cap_of = plan[["supplier", "element", "period"]].merge(capacity, how="left")["capacity_t"]
+    cap_of = cap_of.fillna(0.0).to_numpy(float)
     vol = plan["plain_t"].to_numpy(dtype=float)
     record(
         "non-negative purchase",
@@ -188,8 +201,8 @@ def check_plan(
     )
     periods = grid.get_level_values("period")
     r = {
-        "element": list(elements),
-        "period": list(periods),
+        "element": elements.to_numpy(),
+        "period": periods.to_numpy(),
         "u": u,
         "d": d,
         "level": level,
@@ -200,7 +213,7 @@ def check_plan(
         / days.reindex(periods).to_numpy(float),
         "short": stock["shortfall_t"].reindex(grid).to_numpy(float),
     }
-    blank = [""] * len(r["u"])
+    blank = np.full(len(r["u"]), "")
     record(
         "unmet demand within [0, demand]",
         r["element"],
@@ -249,15 +262,13 @@ def check_plan(
             np.maximum(-r["short"], (r["target"] - r["level"]) - r["short"]),
         )
 
-    countries = portfolio.supplier_country().to_dict()
-    plan["country"] = plan["supplier"].map(countries)
+    plan["country"] = plan["supplier"].map(portfolio.supplier_country())
     scoped = plan if policy.cap_basis == "period" else plan.assign(period=ALL)
     total = scoped.groupby(["element", "period"])["volume_t"].sum()
     for key in ("country", "supplier"):
-        cap = _cap_lookup(getattr(policy, f"{key}_caps"), key)
         held = scoped.groupby(["element", "period", key])["volume_t"].sum().reset_index()
-        limit = np.array([cap(h, e) for h, e in zip(held[key], held["element"])])
-        totals = total.loc[list(zip(held["element"], held["period"]))].to_numpy()
+        limit = _cap_limits(getattr(policy, f"{key}_caps"), key, held[key], held["element"])
+        totals = total.reindex(pd.MultiIndex.from_frame(held[["element", "period"]])).to_numpy()
         record(
             f"{key} cap",
             held["element"],
@@ -271,7 +282,7 @@ def check_plan(
     for table, share, sign in (("group_caps", "max_share", 1), ("group_floors", "min_share", -1)):
         groups = getattr(policy, table)
         found_rows = []
-        for element in portfolio.elements:
+        for element in portfolio.elements if len(groups) else ():
             named = groups[groups["element"] == element]
             general = groups[(groups["element"] == ALL) & ~groups["group"].isin(named["group"])]
             mine = scoped[scoped["element"] == element]
@@ -288,7 +299,10 @@ def check_plan(
         name = "group cap" if sign > 0 else "group floor"
         record(name, e, p, g, held, limit, sign * (held - limit))
 
-    contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
+    if contracts is None and not needs_contracts(portfolio):
+        contracted = pd.Series(dtype=bool)  # no contract constraints, no contract costs
+    else:
+        contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
     capital = _check_projects(portfolio, plan, bundles, projects, record)
     _check_hhi(portfolio, scoped, record)
 
@@ -564,12 +578,10 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     holding = stockpile["holding_usd_per_t"]
     penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
     default = policy.target_shortfall_penalty_usd_per_t
-    holding_cost = sum(float(holding.get(e, 0.0)) * lv for e, lv in zip(r["element"], r["level"]))
-    shortfall_cost = sum(
-        float(penalty.get(e, default)) * v
-        for e, v, target in zip(r["element"], r["short"], r["target"])
-        if target > 0
-    )
+    element = pd.Index(r["element"])
+    holding_cost = float(holding.reindex(element).fillna(0.0).to_numpy() @ r["level"])
+    per_t = penalty.reindex(element).fillna(default).to_numpy()
+    shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
         (unit * priced["plain_t"]).sum()
         + holding_cost

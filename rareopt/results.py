@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from rareopt.standard_form import COST_TERMS
 from rareopt.status import EXPLANATIONS, SolveStatus
 from rareopt.validation import ALL
 
-__all__ = ["Result", "extract", "shares_table", "hhi_table", "duals_table"]
+__all__ = ["Result", "LazyTables", "extract", "shares_table", "hhi_table", "duals_table"]
 
 TABLES = (
     "plan",
@@ -40,6 +41,50 @@ TABLES = (
     "surplus",
     "hhi_cuts",
 )
+
+
+class LazyTables(MutableMapping):
+    """Result tables by name; the derived ones (shares, HHI, duals) are built on first access.
+
+    A plan is checked in full before any table is handed out; shares, HHI and duals are only
+    views of it, so a caller who never reads them does not pay for them.
+
+    Examples
+    --------
+    >>> t = LazyTables({"plan": 1}, {"shares": lambda: 2})
+    >>> "shares" in t, t["shares"], sorted(t)
+    (True, 2, ['plan', 'shares'])
+    """
+
+    def __init__(self, ready: dict, pending: dict | None = None) -> None:
+        self._ready = dict(ready)
+        self._pending: dict = {}
+        for name, builder in (pending or {}).items():
+            self.defer(name, builder)
+
+    def defer(self, name: str, builder) -> None:
+        """Build table ``name`` by calling ``builder()`` when it is first read."""
+        self._ready.pop(name, None)
+        self._pending[name] = builder
+
+    def __getitem__(self, name: str):
+        if name in self._pending:
+            self._ready[name] = self._pending.pop(name)()
+        return self._ready[name]
+
+    def __setitem__(self, name: str, value) -> None:
+        self._pending.pop(name, None)
+        self._ready[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if self._pending.pop(name, None) is None:
+            del self._ready[name]
+
+    def __iter__(self):
+        return iter([*self._ready, *self._pending])
+
+    def __len__(self) -> int:
+        return len(self._ready) + len(self._pending)
 
 
 def _values(lp: CompiledLP, x: np.ndarray, variables) -> np.ndarray:
@@ -293,7 +338,6 @@ def extract(
         days_of_cover=np.where(daily > 0, level / daily.where(daily > 0, 1.0), np.inf),
     )
     unmet_t = ep[["element", "period", "demand_t"]].assign(unmet_t=unmet)
-    shares = shares_table(plan)
     policy = portfolio.policy
     contracts = _contracts(layout, lp, output.x, model, plan)
     projects = _projects(layout, lp, output.x, model)
@@ -322,23 +366,24 @@ def extract(
         },
         name="usd",
     )[list(COST_TERMS)]
-    return {
-        "plan": plan.set_index(["element", "supplier", "period"]),
-        "stock": stock.set_index(["element", "period"]),
-        "unmet": unmet_t.set_index(["element", "period"]),
-        "shares": shares,
-        "hhi": hhi_table(shares),
-        "duals": (
-            duals_table(layout, lp, output, plan)
-            if duals and output.row_dual is not None
-            else None
-        ),
-        "contracts": contracts,
-        "projects": projects,
-        "concentrates": None if conc is None else conc.drop(columns="risk_score"),
-        "surplus": None if bundles is None else bundles["surplus"],
-        "cost_terms": cost_terms,
-    }
+    tables = LazyTables(
+        {
+            "plan": plan.set_index(["element", "supplier", "period"]),
+            "stock": stock.set_index(["element", "period"]),
+            "unmet": unmet_t.set_index(["element", "period"]),
+            "duals": None,
+            "contracts": contracts,
+            "projects": projects,
+            "concentrates": None if conc is None else conc.drop(columns="risk_score"),
+            "surplus": None if bundles is None else bundles["surplus"],
+            "cost_terms": cost_terms,
+        }
+    )
+    tables.defer("shares", lambda: shares_table(plan))
+    tables.defer("hhi", lambda: hhi_table(tables["shares"]))
+    if duals and output.row_dual is not None:
+        tables.defer("duals", lambda: duals_table(layout, lp, output, plan))
+    return tables
 
 
 @dataclass

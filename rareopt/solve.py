@@ -261,7 +261,8 @@ def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True)
     cost_terms = tables.pop("cost_terms")
     if slayout is None:
         if lp.is_mip and duals:
-            tables["duals"] = _fixed_integer_duals(lp, output, layout, tables["plan"])
+            plan = tables["plan"]
+            tables.defer("duals", lambda: _fixed_integer_duals(lp, output, layout, plan))
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(
         model,
