@@ -69,29 +69,92 @@ ROW_FAMILIES = (
 """Row families: name, the layout table that lists the rows, the key columns."""
 
 
-class _Rows:
-    """Triplets and bounds of the rows, appended family by family."""
+class LPBuilder:
+    """Columns and rows added family by family, then made into one :class:`CompiledLP`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> b = LPBuilder()
+    >>> x = b.columns("x", pd.DataFrame({"i": [1, 2]}), ("i",), 0.0, 4.0, cost=[1.0, 2.0])
+    >>> b.rows("sum", pd.DataFrame({"i": [0]}), ("i",), 3.0, np.inf, ([0, 0], [x, x + 1], 1.0))
+    >>> lp = b.build()
+    >>> lp.matrix.toarray().tolist(), lp.row_lower.tolist()
+    ([[1.0, 1.0]], [3.0])
+    """
 
     def __init__(self) -> None:
-        self.n = 0
+        self.n_cols = 0
+        self.n_rows = 0
         self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.lower: list[np.ndarray] = []
-        self.upper: list[np.ndarray] = []
-        self.start: dict[str, int] = {}
+        self.col_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.row_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.col_blocks: dict[str, Block] = {}
+        self.row_blocks: dict[str, Block] = {}
 
-    def add(self, name: str, count: int, lower, upper, *terms) -> None:
-        """Rows ``name``: ``count`` of them; each term is (row in family, column, coefficient)."""
-        self.start[name] = self.n
+    def columns(self, name: str, frame: pd.DataFrame, key: tuple, lower, upper, cost=0.0) -> int:
+        """Add one column per row of ``frame``; return the first column's index."""
+        start, count = self.n_cols, len(frame)
+
+        def full(v):
+            return np.broadcast_to(np.asarray(v, dtype=float), (count,))
+
+        self.col_parts.append((full(lower), full(upper), full(cost)))
+        self.col_blocks[name] = Block(frame, key, start + np.arange(count))
+        self.n_cols += count
+        return start
+
+    def rows(self, name: str, frame: pd.DataFrame, key: tuple, lower, upper, *terms) -> None:
+        """Add one row per row of ``frame``; each term is (row in family, column, coefficient)."""
+        count = len(frame)
         for row, col, coef in terms:
             row, col = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64)
             coef = np.broadcast_to(np.asarray(coef, dtype=float), row.shape)
-            self.entries.append((row + self.n, col, coef))
-        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)))
-        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)))
-        self.n += count
+            self.entries.append((row + self.n_rows, col, coef))
+        self.row_parts.append(
+            (
+                np.broadcast_to(np.asarray(lower, dtype=float), (count,)),
+                np.broadcast_to(np.asarray(upper, dtype=float), (count,)),
+            )
+        )
+        self.row_blocks[name] = Block(frame, key, self.n_rows + np.arange(count))
+        self.n_rows += count
+
+    def build(self, cost_terms: dict | None = None) -> CompiledLP:
+        """The LP: cost = the columns' own + the sum of ``cost_terms``.
+
+        Each cost term is a vector over a first part of the columns, padded with zeros.
+        """
+        lower, upper, cost = (np.concatenate(part) for part in zip(*self.col_parts))
+        if self.entries:
+            row, col, coef = (np.concatenate(part) for part in zip(*self.entries))
+        else:
+            row, col, coef = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        matrix = sp.csc_matrix((coef, (row, col)), shape=(self.n_rows, self.n_cols))
+        matrix.sum_duplicates()
+        terms = None
+        if cost_terms is not None:
+            terms = {
+                k: np.concatenate([v, np.zeros(self.n_cols - len(v))])
+                for k, v in cost_terms.items()
+            }
+            cost = cost + sum(terms.values())
+        return CompiledLP(
+            cost=np.array(cost),
+            offset=0.0,
+            matrix=matrix,
+            col_lower=np.array(lower),
+            col_upper=np.array(upper),
+            row_lower=np.concatenate([lo for lo, _ in self.row_parts]),
+            row_upper=np.concatenate([hi for _, hi in self.row_parts]),
+            integrality=np.zeros(self.n_cols, dtype=np.int32),
+            col_blocks=self.col_blocks,
+            row_blocks=self.row_blocks,
+            cost_terms=terms,
+        )
 
 
-def _ep_index(layout: ModelLayout, frame: pd.DataFrame) -> np.ndarray:
+def ep_index(layout: ModelLayout, frame: pd.DataFrame) -> np.ndarray:
     """Row of ``element_period`` for each (element, period) of ``frame`` (-1 where none)."""
     portfolio = layout.portfolio
     n_periods = len(portfolio.period_labels)
@@ -156,54 +219,39 @@ def assemble(layout: ModelLayout) -> CompiledLP:
     >>> lp.row_blocks["balance"].keys()[0]
     ('Nd', 'P1')
     """
+    builder, terms = base_builder(layout)
+    return builder.build(terms)
+
+
+def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]:
+    """The base model's columns and rows in a :class:`LPBuilder`, and its cost terms.
+
+    The two-stage model (:mod:`rareopt.two_stage`) goes on adding its scenarios' families.
+    """
     portfolio, policy = layout.portfolio, layout.portfolio.policy
     buy, conc, ep = layout.buy, layout.concentrate, layout.element_period
     supply, surplus, targets = layout.supply, layout.surplus, layout.stock_targets
-    n_ep = len(ep)
-    sizes = {
-        "buy": len(buy),
-        "concentrate": len(conc),
-        "stock": n_ep,
-        "unmet": n_ep,
-        "shortfall": n_ep,
-        "bought": n_ep,
-        "surplus": len(surplus),
-    }
-    col_start, n_cols = {}, 0
-    for name, _, _ in COLUMN_FAMILIES:
-        col_start[name] = n_cols
-        n_cols += sizes[name]
-    stock, unmet = col_start["stock"], col_start["unmet"]
-    shortfall, bought, surplus_col = (
-        col_start["shortfall"],
-        col_start["bought"],
-        col_start["surplus"],
-    )
-
-    # Bounds. A shortfall column is free only where a soft target exists.
+    n_ep, n_supply = len(ep), len(buy) + len(conc)
+    b = LPBuilder()
+    # A shortfall column is free only where a soft target exists.
     soft = np.zeros(n_ep, dtype=bool)
     if not policy.hard_stock_targets:
         soft[targets["ep"].to_numpy()] = True
-    lower = np.zeros(n_cols)
-    upper = np.concatenate(
-        [
-            buy["capacity_t"].to_numpy(float),
-            conc["capacity_t"].to_numpy(float),
-            ep["stock_capacity_t"].to_numpy(float),
-            ep["demand_t"].to_numpy(float),
-            np.where(soft, np.inf, 0.0),
-            np.full(n_ep, np.inf),
-            np.full(len(surplus), np.inf),
-        ]
-    )
+    b.columns("buy", buy, COLUMN_FAMILIES[0][2], 0.0, buy["capacity_t"].to_numpy(float))
+    b.columns("concentrate", conc, COLUMN_FAMILIES[1][2], 0.0, conc["capacity_t"].to_numpy(float))
+    stock = b.columns("stock", ep, _EP, 0.0, ep["stock_capacity_t"].to_numpy(float))
+    unmet = b.columns("unmet", ep, _EP, 0.0, ep["demand_t"].to_numpy(float))
+    shortfall = b.columns("shortfall", ep, _EP, 0.0, np.where(soft, np.inf, 0.0))
+    bought = b.columns("bought", ep, _EP, 0.0, np.inf)
+    surplus_col = b.columns("surplus", surplus, _EP, 0.0, np.inf)
 
-    # Cost terms, each a vector over all columns.
-    n_supply = len(buy) + len(conc)
-    unit_cost = np.concatenate([buy["unit_cost_usd_per_t"], conc["unit_cost_usd_per_t"]])
-    risk = np.concatenate([buy["risk_score"], conc["risk_score"]]) * policy.risk_weight_usd_per_t
-    terms = {name: np.zeros(n_cols) for name in COST_TERMS}
-    terms["purchase_cost"][:n_supply] = unit_cost
-    terms["risk_penalty"][:n_supply] = risk
+    terms = {name: np.zeros(b.n_cols) for name in COST_TERMS}
+    terms["purchase_cost"][:n_supply] = np.concatenate(
+        [buy["unit_cost_usd_per_t"], conc["unit_cost_usd_per_t"]]
+    )
+    terms["risk_penalty"][:n_supply] = (
+        np.concatenate([buy["risk_score"], conc["risk_score"]]) * policy.risk_weight_usd_per_t
+    )
     terms["holding_cost"][stock : stock + n_ep] = ep["holding_usd_per_t"].to_numpy(float)
     terms["shortage_penalty"][unmet : unmet + n_ep] = policy.shortage_penalty_usd_per_t
     penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)
@@ -211,38 +259,38 @@ def assemble(layout: ModelLayout) -> CompiledLP:
     salvage = policy.salvage_usd_per_t
     terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
 
-    rows = _Rows()
-    supply_ep = _ep_index(layout, supply)
     every = np.arange(n_ep)
-    rows.add(
+    b.rows(
         "purchases",
-        n_ep,
+        ep,
+        _EP,
         0.0,
         0.0,
-        (supply_ep, supply["pos"].to_numpy(), supply["coef"].to_numpy(float)),
+        (ep_index(layout, supply), supply["pos"].to_numpy(), supply["coef"].to_numpy(float)),
         (every, bought + every, -1.0),
     )
     bundled = supply[supply["pos"].to_numpy() >= len(buy)]
     surplus_of_ep = np.full(n_ep, -1, dtype=np.int64)
     surplus_of_ep[surplus["ep"].to_numpy()] = np.arange(len(surplus))
-    rows.add(
+    b.rows(
         "surplus_limit",
-        len(surplus),
+        surplus,
+        _EP,
         -np.inf,
         0.0,
         (np.arange(len(surplus)), surplus_col + np.arange(len(surplus)), 1.0),
         (
-            surplus_of_ep[_ep_index(layout, bundled)],
+            surplus_of_ep[ep_index(layout, bundled)],
             bundled["pos"].to_numpy(),
             -bundled["coef"].to_numpy(float),
         ),
     )
-    first = ep["period"].to_numpy() == portfolio.period_labels[0]
-    carried = np.flatnonzero(~first)
+    carried = np.flatnonzero(ep["period"].to_numpy() != portfolio.period_labels[0])
     rhs = ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float)
-    rows.add(
+    b.rows(
         "balance",
-        n_ep,
+        ep,
+        _EP,
         rhs,
         rhs,
         (every, bought + every, 1.0),
@@ -252,45 +300,23 @@ def assemble(layout: ModelLayout) -> CompiledLP:
         (surplus["ep"].to_numpy(), surplus_col + np.arange(len(surplus)), -1.0),
     )
     at = targets["ep"].to_numpy()
-    rows.add(
+    b.rows(
         "stock_target",
-        len(targets),
+        targets,
+        _EP,
         targets["target_t"].to_numpy(float),
         np.inf,
         (np.arange(len(at)), stock + at, 1.0),
         (np.arange(len(at)), shortfall + at, 1.0),
     )
-    for name, table, key, source, floor in (
-        ("country_cap", layout.country_caps, "country", supply, False),
-        ("supplier_cap", layout.supplier_caps, "supplier", supply, False),
-        ("group_cap", layout.group_caps, "group", layout.group_buy, False),
-        ("group_floor", layout.group_floors, "group", layout.group_buy, True),
+    for (name, _, key_columns), table, key, source in zip(
+        ROW_FAMILIES[4:],
+        (layout.country_caps, layout.supplier_caps, layout.group_caps, layout.group_floors),
+        ("country", "supplier", "group", "group"),
+        (supply, supply, layout.group_buy, layout.group_buy),
     ):
-        terms_of = _share_terms(layout, table, source, key, bought, floor)
+        floor = name == "group_floor"
         low, high = (0.0, np.inf) if floor else (-np.inf, 0.0)
-        rows.add(name, len(table), low, high, *terms_of)
-
-    row, col, coef = (np.concatenate(part) for part in zip(*rows.entries))
-    matrix = sp.csc_matrix((coef, (row, col)), shape=(rows.n, n_cols))
-    matrix.sum_duplicates()
-    col_blocks = {
-        name: Block(getattr(layout, table), key, col_start[name] + np.arange(sizes[name]))
-        for name, table, key in COLUMN_FAMILIES
-    }
-    row_blocks = {}
-    for name, table, key in ROW_FAMILIES:
-        frame = getattr(layout, table)
-        row_blocks[name] = Block(frame, key, rows.start[name] + np.arange(len(frame)))
-    return CompiledLP(
-        cost=sum(terms.values()),
-        offset=0.0,
-        matrix=matrix,
-        col_lower=lower,
-        col_upper=upper,
-        row_lower=np.concatenate(rows.lower),
-        row_upper=np.concatenate(rows.upper),
-        integrality=np.zeros(n_cols, dtype=np.int32),
-        col_blocks=col_blocks,
-        row_blocks=row_blocks,
-        cost_terms=terms,
-    )
+        share_terms = _share_terms(layout, table, source, key, bought, floor)
+        b.rows(name, table, key_columns, low, high, *share_terms)
+    return b, terms
