@@ -77,7 +77,7 @@ def settings_benchmark(
     >>> table["status"].tolist()
     ['optimal', 'optimal']
     """
-    lp = prepare(portfolio)[2]
+    lp = prepare(portfolio).lp
     grid = settings_grid(lp.is_mip) if grid is None else grid
     rows = []
     for setting in _progress(grid, progress, "settings"):
@@ -114,7 +114,7 @@ def scaling(
     """
     rows = []
     for n in suppliers:
-        lp = prepare(generate(elements, n, periods, seed=seed))[2]
+        lp = prepare(generate(elements, n, periods, seed=seed)).lp
         times = [run(make_highs(lp, SolveOptions()), lp).solve_seconds for _ in range(repeats)]
         rows.append(
             {

@@ -24,7 +24,6 @@ from rareopt.portfolio import Portfolio
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
 from rareopt.solve import CheckedSolution, checked_solution, prepare
-from rareopt.two_stage import scenario_layout_of
 from rareopt.validation import ALL
 
 __all__ = ["frontier", "VARY"]
@@ -166,17 +165,19 @@ def _target_point(portfolio, h, lp, layout, element) -> _Point:
     return _Point(apply, point)
 
 
-def _cvar_point(portfolio, h, lp, model, weight) -> _Point:
+def _cvar_point(portfolio, h, ready, weight) -> _Point:
     """Edit the objective coefficients of the CVaR excess variables: weight x p_w / (1 - alpha)."""
-    slayout = scenario_layout_of(model)
-    cols = lp.positions(model.cvar_excess[w] for w in slayout.names)
+    slayout = ready.scenarios
+    cols = ready.lp.col_blocks["cvar_excess"].positions
     present = cols >= 0
     probability = slayout.probabilities[present]
 
     def apply(value: float) -> None:
         cost = weight * probability / (1.0 - value)
         h.changeColsCost(int(present.sum()), cols[present].astype(np.int32), cost.astype(float))
-        model._rareopt_scenarios = replace(slayout, risk=CVaR(alpha=value, weight=weight))
+        ready.scenarios = replace(slayout, risk=CVaR(alpha=value, weight=weight))
+        if ready.model is not None:
+            ready.model._rareopt_scenarios = ready.scenarios
 
     return _Point(apply, lambda value: portfolio)
 
@@ -284,10 +285,11 @@ def frontier(
     if vary == "cvar_alpha":
         weight = risk.weight if isinstance(risk, CVaR) else 1.0
         risk = CVaR(alpha=values[0], weight=weight)
-    model, base_layout, lp, _ = prepare(base, scenarios, risk)
+    ready = prepare(base, scenarios, risk)
+    model, base_layout, lp = ready.model, ready.layout, ready.lp
     h = make_highs(lp, settings)
     if vary == "cvar_alpha":
-        point = _cvar_point(base, h, lp, model, weight)
+        point = _cvar_point(base, h, ready, weight)
     elif vary == "country_cap":
         point = _cap_point(base, h, lp, country, element)
     elif vary == "target_days":
@@ -307,7 +309,7 @@ def frontier(
         }
         if output.status.is_ok:
             start = time.perf_counter()
-            if scenarios is not None:  # the first stage's cost is read from the model
+            if model is not None and scenarios is not None:  # first stage cost: from the model
                 for variable, x in zip(lp.columns, output.x):
                     variable.set_value(x, skip_validation=True)
             # The point's own layout: same variables and rows, its own costs and targets. A cap or
@@ -317,7 +319,7 @@ def frontier(
                 point_layout = replace(base_layout, portfolio=at_point)
             else:
                 point_layout = make_layout(at_point)
-            checked = checked_solution(model, lp, output, point_layout, duals=False)
+            checked = checked_solution(ready, output, point_layout, duals=False)
             record.update(_point_summary(output.objective, checked, country))
             record["extract_seconds"] = time.perf_counter() - start
         records.append(record)

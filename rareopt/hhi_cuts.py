@@ -52,9 +52,7 @@ def _groups(layout, lp: CompiledLP) -> list[tuple]:
     portfolio = layout.portfolio
     caps = hhi_caps(portfolio)
     horizon = portfolio.policy.cap_basis == "horizon"
-    cols = np.concatenate(
-        [lp.col_blocks["buy"].positions, lp.col_blocks["concentrate"].positions]
-    )
+    cols = np.concatenate([lp.col_blocks["buy"].positions, lp.col_blocks["concentrate"].positions])
     supply = layout.supply
     bought = dict(zip(lp.col_blocks["bought"].keys(), lp.col_blocks["bought"].positions))
     frame = supply.assign(col=cols[supply["pos"].to_numpy()])

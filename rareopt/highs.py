@@ -139,8 +139,8 @@ class Block:
     absent: np.ndarray | None = None
 
     def keys(self) -> list[tuple]:
-        """Each member's key tuple, in order."""
-        return row_keys(self.frame, *self.key)
+        """Each member's key tuple, in order (empty tuples for a family without key columns)."""
+        return row_keys(self.frame, *self.key) if self.key else [()] * len(self.frame)
 
     def values(self, vector: np.ndarray, absent: np.ndarray | float = 0.0) -> np.ndarray:
         """The members' entries of a column- (or row-) aligned vector; ``absent`` where absent."""

@@ -18,9 +18,16 @@ from rareopt.highs import Block, CompiledLP, compile_model
 from rareopt.layout import ModelLayout, make_layout
 from rareopt.portfolio import Portfolio
 from rareopt.projects import add_projects
-from rareopt.standard_form import COLUMN_FAMILIES, COST_TERMS, ROW_FAMILIES, assemble
+from rareopt.standard_form import COST_TERMS, assemble
 
-__all__ = ["build", "layout_of", "compile_built", "uses_pyomo_parts"]
+__all__ = [
+    "build",
+    "layout_of",
+    "compile_built",
+    "uses_pyomo_parts",
+    "add_families",
+    "model_columns",
+]
 
 
 def layout_of(model: pyo.ConcreteModel) -> ModelLayout:
@@ -64,29 +71,38 @@ def _bound(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
-def _add_variables(m: pyo.ConcreteModel, lp: CompiledLP) -> list:
-    """One Pyomo ``Var`` per column family, bounds from the arrays; the columns in LP order."""
-    columns = []
-    for name, block in lp.col_blocks.items():
-        keys = block.keys()
+def add_families(m: pyo.ConcreteModel, lp: CompiledLP, columns: tuple, rows: tuple) -> None:
+    """Add the named column and row families of ``lp`` to ``m`` as Pyomo components.
+
+    A column family becomes a ``Var`` indexed by its keys (a scalar ``Var`` for a family without
+    key columns), bounds from the arrays; a row family a ``Constraint`` whose terms are the CSR
+    matrix's. Every column a row refers to must be in ``m`` by then (families in LP order).
+    """
+    families = m.__dict__.setdefault("_rareopt_families", {"col": {}, "row": {}})
+    for name in columns:
+        block = lp.col_blocks.get(name)
+        if block is None:
+            continue
         cols = block.positions
-        bounds = {
-            k: (_bound(lo), _bound(hi))
-            for k, lo, hi in zip(keys, lp.col_lower[cols], lp.col_upper[cols])
-        }
-        setattr(m, name, pyo.Var(keys, bounds=lambda m, *k, b=bounds: b[k]))
-        columns.extend(getattr(m, name).values())
-    return columns
-
-
-def _add_constraints(m: pyo.ConcreteModel, lp: CompiledLP, columns: list) -> None:
-    """One Pyomo ``Constraint`` per row family, each row's terms from the CSR matrix."""
+        bounds = [
+            (_bound(lo), _bound(hi)) for lo, hi in zip(lp.col_lower[cols], lp.col_upper[cols])
+        ]
+        if not block.key:
+            setattr(m, name, pyo.Var(bounds=bounds[0]))
+        else:
+            where = dict(zip(block.keys(), bounds))
+            setattr(m, name, pyo.Var(list(where), bounds=lambda m, *k, b=where: b[k]))
+        families["col"][name] = (block.frame, block.key)
+    variables = model_columns(m, lp)
     csr = lp.matrix.tocsr()
-    for name, block in lp.row_blocks.items():
+    for name in rows:
+        block = lp.row_blocks.get(name)
+        if block is None:
+            continue
         body = {}
         for key, r in zip(block.keys(), block.positions):
             terms = slice(csr.indptr[r], csr.indptr[r + 1])
-            expr = _linear(csr.data[terms], [columns[j] for j in csr.indices[terms]])
+            expr = _linear(csr.data[terms], [variables[j] for j in csr.indices[terms]])
             lo, hi = lp.row_lower[r], lp.row_upper[r]
             if lo == hi:
                 body[key] = expr == lo
@@ -95,6 +111,17 @@ def _add_constraints(m: pyo.ConcreteModel, lp: CompiledLP, columns: list) -> Non
             else:
                 body[key] = expr >= lo
         setattr(m, name, pyo.Constraint(list(body), rule=lambda m, *k, b=body: b[k]))
+        families["row"][name] = (block.frame, block.key)
+
+
+def model_columns(m: pyo.ConcreteModel, lp: CompiledLP) -> list:
+    """The Pyomo variable of each of ``lp``'s columns that ``m`` has, in column order."""
+    variables = []
+    for name in lp.col_blocks:
+        component = getattr(m, name, None)
+        if component is not None:
+            variables.extend(component.values())
+    return variables
 
 
 def build(portfolio: Portfolio) -> pyo.ConcreteModel:
@@ -148,8 +175,8 @@ def build(portfolio: Portfolio) -> pyo.ConcreteModel:
     lp = assemble(layout)
     m = pyo.ConcreteModel(name=f"rareopt:{portfolio.name}")
     m._rareopt_layout = layout
-    columns = _add_variables(m, lp)
-    _add_constraints(m, lp, columns)
+    add_families(m, lp, tuple(lp.col_blocks), tuple(lp.row_blocks))
+    columns = model_columns(m, lp)
     supply_vars = list(m.buy.values()) + list(m.concentrate.values())
     written_in_pyomo = {}
     if len(portfolio.projects):
@@ -179,14 +206,14 @@ def compile_built(model: pyo.ConcreteModel) -> CompiledLP:
     >>> bool((lp.col_blocks["buy"].positions >= 0).all())
     True
     """
-    layout = layout_of(model)
+    layout_of(model)
     lp = compile_model(model)
-    for name, table, key in COLUMN_FAMILIES:
+    families = model._rareopt_families
+    for name, (frame, key) in families["col"].items():
         variables = list(getattr(model, name).values())
         pos = lp.positions(variables)
         absent = np.array([v.value or 0.0 if p < 0 else 0.0 for v, p in zip(variables, pos)])
-        lp.col_blocks[name] = Block(getattr(layout, table), key, pos, absent)
-    for name, table, key in ROW_FAMILIES:
-        pos = lp.row_positions(getattr(model, name).values())
-        lp.row_blocks[name] = Block(getattr(layout, table), key, pos)
+        lp.col_blocks[name] = Block(frame, key, pos, absent)
+    for name, (frame, key) in families["row"].items():
+        lp.row_blocks[name] = Block(frame, key, lp.row_positions(getattr(model, name).values()))
     return lp

@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rareopt.keys import row_keys
-from rareopt.model import layout_of
-from rareopt.results import _values
 from rareopt.risk import conditional_value_at_risk, value_at_risk
 from rareopt.scenario_check import check_recourse
-from rareopt.two_stage import scenario_layout_of
 
 __all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
 
@@ -290,7 +286,8 @@ class ScenarioOutcome:
 
 
 def extract_outcome(
-    model,
+    layout,
+    slayout,
     lp,
     x: np.ndarray,
     plan: pd.DataFrame,
@@ -302,10 +299,12 @@ def extract_outcome(
 
     Parameters
     ----------
-    model : ConcreteModel
-        From :func:`rareopt.two_stage.build_two_stage`, solved.
+    layout : ModelLayout
+        The first stage's layout.
+    slayout : ScenarioLayout
+        The scenarios' (:func:`rareopt.two_stage.scenario_layout`).
     lp : CompiledLP
-        Its compiled form.
+        The two-stage LP solved, with its scenario families located.
     x : ndarray
         HiGHS's column values.
     plan, stock, unmet : DataFrame
@@ -321,16 +320,14 @@ def extract_outcome(
     recomputed_recourse : ndarray
         Recourse per scenario (USD) recomputed by the check, in scenario order.
     """
-    layout, slayout = layout_of(model), scenario_layout_of(model)
     ep = layout.element_period
-    keys = [(w, e, p) for w in slayout.names for e, p in row_keys(ep, "element", "period")]
     shape = (len(slayout.names), len(ep))
     values = {
         "buy": plan["volume_t"].to_numpy(),
-        "level": _values(lp, x, (model.scenario_stock[k] for k in keys)).reshape(shape),
-        "unmet": _values(lp, x, (model.scenario_unmet[k] for k in keys)).reshape(shape)
+        "level": lp.values("scenario_stock", x).reshape(shape),
+        "unmet": lp.values("scenario_unmet", x).reshape(shape)
         + unmet["unmet_t"].to_numpy()[None, :],
-        "spot": _values(lp, x, model.spot.values()),
+        "spot": lp.values("spot", x),
     }
     tables = recourse_tables(layout, slayout, values)
     nominal = stock[["level_t"]].join(unmet[["unmet_t"]])

@@ -28,9 +28,15 @@ from rareopt.scenario_check import check_objective
 from rareopt.scenarios import ScenarioSet
 from rareopt.standard_form import assemble
 from rareopt.status import SolveStatus
-from rareopt.two_stage import build_two_stage, scenario_layout_of
+from rareopt.two_stage import (
+    ScenarioLayout,
+    assemble_two_stage,
+    build_two_stage,
+    scenario_layout,
+    scenario_layout_of,
+)
 
-__all__ = ["solve", "prepare", "checked_solution", "CheckedSolution"]
+__all__ = ["solve", "prepare", "Prepared", "checked_solution", "CheckedSolution"]
 
 
 def solve(
@@ -98,7 +104,8 @@ def solve(
 
         return solve_mpisppy(problem, scenarios, risk, method=method, ph=ph, **options)
     settings = SolveOptions(**options)
-    model, layout, lp, timings = prepare(problem, scenarios, risk)
+    ready = prepare(problem, scenarios, risk)
+    model, layout, lp, timings = ready.model, ready.layout, ready.lp, ready.timings
     start = time.perf_counter()
     highs = make_highs(lp, settings)
     timings["handoff_seconds"] += time.perf_counter() - start
@@ -151,7 +158,7 @@ def solve(
     if model is not None:  # the user's model holds the plan too
         for variable, value in zip(lp.columns, output.x):
             variable.set_value(value, skip_validation=True)
-    checked = checked_solution(model, lp, output, layout)
+    checked = checked_solution(ready, output)
     timings["extract_seconds"] = time.perf_counter() - start
     result.objective = output.objective
     result.cost_terms = checked.cost_terms
@@ -163,38 +170,64 @@ def solve(
     return result
 
 
+@dataclass
+class Prepared:
+    """A problem made ready for HiGHS: its LP, and what reads the solution back.
+
+    Attributes
+    ----------
+    model : ConcreteModel or None
+        The Pyomo model, where one was needed (yours, or one with contracts or projects).
+    layout : ModelLayout
+        The first stage's index tables.
+    scenarios : ScenarioLayout or None
+        For a two-stage model, its scenarios' index data.
+    lp : CompiledLP
+        The arrays handed to HiGHS.
+    timings : dict
+        ``build_seconds`` and ``handoff_seconds`` (compiling a Pyomo model) so far.
+    """
+
+    model: pyo.ConcreteModel | None
+    layout: ModelLayout
+    scenarios: ScenarioLayout | None
+    lp: CompiledLP
+    timings: dict
+
+
 def prepare(
     problem: Portfolio | pyo.ConcreteModel,
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
-) -> tuple[pyo.ConcreteModel | None, ModelLayout, CompiledLP, dict]:
-    """The LP of a portfolio or a built model, by the shortest route; and the time it took.
+) -> Prepared:
+    """The LP of a portfolio or a built model, by the shortest route.
 
-    A portfolio without scenarios, contracts or projects goes straight from its layout to arrays
-    (:func:`rareopt.standard_form.assemble`), with no Pyomo model (``model`` is None); otherwise the
-    Pyomo model is built (or taken as given) and compiled.
-
-    Returns
-    -------
-    model, layout, lp, timings
-        ``timings`` has ``build_seconds`` and ``handoff_seconds`` (compiling a Pyomo model).
+    A portfolio without contracts or projects goes straight from its layout to arrays
+    (:func:`rareopt.standard_form.assemble`, or :func:`rareopt.two_stage.assemble_two_stage`
+    with scenarios), with no Pyomo model; otherwise the Pyomo model is built (or taken as given)
+    and compiled.
 
     Examples
     --------
     >>> from rareopt.examples import load_example
-    >>> model, layout, lp, _ = prepare(load_example("tiny"))
-    >>> model is None, len(lp.col_blocks["buy"].positions) == len(layout.buy)
+    >>> ready = prepare(load_example("tiny"))
+    >>> ready.model is None, len(ready.lp.col_blocks["buy"].positions) == len(ready.layout.buy)
     (True, True)
     """
     start = time.perf_counter()
-    if isinstance(problem, Portfolio):
-        if scenarios is None and not uses_pyomo_parts(problem):
-            layout = make_layout(problem)
+    if isinstance(problem, Portfolio) and not uses_pyomo_parts(problem):
+        layout = make_layout(problem)
+        slayout = None
+        if scenarios is None:
             lp = assemble(layout)
-            return None, layout, lp, {
-                "build_seconds": time.perf_counter() - start,
-                "handoff_seconds": 0.0,
-            }
+        else:
+            slayout = scenario_layout(layout, scenarios, risk)
+            lp, _ = assemble_two_stage(layout, slayout)
+        seconds = time.perf_counter() - start
+        return Prepared(
+            None, layout, slayout, lp, {"build_seconds": seconds, "handoff_seconds": 0.0}
+        )
+    if isinstance(problem, Portfolio):
         model = build(problem) if scenarios is None else build_two_stage(problem, scenarios, risk)
     else:
         if scenarios is not None or risk is not None:
@@ -206,10 +239,8 @@ def prepare(
     layout = layout_of(model)
     built = time.perf_counter()
     lp = compile_built(model)
-    return model, layout, lp, {
-        "build_seconds": built - start,
-        "handoff_seconds": time.perf_counter() - built,
-    }
+    timings = {"build_seconds": built - start, "handoff_seconds": time.perf_counter() - built}
+    return Prepared(model, layout, scenario_layout_of(model), lp, timings)
 
 
 def _fixed_integer_duals(lp, output, layout, plan) -> pd.DataFrame | None:
@@ -232,18 +263,27 @@ class CheckedSolution:
     scenarios: ScenarioOutcome | None
 
 
-def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True) -> CheckedSolution:
-    """Tables, cost terms and checks of a solved model; raise if the plan fails the check.
+def checked_solution(
+    ready: Prepared, output, layout: ModelLayout | None = None, duals: bool = True
+) -> CheckedSolution:
+    """Tables, cost terms and checks of a solved problem; raise if the plan fails the check.
 
-    ``layout`` is the portfolio the solution must satisfy (a frontier point's own). For a
-    two-stage model the model's variables must hold the solution (the first stage's cost is read
-    from its ``total_cost`` expression) and the scenario outcomes are checked too. ``duals=False``
-    skips the marginal values (a frontier does not report them).
+    ``layout`` is the portfolio the solution must satisfy (a frontier point's own; default the
+    problem's). For a two-stage model the scenario outcomes are checked too, and with a Pyomo
+    model its variables must hold the solution (the first stage's cost is read from its
+    ``total_cost`` expression). ``duals=False`` skips the marginal values (a frontier does not
+    report them).
     """
-    slayout = None if model is None else scenario_layout_of(model)
+    model, lp, slayout = ready.model, ready.lp, ready.scenarios
+    layout = ready.layout if layout is None else layout
     duals = duals and slayout is None
     tables = extract(layout, lp, output, model, duals=duals)
-    first_stage = pyo.value(model.total_cost.expr) if slayout is not None else output.objective
+    if slayout is None:
+        first_stage = output.objective
+    elif model is not None:
+        first_stage = pyo.value(model.total_cost.expr)
+    else:
+        first_stage = float(sum(lp.cost_terms.values()) @ output.x)
     checks, violations = check_plan(
         layout.portfolio,
         tables["plan"],
@@ -265,7 +305,8 @@ def checked_solution(model, lp, output, layout: ModelLayout, duals: bool = True)
             tables.defer("duals", lambda: _fixed_integer_duals(lp, output, layout, plan))
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(
-        model,
+        layout,
+        slayout,
         lp,
         output.x,
         tables["plan"],

@@ -30,7 +30,16 @@ from rareopt.highs import Block, CompiledLP
 from rareopt.layout import ModelLayout
 from rareopt.validation import ALL
 
-__all__ = ["assemble", "COST_TERMS", "COLUMN_FAMILIES", "ROW_FAMILIES"]
+__all__ = [
+    "assemble",
+    "base_builder",
+    "LPBuilder",
+    "triplets",
+    "ep_index",
+    "COST_TERMS",
+    "COLUMN_FAMILIES",
+    "ROW_FAMILIES",
+]
 
 COST_TERMS = (
     "purchase_cost",
@@ -69,6 +78,23 @@ ROW_FAMILIES = (
 """Row families: name, the layout table that lists the rows, the key columns."""
 
 
+def triplets(*terms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenated (row, column, coefficient) arrays of terms; a scalar coefficient is repeated.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in triplets(([0, 1], [2, 3], 1.0), ([1], [0], [-2.0]))]
+    [[0, 1, 1], [2, 3, 0], [1.0, 1.0, -2.0]]
+    """
+    rows, cols, coefs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for row, col, coef in terms:
+        row = np.asarray(row, dtype=np.int64)
+        rows.append(row)
+        cols.append(np.broadcast_to(np.asarray(col, dtype=np.int64), row.shape))
+        coefs.append(np.broadcast_to(np.asarray(coef, dtype=float), row.shape))
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs)
+
+
 class LPBuilder:
     """Columns and rows added family by family, then made into one :class:`CompiledLP`.
 
@@ -91,6 +117,7 @@ class LPBuilder:
         self.row_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self.col_blocks: dict[str, Block] = {}
         self.row_blocks: dict[str, Block] = {}
+        self.start: dict[str, int] = {}
 
     def columns(self, name: str, frame: pd.DataFrame, key: tuple, lower, upper, cost=0.0) -> int:
         """Add one column per row of ``frame``; return the first column's index."""
@@ -101,16 +128,15 @@ class LPBuilder:
 
         self.col_parts.append((full(lower), full(upper), full(cost)))
         self.col_blocks[name] = Block(frame, key, start + np.arange(count))
+        self.start[name] = start
         self.n_cols += count
         return start
 
     def rows(self, name: str, frame: pd.DataFrame, key: tuple, lower, upper, *terms) -> None:
         """Add one row per row of ``frame``; each term is (row in family, column, coefficient)."""
         count = len(frame)
-        for row, col, coef in terms:
-            row, col = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64)
-            coef = np.broadcast_to(np.asarray(coef, dtype=float), row.shape)
-            self.entries.append((row + self.n_rows, col, coef))
+        row, col, coef = triplets(*terms)
+        self.entries.append((row + self.n_rows, col, coef))
         self.row_parts.append(
             (
                 np.broadcast_to(np.asarray(lower, dtype=float), (count,)),
@@ -126,10 +152,7 @@ class LPBuilder:
         Each cost term is a vector over a first part of the columns, padded with zeros.
         """
         lower, upper, cost = (np.concatenate(part) for part in zip(*self.col_parts))
-        if self.entries:
-            row, col, coef = (np.concatenate(part) for part in zip(*self.entries))
-        else:
-            row, col, coef = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        row, col, coef = triplets(*self.entries)
         matrix = sp.csc_matrix((coef, (row, col)), shape=(self.n_rows, self.n_cols))
         matrix.sum_duplicates()
         terms = None

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+import scipy.sparse as sp
 
 from rareopt.exceptions import PortfolioError, ValidationIssue
-from rareopt.keys import row_keys
-from rareopt.model import _linear, build, layout_of
+from rareopt.highs import CompiledLP
+from rareopt.model import _linear, add_families, build, layout_of, model_columns
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
+from rareopt.standard_form import base_builder, ep_index, triplets
 
 if TYPE_CHECKING:
     from rareopt.layout import ModelLayout
@@ -35,12 +37,36 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_two_stage",
+    "assemble_two_stage",
+    "scenario_layout",
+    "SCENARIO_COLUMNS",
+    "SCENARIO_ROWS",
     "ScenarioLayout",
     "scenario_layout_of",
     "delivered_fractions",
     "replacement_prices",
     "fix_contracts",
 ]
+
+
+SCENARIO_COLUMNS = (
+    "scenario_stock",
+    "scenario_unmet",
+    "spot",
+    "restock",
+    "cvar_level",
+    "cvar_excess",
+)
+"""Column families the scenarios add to the base model (CVaR ones only with a CVaR weight)."""
+
+SCENARIO_ROWS = (
+    "spot_room",
+    "scenario_balance",
+    "restock_gap",
+    "scenario_unmet_room",
+    "cvar_excess_row",
+)
+"""Row families the scenarios add."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +237,227 @@ def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple, float]) -> N
         var.fix(float(volumes.get(key, 0.0)))
 
 
+def scenario_layout(
+    layout: ModelLayout,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None = None,
+    only: list[str] | None = None,
+    fractions: np.ndarray | None = None,
+) -> ScenarioLayout:
+    """The :class:`ScenarioLayout` of ``scenarios`` over a first stage's layout.
+
+    Parameters are those of :func:`build_two_stage`.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> s = ScenarioSet([{"name": "calm", "probability": 1.0}])
+    >>> scenario_layout(make_layout(load_example("tiny")), s).names
+    ['calm']
+    """
+    portfolio = layout.portfolio
+    risk = Expectation() if risk is None else risk
+    if len(portfolio.concentrates):
+        raise ValueError(
+            "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
+            "several elements at once); solve the scenarios without the concentrates table"
+        )
+    if fractions is None:
+        fractions = delivered_fractions(portfolio, layout.buy, scenarios)
+    names, probabilities = scenarios.names, scenarios.probabilities
+    if only is not None:
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
+        keep = [names.index(n) for n in only]
+        names, probabilities, fractions = list(only), np.ones(len(keep)), fractions[keep]
+    return ScenarioLayout(
+        scenario_set=scenarios,
+        names=list(names),
+        probabilities=np.asarray(probabilities, dtype=float),
+        fractions=fractions,
+        spot=_spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium),
+        spot_premium=scenarios.spot_premium,
+        spot_share=scenarios.spot_share,
+        risk=risk,
+    )
+
+
+def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> tuple[CompiledLP, Any]:
+    """The extensive form as HiGHS's arrays: the base model's, then every scenario's families.
+
+    Returns
+    -------
+    lp : CompiledLP
+        Column families beyond the base model's: ``scenario_stock``, ``scenario_unmet``
+        (scenario, element, period), ``spot`` (scenario, element, supplier, period),
+        ``restock`` (scenario, element), with CVaR ``cvar_level`` and ``cvar_excess``
+        (scenario); row families ``spot_room``, ``scenario_balance``, ``restock_gap``,
+        ``scenario_unmet_room`` and with CVaR ``cvar_excess_row``. ``cost_terms`` are the
+        first stage's.
+    recourse : scipy.sparse.csr_matrix
+        Recourse cost (USD) per scenario as a linear function of the columns, one row per
+        scenario.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> s = ScenarioSet([{"name": "calm", "probability": 0.9},
+    ...                  {"name": "cut", "probability": 0.1,
+    ...                   "disruptions": [{"country": "CN", "start": 2, "duration": 1}]}])
+    >>> layout = make_layout(load_example("tiny"))
+    >>> lp, recourse = assemble_two_stage(layout, scenario_layout(layout, s))
+    >>> recourse.shape[0], len(lp.row_blocks["scenario_balance"].positions)
+    (2, 12)
+    """
+    portfolio, buy, ep = layout.portfolio, layout.buy, layout.element_period
+    b, terms = base_builder(layout)
+    base = dict(b.start)
+    names, f, spot = slayout.names, slayout.fractions, slayout.spot
+    n_w, n_ep, n_spot = len(names), len(ep), len(spot)
+    scenario = np.asarray(names, dtype=object)
+    elements, periods = ep["element"].to_numpy(object), ep["period"].to_numpy(object)
+
+    w_ep = pd.DataFrame(
+        {
+            "scenario": np.repeat(scenario, n_ep),
+            "element": np.tile(elements, n_w),
+            "period": np.tile(periods, n_w),
+        }
+    )
+    wep_key = ("scenario", "element", "period")
+    stock_cap = np.tile(ep["stock_capacity_t"].to_numpy(float), n_w)
+    level = b.columns("scenario_stock", w_ep, wep_key, 0.0, stock_cap)
+    demand = np.tile(ep["demand_t"].to_numpy(float), n_w)
+    short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, demand)
+    sw, sb = spot["scenario"].to_numpy(np.int64), spot["buy"].to_numpy(np.int64)
+    spot_frame = pd.DataFrame(
+        {
+            "scenario": scenario[sw],
+            "element": buy["element"].to_numpy(object)[sb],
+            "supplier": buy["supplier"].to_numpy(object)[sb],
+            "period": buy["period"].to_numpy(object)[sb],
+        }
+    )
+    spot_key = ("scenario", "element", "supplier", "period")
+    spot_col = b.columns("spot", spot_frame, spot_key, 0.0, spot["limit_t"].to_numpy(float))
+    last = np.flatnonzero(periods == portfolio.period_labels[-1])
+    n_last = len(last)
+    restock_frame = pd.DataFrame(
+        {"scenario": np.repeat(scenario, n_last), "element": np.tile(elements[last], n_w)}
+    )
+    restock = b.columns("restock", restock_frame, ("scenario", "element"), 0.0, np.inf)
+
+    # Recourse per scenario: undelivered contracts not paid for, spot bought, holding beyond the
+    # nominal plan's, extra unmet demand at the shortage penalty, and the stock missing at the
+    # end against the nominal plan at the replacement price (a surplus earns nothing: crediting
+    # it would make a disruption pay, by storing spot purchases or unmet demand to sell later).
+    cut_w, cut_b = np.nonzero(f < 1.0)
+    unit_cost = buy["unit_cost_usd_per_t"].to_numpy(float)
+    holding = np.tile(ep["holding_usd_per_t"].to_numpy(float), n_w)
+    every_w = np.repeat(np.arange(n_w), n_ep)
+    every_i = np.tile(np.arange(n_ep), n_w)
+    row_of = np.arange(n_w * n_ep)
+    replacement = replacement_prices(portfolio)
+    last_price = np.array([replacement.get(e, 0.0) for e in elements[last]])
+    rw, rc, rv = triplets(
+        (cut_w, base["buy"] + cut_b, unit_cost[cut_b] * (f[cut_w, cut_b] - 1.0)),
+        (sw, spot_col + np.arange(n_spot), spot["unit_cost_usd_per_t"].to_numpy(float)),
+        (every_w, level + row_of, holding),
+        (every_w, short + row_of, portfolio.policy.shortage_penalty_usd_per_t),
+        (every_w, base["stock"] + every_i, -holding),
+        (
+            np.repeat(np.arange(n_w), n_last),
+            restock + np.arange(n_w * n_last),
+            np.tile(last_price, n_w),
+        ),
+    )
+    weight, p = slayout.risk.weight, slayout.probabilities
+    one_per_scenario = pd.DataFrame({"scenario": scenario})
+    if weight > 0:
+        eta = b.columns("cvar_level", pd.DataFrame(index=[0]), (), -np.inf, np.inf, weight)
+        excess = b.columns(
+            "cvar_excess",
+            one_per_scenario,
+            ("scenario",),
+            0.0,
+            np.inf,
+            weight * p / (1.0 - slayout.risk.alpha),
+        )
+
+    b.rows(
+        "spot_room",
+        spot_frame,
+        spot_key,
+        -np.inf,
+        f[sw, sb] * buy["capacity_t"].to_numpy(float)[sb],
+        (np.arange(n_spot), base["buy"] + sb, f[sw, sb]),
+        (np.arange(n_spot), spot_col + np.arange(n_spot), 1.0),
+    )
+    # Where nothing of an element is disrupted in a period, the scenario receives the first
+    # stage's total purchases X (one term) rather than every contract's delivery.
+    buy_ep = ep_index(layout, buy)
+    hit = np.zeros((n_w, n_ep), dtype=bool)
+    hit[cut_w, buy_ep[cut_b]] = True
+    dw, db = np.nonzero(hit[:, buy_ep])
+    calm_w, calm_i = np.nonzero(~hit)
+    carried = np.flatnonzero(np.tile(periods != portfolio.period_labels[0], n_w))
+    rhs = np.tile(ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float), n_w)
+    b.rows(
+        "scenario_balance",
+        w_ep,
+        wep_key,
+        rhs,
+        rhs,
+        (dw * n_ep + buy_ep[db], base["buy"] + db, f[dw, db]),
+        (calm_w * n_ep + calm_i, base["bought"] + calm_i, 1.0),
+        (sw * n_ep + buy_ep[sb], spot_col + np.arange(n_spot), 1.0),
+        (row_of, base["unmet"] + every_i, 1.0),
+        (row_of, short + row_of, 1.0),
+        (row_of, level + row_of, -1.0),
+        (carried, level + carried - 1, 1.0),
+    )
+    gap = np.arange(n_w * n_last)
+    b.rows(
+        "restock_gap",
+        restock_frame,
+        ("scenario", "element"),
+        0.0,
+        np.inf,
+        (gap, restock + gap, 1.0),
+        (gap, level + np.repeat(np.arange(n_w) * n_ep, n_last) + np.tile(last, n_w), 1.0),
+        (gap, base["stock"] + np.tile(last, n_w), -1.0),
+    )
+    # Unmet demand in a scenario, nominal plus extra, is at most the demand.
+    b.rows(
+        "scenario_unmet_room",
+        w_ep,
+        wep_key,
+        -np.inf,
+        demand,
+        (row_of, base["unmet"] + every_i, 1.0),
+        (row_of, short + row_of, 1.0),
+    )
+    if weight > 0:
+        b.rows(
+            "cvar_excess_row",
+            one_per_scenario,
+            ("scenario",),
+            0.0,
+            np.inf,
+            (np.arange(n_w), excess + np.arange(n_w), 1.0),
+            (np.arange(n_w), eta, 1.0),
+            (rw, rc, -rv),
+        )
+    recourse = sp.csr_matrix((rv, (rw, rc)), shape=(n_w, b.n_cols))
+    recourse.sum_duplicates()
+    lp = b.build(terms)
+    lp.cost = lp.cost + np.asarray(recourse.T @ p).ravel()
+    return lp, recourse
+
+
 def build_two_stage(
     portfolio: Portfolio,
     scenarios: ScenarioSet,
@@ -264,156 +511,30 @@ def build_two_stage(
     >>> len(m.recourse), m.two_stage_cost.active, m.total_cost.active
     (2, True, False)
     """
-    risk = Expectation() if risk is None else risk
-    if len(portfolio.concentrates):
-        raise ValueError(
-            "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
-            "several elements at once); solve the scenarios without the concentrates table"
-        )
     m = build(portfolio)
     layout = layout_of(m)
-    buy, ep = layout.buy, layout.element_period
-    if fractions is None:
-        fractions = delivered_fractions(portfolio, buy, scenarios)
-    names, probabilities = scenarios.names, scenarios.probabilities
-    if only is not None:
-        unknown = [n for n in only if n not in names]
-        if unknown:
-            raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
-        keep = [names.index(n) for n in only]
-        names, probabilities, fractions = list(only), np.ones(len(keep)), fractions[keep]
-    spot = _spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium)
-    m._rareopt_scenarios = ScenarioLayout(
-        scenario_set=scenarios,
-        names=list(names),
-        probabilities=np.asarray(probabilities, dtype=float),
-        fractions=fractions,
-        spot=spot,
-        spot_premium=scenarios.spot_premium,
-        spot_share=scenarios.spot_share,
-        risk=risk,
+    slayout = scenario_layout(layout, scenarios, risk, only, fractions)
+    m._rareopt_scenarios = slayout
+    lp, recourse = assemble_two_stage(layout, slayout)
+    add_families(m, lp, SCENARIO_COLUMNS, SCENARIO_ROWS)
+    columns = model_columns(m, lp)
+    m.recourse = pyo.Expression(
+        slayout.names,
+        rule=lambda m, w: _linear(*_row_terms(recourse, slayout.names.index(w), columns)),
     )
-
-    buy_keys = list(row_keys(buy, "element", "supplier", "period"))
-    buy_vars = [m.buy[k] for k in buy_keys]
-    ep_keys = list(row_keys(ep, "element", "period"))
-    first_period = portfolio.period_labels[0]
-    w_ep = [(w, e, p) for w in names for e, p in ep_keys]
-    stock_cap = np.tile(ep["stock_capacity_t"].replace(np.inf, np.nan).to_numpy(), len(names))
-    demand = np.tile(ep["demand_t"].to_numpy(), len(names))
-    m.scenario_stock = pyo.Var(w_ep, domain=pyo.NonNegativeReals)
-    m.scenario_unmet = pyo.Var(w_ep, domain=pyo.NonNegativeReals)
-    for k, (level, unmet) in enumerate(zip(m.scenario_stock.values(), m.scenario_unmet.values())):
-        level.setub(None if np.isnan(stock_cap[k]) else stock_cap[k])
-        unmet.setub(demand[k])
-    spot_keys = [(names[w], *buy_keys[b]) for w, b in zip(spot["scenario"], spot["buy"])]
-    m.spot = pyo.Var(spot_keys, domain=pyo.NonNegativeReals)
-    spot_vars = list(m.spot.values())
-    for var, limit in zip(spot_vars, spot["limit_t"]):
-        var.setub(limit)
-
-    capacity = buy["capacity_t"].to_numpy()
-    room = {
-        key: _linear([fractions[w, b], 1.0], [buy_vars[b], var]) <= fractions[w, b] * capacity[b]
-        for key, var, w, b in zip(spot_keys, spot_vars, spot["scenario"], spot["buy"])
-    }
-    m.spot_room = pyo.Constraint(spot_keys, rule=lambda m, *k: room[k])
-
-    by_ep = buy.groupby(["element", "period"], sort=False).indices
-    spot_scenario, spot_buy = spot["scenario"].to_numpy(int), spot["buy"].to_numpy(int)
-    spot_by = (
-        pd.DataFrame(
-            {
-                "w": spot_scenario,
-                "e": buy["element"].to_numpy()[spot_buy],
-                "p": buy["period"].to_numpy()[spot_buy],
-            }
+    probability = dict(zip(slayout.names, slayout.probabilities))
+    objective = m.total_cost.expr + sum(probability[w] * m.recourse[w] for w in slayout.names)
+    if slayout.risk.weight > 0:
+        cvar = m.cvar_level + sum(probability[w] * m.cvar_excess[w] for w in slayout.names) / (
+            1.0 - slayout.risk.alpha
         )
-        .groupby(["w", "e", "p"], sort=False)
-        .indices
-    )
-    spot_of = pd.Series(spot_scenario).groupby(spot_scenario).indices
-    spot_cost = spot["unit_cost_usd_per_t"].to_numpy(float)
-    initial = ep["initial_t"].to_numpy()
-    holding = ep["holding_usd_per_t"].to_numpy()
-    demand_of = dict(zip(ep_keys, ep["demand_t"].to_numpy()))
-    penalty = [portfolio.policy.shortage_penalty_usd_per_t] * len(ep_keys)
-    unit_cost = buy["unit_cost_usd_per_t"].to_numpy()
-    nominal = [m.stock[k] for k in ep_keys]
-    # Stock drawn in an emergency is not free: what is missing at the end, against the nominal
-    # plan, is bought back at the element's replacement price. A surplus earns nothing (crediting
-    # it would make a disruption pay: store spot purchases or unmet demand, sell at the end).
-    replacement = replacement_prices(portfolio)
-    last = np.flatnonzero(ep["period"].to_numpy() == portfolio.period_labels[-1])
-    last_elements = ep["element"].to_numpy()[last].tolist()
-    restock = [replacement.get(e, 0.0) for e in last_elements]
-    m.restock = pyo.Var([(w, e) for w in names for e in last_elements], domain=pyo.NonNegativeReals)
-    restock_rows = {}
-    balance, recourse = {}, {}
-    for w, name in enumerate(names):
-        f = fractions[w]
-        levels = [m.scenario_stock[name, e, p] for e, p in ep_keys]
-        unmet = [m.scenario_unmet[name, e, p] for e, p in ep_keys]
-        for row, (e, p) in enumerate(ep_keys):
-            idx = by_ep.get((e, p), [])
-            if np.all(f[idx] == 1.0):
-                coefs, terms = [1.0], [m.bought[e, p]]
-            else:
-                coefs, terms = list(f[idx]), [buy_vars[i] for i in idx]
-            for s in spot_by.get((w, e, p), ()):
-                coefs.append(1.0)
-                terms.append(spot_vars[s])
-            coefs += [1.0, 1.0, -1.0]
-            terms += [m.unmet[e, p], unmet[row], levels[row]]
-            if p != first_period:
-                coefs.append(1.0)
-                terms.append(levels[row - 1])
-            balance[name, e, p] = (
-                _linear(coefs, terms, constant=initial[row]) == ep["demand_t"].iat[row]
-            )
-        for i, e in zip(last, last_elements):
-            restock_rows[name, e] = m.restock[name, e] + levels[i] - nominal[i] >= 0
-        cut = np.flatnonzero(f < 1.0)
-        mine = spot_of.get(w, [])
-        recourse[name] = _linear(
-            [
-                *(unit_cost[cut] * (f[cut] - 1.0)),
-                *spot_cost[mine],
-                *holding,
-                *penalty,
-                *(-holding),
-                *restock,
-            ],
-            [
-                *(buy_vars[b] for b in cut),
-                *(spot_vars[s] for s in mine),
-                *levels,
-                *unmet,
-                *nominal,
-                *(m.restock[name, e] for e in last_elements),
-            ],
-        )
-    m.scenario_balance = pyo.Constraint(w_ep, rule=lambda m, *k: balance[k])
-    m.restock_gap = pyo.Constraint(list(restock_rows), rule=lambda m, *k: restock_rows[k])
-    # Unmet demand in a scenario, nominal plus extra, is at most the demand.
-    m.scenario_unmet_room = pyo.Constraint(
-        w_ep, rule=lambda m, w, e, p: m.unmet[e, p] + m.scenario_unmet[w, e, p] <= demand_of[e, p]
-    )
-    m.recourse = pyo.Expression(list(names), rule=lambda m, w: recourse[w])
-
-    probability = dict(zip(names, m._rareopt_scenarios.probabilities))
-    expected = sum(probability[w] * m.recourse[w] for w in names)
-    objective = m.total_cost.expr + expected
-    if risk.weight > 0:
-        m.cvar_level = pyo.Var(domain=pyo.Reals)
-        m.cvar_excess = pyo.Var(list(names), domain=pyo.NonNegativeReals)
-        m.cvar_excess_row = pyo.Constraint(
-            list(names), rule=lambda m, w: m.cvar_excess[w] - m.recourse[w] + m.cvar_level >= 0
-        )
-        cvar = m.cvar_level + sum(probability[w] * m.cvar_excess[w] for w in names) / (
-            1.0 - risk.alpha
-        )
-        objective = objective + risk.weight * cvar
+        objective = objective + slayout.risk.weight * cvar
     m.total_cost.deactivate()
     m.two_stage_cost = pyo.Objective(expr=objective, sense=pyo.minimize)
     return m
+
+
+def _row_terms(matrix, row: int, columns: list) -> tuple[np.ndarray, list]:
+    """Coefficients and Pyomo variables of one row of a CSR matrix."""
+    terms = slice(matrix.indptr[row], matrix.indptr[row + 1])
+    return matrix.data[terms], [columns[j] for j in matrix.indices[terms]]
