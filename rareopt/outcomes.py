@@ -15,6 +15,7 @@ import pandas as pd
 
 from rareopt.risk import conditional_value_at_risk, value_at_risk
 from rareopt.scenario_check import check_recourse
+from rareopt.standard_form import ep_index
 
 __all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
 
@@ -42,27 +43,27 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     buy, ep = layout.buy, layout.element_period
     names = slayout.names
     n_w, n_ep = len(names), len(ep)
-    ep_position = pd.Series(range(n_ep), index=pd.MultiIndex.from_frame(ep[["element", "period"]]))
-    ep_of_buy = ep_position.loc[list(zip(buy["element"], buy["period"]))].to_numpy()
+    ep_of_buy = ep_index(layout, buy)
     delivered = slayout.fractions * values["buy"][None, :]
-    flows_delivered = np.zeros((n_w, n_ep))
-    contracted = np.zeros(n_ep)
-    np.add.at(contracted, ep_of_buy, values["buy"])
-    for w in range(n_w):
-        np.add.at(flows_delivered[w], ep_of_buy, delivered[w])
+    contracted = np.bincount(ep_of_buy, weights=values["buy"], minlength=n_ep)
+    every_w = np.repeat(np.arange(n_w), len(buy))
+    flows_delivered = np.bincount(
+        every_w * n_ep + np.tile(ep_of_buy, n_w), weights=delivered.ravel(), minlength=n_w * n_ep
+    )
     spot = slayout.spot
     spot_b = spot["buy"].to_numpy(int)
     spot_w = spot["scenario"].to_numpy(int)
-    flows_spot = np.zeros((n_w, n_ep))
-    np.add.at(flows_spot, (spot_w, ep_of_buy[spot_b]), values["spot"])
+    flows_spot = np.bincount(
+        spot_w * n_ep + ep_of_buy[spot_b], weights=values["spot"], minlength=n_w * n_ep
+    )
     flows = pd.DataFrame(
         {
             "scenario": np.repeat(names, n_ep),
             "element": np.tile(ep["element"].to_numpy(), n_w),
             "period": np.tile(ep["period"].to_numpy(), n_w),
             "contracted_t": np.tile(contracted, n_w),
-            "delivered_t": flows_delivered.ravel(),
-            "spot_t": flows_spot.ravel(),
+            "delivered_t": flows_delivered,
+            "spot_t": flows_spot,
             "unmet_t": values["unmet"].ravel(),
             "level_t": values["level"].ravel(),
         }

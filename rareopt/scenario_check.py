@@ -55,8 +55,10 @@ def check_recourse(
         recourse (``extra_cost_usd``) per (scenario, element).
     """
     tol = tolerance(portfolio)
-    labels = portfolio.period_labels
+    labels, elements = portfolio.period_labels, portfolio.elements
+    suppliers = portfolio.suppliers["supplier"].tolist()
     names = list(dict.fromkeys(flows["scenario"]))
+    n_w, n_e, n_s, n_p = len(names), len(elements), len(suppliers), len(labels)
     checks, found = [], []
 
     def record(name, keys: pd.DataFrame, excess) -> None:
@@ -72,119 +74,127 @@ def check_recourse(
         for i in np.flatnonzero(excess > tol):
             found.append({"check": name, **keys.iloc[i].to_dict(), "excess": float(excess[i])})
 
-    offers = portfolio.offers.set_index(["supplier", "element"])
-    unit = (
-        (offers["price_usd_per_t"] + offers["freight_usd_per_t"])
-        .reindex(list(zip(plan["supplier"], plan["element"])))
-        .to_numpy()
-    )
-    capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
-    cap = capacity.reindex(list(zip(plan["supplier"], plan["element"], plan["period"])))
-    cap = cap.fillna(0.0).to_numpy()
-    x = plan["volume_t"].to_numpy()
+    # Every table's labels as integer codes, so that the checks below are array arithmetic on
+    # dense grids (scenario x element x period, element x supplier x period).
+    def code(values, categories) -> np.ndarray:
+        return pd.Categorical(np.asarray(values, dtype=object), categories=categories).codes.astype(
+            np.int64
+        )
+
+    def offer_cell(table) -> np.ndarray:
+        return code(table["element"], elements) * n_s + code(table["supplier"], suppliers)
+
+    unit_grid = np.full(n_e * n_s, np.nan)
+    unit_grid[offer_cell(portfolio.offers)] = (
+        portfolio.offers["price_usd_per_t"] + portfolio.offers["freight_usd_per_t"]
+    ).to_numpy(float)
+    cap_grid = np.zeros(n_e * n_s * n_p)
+    capacity = portfolio.capacity
+    cap_grid[offer_cell(capacity) * n_p + code(capacity["period"], labels)] = capacity[
+        "capacity_t"
+    ].to_numpy(float)
+
+    plan_offer = offer_cell(plan)
+    plan_period = code(plan["period"], labels)
+    unit = unit_grid[plan_offer]
+    x = plan["volume_t"].to_numpy(float)
+    plan_cell = code(plan["element"], elements) * n_p + plan_period
+    cells = n_e * n_p
+
+    def per_cell(w: np.ndarray, cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Sums over (scenario, element, period) cells, as a scenarios x cells array."""
+        return np.bincount(w * cells + cell, weights=weights, minlength=n_w * cells).reshape(
+            n_w, cells
+        )
 
     # Deliveries and the refund of what is not delivered, per scenario, element and period.
-    keys = ["scenario", "element", "period"]
-    w_of = {w: k for k, w in enumerate(names)}
-    long = (
-        pd.DataFrame(
-            {
-                "scenario": np.repeat(names, len(plan)),
-                "element": np.tile(plan["element"].to_numpy(), len(names)),
-                "period": np.tile(plan["period"].to_numpy(), len(names)),
-                "delivered_t": (fractions * x).ravel(),
-                "refund_usd": (fractions * x * unit - x * unit).ravel(),
-            }
-        )
-        .groupby(keys, sort=False)[["delivered_t", "refund_usd"]]
-        .sum()
-    )
+    every_w = np.repeat(np.arange(n_w), len(plan))
+    every_cell = np.tile(plan_cell, n_w)
+    delivered = per_cell(every_w, every_cell, (fractions * x).ravel())
+    refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
 
-    f_lookup = pd.Series(
-        fractions.ravel(),
-        index=pd.MultiIndex.from_arrays(
-            [
-                np.repeat(names, len(plan)),
-                *(
-                    np.tile(plan[c].to_numpy(), len(names))
-                    for c in ("element", "supplier", "period")
-                ),
-            ]
-        ),
-    )
-    spot_keys = list(zip(spot["scenario"], spot["element"], spot["supplier"], spot["period"]))
-    f_spot = f_lookup.reindex(spot_keys).fillna(0.0).to_numpy()
-    x_lookup = pd.Series(x, index=pd.MultiIndex.from_frame(plan[["element", "supplier", "period"]]))
-    x_spot = x_lookup.reindex([k[1:] for k in spot_keys]).fillna(0.0).to_numpy()
-    cap_spot = capacity.reindex([(k[2], k[1], k[3]) for k in spot_keys]).fillna(0.0).to_numpy()
-    unit_spot = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).reindex(
-        [(k[2], k[1]) for k in spot_keys]
-    ).to_numpy() * (1.0 + spot_premium)
-    spot_t = spot["spot_t"].to_numpy()
+    spot_w = code(spot["scenario"], names)
+    spot_offer = offer_cell(spot)
+    spot_period = code(spot["period"], labels)
+    plan_row = np.full(n_e * n_s * n_p, -1, dtype=np.int64)
+    plan_row[plan_offer * n_p + plan_period] = np.arange(len(plan))
+    row = plan_row[spot_offer * n_p + spot_period]
+    known = row >= 0
+    f_spot = np.where(known, fractions[spot_w, np.maximum(row, 0)], 0.0)
+    x_spot = np.where(known, x[np.maximum(row, 0)], 0.0)
+    cap_spot = cap_grid[spot_offer * n_p + spot_period]
+    unit_spot = unit_grid[spot_offer] * (1.0 + spot_premium)
+    spot_t = spot["spot_t"].to_numpy(float)
     where = spot[["scenario", "element", "supplier", "period"]].reset_index(drop=True)
     record("spot >= 0", where, -spot_t)
     record("spot <= share x delivered capacity", where, spot_t - spot_share * f_spot * cap_spot)
     record("deliveries + spot <= capacity", where, f_spot * x_spot + spot_t - f_spot * cap_spot)
-    spot_in = (
-        spot.assign(spot_cost_usd=spot_t * unit_spot)
-        .groupby(keys, sort=False)[["spot_t", "spot_cost_usd"]]
-        .sum()
-    )
+    spot_cell = code(spot["element"], elements) * n_p + spot_period
+    spot_in = per_cell(spot_w, spot_cell, spot_t)
+    spot_cost = per_cell(spot_w, spot_cell, spot_t * unit_spot)
 
-    demand = portfolio.demand.set_index(["element", "period"])["demand_t"]
-    stockpile = portfolio.stockpile.set_index("element")
-    f = flows.set_index(keys)
-    table = f[["unmet_t", "level_t"]].join(long).join(spot_in.add_prefix("in_"))
-    table = table.fillna(
-        {"delivered_t": 0.0, "refund_usd": 0.0, "in_spot_t": 0.0, "in_spot_cost_usd": 0.0}
+    # The scenarios' flows on the full grid (every element has a demand in every period).
+    flow_index = (
+        code(flows["scenario"], names) * cells
+        + code(flows["element"], elements) * n_p
+        + code(flows["period"], labels)
     )
-    flat = table.reset_index()
-    flat["demand_t"] = demand.reindex(list(zip(flat["element"], flat["period"]))).to_numpy()
-    flat["room_t"] = flat["element"].map(stockpile["capacity_t"]).fillna(0.0)
-    flat["initial_t"] = flat["element"].map(stockpile["initial_t"]).fillna(0.0)
-    flat["holding"] = flat["element"].map(stockpile["holding_usd_per_t"]).fillna(0.0)
-    flat["_order"] = flat["period"].map({p: i for i, p in enumerate(labels)})
-    flat = flat.sort_values(
-        ["scenario", "element", "_order"],
-        key=lambda c: c.map(w_of) if c.name == "scenario" else c,
-        kind="stable",
-    ).reset_index(drop=True)
-    previous = flat.groupby(["scenario", "element"], sort=False)["level_t"].shift(1)
-    previous = previous.fillna(flat["initial_t"])
-    residual = (
-        previous
-        + flat["delivered_t"]
-        + flat["in_spot_t"]
-        + flat["unmet_t"]
-        - flat["level_t"]
-        - flat["demand_t"]
+    level = np.zeros(n_w * cells)
+    unmet = np.zeros(n_w * cells)
+    level[flow_index] = flows["level_t"].to_numpy(float)
+    unmet[flow_index] = flows["unmet_t"].to_numpy(float)
+    level, unmet = level.reshape(n_w, n_e, n_p), unmet.reshape(n_w, n_e, n_p)
+    demand = np.zeros(cells)
+    demand[
+        code(portfolio.demand["element"], elements) * n_p + code(portfolio.demand["period"], labels)
+    ] = portfolio.demand["demand_t"].to_numpy(float)
+    demand = demand.reshape(n_e, n_p)
+    stockpile = portfolio.stockpile.set_index("element").reindex(elements)
+    room = stockpile["capacity_t"].fillna(0.0).to_numpy(float)
+    initial = stockpile["initial_t"].fillna(0.0).to_numpy(float)
+    holding = stockpile["holding_usd_per_t"].fillna(0.0).to_numpy(float)
+    previous = np.concatenate(
+        [np.broadcast_to(initial[None, :, None], (n_w, n_e, 1)), level[:, :, :-1]], axis=2
     )
-    where = flat[keys]
-    record("scenario stock balance", where, residual.abs())
-    record("scenario stock >= 0", where, -flat["level_t"])
-    record("scenario stock <= capacity", where, flat["level_t"] - flat["room_t"])
+    shape = (n_w, n_e, n_p)
+    delivered, refund = delivered.reshape(shape), refund.reshape(shape)
+    spot_in, spot_cost = spot_in.reshape(shape), spot_cost.reshape(shape)
+    residual = previous + delivered + spot_in + unmet - level - demand[None]
+    grid = pd.DataFrame(
+        {
+            "scenario": np.repeat(names, cells),
+            "element": np.tile(np.repeat(elements, n_p), n_w),
+            "period": np.tile(labels, n_w * n_e),
+        }
+    )
+    record("scenario stock balance", grid, np.abs(residual).ravel())
+    record("scenario stock >= 0", grid, -level.ravel())
+    record("scenario stock <= capacity", grid, (level - room[None, :, None]).ravel())
     record(
         "scenario unmet in [0, demand]",
-        where,
-        np.maximum(-flat["unmet_t"], flat["unmet_t"] - flat["demand_t"]),
+        grid,
+        np.maximum(-unmet, unmet - demand[None]).ravel(),
     )
 
-    base = nominal.reindex(list(zip(flat["element"], flat["period"])))
+    base = nominal.reindex(pd.MultiIndex.from_product([elements, labels]))
+    base_level = base["level_t"].to_numpy(float).reshape(1, n_e, n_p)
+    base_unmet = base["unmet_t"].to_numpy(float).reshape(1, n_e, n_p)
+    record("scenario unmet >= nominal unmet", grid, (base_unmet - unmet).ravel())
     penalty = portfolio.policy.shortage_penalty_usd_per_t
-    record("scenario unmet >= nominal unmet", where, base["unmet_t"].to_numpy() - flat["unmet_t"])
-    flat["extra_cost_usd"] = (
-        flat["refund_usd"]
-        + flat["in_spot_cost_usd"]
-        + flat["holding"] * (flat["level_t"] - base["level_t"].to_numpy())
-        + penalty * (flat["unmet_t"] - base["unmet_t"].to_numpy())
+    extra = (
+        refund
+        + spot_cost
+        + holding[None, :, None] * (level - base_level)
+        + penalty * (unmet - base_unmet)
     )
-    final = flat["period"] == labels[-1]
-    replacement = pd.Series(replacement_prices(portfolio), dtype=float)
-    missing = base["level_t"].to_numpy()[final.to_numpy()] - flat.loc[final, "level_t"]
-    flat.loc[final, "extra_cost_usd"] += flat.loc[final, "element"].map(replacement).fillna(
-        0.0
-    ) * np.maximum(missing, 0.0)
-    recourse = flat.groupby(["scenario", "element"], sort=False)[["extra_cost_usd"]].sum()
+    replacement = replacement_prices(portfolio)
+    price = np.array([replacement.get(e, 0.0) for e in elements])
+    missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
+    per_element = extra.sum(axis=2) + price[None, :] * missing
+    recourse = pd.DataFrame(
+        {"extra_cost_usd": per_element.ravel()},
+        index=pd.MultiIndex.from_product([names, elements], names=["scenario", "element"]),
+    )
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]
     violations = pd.DataFrame(found).reindex(columns=columns)
     return pd.DataFrame(checks), violations, recourse
