@@ -42,30 +42,33 @@ def tolerance(portfolio: Portfolio) -> float:
     return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
 
 
-def _cap_limits(caps: pd.DataFrame, key: str, holders, elements) -> np.ndarray:
-    """Max share per (holder, element) pair, by the documented precedence, applied afresh.
+def _codes(values, categories) -> np.ndarray:
+    """Position of each value in ``categories`` (-1 where absent)."""
+    values = np.asarray(values, dtype=object)
+    return pd.Categorical(values, categories=categories).codes.astype(np.int64)
 
-    (key, element) > (key, *) > (*, element) > (*, *); 1 where no cap names the pair.
+
+def _cap_grid(caps: pd.DataFrame, key: str, holders: list, elements: list) -> np.ndarray:
+    """Max share per (element, holder), by the documented precedence, applied afresh.
+
+    (key, element) > (key, *) > (*, element) > (*, *); 1 where no cap names the pair. Rows are
+    written from the least to the most specific, each overwriting what it covers.
 
     Examples
     --------
     >>> caps = pd.DataFrame({"country": ["CN", "*"], "element": ["*", "Dy"], "max_share": [0.5, 0.3]})
-    >>> _cap_limits(caps, "country", ["CN", "AU", "AU"], ["Dy", "Dy", "Nd"]).tolist()
-    [0.5, 0.3, 1.0]
+    >>> _cap_grid(caps, "country", ["CN", "AU"], ["Dy", "Nd"]).tolist()
+    [[0.5, 0.3], [0.5, 1.0]]
     """
-    table = caps.set_index([key, "element"])["max_share"]
-    holders, elements = np.asarray(holders, dtype=object), np.asarray(elements, dtype=object)
-    anything = np.full(len(holders), ALL, dtype=object)
-    limit = np.full(len(holders), np.nan)
-    for k, e in (
-        (holders, elements),
-        (holders, anything),
-        (anything, elements),
-        (anything, anything),
-    ):
-        found = table.reindex(pd.MultiIndex.from_arrays([k, e])).to_numpy(float)
-        limit = np.where(np.isnan(limit), found, limit)
-    return np.where(np.isnan(limit), 1.0, limit)
+    grid = np.ones((len(elements), len(holders)))
+    everything = {ALL: slice(None)}
+    holder_at = {**{h: i for i, h in enumerate(holders)}, **everything}
+    element_at = {**{e: i for i, e in enumerate(elements)}, **everything}
+    rows = list(zip(caps[key], caps["element"], caps["max_share"]))
+    for holder, element, share in sorted(rows, key=lambda r: (r[0] != ALL, r[1] != ALL)):
+        if holder in holder_at and element in element_at:
+            grid[element_at[element], holder_at[holder]] = share
+    return grid
 
 
 def check_plan(
@@ -156,9 +159,22 @@ def check_plan(
                 }
             )
 
-    capacity = portfolio.capacity[["supplier", "element", "period", "capacity_t"]]
-    cap_of = plan[["supplier", "element", "period"]].merge(capacity, how="left")["capacity_t"]
-    cap_of = cap_of.fillna(0.0).to_numpy(float)
+    # Labels as integer codes: the checks are array arithmetic on dense grids.
+    elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
+    countries = list(dict.fromkeys(portfolio.suppliers["country"]))
+    n_e, n_s, n_p = len(elements), len(suppliers), len(labels)
+    e, s, p = (
+        _codes(plan[c], v)
+        for c, v in (("element", elements), ("supplier", suppliers), ("period", labels))
+    )
+    capacity = portfolio.capacity
+    cap_grid = np.zeros(n_e * n_s * n_p)
+    cap_grid[
+        (_codes(capacity["element"], elements) * n_s + _codes(capacity["supplier"], suppliers))
+        * n_p
+        + _codes(capacity["period"], labels)
+    ] = capacity["capacity_t"].to_numpy(float)
+    cap_of = cap_grid[(e * n_s + s) * n_p + p]
     vol = plan["plain_t"].to_numpy(dtype=float)
     record(
         "non-negative purchase",
@@ -179,39 +195,43 @@ def check_plan(
         vol - cap_of,
     )
 
-    demand = portfolio.demand.set_index(["element", "period"])["demand_t"]
-    initial = portfolio.stockpile.set_index("element")["initial_t"]
-    stock_cap = portfolio.stockpile.set_index("element")["capacity_t"]
-    target_days = portfolio.stock_target.set_index(["element", "period"])["target_days"]
-    days = portfolio.periods.set_index("period")["days"]
     surplus, bundle_cost = _check_bundles(portfolio, plan, bundles, record)
-    bought = plan.groupby(["element", "period"])["volume_t"].sum()
-    if not surplus.empty:
-        bought = bought.sub(surplus, fill_value=0.0)
     # Every (element, period) in order, each balance recomputed from the previous period's
     # reported level (the initial stock for the first), as arrays.
-    grid = pd.MultiIndex.from_product([portfolio.elements, labels], names=["element", "period"])
-    d = demand.reindex(grid).to_numpy(float)
-    u = unmet.reindex(grid).fillna(0.0).to_numpy(float)
-    level = stock["level_t"].reindex(grid).to_numpy(float)
-    elements = grid.get_level_values("element")
-    first = grid.get_level_values("period") == labels[0]
-    previous = np.where(
-        first, initial.reindex(elements).fillna(0.0).to_numpy(float), np.roll(level, 1)
-    )
-    periods = grid.get_level_values("period")
+    volume = plan["volume_t"].to_numpy(float)
+    bought = np.bincount(e * n_p + p, weights=volume, minlength=n_e * n_p)
+    if not surplus.empty:
+        cells = _codes(surplus.index.get_level_values("element"), elements) * n_p + _codes(
+            surplus.index.get_level_values("period"), labels
+        )
+        np.subtract.at(bought, cells, surplus.to_numpy(float))
+
+    def on_grid(table: pd.DataFrame, column: str) -> np.ndarray:
+        out = np.zeros(n_e * n_p)
+        table = table.reset_index()
+        cells = _codes(table["element"], elements) * n_p + _codes(table["period"], labels)
+        out[cells] = table[column].to_numpy(float)
+        return out
+
+    d = on_grid(portfolio.demand, "demand_t")
+    u = on_grid(unmet, "unmet_t")
+    level = on_grid(stock, "level_t")
+    stockpile = portfolio.stockpile.set_index("element").reindex(elements)
+    first = np.tile(np.arange(n_p) == 0, n_e)
+    initial = np.repeat(stockpile["initial_t"].fillna(0.0).to_numpy(float), n_p)
+    previous = np.where(first, initial, np.roll(level, 1))
+    days = portfolio.periods.set_index("period")["days"].reindex(labels).to_numpy(float)
+    grid_elements = np.repeat(np.asarray(elements, dtype=object), n_p)
     r = {
-        "element": elements.to_numpy(),
-        "period": periods.to_numpy(),
+        "element": grid_elements,
+        "period": np.tile(np.asarray(labels, dtype=object), n_e),
         "u": u,
         "d": d,
         "level": level,
-        "expected": previous + bought.reindex(grid).fillna(0.0).to_numpy(float) - (d - u),
-        "cap": stock_cap.reindex(elements).fillna(0.0).to_numpy(float),
-        "target": target_days.reindex(grid).fillna(0.0).to_numpy(float)
-        * d
-        / days.reindex(periods).to_numpy(float),
-        "short": stock["shortfall_t"].reindex(grid).to_numpy(float),
+        "expected": previous + bought - (d - u),
+        "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
+        "target": on_grid(portfolio.stock_target, "target_days") * d / np.tile(days, n_e),
+        "short": on_grid(stock, "shortfall_t"),
     }
     blank = np.full(len(r["u"]), "")
     record(
@@ -264,19 +284,31 @@ def check_plan(
 
     plan["country"] = plan["supplier"].map(portfolio.supplier_country())
     scoped = plan if policy.cap_basis == "period" else plan.assign(period=ALL)
-    total = scoped.groupby(["element", "period"])["volume_t"].sum()
-    for key in ("country", "supplier"):
-        held = scoped.groupby(["element", "period", key])["volume_t"].sum().reset_index()
-        limit = _cap_limits(getattr(policy, f"{key}_caps"), key, held[key], held["element"])
-        totals = total.reindex(pd.MultiIndex.from_frame(held[["element", "period"]])).to_numpy()
+    # Caps per (element, scope, holder): the scope a period, or the horizon (one scope).
+    n_scope = n_p if policy.cap_basis == "period" else 1
+    scope = p if n_scope > 1 else np.zeros_like(p)
+    scope_labels = labels if n_scope > 1 else [ALL]
+    total = np.bincount(e * n_scope + scope, weights=volume, minlength=n_e * n_scope)
+    for key, holders, h in (
+        ("country", countries, _codes(plan["country"], countries)),
+        ("supplier", suppliers, s),
+    ):
+        n_h = len(holders)
+        cell = (e * n_scope + scope) * n_h + h
+        present = np.flatnonzero(np.bincount(cell, minlength=n_e * n_scope * n_h))
+        held = np.bincount(cell, weights=volume, minlength=n_e * n_scope * n_h)[present]
+        cell_e, rest = np.divmod(present, n_scope * n_h)
+        cell_scope, cell_h = np.divmod(rest, n_h)
+        limit = _cap_grid(getattr(policy, f"{key}_caps"), key, holders, elements)[cell_e, cell_h]
+        totals = total[cell_e * n_scope + cell_scope]
         record(
             f"{key} cap",
-            held["element"],
-            held["period"],
-            held[key],
-            held["volume_t"],
+            np.asarray(elements, dtype=object)[cell_e],
+            np.asarray(scope_labels, dtype=object)[cell_scope],
+            np.asarray(holders, dtype=object)[cell_h],
+            held,
             limit * totals,
-            held["volume_t"].to_numpy() - limit * totals,
+            held - limit * totals,
         )
 
     for table, share, sign in (("group_caps", "max_share", 1), ("group_floors", "min_share", -1)):
@@ -568,12 +600,16 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path."""
     policy = portfolio.policy
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
-    priced = plan[plan["plain_t"] != 0].merge(offers, on=["supplier", "element"], how="left")
-    unit = (
-        priced["price_usd_per_t"]
-        + priced["freight_usd_per_t"]
-        + policy.risk_weight_usd_per_t * priced["risk_score"]
-    )
+    elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
+    unit = np.full((len(elements), len(suppliers)), np.nan)
+    unit[_codes(offers["element"], elements), _codes(offers["supplier"], suppliers)] = (
+        offers["price_usd_per_t"]
+        + offers["freight_usd_per_t"]
+        + policy.risk_weight_usd_per_t * offers["risk_score"]
+    ).to_numpy(float)
+    plain = plan["plain_t"].to_numpy(float)
+    bought = plain != 0
+    per_row = unit[_codes(plan["element"], elements), _codes(plan["supplier"], suppliers)]
     stockpile = portfolio.stockpile.set_index("element")
     holding = stockpile["holding_usd_per_t"]
     penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
@@ -583,7 +619,7 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     per_t = penalty.reindex(element).fillna(default).to_numpy()
     shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
-        (unit * priced["plain_t"]).sum()
+        (per_row[bought] * plain[bought]).sum()
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
         + shortfall_cost

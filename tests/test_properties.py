@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import rareopt
 from rareopt.check import check_plan
+from rareopt.synthetic import generate
 
 # Random portfolios often cap CN where no supplier is Chinese; that warning is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:.*this cap has no effect:UserWarning")
@@ -178,3 +179,24 @@ def test_zero_demand_buys_nothing():
     r = rareopt.solve(zero)
     assert np.allclose(r.plan["volume_t"], 0)
     assert r.objective == pytest.approx(0)
+
+
+@pytest.mark.parametrize("basis", ["period", "horizon"])
+def test_check_names_the_holder_and_scope_of_a_broken_cap(basis):
+    """A plan made under loose caps, checked against tight ones, breaks exactly the cells over."""
+    p = generate(elements=3, suppliers=8, periods=4, seed=2).with_policy(cap_basis=basis)
+    loose = rareopt.solve(p.with_policy(country_caps={"CN": 0.9}, supplier_caps={"*": 1.0}))
+    tight = p.with_policy(country_caps={"CN": 0.05}, supplier_caps={"*": 0.2})
+    _, violations = check_plan(tight, loose.plan, loose.stock, loose.unmet)
+    assert set(violations["check"]) <= {"country cap", "supplier cap"}
+    scope = ["*"] if basis == "horizon" else p.period_labels
+    shares = loose.shares["share"]
+    shares = shares[shares.index.get_level_values("period").isin(scope)]
+    for check, by, limit in (("country cap", "country", 0.05), ("supplier cap", "supplier", 0.2)):
+        over = shares.xs(by, level="by")
+        if by == "country":
+            over = over[over.index.get_level_values("holder") == "CN"]
+        expected = set(over[over > limit + 1e-6].index)
+        found = violations[violations["check"] == check]
+        assert set(zip(found["element"], found["period"], found["holder"])) == expected
+        assert expected or check == "supplier cap"
