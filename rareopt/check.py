@@ -44,8 +44,7 @@ def tolerance(portfolio: Portfolio) -> float:
 
 def _codes(values, categories) -> np.ndarray:
     """Position of each value in ``categories`` (-1 where absent)."""
-    values = np.asarray(values, dtype=object)
-    return pd.Categorical(values, categories=categories).codes.astype(np.int64)
+    return pd.Index(categories).get_indexer(np.asarray(values, dtype=object)).astype(np.int64)
 
 
 def _cap_grid(caps: pd.DataFrame, key: str, holders: list, elements: list) -> np.ndarray:
@@ -163,7 +162,7 @@ def check_plan(
     elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
     countries = list(dict.fromkeys(portfolio.suppliers["country"]))
     n_e, n_s, n_p = len(elements), len(suppliers), len(labels)
-    e, s, p = (
+    plan_e, plan_s, plan_p = (
         _codes(plan[c], v)
         for c, v in (("element", elements), ("supplier", suppliers), ("period", labels))
     )
@@ -174,7 +173,7 @@ def check_plan(
         * n_p
         + _codes(capacity["period"], labels)
     ] = capacity["capacity_t"].to_numpy(float)
-    cap_of = cap_grid[(e * n_s + s) * n_p + p]
+    cap_of = cap_grid[(plan_e * n_s + plan_s) * n_p + plan_p]
     vol = plan["plain_t"].to_numpy(dtype=float)
     record(
         "non-negative purchase",
@@ -199,7 +198,7 @@ def check_plan(
     # Every (element, period) in order, each balance recomputed from the previous period's
     # reported level (the initial stock for the first), as arrays.
     volume = plan["volume_t"].to_numpy(float)
-    bought = np.bincount(e * n_p + p, weights=volume, minlength=n_e * n_p)
+    bought = np.bincount(plan_e * n_p + plan_p, weights=volume, minlength=n_e * n_p)
     if not surplus.empty:
         cells = _codes(surplus.index.get_level_values("element"), elements) * n_p + _codes(
             surplus.index.get_level_values("period"), labels
@@ -286,15 +285,15 @@ def check_plan(
     scoped = plan if policy.cap_basis == "period" else plan.assign(period=ALL)
     # Caps per (element, scope, holder): the scope a period, or the horizon (one scope).
     n_scope = n_p if policy.cap_basis == "period" else 1
-    scope = p if n_scope > 1 else np.zeros_like(p)
+    scope = plan_p if n_scope > 1 else np.zeros_like(plan_p)
     scope_labels = labels if n_scope > 1 else [ALL]
-    total = np.bincount(e * n_scope + scope, weights=volume, minlength=n_e * n_scope)
+    total = np.bincount(plan_e * n_scope + scope, weights=volume, minlength=n_e * n_scope)
     for key, holders, h in (
         ("country", countries, _codes(plan["country"], countries)),
-        ("supplier", suppliers, s),
+        ("supplier", suppliers, plan_s),
     ):
         n_h = len(holders)
-        cell = (e * n_scope + scope) * n_h + h
+        cell = (plan_e * n_scope + scope) * n_h + h
         present = np.flatnonzero(np.bincount(cell, minlength=n_e * n_scope * n_h))
         held = np.bincount(cell, weights=volume, minlength=n_e * n_scope * n_h)[present]
         cell_e, rest = np.divmod(present, n_scope * n_h)
@@ -340,8 +339,8 @@ def check_plan(
 
     if objective is not None:
         recomputed = (
-            _recompute_cost(portfolio, plan, r)
-            + _contract_cost(portfolio, contracted)
+            _recompute_cost(portfolio, plan, r, plan_e, plan_s)
+            + (_contract_cost(portfolio, contracted) if len(contracted) else 0.0)
             + bundle_cost
             + capital
         )
@@ -596,8 +595,13 @@ def _contract_cost(portfolio, contracted: pd.Series) -> float:
     return float(fee.reindex(chosen).fillna(0.0).sum() * years)
 
 
-def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
-    """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path."""
+def _recompute_cost(
+    portfolio: Portfolio, plan: pd.DataFrame, r: dict, element: np.ndarray, supplier: np.ndarray
+) -> float:
+    """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path.
+
+    ``element`` and ``supplier`` are the plan rows' positions in the portfolio's lists.
+    """
     policy = portfolio.policy
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
     elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
@@ -609,14 +613,14 @@ def _recompute_cost(portfolio: Portfolio, plan: pd.DataFrame, r: dict) -> float:
     ).to_numpy(float)
     plain = plan["plain_t"].to_numpy(float)
     bought = plain != 0
-    per_row = unit[_codes(plan["element"], elements), _codes(plan["supplier"], suppliers)]
+    per_row = unit[element, supplier]
     stockpile = portfolio.stockpile.set_index("element")
     holding = stockpile["holding_usd_per_t"]
     penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
     default = policy.target_shortfall_penalty_usd_per_t
-    element = pd.Index(r["element"])
-    holding_cost = float(holding.reindex(element).fillna(0.0).to_numpy() @ r["level"])
-    per_t = penalty.reindex(element).fillna(default).to_numpy()
+    grid = pd.Index(r["element"])
+    holding_cost = float(holding.reindex(grid).fillna(0.0).to_numpy() @ r["level"])
+    per_t = penalty.reindex(grid).fillna(default).to_numpy()
     shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
         (per_row[bought] * plain[bought]).sum()

@@ -326,6 +326,34 @@ def frontier(
     return pd.DataFrame.from_records(records).set_index(vary)
 
 
+def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
+    """Each element's share of purchases (0-1) by country over the horizon (0 where none).
+
+    The horizon rows of :func:`rareopt.results.shares_table`, computed with arrays for a
+    frontier's many points: elements (rows) and countries (columns) in plan order.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd", "Nd"], "country": ["CN", "AU", "CN"],
+    ...                      "volume_t": [40.0, 50.0, 10.0]})
+    >>> horizon_country_shares(plan).loc["Nd"].tolist()
+    [0.5, 0.5]
+    """
+    volume = plan["volume_t"].to_numpy(float)
+    elements = (
+        plan.index.get_level_values("element") if "element" in plan.index.names else plan["element"]
+    )
+    e_code, element = pd.factorize(elements)
+    c_code, country = pd.factorize(plan["country"])
+    cells = np.bincount(
+        e_code * len(country) + c_code, weights=volume, minlength=len(element) * len(country)
+    )
+    tonnes = cells.reshape(len(element), len(country))
+    total = tonnes.sum(axis=1, keepdims=True)
+    share = np.divide(tonnes, total, out=np.zeros_like(tonnes), where=total > 0)
+    return pd.DataFrame(share, index=list(element), columns=list(country))
+
+
 def _point_summary(objective: float, checked: CheckedSolution, country: str | None) -> dict:
     """One frontier row: objective, cost terms, unmet and shortfall, shares, HHI, risk metrics.
 
@@ -338,19 +366,11 @@ def _point_summary(objective: float, checked: CheckedSolution, country: str | No
         "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
         "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),
     }
-    shares = tables["shares"]
-    horizon = shares[
-        (shares.index.get_level_values("period") == ALL)
-        & (shares.index.get_level_values("by") == "country")
-    ]["share"]
+    shares = horizon_country_shares(tables["plan"])
     if country is not None:
-        of_country = horizon[horizon.index.get_level_values("holder") == country]
-        for element, share in of_country.droplevel(["period", "by", "holder"]).items():
-            out[f"share:{element}"] = float(share)
-    hhi = tables["hhi"]
-    for (element, period), value in hhi["hhi"].items():
-        if period == ALL:
-            out[f"hhi:{element}"] = float(value)
+        of_country = shares[country] if country in shares else pd.Series(0.0, index=shares.index)
+        out.update({f"share:{e}": float(v) for e, v in of_country.items()})
+    out.update({f"hhi:{e}": float(v) for e, v in (1e4 * (shares**2).sum(axis=1)).items()})
     if checked.scenarios is not None:
         metrics = checked.scenarios.metrics
         for key in ("expected_recourse_usd", "var_usd", "cvar_usd", "worst_recourse_usd"):

@@ -65,6 +65,17 @@ def test_frontier_reports_shares_within_the_cap(portfolio):
     assert (shares.loc[0.4] <= 0.4 + 1e-7).all() and (shares.loc[0.5] <= 0.5 + 1e-7).all()
 
 
+def test_frontier_shares_and_hhi_equal_the_result_tables(portfolio):
+    f = frontier(portfolio, "country_cap", [0.45], country="CN", progress=False)
+    r = rareopt.solve(independent(portfolio, "country_cap", 0.45, "CN"))
+    horizon = r.shares.xs(("*", "country"), level=("period", "by"))["share"]
+    for element in portfolio.elements:
+        cn = horizon.get((element, "CN"), 0.0)
+        assert f.loc[0.45, f"share:{element}"] == pytest.approx(cn, abs=1e-9)
+        hhi = r.hhi.loc[(element, "*"), "hhi"]
+        assert f.loc[0.45, f"hhi:{element}"] == pytest.approx(hhi, rel=1e-9)
+
+
 def test_frontier_rejects_bad_arguments(portfolio):
     with pytest.raises(ValueError, match="vary.*'cap'.*allowed"):
         frontier(portfolio, "cap", [0.5])
