@@ -27,10 +27,10 @@ RUN = textwrap.dedent(
     sys.path.insert(0, {here!r})
     import rareopt
     from rareopt.synthetic import generate_size
-    from scenarios import random_scenarios
+    from rareopt.synthetic import disruptions
     name, n, engine = {portfolio!r}, {n}, {engine!r}
     p = rareopt.load_example("japan") if name == "japan" else generate_size(name)
-    s = random_scenarios(p, n)
+    s = disruptions(p, n)
     start = time.perf_counter()
     if engine == "ef":
         r = rareopt.solve(p, scenarios=s)

@@ -1,12 +1,12 @@
 """Two-stage model size and time against the number of scenarios (10, 100, 1000).
 
 For one portfolio (default: the built-in Japan example, 7 elements x 11 suppliers x 24 months),
-draws N distinct random disruption scenarios (a random country or, one time in four, a random
-supplier; all or one element; random start, 1-6 periods, 0-90% delivered; equal probabilities)
-and times, per N: building the Pyomo extensive form, the hand-off to HiGHS, HiGHS's solve, and
-extracting and checking the per-scenario results; with the LP's rows, columns and nonzeros and the
-peak RSS of this process so far. A stress test of the deterministic plan on the same scenarios is
-timed beside it.
+draws N random disruption scenarios (``rareopt.synthetic.disruptions``: a random country or, one
+time in four, a random supplier; all or one element; random start, 1-6 periods, 0-90% delivered;
+equal probabilities) and times, per N, ``rareopt.solve``'s stages: assembling the extensive form,
+HiGHS's solve, and extracting and checking the per-scenario results; with the LP's rows, columns
+and nonzeros and the peak RSS of this process so far. A stress test of the deterministic plan on
+the same scenarios is timed beside it.
 
 Run: python benchmarks/scenarios.py [--sizes 10,100,1000] [--portfolio japan|small] [--json FILE]
 """
@@ -18,35 +18,8 @@ import json
 import resource
 import time
 
-import numpy as np
-
 import rareopt
-from rareopt.highs import SolveOptions, compile_model, make_highs, run
-from rareopt.synthetic import generate
-from rareopt.two_stage import build_two_stage
-
-
-def random_scenarios(portfolio, n: int, seed: int = 0) -> rareopt.ScenarioSet:
-    rng = np.random.default_rng(seed)
-    countries, suppliers = portfolio.countries, portfolio.suppliers["supplier"].tolist()
-    periods = len(portfolio.period_labels)
-    scenarios = []
-    for k in range(n):
-        who = (
-            {"supplier": str(rng.choice(suppliers))}
-            if rng.random() < 0.25
-            else {"country": str(rng.choice(countries))}
-        )
-        elements = "*" if rng.random() < 0.5 else [str(rng.choice(portfolio.elements))]
-        disruption = {
-            **who,
-            "elements": elements,
-            "start": int(rng.integers(1, periods + 1)),
-            "duration": int(rng.integers(1, 7)),
-            "delivered_fraction": round(float(rng.uniform(0, 0.9)), 3),
-        }
-        scenarios.append({"name": f"s{k}", "probability": 1.0 / n, "disruptions": [disruption]})
-    return rareopt.ScenarioSet(scenarios)
+from rareopt.synthetic import disruptions, generate
 
 
 def peak_rss_mib() -> float:
@@ -54,33 +27,26 @@ def peak_rss_mib() -> float:
 
 
 def measure(portfolio, n: int) -> dict:
-    scenarios = random_scenarios(portfolio, n)
+    scenarios = disruptions(portfolio, n)
     start = time.perf_counter()
-    model = build_two_stage(portfolio, scenarios)
-    build = time.perf_counter() - start
-    start = time.perf_counter()
-    lp = compile_model(model)
-    highs = make_highs(lp, SolveOptions())
-    handoff = time.perf_counter() - start
-    out = run(highs, lp)
-    start = time.perf_counter()
-    result = rareopt.solve(portfolio, scenarios=scenarios)  # the full path, with the check
+    result = rareopt.solve(portfolio, scenarios=scenarios)
     full = time.perf_counter() - start
     start = time.perf_counter()
     rareopt.stress_test(rareopt.solve(portfolio), scenarios)
     stress = time.perf_counter() - start
+    t, size = result.timings, result.solver
     return {
         "scenarios": n,
-        "rows": int(lp.matrix.shape[0]),
-        "cols": int(lp.matrix.shape[1]),
-        "nnz": int(lp.matrix.nnz),
-        "build_s": build,
-        "handoff_s": handoff,
-        "highs_s": out.solve_seconds,
-        "extract_check_s": result.timings["extract_seconds"],
+        "rows": size["rows"],
+        "cols": size["columns"],
+        "nnz": size["nonzeros"],
+        "build_s": t["build_seconds"],
+        "handoff_s": t["handoff_seconds"],
+        "highs_s": t["solve_seconds"],
+        "extract_check_s": t["extract_seconds"],
         "solve_end_to_end_s": full,
         "stress_test_s": stress,
-        "objective": out.objective,
+        "objective": result.objective,
         "peak_rss_mib": peak_rss_mib(),
     }
 

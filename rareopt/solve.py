@@ -116,6 +116,9 @@ def solve(
         time.perf_counter() - start if hhi_log is not None else (output.solve_seconds)
     )
     solver = {
+        "rows": int(lp.matrix.shape[0]),
+        "columns": int(lp.matrix.shape[1]),
+        "nonzeros": int(lp.matrix.nnz),
         "iterations": output.iterations,
         "mip_gap": output.mip_gap,
         "mip_dual_bound": output.mip_dual_bound,

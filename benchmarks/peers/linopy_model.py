@@ -1,8 +1,11 @@
-"""rareopt's deterministic sourcing LP written with linopy, for the ``vs_linopy`` benchmark.
+"""rareopt's sourcing LP written with linopy, for the ``vs_linopy`` benchmark.
 
-Same variables, constraints and objective as ``rareopt.model.build`` for the portfolios
+Same variables, constraints and objective as ``docs/formulation.md`` for the portfolios
 ``rareopt.synthetic.generate`` makes (period caps: country and a flat supplier cap; stockpile rows
-for every element), as labelled arrays over (element, supplier, period). Needs ``linopy``.
+for every element), as labelled arrays over (element, supplier, period); with scenarios, the
+two-stage extensive form (risk-neutral) over (scenario, element, supplier, period). The scenario
+data (delivered fractions, which offers may sell spot) comes from rareopt's own helpers, so that
+both sides solve the same problem; the modelling is linopy's. Needs ``linopy``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _grid(portfolio):
     return coords, xr.DataArray(full, coords=coords, dims=list(coords))
 
 
-def solve_with_linopy(portfolio) -> dict:
+def solve_with_linopy(portfolio, scenarios=None) -> dict:
     """Build with linopy, hand to HiGHS directly, solve; return objective and timings (s)."""
     import linopy
 
@@ -98,12 +101,17 @@ def solve_with_linopy(portfolio) -> dict:
         )
     supplier_share = float(policy.supplier_caps["max_share"].iloc[0])
     m.add_constraints(buy - supplier_share * bought <= 0, mask=cap > 0, name="supplier_cap")
-    m.add_objective(
+    objective = (
         ((unit + risk) * buy).sum()
         + (holding * stock).sum()
         + policy.shortage_penalty_usd_per_t * unmet.sum()
         + (penalty * short.where(target_t > 0)).sum()
     )
+    if scenarios is not None:
+        objective = objective + _add_scenarios(
+            m, portfolio, scenarios, coords, cap, unit, demand, initial, room, holding, first
+        )
+    m.add_objective(objective)
     built = time.perf_counter() - start
     status, _ = m.solve(solver_name="highs", io_api="direct", log_to_console=False)
     total = time.perf_counter() - start
@@ -113,3 +121,82 @@ def solve_with_linopy(portfolio) -> dict:
         "end_to_end_s": total,
         "status": status,
     }
+
+
+def _add_scenarios(
+    m, portfolio, scenarios, coords, cap, unit, demand, initial, room, holding, first
+):
+    """The scenarios' recourse variables and rows; returns the expected recourse cost."""
+    from rareopt.layout import make_layout
+    from rareopt.two_stage import delivered_fractions, replacement_prices, scenario_layout
+
+    layout = make_layout(portfolio)
+    buy_rows = layout.buy
+    names = scenarios.names
+    w_coords = {"scenario": names, **coords}
+    shape = [len(names), len(coords["element"]), len(coords["supplier"]), len(coords["period"])]
+    e = buy_rows["element"].map({v: i for i, v in enumerate(coords["element"])}).to_numpy()
+    s = buy_rows["supplier"].map({v: i for i, v in enumerate(coords["supplier"])}).to_numpy()
+    p = buy_rows["period"].map({v: i for i, v in enumerate(coords["period"])}).to_numpy()
+    fractions = np.ones(shape)
+    fractions[:, e, s, p] = delivered_fractions(portfolio, buy_rows, scenarios)
+    spot_rows = scenario_layout(layout, scenarios).spot
+    limit = np.zeros(shape)
+    b = spot_rows["buy"].to_numpy(int)
+    limit[spot_rows["scenario"].to_numpy(int), e[b], s[b], p[b]] = spot_rows["limit_t"].to_numpy()
+    dims = list(w_coords)
+    f = xr.DataArray(fractions, coords=w_coords, dims=dims)
+    spot_limit = xr.DataArray(limit, coords=w_coords, dims=dims)
+    probability = xr.DataArray(
+        scenarios.probabilities, coords={"scenario": names}, dims=["scenario"]
+    )
+
+    buy, stock, unmet = m.variables["buy"], m.variables["stock"], m.variables["unmet"]
+    w_ep = {"scenario": names, "element": coords["element"], "period": coords["period"]}
+    level = m.add_variables(
+        lower=0,
+        upper=room.broadcast_like(demand).expand_dims(scenario=names),
+        coords=w_ep,
+        name="scenario_stock",
+    )
+    short = m.add_variables(
+        lower=0, upper=demand.expand_dims(scenario=names), coords=w_ep, name="scenario_unmet"
+    )
+    spot = m.add_variables(lower=0, upper=spot_limit, mask=spot_limit > 0, name="spot")
+    restock = m.add_variables(
+        lower=0, coords={"scenario": names, "element": coords["element"]}, name="restock"
+    )
+    m.add_constraints(f * buy + spot <= f * cap, mask=spot_limit > 0, name="spot_room")
+    m.add_constraints(
+        (f * buy).sum("supplier")
+        + spot.sum("supplier")
+        + level.shift(period=1)
+        + unmet
+        + short
+        - level
+        == demand - initial.where(first, 0.0),
+        name="scenario_balance",
+    )
+    last = coords["period"][-1]
+    m.add_constraints(
+        restock + level.sel(period=last) - stock.sel(period=last) >= 0, name="restock_gap"
+    )
+    m.add_constraints(unmet + short <= demand, name="scenario_unmet_room")
+    replacement = replacement_prices(portfolio)
+    price = xr.DataArray(
+        [replacement.get(v, 0.0) for v in coords["element"]],
+        coords={"element": coords["element"]},
+        dims=["element"],
+    )
+    spot_cost = unit * (1 + scenarios.spot_premium)
+    # Undelivered contracts are not paid for: expected refund per unit bought, summed over
+    # the scenarios once, rather than a term per scenario and purchase.
+    refund = (probability * (f - 1.0)).sum("scenario") * unit
+    return (
+        (refund * buy).sum()
+        + (probability * spot_cost * spot).sum()
+        + (probability * holding * level).sum()
+        + portfolio.policy.shortage_penalty_usd_per_t * (probability * short).sum()
+        - (holding * stock).sum()
+        + (probability * price * restock).sum()
+    )
