@@ -1,22 +1,26 @@
 """rareopt's benchmark harness: overhead around HiGHS, the linopy peer, frontier reuse, memory.
 
-Per named size (``rareopt.synthetic.SIZES``, the deterministic model), each measured in a fresh
-process so that peak memory (RSS) is its own:
+Per named size (``rareopt.synthetic.SIZES``: elements x suppliers x periods x scenarios) and per
+model: ``two-stage`` (the extensive form over the size's scenarios, ``rareopt.synthetic.
+disruptions``, seed 0) and ``deterministic`` (the same portfolio without scenarios). Each route is
+measured in a fresh process, so that peak memory (RSS) is its own:
 
-- rareopt: build, hand-off, HiGHS solve and extraction + check times, end to end, peak RSS; the
-  LP is also written to MPS;
+- rareopt: ``rareopt.solve`` end to end (assembly, hand-off, HiGHS, extraction and the independent
+  check) and reading ``result.plan``; its stage timings, peak RSS; the LP is also written to MPS;
 - the floor: that MPS read and solved by ``highspy`` alone, HiGHS's time and peak RSS;
 - the peer: the same formulation in linopy (``benchmarks/peers/linopy_model.py``), end to end to
   HiGHS with ``io_api="direct"``; its objective must equal rareopt's (skipped if linopy is not
-  installed: ``pip install linopy``);
-- a 21-point frontier over China's cap (0.70 .. 0.30) with model reuse and warm starts
+  installed: ``pip install "rareopt[bench]"``);
+- a frontier over China's cap (21 points, 0.70 .. 0.30) with model reuse and warm starts
   (``rareopt.frontier``) against rebuilding and solving per point.
 
-Ratios, per size, under the keys of issue 6: overhead_ratio = (rareopt end to end - HiGHS) /
-HiGHS; vs_linopy = rareopt end to end / linopy end to end; frontier_speedup = rebuild time /
-reuse time; memory_ratio = rareopt peak RSS / HiGHS-alone peak RSS. Nothing here asserts a time.
+Ratios, per size and model, under the keys of issue 6: overhead_ratio = (rareopt end to end -
+HiGHS) / HiGHS; vs_linopy = rareopt end to end / linopy end to end; frontier_speedup = rebuild
+time / reuse time; memory_ratio = rareopt peak RSS / HiGHS-alone peak RSS. Nothing here asserts
+a time.
 
-Run: python benchmarks/run.py [--quick] [--sizes small,medium] [--json FILE]
+Run: python benchmarks/run.py [--quick] [--sizes small,medium] [--models two-stage,deterministic]
+[--frontier-points 21] [--json FILE]
 """
 
 from __future__ import annotations
@@ -33,23 +37,33 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = ("two-stage", "deterministic")
 
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_rareopt(size: str, mps: str) -> dict:
-    import rareopt
-    from rareopt.highs import SolveOptions, compile_model, make_highs
-    from rareopt.synthetic import generate_size
+def _problem(size: str, model: str):
+    from rareopt.synthetic import SIZES, disruptions, generate_size
 
     portfolio = generate_size(size)
+    scenarios = disruptions(portfolio, SIZES[size][3]) if model == "two-stage" else None
+    return portfolio, scenarios
+
+
+def worker_rareopt(size: str, model: str, mps: str) -> dict:
+    import rareopt
+    from rareopt.highs import SolveOptions, make_highs
+    from rareopt.solve import prepare
+
+    portfolio, scenarios = _problem(size, model)
     start = time.perf_counter()
-    result = rareopt.solve(portfolio)
+    result = rareopt.solve(portfolio, scenarios=scenarios)
+    result.plan  # noqa: B018 - an analyst reads the plan; its table is part of the route
     end_to_end = time.perf_counter() - start
-    highs = make_highs(compile_model(rareopt.build(portfolio)), SolveOptions())
-    highs.writeModel(mps)
+    peak = _rss_mib()
+    make_highs(prepare(portfolio, scenarios).lp, SolveOptions()).writeModel(mps)
     t = result.timings
     return {
         "build_s": t["build_seconds"],
@@ -58,7 +72,10 @@ def worker_rareopt(size: str, mps: str) -> dict:
         "extract_check_s": t["extract_seconds"],
         "end_to_end_s": end_to_end,
         "objective": result.objective,
-        "peak_rss_mib": _rss_mib(),
+        "rows": result.solver["rows"],
+        "columns": result.solver["columns"],
+        "nonzeros": result.solver["nonzeros"],
+        "peak_rss_mib": peak,
     }
 
 
@@ -77,19 +94,17 @@ def worker_highs(mps: str) -> dict:
     }
 
 
-def worker_linopy(size: str) -> dict:
+def worker_linopy(size: str, model: str) -> dict:
     import warnings
 
     from peers.linopy_model import solve_with_linopy
 
-    from rareopt.synthetic import generate_size
-
     warnings.simplefilter("ignore")
-    out = solve_with_linopy(generate_size(size))
+    out = solve_with_linopy(*_problem(size, model))
     return {**out, "peak_rss_mib": _rss_mib()}
 
 
-def _in_fresh_process(*args: str) -> dict | None:
+def _in_fresh_process(*args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--worker", *args],
@@ -103,96 +118,104 @@ def _in_fresh_process(*args: str) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def frontier_times(size: str, points: int) -> dict:
+def frontier_times(size: str, model: str, points: int) -> dict:
     import rareopt
-    from rareopt.synthetic import generate_size
 
-    portfolio = generate_size(size)
+    portfolio, scenarios = _problem(size, model)
     values = list(np.linspace(0.7, 0.3, points))
     start = time.perf_counter()
-    reused = rareopt.frontier(portfolio, "country_cap", values, country="CN", progress=False)
+    reused = rareopt.frontier(
+        portfolio, "country_cap", values, country="CN", scenarios=scenarios, progress=False
+    )
     reuse = time.perf_counter() - start
     start = time.perf_counter()
     rebuilt = [
-        rareopt.solve(portfolio.with_policy(country_caps={"CN": v})).objective for v in values
+        rareopt.solve(portfolio.with_policy(country_caps={"CN": v}), scenarios=scenarios).objective
+        for v in values
     ]
     rebuild = time.perf_counter() - start
     agree = bool(np.allclose(reused["objective_usd"].to_numpy(), rebuilt, rtol=1e-7))
     return {"points": points, "reuse_s": reuse, "rebuild_s": rebuild, "objectives_agree": agree}
 
 
-def measure(size: str, frontier_points: int) -> dict:
+def _ok(part: dict | None) -> bool:
+    return part is not None and "error" not in part
+
+
+def measure(size: str, model: str, frontier_points: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         mps = os.path.join(tmp, "model.mps")
-        ours = _in_fresh_process("rareopt", size, mps)
-        floor = _in_fresh_process("highs", size, mps) if "error" not in ours else None
+        ours = _in_fresh_process("rareopt", size, model, mps)
+        floor = _in_fresh_process("highs", mps) if _ok(ours) else None
     try:
         import linopy  # noqa: F401
 
-        peer = _in_fresh_process("linopy", size, "")
+        peer = _in_fresh_process("linopy", size, model)
     except ImportError:
         peer = None
-    frontier = frontier_times(size, frontier_points)
-    row = {
-        "size": size,
-        "rareopt": ours,
-        "highs_alone": floor,
-        "linopy": peer,
-        "frontier": frontier,
-    }
+    row = {"size": size, "model": model, "rareopt": ours, "highs_alone": floor, "linopy": peer}
+    if not _ok(ours):
+        return row
+    frontier = frontier_times(size, model, frontier_points)
+    row["frontier"] = frontier
     highs = ours["highs_s"]
     row["overhead_ratio"] = (ours["end_to_end_s"] - highs) / highs
-    row["vs_linopy"] = (
-        ours["end_to_end_s"] / peer["end_to_end_s"] if peer and "error" not in peer else None
-    )
+    row["vs_linopy"] = ours["end_to_end_s"] / peer["end_to_end_s"] if _ok(peer) else None
     row["linopy_objective_matches"] = (
-        bool(np.isclose(peer["objective"], ours["objective"], rtol=1e-7))
-        if peer and "error" not in peer
-        else None
+        bool(np.isclose(peer["objective"], ours["objective"], rtol=1e-7)) if _ok(peer) else None
     )
     row["frontier_speedup"] = frontier["rebuild_s"] / frontier["reuse_s"]
-    row["memory_ratio"] = (
-        ours["peak_rss_mib"] / floor["peak_rss_mib"] if floor and "error" not in floor else None
-    )
+    row["memory_ratio"] = ours["peak_rss_mib"] / floor["peak_rss_mib"] if _ok(floor) else None
     return row
+
+
+def _fmt(value, spec=".2f") -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small size, 5 frontier points")
     parser.add_argument("--sizes", default="small,medium")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--frontier-points", type=int, default=21)
     parser.add_argument("--json", default=None)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
         if kind == "rareopt":
-            out = worker_rareopt(rest[0], rest[1])
+            out = worker_rareopt(*rest)
         elif kind == "highs":
-            out = worker_highs(rest[1])
+            out = worker_highs(*rest)
         else:
-            out = worker_linopy(rest[0])
+            out = worker_linopy(*rest)
         print(json.dumps(out))
         return
     sizes = ["small"] if args.quick else args.sizes.split(",")
-    points = 5 if args.quick else 21
+    models = args.models.split(",")
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"--models: got {unknown}; allowed: {list(MODELS)}")
+    points = 5 if args.quick else args.frontier_points
     rows = []
     print(
-        f"{'size':<8} {'e2e s':>7} {'HiGHS s':>8} {'overhead':>9} {'vs linopy':>10} "
-        f"{'frontier x':>11} {'memory x':>9}"
+        f"{'size':<8} {'model':<14} {'e2e s':>7} {'HiGHS s':>8} {'overhead':>9} "
+        f"{'vs linopy':>10} {'frontier x':>11} {'memory x':>9}"
     )
     for size in sizes:
-        row = measure(size, points)
-        rows.append(row)
-
-        def fmt(value, spec=".2f"):
-            return "n/a" if value is None else format(value, spec)
-
-        print(
-            f"{size:<8} {row['rareopt']['end_to_end_s']:>7.2f} {row['rareopt']['highs_s']:>8.3f} "
-            f"{fmt(row['overhead_ratio']):>9} {fmt(row['vs_linopy']):>10} "
-            f"{fmt(row['frontier_speedup']):>11} {fmt(row['memory_ratio']):>9}"
-        )
+        for model in models:
+            row = measure(size, model, points)
+            rows.append(row)
+            ours = row["rareopt"]
+            if not _ok(ours):
+                print(f"{size:<8} {model:<14} failed: {ours['error']}")
+                continue
+            print(
+                f"{size:<8} {model:<14} {ours['end_to_end_s']:>7.2f} {ours['highs_s']:>8.3f} "
+                f"{_fmt(row['overhead_ratio']):>9} {_fmt(row['vs_linopy']):>10} "
+                f"{_fmt(row['frontier_speedup']):>11} {_fmt(row['memory_ratio']):>9}"
+            )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"sizes": rows}, handle, indent=2)

@@ -37,16 +37,21 @@ def test_harness_quick_run_reports_every_ratio(tmp_path):
     out = tmp_path / "run.json"
     printed = run("run.py", "--quick", "--json", str(out))
     assert "overhead" in printed
-    (row,) = json.loads(out.read_text())["sizes"]
-    for key in ("overhead_ratio", "frontier_speedup", "memory_ratio"):
-        assert row[key] is not None and row[key] > 0
-    assert row["frontier"]["objectives_agree"]
-    assert (
-        row["highs_alone"]["objective"] == row["rareopt"]["objective"]
-        or abs(row["highs_alone"]["objective"] / row["rareopt"]["objective"] - 1) < 1e-7
-    )
-    if row["linopy"] is not None:
-        assert row["linopy_objective_matches"]
+    rows = json.loads(out.read_text())["sizes"]
+    assert [(r["size"], r["model"]) for r in rows] == [
+        ("small", "two-stage"),
+        ("small", "deterministic"),
+    ]
+    for row in rows:
+        for key in ("overhead_ratio", "frontier_speedup", "memory_ratio"):
+            assert row[key] is not None and row[key] > 0
+        assert row["frontier"]["objectives_agree"]
+        assert (
+            row["highs_alone"]["objective"] == row["rareopt"]["objective"]
+            or abs(row["highs_alone"]["objective"] / row["rareopt"]["objective"] - 1) < 1e-7
+        )
+        if row["linopy"] is not None:
+            assert row["linopy_objective_matches"]
 
 
 def test_bench_command_compares_settings(tmp_path):
