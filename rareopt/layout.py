@@ -135,15 +135,21 @@ def _most_specific(caps: pd.DataFrame, key: str, pairs: pd.DataFrame) -> pd.Data
     Named element beats ``"*"``; for supplier caps a named supplier also beats ``"*"``.
     """
     candidates = []
+    key_all, element_all = caps[key].eq(ALL).to_numpy(), caps["element"].eq(ALL).to_numpy()
     for key_any in (False, True):
         for element_any in (False, True):
+            shaped = caps[(key_all == key_any) & (element_all == element_any)]
+            if shaped.empty:  # no cap row of this shape: nothing to look up
+                continue
             left = pairs.assign(
                 _k=ALL if key_any else pairs[key], _e=ALL if element_any else pairs["element"]
             )
-            hit = left.merge(caps.rename(columns={key: "_k", "element": "_e"}), on=["_k", "_e"])
+            hit = left.merge(shaped.rename(columns={key: "_k", "element": "_e"}), on=["_k", "_e"])
             hit["_rank"] = 2 * key_any + element_any
             candidates.append(hit)
-    found = pd.concat(candidates).sort_values("_rank")
+    if not candidates:
+        return pd.DataFrame(columns=[key, "element", "max_share"])
+    found = pd.concat(candidates).sort_values("_rank", kind="stable")
     found = found.drop_duplicates([key, "element"], keep="first")
     return found[[key, "element", "max_share"]]
 
