@@ -129,8 +129,6 @@ def check_plan(
     plan = plan.assign(bundled_t=plan["bundled_t"] if "bundled_t" in plan else 0.0)
     plan = plan[["element", "supplier", "period", "volume_t", "bundled_t"]]
     plan["plain_t"] = plan["volume_t"] - plan["bundled_t"]
-    stock = stock.reset_index().set_index(["element", "period"])
-    unmet = unmet.reset_index().set_index(["element", "period"])["unmet_t"]
     found: list[dict] = []
     checks: list[dict] = []
 
@@ -206,9 +204,14 @@ def check_plan(
         np.subtract.at(bought, cells, surplus.to_numpy(float))
 
     def on_grid(table: pd.DataFrame, column: str) -> np.ndarray:
+        """A column of a table keyed (as columns or index levels) by element and period."""
         out = np.zeros(n_e * n_p)
-        table = table.reset_index()
-        cells = _codes(table["element"], elements) * n_p + _codes(table["period"], labels)
+        indexed = "element" in table.index.names
+
+        def labels_of(name: str):
+            return table.index.get_level_values(name) if indexed else table[name]
+
+        cells = _codes(labels_of("element"), elements) * n_p + _codes(labels_of("period"), labels)
         out[cells] = table[column].to_numpy(float)
         return out
 

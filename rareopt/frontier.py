@@ -185,9 +185,13 @@ def _cvar_point(portfolio, h, ready, weight) -> _Point:
 def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
     """The portfolio to build once: with every row the varied parameter will need present."""
     if vary == "country_cap":
-        return portfolio.with_policy(
-            country_caps=_caps_with(portfolio.policy.country_caps, country, element, 0.5)
-        )
+        if country not in portfolio.countries:
+            raise ValueError(f"country: got {country!r}; allowed: {sorted(portfolio.countries)}")
+        if element is not None and element not in portfolio.elements:
+            raise ValueError(f"element: got {element!r}; allowed: {portfolio.elements}")
+        # Only a cap changes, to a share checked above: no need to re-validate the tables.
+        caps = _caps_with(portfolio.policy.country_caps, country, element, 0.5)
+        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
     if vary == "target_days":
         stockpile = portfolio._with_target_paths(portfolio.stockpile)
         missing = [e for e in portfolio.elements if e not in set(stockpile["element"])]

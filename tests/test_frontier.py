@@ -76,6 +76,13 @@ def test_frontier_shares_and_hhi_equal_the_result_tables(portfolio):
         assert f.loc[0.45, f"hhi:{element}"] == pytest.approx(hhi, rel=1e-9)
 
 
+def test_frontier_names_an_unknown_country_or_element(portfolio):
+    with pytest.raises(ValueError, match="country: got 'XX'; allowed: .*'CN'"):
+        frontier(portfolio, "country_cap", [0.5], country="XX")
+    with pytest.raises(ValueError, match="element: got 'Zz'; allowed"):
+        frontier(portfolio, "country_cap", [0.5], country="CN", element="Zz")
+
+
 def test_frontier_rejects_bad_arguments(portfolio):
     with pytest.raises(ValueError, match="vary.*'cap'.*allowed"):
         frontier(portfolio, "cap", [0.5])
