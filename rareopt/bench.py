@@ -2,8 +2,8 @@
 
 :func:`settings_benchmark` builds and hands the model to HiGHS once per setting and repeat,
 solves, and reports per setting the median HiGHS time, the objective, the status and the relative
-gap to the best objective found. :func:`scaling` times the solve on synthetic portfolios of
-growing size and fits the log-log slope (time ~ size^slope). Times are wall-clock on a shared
+gap to the best objective found. :func:`scaling` times the solve on synthetic portfolios with
+more suppliers, or more scenarios, and fits the log-log slope (time ~ size^slope). Times are wall-clock on a shared
 machine: compare settings side by side in one run, never against a fixed number.
 """
 
@@ -19,7 +19,7 @@ import pandas as pd
 from rareopt.highs import SolveOptions, make_highs, run
 from rareopt.portfolio import Portfolio
 from rareopt.solve import prepare
-from rareopt.synthetic import generate
+from rareopt.synthetic import disruptions, generate
 
 __all__ = ["settings_grid", "settings_benchmark", "scaling"]
 
@@ -102,28 +102,46 @@ def settings_benchmark(
 
 
 def scaling(
-    suppliers: list[int], elements: int = 7, periods: int = 12, repeats: int = 3, seed: int = 0
+    values: list[int],
+    axis: str = "suppliers",
+    elements: int = 7,
+    suppliers: int = 15,
+    periods: int = 12,
+    repeats: int = 3,
+    seed: int = 0,
 ) -> tuple[pd.DataFrame, float]:
-    """HiGHS time (median of ``repeats``) against the number of suppliers, and the log-log slope.
+    """HiGHS time (median of ``repeats``) against suppliers or scenarios, and the log-log slope.
+
+    ``axis="suppliers"``: deterministic portfolios with ``values`` suppliers; ``"scenarios"``:
+    the two-stage model of one portfolio (``suppliers`` suppliers) with ``values`` random
+    scenarios (:func:`rareopt.synthetic.disruptions`).
 
     Examples
     --------
     >>> table, slope = scaling([6, 12], elements=2, periods=3, repeats=1)
     >>> list(table.columns)
     ['suppliers', 'rows', 'columns', 'median_s']
+    >>> scaling([2, 4], axis="scenarios", elements=2, suppliers=5, periods=3, repeats=1)[0]["scenarios"].tolist()
+    [2, 4]
     """
+    if axis not in ("suppliers", "scenarios"):
+        raise ValueError(f"axis: got {axis!r}; allowed: 'suppliers' or 'scenarios'")
     rows = []
-    for n in suppliers:
-        lp = prepare(generate(elements, n, periods, seed=seed)).lp
+    for n in values:
+        if axis == "suppliers":
+            lp = prepare(generate(elements, n, periods, seed=seed)).lp
+        else:
+            portfolio = generate(elements, suppliers, periods, seed=seed)
+            lp = prepare(portfolio, disruptions(portfolio, n, seed=seed)).lp
         times = [run(make_highs(lp, SolveOptions()), lp).solve_seconds for _ in range(repeats)]
         rows.append(
             {
-                "suppliers": n,
+                axis: n,
                 "rows": lp.matrix.shape[0],
                 "columns": lp.matrix.shape[1],
                 "median_s": statistics.median(times),
             }
         )
     table = pd.DataFrame(rows)
-    slope = float(np.polyfit(np.log(table["suppliers"]), np.log(table["median_s"]), 1)[0])
+    slope = float(np.polyfit(np.log(table[axis]), np.log(table["median_s"]), 1)[0])
     return table, slope
