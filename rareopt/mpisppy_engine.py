@@ -27,7 +27,7 @@ import numpy as np
 
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
-from rareopt.two_stage import build_two_stage, fix_contracts
+from rareopt.two_stage import build_two_stage
 
 __all__ = ["scenario_creator", "default_rho", "solve_mpisppy", "PH_DEFAULTS"]
 
@@ -75,11 +75,9 @@ def default_rho(portfolio) -> float:
 
 def _evaluate(portfolio, scenarios, risk, volumes: dict, options: dict, solver_info: dict):
     """The checked Result of rareopt's two-stage model with the contracts fixed at ``volumes``."""
-    from rareopt.solve import solve
+    from rareopt.stress import evaluate_plan
 
-    model = build_two_stage(portfolio, scenarios, risk)
-    fix_contracts(model, volumes)
-    result = solve(model, **options)
+    result = evaluate_plan(portfolio, volumes, scenarios, risk, **options)
     result.solver.update(solver_info)
     return result
 
@@ -151,10 +149,17 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
     tmp = comm.bcast(tempfile.mkdtemp() if comm.Get_rank() == 0 else None, root=0)
     path = os.path.join(tmp, "first_stage.csv")
     wheel.write_first_stage_solution(path)
+    consensus = _consensus(wheel) if wheel.global_rank == 0 else None
     comm.Barrier()
     if wheel.global_rank != 0:
         return None
-    values = _read_first_stage(path, portfolio, scenarios, risk)
+    if os.path.exists(path):
+        values, plan_from = _read_first_stage(path, portfolio, scenarios, risk), "xhat spoke"
+    else:
+        # No spoke (fewer than 3 ranks): the hub's consensus plan, the probability-weighted
+        # mean of the scenarios' contracts. Each of them meets the first stage's (linear)
+        # constraints, so their mean does too.
+        values, plan_from = consensus, "PH consensus (xbar)"
     shutil.rmtree(tmp, ignore_errors=True)
     inner, outer = float(wheel.BestInnerBound), float(wheel.BestOuterBound)
     gap = abs(inner - outer) / max(abs(inner), 1.0) if np.isfinite(inner) else np.inf
@@ -163,11 +168,32 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
         "method": "ph",
         "ranks": ranks,
         "rho": cfg.default_rho,
+        "plan_from": plan_from,
+        "ph_iterations": int(getattr(wheel.spcomm.opt, "_PHIter", 0)),
         "inner_bound": inner,
         "outer_bound": outer,
         "bound_gap": gap,
     }
-    return _evaluate(portfolio, scenarios, risk, values, options, info)
+    result = _evaluate(portfolio, scenarios, risk, values, options, info)
+    if not np.isfinite(inner) and result.status.is_ok:
+        # The consensus plan, evaluated, is itself feasible: its cost bounds the optimum above.
+        inner = float(result.objective)
+        result.solver.update(inner_bound=inner, bound_gap=abs(inner - outer) / max(abs(inner), 1.0))
+    return result
+
+
+def _consensus(wheel) -> dict:
+    """The hub's consensus contracts (PH's xbar), keyed by the ``buy`` index."""
+    import pyomo.environ as pyo
+
+    scenario = next(iter(wheel.spcomm.opt.local_scenarios.values()))
+    key_of = {id(var): key for key, var in scenario.buy.items()}
+    xbars = scenario._mpisppy_model.xbars
+    return {
+        key_of[id(var)]: max(float(pyo.value(xbars[index])), 0.0)
+        for index, var in scenario._mpisppy_data.nonant_indices.items()
+        if id(var) in key_of
+    }
 
 
 def _read_first_stage(path: str, portfolio, scenarios, risk) -> dict:

@@ -36,7 +36,7 @@ from rareopt.two_stage import (
     scenario_layout_of,
 )
 
-__all__ = ["solve", "prepare", "Prepared", "checked_solution", "CheckedSolution"]
+__all__ = ["solve", "solve_prepared", "prepare", "Prepared", "checked_solution", "CheckedSolution"]
 
 
 def solve(
@@ -103,8 +103,23 @@ def solve(
         from rareopt.mpisppy_engine import solve_mpisppy
 
         return solve_mpisppy(problem, scenarios, risk, method=method, ph=ph, **options)
+    SolveOptions(**options)  # bad options fail before anything is built
+    return solve_prepared(prepare(problem, scenarios, risk), **options)
+
+
+def solve_prepared(ready: Prepared, **options) -> Result:
+    """Solve a :class:`Prepared` problem (see :func:`solve`, which prepares and calls this).
+
+    For callers that change the arrays before solving, e.g. a stress test fixing the first stage
+    at a plan's volumes (:func:`rareopt.two_stage.fix_first_stage`).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> solve_prepared(prepare(load_example("tiny"))).status.value
+    'optimal'
+    """
     settings = SolveOptions(**options)
-    ready = prepare(problem, scenarios, risk)
     model, layout, lp, timings = ready.model, ready.layout, ready.lp, ready.timings
     start = time.perf_counter()
     highs = make_highs(lp, settings)

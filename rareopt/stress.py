@@ -16,16 +16,40 @@ from rareopt.portfolio import Portfolio
 from rareopt.results import Result
 from rareopt.risk import Expectation
 from rareopt.scenarios import Scenario, ScenarioSet
-from rareopt.solve import solve
-from rareopt.two_stage import build_two_stage, delivered_fractions, fix_contracts
+from rareopt.solve import prepare, solve, solve_prepared
+from rareopt.two_stage import build_two_stage, delivered_fractions, fix_contracts, fix_first_stage
 
-__all__ = ["stress_test", "value_of_stochastic_solution"]
+__all__ = ["stress_test", "value_of_stochastic_solution", "evaluate_plan"]
 
 
-def _fix_plan(model, plan: pd.DataFrame) -> None:
-    """Fix the model's contracts at a plan table's volumes (see :func:`fix_contracts`)."""
-    volumes = plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"]
-    fix_contracts(model, volumes.to_dict())
+def _volumes(plan: pd.DataFrame) -> dict:
+    """A plan table's volume per (element, supplier, period)."""
+    return plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"].to_dict()
+
+
+def evaluate_plan(
+    portfolio: Portfolio, volumes: dict, scenarios: ScenarioSet, risk=None, **options
+) -> Result:
+    """The two-stage model with the contracts fixed at ``volumes``, solved and checked.
+
+    ``volumes`` maps (element, supplier, period) to tonnes; offers left out buy nothing. Only the
+    recourse is optimised. The Result's status is whatever HiGHS reports.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> p = rareopt.load_example("tiny")
+    >>> s = rareopt.event_scenarios(["china-japan-2010"])
+    >>> evaluate_plan(p, {}, s).status.value  # buy nothing: all demand unmet, still a plan
+    'optimal'
+    """
+    ready = prepare(portfolio, scenarios, risk)
+    if ready.model is None:
+        fix_first_stage(ready.lp, volumes)
+    else:  # contracts or projects: the Pyomo model, fixed there and compiled again
+        fix_contracts(ready.model, volumes)
+        ready = prepare(ready.model)
+    return solve_prepared(ready, **options)
 
 
 def stress_test(
@@ -70,9 +94,8 @@ def stress_test(
         plan = plan.plan
     if portfolio is None:
         raise TypeError("stress_test: a plan table needs portfolio=...")
-    model = build_two_stage(portfolio, scenarios, Expectation(alpha))
-    _fix_plan(model, plan)
-    return solve(model, **options).raise_for_status().scenarios
+    evaluated = evaluate_plan(portfolio, _volumes(plan), scenarios, Expectation(alpha), **options)
+    return evaluated.raise_for_status().scenarios
 
 
 def value_of_stochastic_solution(
@@ -116,9 +139,7 @@ def value_of_stochastic_solution(
     fractions = p @ delivered_fractions(portfolio, buy, scenarios)
     ev_model = build_two_stage(portfolio, mean, fractions=fractions[None, :])
     ev = solve(ev_model, **options).raise_for_status()
-    evaluated = build_two_stage(portfolio, scenarios)
-    _fix_plan(evaluated, ev.plan)
-    eev = solve(evaluated, **options).raise_for_status()
+    eev = evaluate_plan(portfolio, _volumes(ev.plan), scenarios, **options).raise_for_status()
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]
     values["vss"] = values["eev"] - values["rp"]

@@ -46,6 +46,7 @@ __all__ = [
     "delivered_fractions",
     "replacement_prices",
     "fix_contracts",
+    "fix_first_stage",
 ]
 
 
@@ -115,11 +116,12 @@ def scenario_layout_of(model: pyo.ConcreteModel) -> ScenarioLayout | None:
 
 
 def delivered_fractions(
-    portfolio: Portfolio, buy: pd.DataFrame, scenario_set: ScenarioSet
+    portfolio: Portfolio, buy: pd.DataFrame, scenario_set: ScenarioSet, only: list | None = None
 ) -> np.ndarray:
     """Delivered fraction of each purchase variable in each scenario (1 = undisturbed).
 
-    Several disruptions hitting the same offer in the same period multiply.
+    Several disruptions hitting the same offer in the same period multiply. With ``only`` (names),
+    the rows of those scenarios alone, in that order (a scenario creator builds one at a time).
 
     Examples
     --------
@@ -137,8 +139,10 @@ def delivered_fractions(
     position = pd.Series(range(len(labels)), index=labels)
     period = position[buy["period"]].to_numpy()
     elements, suppliers, countries = (buy[c].to_numpy() for c in ("element", "supplier", "country"))
-    fractions = np.ones((len(scenario_set), len(buy)))
-    for w, scenario in enumerate(scenario_set.scenarios):
+    by_name = {s.name: s for s in scenario_set.scenarios}
+    chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
+    fractions = np.ones((len(chosen), len(buy)))
+    for w, scenario in enumerate(chosen):
         for d in scenario.disruptions:
             hit_periods = d.periods(labels)
             mask = np.isin(period, hit_periods)
@@ -203,8 +207,23 @@ def _spot_rows(
     )
 
 
+def _unknown_offers(keys: list) -> PortfolioError:
+    return PortfolioError(
+        [
+            ValidationIssue(
+                "plan",
+                str(k),
+                "element/supplier/period",
+                k,
+                "an offer with capacity in that period",
+            )
+            for k in keys[:20]
+        ]
+    )
+
+
 def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple, float]) -> None:
-    """Fix every ``buy[e, s, p]`` at ``volumes`` (keys left out buy nothing).
+    """Fix every ``buy[e, s, p]`` of a Pyomo model at ``volumes`` (keys left out buy nothing).
 
     Raises
     ------
@@ -221,20 +240,39 @@ def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple, float]) -> N
     """
     unknown = [k for k in volumes if k not in model.buy]
     if unknown:
-        raise PortfolioError(
-            [
-                ValidationIssue(
-                    "plan",
-                    str(k),
-                    "element/supplier/period",
-                    k,
-                    "an offer with capacity in that period",
-                )
-                for k in unknown[:20]
-            ]
-        )
+        raise _unknown_offers(unknown)
     for key, var in model.buy.items():
         var.fix(float(volumes.get(key, 0.0)))
+
+
+def fix_first_stage(lp: CompiledLP, volumes: Mapping[tuple, float]) -> None:
+    """Fix the LP's purchase columns at ``volumes`` (keys left out buy nothing), by their bounds.
+
+    The arrays' counterpart of :func:`fix_contracts`, for a stress test without a Pyomo model.
+
+    Raises
+    ------
+    PortfolioError
+        Naming keys the LP has no purchase column for.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> from rareopt.standard_form import assemble
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> fix_first_stage(lp, {("Nd", "CN-Mine", "P1"): 72.0})
+    >>> sorted(set(lp.col_upper[lp.col_blocks["buy"].positions]))
+    [0.0, 72.0]
+    """
+    block = lp.col_blocks["buy"]
+    column = dict(zip(block.keys(), block.positions))
+    unknown = [k for k in volumes if k not in column]
+    if unknown:
+        raise _unknown_offers(unknown)
+    value = np.array([float(volumes.get(k, 0.0)) for k in column])
+    lp.col_lower[block.positions] = value
+    lp.col_upper[block.positions] = value
 
 
 def scenario_layout(
@@ -263,15 +301,17 @@ def scenario_layout(
             "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
             "several elements at once); solve the scenarios without the concentrates table"
         )
-    if fractions is None:
-        fractions = delivered_fractions(portfolio, layout.buy, scenarios)
     names, probabilities = scenarios.names, scenarios.probabilities
     if only is not None:
         unknown = [n for n in only if n not in names]
         if unknown:
             raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
         keep = [names.index(n) for n in only]
-        names, probabilities, fractions = list(only), np.ones(len(keep)), fractions[keep]
+        names, probabilities = list(only), np.ones(len(keep))
+        if fractions is not None:
+            fractions = fractions[keep]
+    if fractions is None:
+        fractions = delivered_fractions(portfolio, layout.buy, scenarios, only)
     return ScenarioLayout(
         scenario_set=scenarios,
         names=list(names),

@@ -71,3 +71,19 @@ def test_progressive_hedging_on_three_ranks_reaches_a_small_certified_gap():
     optimum = rareopt.solve(rareopt.load_example("tiny"), scenarios=scenarios()).objective
     assert out["outer_bound"] <= optimum + 1e-6 <= out["objective"] + 2e-6
     assert out["objective"] <= optimum * 1.01
+
+
+def test_progressive_hedging_alone_returns_its_consensus_plan_with_bounds():
+    """One rank, no spokes: the hub's consensus plan, evaluated and checked, brackets the optimum."""
+    tiny = rareopt.load_example("tiny")
+    r = rareopt.solve(
+        tiny, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"max_iterations": 30}
+    )
+    optimum = rareopt.solve(tiny, scenarios=scenarios()).objective
+    assert r.solver["ranks"] == 1 and r.solver["plan_from"] == "PH consensus (xbar)"
+    assert not (r.checks["max_excess"] > r.checks["tolerance"]).any()
+    assert r.solver["outer_bound"] <= optimum + 1e-6 <= r.objective + 2e-6
+    assert r.solver["inner_bound"] == r.objective
+    assert r.solver["bound_gap"] == pytest.approx(
+        (r.objective - r.solver["outer_bound"]) / r.objective
+    )
