@@ -262,7 +262,7 @@ def fix_first_stage(lp: CompiledLP, volumes: Mapping[tuple, float]) -> None:
     >>> from rareopt.standard_form import assemble
     >>> lp = assemble(make_layout(load_example("tiny")))
     >>> fix_first_stage(lp, {("Nd", "CN-Mine", "P1"): 72.0})
-    >>> sorted(set(lp.col_upper[lp.col_blocks["buy"].positions]))
+    >>> sorted(set(lp.col_upper[lp.col_blocks["buy"].positions].tolist()))
     [0.0, 72.0]
     """
     block = lp.col_blocks["buy"]
