@@ -28,32 +28,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from peak_memory import peak_rss_mib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = ("two-stage", "deterministic")
-
-
-def _rss_mib() -> float:
-    """Peak resident memory of this process (MiB).
-
-    Linux's ``VmHWM`` starts afresh at exec; ``ru_maxrss`` can carry the parent's peak into a
-    child process, which would make every worker look as large as the harness.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _problem(size: str, model: str):
@@ -74,7 +58,7 @@ def worker_rareopt(size: str, model: str, mps: str) -> dict:
     result = rareopt.solve(portfolio, scenarios=scenarios)
     result.plan  # noqa: B018 - an analyst reads the plan; its table is part of the route
     end_to_end = time.perf_counter() - start
-    peak = _rss_mib()
+    peak = peak_rss_mib()
     make_highs(prepare(portfolio, scenarios).lp, SolveOptions()).writeModel(mps)
     t = result.timings
     return {
@@ -102,7 +86,7 @@ def worker_highs(mps: str) -> dict:
     return {
         "highs_s": time.perf_counter() - start,
         "objective": h.getInfo().objective_function_value,
-        "peak_rss_mib": _rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -113,7 +97,7 @@ def worker_linopy(size: str, model: str) -> dict:
 
     warnings.simplefilter("ignore")
     out = solve_with_linopy(*_problem(size, model))
-    return {**out, "peak_rss_mib": _rss_mib()}
+    return {**out, "peak_rss_mib": peak_rss_mib()}
 
 
 def _in_fresh_process(*args: str) -> dict:

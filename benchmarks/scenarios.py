@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
+
+from peak_memory import peak_rss_mib
 
 import rareopt
 from rareopt.synthetic import disruptions, generate
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(portfolio, n: int) -> dict:
