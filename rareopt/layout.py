@@ -163,10 +163,9 @@ def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame
     if portfolio.policy.cap_basis == "horizon":
         rows = effective.assign(period=ALL)
     else:
+        # In the supply table's order (element-major): an inner merge keeps the left order.
         periods = buy[[key, "element", "period"]].drop_duplicates()
-        rows = effective.merge(periods, on=[key, "element"])
-    rows["element"] = pd.Categorical(rows["element"], categories=portfolio.elements)
-    rows = rows.sort_values(["element", key, "period"]).astype({"element": str})
+        rows = periods.merge(effective, on=[key, "element"])
     return rows[["element", key, "period", "max_share"]].reset_index(drop=True)
 
 
@@ -258,14 +257,6 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
 
 def _concentrate_purchases(portfolio: Portfolio) -> pd.DataFrame:
     """Concentrate purchase variables: offers x periods with positive capacity."""
-    offers = portfolio.concentrates.merge(
-        portfolio.suppliers[["supplier", "country", "risk_score"]], on="supplier"
-    )
-    rows = portfolio.concentrate_capacity.merge(offers, on=["supplier", "product"])
-    rows = rows[rows["capacity_t"] > 0].copy()
-    rows["unit_cost_usd_per_t"] = rows["price_usd_per_t"] + rows["freight_usd_per_t"]
-    rows["period"] = pd.Categorical(rows["period"], categories=portfolio.period_labels)
-    rows = rows.sort_values(["supplier", "product", "period"]).astype({"period": str})
     columns = [
         "supplier",
         "product",
@@ -275,6 +266,19 @@ def _concentrate_purchases(portfolio: Portfolio) -> pd.DataFrame:
         "unit_cost_usd_per_t",
         "risk_score",
     ]
+    if portfolio.concentrates.empty:
+        numeric = ("capacity_t", "unit_cost_usd_per_t", "risk_score")
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float if c in numeric else object) for c in columns}
+        )
+    offers = portfolio.concentrates.merge(
+        portfolio.suppliers[["supplier", "country", "risk_score"]], on="supplier"
+    )
+    rows = portfolio.concentrate_capacity.merge(offers, on=["supplier", "product"])
+    rows = rows[rows["capacity_t"] > 0].copy()
+    rows["unit_cost_usd_per_t"] = rows["price_usd_per_t"] + rows["freight_usd_per_t"]
+    rows["period"] = pd.Categorical(rows["period"], categories=portfolio.period_labels)
+    rows = rows.sort_values(["supplier", "product", "period"]).astype({"period": str})
     return rows[columns].reset_index(drop=True)
 
 
