@@ -164,6 +164,33 @@ def check_plan(
         _codes(plan[c], v)
         for c, v in (("element", elements), ("supplier", suppliers), ("period", labels))
     )
+    # A row naming an element, supplier or period the portfolio does not have is a violation
+    # in itself, and is left out of the grids below (its code, -1, would index another cell).
+    known = (plan_e >= 0) & (plan_s >= 0) & (plan_p >= 0)
+    record(
+        "plan labels known to the portfolio",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        plan["volume_t"],
+        0.0 * known,
+        np.where(known, 0.0, 2 * tol + plan["volume_t"].abs().to_numpy(float)),
+    )
+    if not known.all():
+        plan = plan[known].reset_index(drop=True)
+        plan_e, plan_s, plan_p = plan_e[known], plan_s[known], plan_p[known]
+    for name, table in (("stock", stock), ("unmet", unmet)):
+        keys = table.index.to_frame(index=False) if "element" in table.index.names else table
+        ok = (_codes(keys["element"], elements) >= 0) & (_codes(keys["period"], labels) >= 0)
+        record(
+            f"{name} labels known to the portfolio",
+            keys["element"],
+            keys["period"],
+            np.full(len(keys), ""),
+            np.zeros(len(keys)),
+            np.zeros(len(keys)),
+            np.where(ok, 0.0, 2 * tol + 1.0),
+        )
     capacity = portfolio.capacity
     cap_grid = np.zeros(n_e * n_s * n_p)
     cap_grid[
@@ -211,8 +238,9 @@ def check_plan(
         def labels_of(name: str):
             return table.index.get_level_values(name) if indexed else table[name]
 
-        cells = _codes(labels_of("element"), elements) * n_p + _codes(labels_of("period"), labels)
-        out[cells] = table[column].to_numpy(float)
+        e, p = _codes(labels_of("element"), elements), _codes(labels_of("period"), labels)
+        ok = (e >= 0) & (p >= 0)  # rows with unknown labels are reported above
+        out[(e * n_p + p)[ok]] = table[column].to_numpy(float)[ok]
         return out
 
     d = on_grid(portfolio.demand, "demand_t")
@@ -348,6 +376,7 @@ def check_plan(
             + capital
         )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
+        excess = excess if np.isfinite(excess) else np.inf  # a cost that cannot be recomputed fails
         checks.append(
             {
                 "check": "objective",
@@ -626,7 +655,8 @@ def _recompute_cost(
     per_t = penalty.reindex(grid).fillna(default).to_numpy()
     shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
-        (per_row[bought] * plain[bought]).sum()
+        # A purchase with no offer has no price: the capacity check reports it; here it adds 0.
+        np.nansum(per_row[bought] * plain[bought])
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
         + shortfall_cost

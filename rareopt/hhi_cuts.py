@@ -116,7 +116,8 @@ def run_with_hhi_caps(
             if model is not None:
                 model.hhi_cut.add(sum(v * columns[i] for i, v in zip(index, value)) <= 0)
         output = run(h, lp)
-    return output, pd.DataFrame(log).set_index("iteration")
+    columns = ["iteration", "objective_usd", "cuts_added", "max_hhi_excess"]
+    return output, pd.DataFrame(log, columns=columns).set_index("iteration")
 
 
 def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:

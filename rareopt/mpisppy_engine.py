@@ -25,6 +25,7 @@ import tempfile
 
 import numpy as np
 
+from rareopt.model import uses_pyomo_parts
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
 from rareopt.two_stage import build_two_stage
@@ -149,17 +150,15 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
     tmp = comm.bcast(tempfile.mkdtemp() if comm.Get_rank() == 0 else None, root=0)
     path = os.path.join(tmp, "first_stage.csv")
     wheel.write_first_stage_solution(path)
-    consensus = _consensus(wheel) if wheel.global_rank == 0 else None
+    consensus = _consensus(wheel, uses_pyomo_parts(portfolio)) if wheel.global_rank == 0 else None
     comm.Barrier()
     if wheel.global_rank != 0:
         return None
     if os.path.exists(path):
         values, plan_from = _read_first_stage(path, portfolio, scenarios, risk), "xhat spoke"
     else:
-        # No spoke (fewer than 3 ranks): the hub's consensus plan, the probability-weighted
-        # mean of the scenarios' contracts. Each of them meets the first stage's (linear)
-        # constraints, so their mean does too.
-        values, plan_from = consensus, "PH consensus (xbar)"
+        # No spoke (fewer than 3 ranks): the hub's consensus plan (see _consensus).
+        values, plan_from = consensus
     shutil.rmtree(tmp, ignore_errors=True)
     inner, outer = float(wheel.BestInnerBound), float(wheel.BestOuterBound)
     gap = abs(inner - outer) / max(abs(inner), 1.0) if np.isfinite(inner) else np.inf
@@ -182,18 +181,28 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
     return result
 
 
-def _consensus(wheel) -> dict:
-    """The hub's consensus contracts (PH's xbar), keyed by the ``buy`` index."""
+def _consensus(wheel, discrete: bool) -> tuple[dict, str]:
+    """The hub's plan without an xhat spoke: contracts keyed by the ``buy`` index, and its name.
+
+    For an LP first stage, PH's xbar: the probability-weighted mean of the scenarios'
+    contracts, each of which meets the first stage's linear constraints, so the mean does too.
+    With discrete first-stage decisions (contracts, minimum orders, projects) a mean can break
+    them (half a minimum order), so the first local scenario's own contracts are used instead.
+    """
     import pyomo.environ as pyo
 
-    scenario = next(iter(wheel.spcomm.opt.local_scenarios.values()))
+    name, scenario = next(iter(wheel.spcomm.opt.local_scenarios.items()))
     key_of = {id(var): key for key, var in scenario.buy.items()}
+    if discrete:
+        values = {key: max(float(var.value or 0.0), 0.0) for key, var in scenario.buy.items()}
+        return values, f"PH scenario {name!r} (discrete first stage)"
     xbars = scenario._mpisppy_model.xbars
-    return {
+    values = {
         key_of[id(var)]: max(float(pyo.value(xbars[index])), 0.0)
         for index, var in scenario._mpisppy_data.nonant_indices.items()
         if id(var) in key_of
     }
+    return values, "PH consensus (xbar)"
 
 
 def _read_first_stage(path: str, portfolio, scenarios, risk) -> dict:

@@ -147,7 +147,7 @@ def solve_prepared(ready: Prepared, **options) -> Result:
         timings=timings,
         solver=solver,
     )
-    if hhi_log is not None:
+    if hhi_log is not None and len(hhi_log):
         result.solver.update(
             hhi_iterations=len(hhi_log),
             hhi_cuts=int(hhi_log["cuts_added"].sum()),

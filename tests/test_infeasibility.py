@@ -68,3 +68,11 @@ def test_feasible_result_has_no_conflicts():
     assert r.ok and r.conflicts is None
     with pytest.raises(rareopt.NoPlanError):
         rareopt.solve(hard_target_portfolio()).plan
+
+
+def test_an_infeasible_portfolio_with_an_hhi_cap_is_explained_not_crashed():
+    p = rareopt.load_example("tiny").with_policy(hhi_cap=5000, hard_stock_targets=True)
+    p = p.replace_tables(stockpile=p.stockpile.assign(capacity_t=1.0, initial_t=0.0))
+    r = rareopt.solve(p)
+    assert r.status.value == "infeasible"
+    assert "stock target" in r.explanation

@@ -87,3 +87,18 @@ def test_progressive_hedging_alone_returns_its_consensus_plan_with_bounds():
     assert r.solver["bound_gap"] == pytest.approx(
         (r.objective - r.solver["outer_bound"]) / r.objective
     )
+
+
+def test_progressive_hedging_alone_keeps_minimum_orders_whole():
+    """With discrete first-stage decisions the hub's plan is a scenario's own, never a mean."""
+    tiny = rareopt.load_example("tiny")
+    orders = tiny.replace_tables(
+        offers=tiny.offers.assign(min_order_t=15.0), capacity=tiny.capacity
+    )
+    r = rareopt.solve(
+        orders, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"max_iterations": 2}
+    )
+    assert r.status.is_ok and "discrete first stage" in r.solver["plan_from"]
+    volumes = r.plan["volume_t"]
+    assert ((volumes <= 1e-6) | (volumes >= 15.0 - 1e-6)).all()
+    assert r.objective >= rareopt.solve(orders, scenarios=scenarios()).objective - 1e-6

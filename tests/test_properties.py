@@ -200,3 +200,34 @@ def test_check_names_the_holder_and_scope_of_a_broken_cap(basis):
         found = violations[violations["check"] == check]
         assert set(zip(found["element"], found["period"], found["holder"])) == expected
         assert expected or check == "supplier cap"
+
+
+@pytest.mark.parametrize(
+    "column, value", [("supplier", "XX-Unknown"), ("period", "P9"), ("element", "Xx")]
+)
+def test_check_reports_a_plan_row_with_labels_the_portfolio_lacks(column, value):
+    p = rareopt.load_example("tiny")
+    r = rareopt.solve(p)
+    plan = r.plan.reset_index()
+    row = plan.index[(plan["element"] == "Dy") & (plan["volume_t"] > 0)][0]
+    plan.loc[row, column] = value
+    _, violations = check_plan(p, plan, r.stock, r.unmet, r.objective)
+    flagged = violations[violations["check"] == "plan labels known to the portfolio"]
+    reported_as = {"supplier": "holder", "period": "period", "element": "element"}[column]
+    assert len(flagged) == 1 and flagged.iloc[0][reported_as] == value
+    # The row is left out of the grids: its tonnes are missing from Dy's balance, nowhere else.
+    balance = violations[violations["check"] == "stock balance"]
+    assert set(balance["element"]) == {"Dy"}
+
+
+def test_check_recomputes_the_cost_of_a_plan_with_an_unpriced_row():
+    b = rareopt.load_example("bundles")
+    r = rareopt.solve(b)
+    plan = r.plan.reset_index()
+    only_bundled = (plan["bundled_t"] > 0) & (plan["volume_t"] == plan["bundled_t"])
+    row = plan.index[only_bundled & (plan["unit_cost_usd_per_t"] == 0)][0]
+    plan.loc[row, "volume_t"] += 1e-3
+    bundles = {"concentrates": r.tables["concentrates"], "surplus": r.tables["surplus"]}
+    checks, violations = check_plan(b, plan, r.stock, r.unmet, objective=0.0, bundles=bundles)
+    assert "objective" in set(violations["check"])
+    assert np.isfinite(checks.set_index("check").at["objective", "max_excess"])
