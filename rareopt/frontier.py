@@ -76,8 +76,14 @@ def _cap_point(portfolio, h, lp, country, element) -> _Point:
     """Edit the coefficient -kappa on total purchases in the country's cap rows."""
     block = lp.row_blocks["country_cap"]
     scope = block.frame["country"].to_numpy() == country
+    caps = portfolio.policy.country_caps
     if element is not None:
         scope &= block.frame["element"].to_numpy() == element
+    else:
+        # The varied row is (country, "*"): an element with a row of its own for the country
+        # keeps that cap (the most specific row wins), and its rows are not edited.
+        own = caps.loc[(caps["country"] == country) & (caps["element"] != ALL), "element"]
+        scope &= ~block.frame["element"].isin(set(own)).to_numpy()
     row_pos = block.positions[scope]
     x_cols = set(lp.col_blocks["bought"].positions.tolist())
     csr = lp.matrix.tocsr()

@@ -1,6 +1,7 @@
 """Frontiers: each point equals an independent solve, and moves the way theory says."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import rareopt
@@ -74,6 +75,26 @@ def test_frontier_shares_and_hhi_equal_the_result_tables(portfolio):
         assert f.loc[0.45, f"share:{element}"] == pytest.approx(cn, abs=1e-9)
         hhi = r.hhi.loc[(element, "*"), "hhi"]
         assert f.loc[0.45, f"hhi:{element}"] == pytest.approx(hhi, rel=1e-9)
+
+
+def test_a_cap_frontier_leaves_an_elements_own_cap_alone(portfolio):
+    """Varying China's '*' cap keeps a (CN, element) row, which the most specific rule keeps."""
+    own = portfolio.elements[0]
+    caps = pd.DataFrame(
+        [
+            {"country": "CN", "element": "*", "max_share": 0.6},
+            {"country": "CN", "element": own, "max_share": 0.3},
+        ]
+    )
+    base = portfolio.with_policy(country_caps=caps)
+    values = [0.25, 0.1]
+    f = frontier(base, "country_cap", values, country="CN", progress=False)
+    for value in values:
+        point = base.with_policy(country_caps=caps.assign(max_share=[value, 0.3]))
+        assert f.loc[value, "objective_usd"] == pytest.approx(
+            rareopt.solve(point).objective, rel=1e-7
+        )
+        assert f.loc[value, f"share:{own}"] <= 0.3 + 1e-7
 
 
 def test_frontier_names_an_unknown_country_or_element(portfolio):
