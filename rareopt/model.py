@@ -77,6 +77,17 @@ def add_families(m: pyo.ConcreteModel, lp: CompiledLP, columns: tuple, rows: tup
     A column family becomes a ``Var`` indexed by its keys (a scalar ``Var`` for a family without
     key columns), bounds from the arrays; a row family a ``Constraint`` whose terms are the CSR
     matrix's. Every column a row refers to must be in ``m`` by then (families in LP order).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> from rareopt.standard_form import assemble
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> m = pyo.ConcreteModel()
+    >>> add_families(m, lp, ("buy", "bought"), ())
+    >>> len(m.buy), len(model_columns(m, lp))
+    (18, 24)
     """
     families = m.__dict__.setdefault("_rareopt_families", {"col": {}, "row": {}})
     for name in columns:
@@ -115,7 +126,10 @@ def add_families(m: pyo.ConcreteModel, lp: CompiledLP, columns: tuple, rows: tup
 
 
 def model_columns(m: pyo.ConcreteModel, lp: CompiledLP) -> list:
-    """The Pyomo variable of each of ``lp``'s columns that ``m`` has, in column order."""
+    """The Pyomo variable of each of ``lp``'s columns that ``m`` has, in column order.
+
+    See :func:`add_families` for an example.
+    """
     variables = []
     for name in lp.col_blocks:
         component = getattr(m, name, None)

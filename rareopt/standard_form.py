@@ -178,7 +178,16 @@ class LPBuilder:
 
 
 def ep_index(layout: ModelLayout, frame: pd.DataFrame) -> np.ndarray:
-    """Row of ``element_period`` for each (element, period) of ``frame`` (-1 where none)."""
+    """Row of ``element_period`` for each (element, period) of ``frame`` (-1 where none).
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> layout = make_layout(load_example("tiny"))
+    >>> ep_index(layout, pd.DataFrame({"element": ["Dy", "Nd"], "period": ["P1", "P3"]})).tolist()
+    [3, 2]
+    """
     portfolio = layout.portfolio
     n_periods = len(portfolio.period_labels)
     ep = layout.element_period
@@ -250,6 +259,14 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     """The base model's columns and rows in a :class:`LPBuilder`, and its cost terms.
 
     The two-stage model (:mod:`rareopt.two_stage`) goes on adding its scenarios' families.
+
+    Examples
+    --------
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.layout import make_layout
+    >>> builder, terms = base_builder(make_layout(load_example("tiny")))
+    >>> builder.start["stock"], sorted(terms)[:2]
+    (18, ['capital_cost', 'contract_cost'])
     """
     portfolio, policy = layout.portfolio, layout.portfolio.policy
     buy, conc, ep = layout.buy, layout.concentrate, layout.element_period
