@@ -210,21 +210,49 @@ def _share_terms(
     bought: int,
     floor: bool,
 ):
-    """Terms of share rows: the group's supply (coef) and -share x the element's total purchases."""
+    """Terms of share rows: the group's supply (coef) and -share x the element's total purchases.
+
+    Rows and supply are matched on integer codes of (element, holder[, period]): one cap row per
+    code, so a dense lookup finds each supply row's cap row.
+    """
+    portfolio = layout.portfolio
+    n_p = len(portfolio.period_labels)
     horizon = len(rows) > 0 and bool(rows["period"].eq(ALL).all())
-    scope = ["element", key] if horizon else ["element", key, "period"]
-    numbered = rows.assign(_row=np.arange(len(rows)))
-    share_col = "min_share" if floor else "max_share"
-    hit = numbered[[*scope, "_row"]].merge(source[[*scope, "pos", "coef"]], on=scope)
-    ep = layout.element_period[["element", "period"]].assign(
-        _col=bought + np.arange(len(layout.element_period))
+    share = rows["min_share" if floor else "max_share"].to_numpy(float)
+    holders, n_h = pd.factorize(pd.concat([rows[key], source[key]], ignore_index=True))
+    row_h, source_h = holders[: len(rows)], holders[len(rows) :]
+    n_h = len(n_h)
+
+    def cell(frame: pd.DataFrame, h: np.ndarray) -> np.ndarray:
+        element = pd.Categorical(frame["element"], categories=portfolio.elements).codes
+        code = element.astype(np.int64) * n_h + h
+        if horizon:
+            return code
+        period = pd.Categorical(frame["period"], categories=portfolio.period_labels).codes
+        return code * n_p + period
+
+    row_of = np.full(len(portfolio.elements) * n_h * (1 if horizon else n_p), -1, dtype=np.int64)
+    row_of[cell(rows, row_h)] = np.arange(len(rows))
+    hit = row_of[cell(source, source_h)]
+    mine = hit >= 0
+    supply_terms = (
+        hit[mine],
+        source["pos"].to_numpy()[mine],
+        source["coef"].to_numpy(float)[mine],
     )
-    total_on = ["element"] if horizon else ["element", "period"]
-    totals = numbered[[*total_on, "_row", share_col]].merge(ep, on=total_on)
-    return (
-        (hit["_row"].to_numpy(), hit["pos"].to_numpy(), hit["coef"].to_numpy(float)),
-        (totals["_row"].to_numpy(), totals["_col"].to_numpy(), -totals[share_col].to_numpy(float)),
-    )
+    # Total purchases X of the row's element: in its period, or in every period (the horizon).
+    if horizon:
+        each = np.repeat(np.arange(len(rows)), n_p)
+        every_period = pd.DataFrame(
+            {
+                "element": rows["element"].to_numpy(object)[each],
+                "period": np.tile(np.asarray(portfolio.period_labels, dtype=object), len(rows)),
+            }
+        )
+        cols = ep_index(layout, every_period)
+    else:
+        each, cols = np.arange(len(rows)), ep_index(layout, rows)
+    return supply_terms, (each, bought + cols, -share[each])
 
 
 def assemble(layout: ModelLayout) -> CompiledLP:
