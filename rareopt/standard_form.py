@@ -54,28 +54,28 @@ COST_TERMS = (
 """The objective's terms (USD), reported separately."""
 
 _EP = ("element", "period")
-COLUMN_FAMILIES = (
-    ("buy", "buy", ("element", "supplier", "period")),
-    ("concentrate", "concentrate", ("supplier", "product", "period")),
-    ("stock", "element_period", _EP),
-    ("unmet", "element_period", _EP),
-    ("shortfall", "element_period", _EP),
-    ("bought", "element_period", _EP),
-    ("surplus", "surplus", _EP),
-)
-"""Column families: name, the layout table that lists the members, the key columns."""
+COLUMN_FAMILIES = {
+    "buy": ("buy", ("element", "supplier", "period")),
+    "concentrate": ("concentrate", ("supplier", "product", "period")),
+    "stock": ("element_period", _EP),
+    "unmet": ("element_period", _EP),
+    "shortfall": ("element_period", _EP),
+    "bought": ("element_period", _EP),
+    "surplus": ("surplus", _EP),
+}
+"""Column families, in column order: name -> (the layout table listing the members, key columns)."""
 
-ROW_FAMILIES = (
-    ("purchases", "element_period", _EP),
-    ("surplus_limit", "surplus", _EP),
-    ("balance", "element_period", _EP),
-    ("stock_target", "stock_targets", _EP),
-    ("country_cap", "country_caps", ("element", "country", "period")),
-    ("supplier_cap", "supplier_caps", ("element", "supplier", "period")),
-    ("group_cap", "group_caps", ("element", "group", "period")),
-    ("group_floor", "group_floors", ("element", "group", "period")),
-)
-"""Row families: name, the layout table that lists the rows, the key columns."""
+ROW_FAMILIES = {
+    "purchases": ("element_period", _EP),
+    "surplus_limit": ("surplus", _EP),
+    "balance": ("element_period", _EP),
+    "stock_target": ("stock_targets", _EP),
+    "country_cap": ("country_caps", ("element", "country", "period")),
+    "supplier_cap": ("supplier_caps", ("element", "supplier", "period")),
+    "group_cap": ("group_caps", ("element", "group", "period")),
+    "group_floor": ("group_floors", ("element", "group", "period")),
+}
+"""Row families, in row order: name -> (the layout table listing the rows, key columns)."""
 
 
 def triplets(*terms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,17 +301,26 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     supply, surplus, targets = layout.supply, layout.surplus, layout.stock_targets
     n_ep, n_supply = len(ep), len(buy) + len(conc)
     b = LPBuilder()
+
+    def columns(name: str, upper) -> int:
+        table, key = COLUMN_FAMILIES[name]
+        return b.columns(name, getattr(layout, table), key, 0.0, upper)
+
+    def rows(name: str, lower, upper, *terms) -> None:
+        table, key = ROW_FAMILIES[name]
+        b.rows(name, getattr(layout, table), key, lower, upper, *terms)
+
     # A shortfall column is free only where a soft target exists.
     soft = np.zeros(n_ep, dtype=bool)
     if not policy.hard_stock_targets:
         soft[targets["ep"].to_numpy()] = True
-    b.columns("buy", buy, COLUMN_FAMILIES[0][2], 0.0, buy["capacity_t"].to_numpy(float))
-    b.columns("concentrate", conc, COLUMN_FAMILIES[1][2], 0.0, conc["capacity_t"].to_numpy(float))
-    stock = b.columns("stock", ep, _EP, 0.0, ep["stock_capacity_t"].to_numpy(float))
-    unmet = b.columns("unmet", ep, _EP, 0.0, ep["demand_t"].to_numpy(float))
-    shortfall = b.columns("shortfall", ep, _EP, 0.0, np.where(soft, np.inf, 0.0))
-    bought = b.columns("bought", ep, _EP, 0.0, np.inf)
-    surplus_col = b.columns("surplus", surplus, _EP, 0.0, np.inf)
+    columns("buy", buy["capacity_t"].to_numpy(float))
+    columns("concentrate", conc["capacity_t"].to_numpy(float))
+    stock = columns("stock", ep["stock_capacity_t"].to_numpy(float))
+    unmet = columns("unmet", ep["demand_t"].to_numpy(float))
+    shortfall = columns("shortfall", np.where(soft, np.inf, 0.0))
+    bought = columns("bought", np.inf)
+    surplus_col = columns("surplus", np.inf)
 
     terms = {name: np.zeros(b.n_cols) for name in COST_TERMS}
     terms["purchase_cost"][:n_supply] = np.concatenate(
@@ -328,10 +337,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
 
     every = np.arange(n_ep)
-    b.rows(
+    rows(
         "purchases",
-        ep,
-        _EP,
         0.0,
         0.0,
         (ep_index(layout, supply), supply["pos"].to_numpy(), supply["coef"].to_numpy(float)),
@@ -340,10 +347,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     bundled = supply[supply["pos"].to_numpy() >= len(buy)]
     surplus_of_ep = np.full(n_ep, -1, dtype=np.int64)
     surplus_of_ep[surplus["ep"].to_numpy()] = np.arange(len(surplus))
-    b.rows(
+    rows(
         "surplus_limit",
-        surplus,
-        _EP,
         -np.inf,
         0.0,
         (np.arange(len(surplus)), surplus_col + np.arange(len(surplus)), 1.0),
@@ -355,10 +360,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     )
     carried = np.flatnonzero(ep["period"].to_numpy() != portfolio.period_labels[0])
     rhs = ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float)
-    b.rows(
+    rows(
         "balance",
-        ep,
-        _EP,
         rhs,
         rhs,
         (every, bought + every, 1.0),
@@ -368,23 +371,26 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         (surplus["ep"].to_numpy(), surplus_col + np.arange(len(surplus)), -1.0),
     )
     at = targets["ep"].to_numpy()
-    b.rows(
+    rows(
         "stock_target",
-        targets,
-        _EP,
         targets["target_t"].to_numpy(float),
         np.inf,
         (np.arange(len(at)), stock + at, 1.0),
         (np.arange(len(at)), shortfall + at, 1.0),
     )
-    for (name, _, key_columns), table, key, source in zip(
-        ROW_FAMILIES[4:],
-        (layout.country_caps, layout.supplier_caps, layout.group_caps, layout.group_floors),
-        ("country", "supplier", "group", "group"),
-        (supply, supply, layout.group_buy, layout.group_buy),
+    for name, source in (
+        ("country_cap", supply),
+        ("supplier_cap", supply),
+        ("group_cap", layout.group_buy),
+        ("group_floor", layout.group_buy),
     ):
+        table, (_, holder, _) = ROW_FAMILIES[name]
         floor = name == "group_floor"
         low, high = (0.0, np.inf) if floor else (-np.inf, 0.0)
-        share_terms = _share_terms(layout, table, source, key, bought, floor)
-        b.rows(name, table, key_columns, low, high, *share_terms)
+        rows(
+            name,
+            low,
+            high,
+            *_share_terms(layout, getattr(layout, table), source, holder, bought, floor),
+        )
     return b, terms
