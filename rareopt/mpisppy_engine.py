@@ -10,8 +10,9 @@ the method and, for PH, the inner (xhat) and outer (Lagrangian) bounds and their
 
 - ``ef``: mpi-sppy builds the extensive form (``sputils.create_EF``); rareopt hands it to HiGHS.
 - ``ph``: progressive hedging with a Lagrangian lower-bound spoke and an xhat-shuffle upper-bound
-  spoke when run under ``mpiexec`` with 3 ranks or a multiple (the hub alone otherwise). Every rank
-  calls ``solve``; rank 0 gets the Result, the others None.
+  spoke when run under ``mpiexec`` with 3 ranks or a multiple; otherwise the hub alone, whose
+  consensus plan is then evaluated (``result.solver["plan_from"]``). Every rank calls ``solve``;
+  rank 0 gets the Result, the others None.
 
 For mpi-sppy's own driver, ``rareopt.mpisppy_module`` is a model module for
 ``python -m mpisppy.generic_cylinders --module-name rareopt.mpisppy_module``.
