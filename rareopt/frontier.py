@@ -182,8 +182,6 @@ def _cvar_point(portfolio, h, ready, weight) -> _Point:
         cost = weight * probability / (1.0 - value)
         h.changeColsCost(int(present.sum()), cols[present].astype(np.int32), cost.astype(float))
         ready.scenarios = replace(slayout, risk=CVaR(alpha=value, weight=weight))
-        if ready.model is not None:
-            ready.model._rareopt_scenarios = ready.scenarios
 
     return _Point(apply, lambda value: portfolio)
 
@@ -319,9 +317,6 @@ def frontier(
         }
         if output.status.is_ok:
             start = time.perf_counter()
-            if model is not None and scenarios is not None:  # first stage cost: from the model
-                for variable, x in zip(lp.columns, output.x):
-                    variable.set_value(x, skip_validation=True)
             # The point's own layout: same variables and rows, its own costs and targets. A cap or
             # a CVaR level changes no layout table, only the portfolio the plan is checked against.
             at_point = point.portfolio(value)

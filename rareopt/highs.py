@@ -183,6 +183,7 @@ class CompiledLP:
     rows: list | None = None
     cost_terms: dict | None = None
     _positions: dict = field(default_factory=dict, repr=False)
+    _row_positions: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_mip(self) -> bool:
@@ -206,31 +207,28 @@ class CompiledLP:
 
     def row_positions(self, constraints) -> np.ndarray:
         """Row of each Pyomo constraint; -1 for one not in the LP (trivial or deactivated)."""
-        where = {id(con): i for i, (con, _) in enumerate(self.rows or ())}
-        return np.fromiter((where.get(id(c), -1) for c in constraints), dtype=np.int64)
+        if not self._row_positions:
+            self._row_positions.update((id(con), i) for i, (con, _) in enumerate(self.rows or ()))
+        get = self._row_positions.get
+        return np.fromiter((get(id(c), -1) for c in constraints), dtype=np.int64)
 
-    def _label(self, blocks: dict, index: int) -> tuple[str, tuple] | None:
+    def _label(self, blocks: dict, index: int, pyomo: list | None, kind: str):
+        """Family, key and printable name of row or column ``index`` (family "" if none)."""
         for name, block in blocks.items():
             hit = np.flatnonzero(block.positions == index)
             if len(hit):
-                return name, tuple(block.frame[c].iat[hit[0]] for c in block.key)
-        return None
+                key = tuple(block.frame[c].iat[hit[0]] for c in block.key)
+                return name, key, f"{name}[{','.join(map(str, key))}]"
+        return "", (), pyomo[index].name if pyomo is not None else f"{kind} {index}"
 
     def row_label(self, r: int) -> tuple[str, tuple, str]:
         """Family, key and a printable name of row ``r`` (family "" for a user's own row)."""
-        found = self._label(self.row_blocks, r)
-        if found is not None:
-            return found[0], found[1], f"{found[0]}[{','.join(map(str, found[1]))}]"
-        name = self.rows[r][0].name if self.rows is not None else f"row {r}"
-        return "", (), name
+        rows = None if self.rows is None else [con for con, _ in self.rows]
+        return self._label(self.row_blocks, r, rows, "row")
 
     def col_label(self, j: int) -> tuple[str, tuple, str]:
         """Family, key and a printable name of column ``j`` (family "" for a user's own)."""
-        found = self._label(self.col_blocks, j)
-        if found is not None:
-            return found[0], found[1], f"{found[0]}[{','.join(map(str, found[1]))}]"
-        name = self.columns[j].name if self.columns is not None else f"column {j}"
-        return "", (), name
+        return self._label(self.col_blocks, j, self.columns, "column")
 
 
 def compile_model(model: pyo.ConcreteModel) -> CompiledLP:

@@ -55,6 +55,20 @@ def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
     )
 
 
+def row_expression(matrix, row: int, variables: list) -> LinearExpression:
+    """Row ``row`` of a CSR matrix as a Pyomo linear expression over ``variables`` (by column).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> m = pyo.ConcreteModel(); m.x = pyo.Var([0, 1])
+    >>> str(row_expression(sp.csr_matrix([[2.0, 0.0], [1.0, 3.0]]), 1, list(m.x.values())))
+    'x[0] + 3.0*x[1]'
+    """
+    terms = slice(matrix.indptr[row], matrix.indptr[row + 1])
+    return _linear(matrix.data[terms], [variables[j] for j in matrix.indices[terms]])
+
+
 def uses_pyomo_parts(portfolio: Portfolio) -> bool:
     """True when the model needs the Pyomo-written parts (contracts, minimum orders, projects).
 
@@ -112,8 +126,7 @@ def add_families(m: pyo.ConcreteModel, lp: CompiledLP, columns: tuple, rows: tup
             continue
         body = {}
         for key, r in zip(block.keys(), block.positions):
-            terms = slice(csr.indptr[r], csr.indptr[r + 1])
-            expr = _linear(csr.data[terms], [variables[j] for j in csr.indices[terms]])
+            expr = row_expression(csr, r, variables)
             lo, hi = lp.row_lower[r], lp.row_upper[r]
             if lo == hi:
                 body[key] = expr == lo
@@ -220,7 +233,7 @@ def compile_built(model: pyo.ConcreteModel) -> CompiledLP:
     >>> bool((lp.col_blocks["buy"].positions >= 0).all())
     True
     """
-    layout_of(model)
+    layout_of(model)  # refuses, in words, a model rareopt did not build
     lp = compile_model(model)
     families = model._rareopt_families
     for name, (frame, key) in families["col"].items():

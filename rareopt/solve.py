@@ -173,9 +173,6 @@ def solve_prepared(ready: Prepared, **options) -> Result:
         return result
 
     start = time.perf_counter()
-    if model is not None:  # the user's model holds the plan too
-        for variable, value in zip(lp.columns, output.x):
-            variable.set_value(value, skip_validation=True)
     checked = checked_solution(ready, output)
     timings["extract_seconds"] = time.perf_counter() - start
     result.objective = output.objective
@@ -287,12 +284,15 @@ def checked_solution(
     """Tables, cost terms and checks of a solved problem; raise if the plan fails the check.
 
     ``layout`` is the portfolio the solution must satisfy (a frontier point's own; default the
-    problem's). For a two-stage model the scenario outcomes are checked too, and with a Pyomo
-    model its variables must hold the solution (the first stage's cost is read from its
-    ``total_cost`` expression). ``duals=False`` skips the marginal values (a frontier does not
-    report them).
+    problem's). A Pyomo model gets the solution into its variables (so that your model holds the
+    plan, and a two-stage model's first-stage cost can be read from its ``total_cost``). For a
+    two-stage model the scenario outcomes are checked too. ``duals=False`` skips the marginal
+    values (a frontier does not report them).
     """
     model, lp, slayout = ready.model, ready.lp, ready.scenarios
+    if model is not None:
+        for variable, value in zip(lp.columns, output.x):
+            variable.set_value(value, skip_validation=True)
     layout = ready.layout if layout is None else layout
     duals = duals and slayout is None
     tables = extract(layout, lp, output, model, duals=duals)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rareopt.layout import make_layout
+from rareopt.model import uses_pyomo_parts
 from rareopt.outcomes import ScenarioOutcome
 from rareopt.portfolio import Portfolio
 from rareopt.results import Result
@@ -43,12 +44,12 @@ def evaluate_plan(
     >>> evaluate_plan(p, {}, s).status.value  # buy nothing: all demand unmet, still a plan
     'optimal'
     """
+    if uses_pyomo_parts(portfolio):  # contracts or projects: fixed in the Pyomo model
+        model = build_two_stage(portfolio, scenarios, risk)
+        fix_contracts(model, volumes)
+        return solve_prepared(prepare(model), **options)
     ready = prepare(portfolio, scenarios, risk)
-    if ready.model is None:
-        fix_first_stage(ready.lp, volumes)
-    else:  # contracts or projects: the Pyomo model, fixed there and compiled again
-        fix_contracts(ready.model, volumes)
-        ready = prepare(ready.model)
+    fix_first_stage(ready.lp, volumes)
     return solve_prepared(ready, **options)
 
 

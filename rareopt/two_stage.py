@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.highs import CompiledLP
-from rareopt.model import _linear, add_families, build, layout_of, model_columns
+from rareopt.model import add_families, build, layout_of, model_columns, row_expression
 from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
 from rareopt.standard_form import base_builder, ep_index, triplets
@@ -558,9 +558,9 @@ def build_two_stage(
     lp, recourse = assemble_two_stage(layout, slayout)
     add_families(m, lp, SCENARIO_COLUMNS, SCENARIO_ROWS)
     columns = model_columns(m, lp)
+    scenario_row = {w: i for i, w in enumerate(slayout.names)}
     m.recourse = pyo.Expression(
-        slayout.names,
-        rule=lambda m, w: _linear(*_row_terms(recourse, slayout.names.index(w), columns)),
+        slayout.names, rule=lambda m, w: row_expression(recourse, scenario_row[w], columns)
     )
     probability = dict(zip(slayout.names, slayout.probabilities))
     objective = m.total_cost.expr + sum(probability[w] * m.recourse[w] for w in slayout.names)
@@ -572,9 +572,3 @@ def build_two_stage(
     m.total_cost.deactivate()
     m.two_stage_cost = pyo.Objective(expr=objective, sense=pyo.minimize)
     return m
-
-
-def _row_terms(matrix, row: int, columns: list) -> tuple[np.ndarray, list]:
-    """Coefficients and Pyomo variables of one row of a CSR matrix."""
-    terms = slice(matrix.indptr[row], matrix.indptr[row + 1])
-    return matrix.data[terms], [columns[j] for j in matrix.indices[terms]]
