@@ -31,32 +31,104 @@ from rareopt.risk import CVaR, Expectation
 from rareopt.scenarios import ScenarioSet
 from rareopt.two_stage import build_two_stage
 
-__all__ = ["scenario_creator", "default_rho", "solve_mpisppy", "PH_DEFAULTS"]
+__all__ = [
+    "scenario_creator",
+    "scenario_bundles",
+    "default_bundle_size",
+    "default_rho",
+    "solve_mpisppy",
+    "PH_DEFAULTS",
+]
 
-PH_DEFAULTS = {"rho": None, "max_iterations": 200, "rel_gap": 0.005, "solver_name": "appsi_highs"}
+PH_DEFAULTS = {
+    "rho": None,
+    "max_iterations": 200,
+    "rel_gap": 0.005,
+    "solver_name": "appsi_highs",
+    "bundle_size": None,
+}
 """PH settings: rho (None: :func:`default_rho`), iteration limit, the relative gap between the
-cylinders' bounds at which to stop, and the Pyomo solver for the subproblems."""
+cylinders' bounds at which to stop, the Pyomo solver for the subproblems, and the scenarios per
+PH subproblem (None: :func:`default_bundle_size`; 1: mpi-sppy's one scenario per subproblem)."""
+
+BUNDLES_PER_RANK = 10
+"""Subproblems per hub rank that :func:`default_bundle_size` aims at."""
 
 
-def scenario_creator(scenario_name: str, portfolio, scenarios: ScenarioSet, risk=None):
-    """One scenario's model for mpi-sppy: first stage plus that scenario's recourse.
+def scenario_creator(
+    scenario_name: str, portfolio, scenarios: ScenarioSet, risk=None, bundles: dict | None = None
+):
+    """One PH subproblem for mpi-sppy: the first stage plus one scenario's recourse, or a bundle's.
 
     The nonanticipative variables are ``buy``, ``stock``, ``unmet``, ``shortfall``, ``bought``
-    (and ``cvar_level`` with CVaR); ``_mpisppy_probability`` is the scenario's probability.
+    (and ``cvar_level`` with CVaR); ``_mpisppy_probability`` is the subproblem's probability.
+    A name in ``bundles`` (name -> scenario names, see :func:`scenario_bundles`) is a bundle:
+    rareopt's two-stage model of those scenarios, one first stage shared by their recourse and
+    each weighted by its probability given the bundle. It is the same problem as mpi-sppy's own
+    bundles (an extensive form whose first-stage copies are tied together) without the copies,
+    so a bundle costs one first stage plus its scenarios' recourse in memory.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # mpi-sppy announces itself on import
+    ...     import mpisppy
+    >>> from rareopt.examples import load_example
+    >>> from rareopt.scenarios import event_scenarios
+    >>> s = event_scenarios(["china-japan-2010", "pandemic-logistics-2020"])
+    >>> m = scenario_creator("bundle-0", load_example("tiny"), s, bundles=scenario_bundles(s, 2))
+    >>> list(m.recourse), m._mpisppy_probability
+    (['china-japan-2010', 'pandemic-logistics-2020'], 1.0)
     """
     import mpisppy.utils.sputils as sputils
 
-    model = build_two_stage(portfolio, scenarios, risk, only=[scenario_name])
+    members = (bundles or {}).get(scenario_name, [scenario_name])
+    model = build_two_stage(portfolio, scenarios, risk, only=members)
     nonants = [model.buy, model.stock, model.unmet, model.shortfall, model.bought]
     first_cost = model.total_cost.expr
     if hasattr(model, "cvar_level"):
         nonants.append(model.cvar_level)
         first_cost = first_cost + risk.weight * model.cvar_level
     sputils.attach_root_node(model, first_cost, nonants)
-    model._mpisppy_probability = float(
-        dict(zip(scenarios.names, scenarios.probabilities))[scenario_name]
-    )
+    probability = dict(zip(scenarios.names, scenarios.probabilities))
+    model._mpisppy_probability = float(sum(probability[name] for name in members))
     return model
+
+
+def scenario_bundles(scenarios: ScenarioSet, size: int) -> dict[str, list[str]]:
+    """Consecutive groups of ``size`` scenarios (the last may be smaller), named ``bundle-<k>``.
+
+    Examples
+    --------
+    >>> from rareopt.scenarios import event_scenarios
+    >>> s = event_scenarios(["china-japan-2010", "china-export-drop-2019", "pandemic-logistics-2020"])
+    >>> bundles = scenario_bundles(s, 2)
+    >>> bundles["bundle-1"], len(bundles["bundle-0"])
+    (['pandemic-logistics-2020'], 2)
+    """
+    if not (isinstance(size, int) and size >= 1):
+        raise ValueError(f"bundle_size: got {size!r}; allowed: an integer >= 1")
+    names = scenarios.names
+    return {
+        f"bundle-{k}": names[start : start + size]
+        for k, start in enumerate(range(0, len(names), size))
+    }
+
+
+def default_bundle_size(n_scenarios: int, hub_ranks: int) -> int:
+    """Scenarios per PH subproblem: about :data:`BUNDLES_PER_RANK` subproblems per hub rank.
+
+    Each subproblem carries a whole first stage (on ``medium``, some 200 MiB of Pyomo model,
+    solver interface and PH terms) and one PH update per iteration in Python, while a scenario's
+    recourse adds about 20 MiB; a few bundles per rank keep the memory and the Python work
+    near the recourse's own, and still give PH several subproblems to reconcile.
+
+    Examples
+    --------
+    >>> default_bundle_size(3, 1), default_bundle_size(100, 2), default_bundle_size(5000, 16)
+    (1, 5, 32)
+    """
+    return max(1, -(-n_scenarios // (BUNDLES_PER_RANK * hub_ranks)))
 
 
 def default_rho(portfolio) -> float:
@@ -117,6 +189,11 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
     from mpisppy.utils import config
 
     ranks = MPI.COMM_WORLD.Get_size()
+    spokes_on = ranks >= 3 and ranks % 3 == 0
+    size = ph["bundle_size"]
+    if size is None:
+        size = default_bundle_size(len(scenarios), ranks // 3 if spokes_on else ranks)
+    bundles = scenario_bundles(scenarios, size)
     cfg = config.Config()
     cfg.num_scens_required()
     cfg.popular_args()
@@ -124,17 +201,16 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
     cfg.ph_args()
     cfg.lagrangian_args()
     cfg.xhatshuffle_args()
-    cfg.num_scens = len(scenarios)
+    cfg.num_scens = len(bundles)
     cfg.solver_name = ph["solver_name"]
     cfg.default_rho = ph["rho"] if ph["rho"] is not None else default_rho(portfolio)
     cfg.max_iterations = int(ph["max_iterations"])
     cfg.rel_gap = float(ph["rel_gap"])
     cfg.linearize_proximal_terms = True  # LP subproblems: HiGHS's LP solver, warm-started
-    spokes_on = ranks >= 3 and ranks % 3 == 0
     cfg.lagrangian = spokes_on
     cfg.xhatshuffle = spokes_on
-    beans = (cfg, scenario_creator, None, scenarios.names)
-    kwargs = {"portfolio": portfolio, "scenarios": scenarios, "risk": risk}
+    beans = (cfg, scenario_creator, None, list(bundles))
+    kwargs = {"portfolio": portfolio, "scenarios": scenarios, "risk": risk, "bundles": bundles}
     hub = vanilla.ph_hub(
         *beans, scenario_creator_kwargs=kwargs, ph_extensions=None, rho_setter=None
     )
@@ -168,6 +244,8 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
         "method": "ph",
         "ranks": ranks,
         "rho": cfg.default_rho,
+        "bundle_size": size,
+        "subproblems": len(bundles),
         "plan_from": plan_from,
         "ph_iterations": int(getattr(wheel.spcomm.opt, "_PHIter", 0)),
         "inner_bound": inner,

@@ -275,6 +275,25 @@ def fix_first_stage(lp: CompiledLP, volumes: Mapping[tuple, float]) -> None:
     lp.col_upper[block.positions] = value
 
 
+def conditional_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities of a group of scenarios given that one of them occurs.
+
+    A group of probability zero is weighted evenly, so that its model still has an objective.
+
+    Examples
+    --------
+    >>> conditional_probabilities(np.array([0.1, 0.3])).round(6).tolist()
+    [0.25, 0.75]
+    >>> conditional_probabilities(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    total = probabilities.sum()
+    if total > 0:
+        return probabilities / total
+    return np.full(len(probabilities), 1.0 / len(probabilities))
+
+
 def scenario_layout(
     layout: ModelLayout,
     scenarios: ScenarioSet,
@@ -306,8 +325,9 @@ def scenario_layout(
         unknown = [n for n in only if n not in names]
         if unknown:
             raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
-        keep = [names.index(n) for n in only]
-        names, probabilities = list(only), np.ones(len(keep))
+        position = {n: i for i, n in enumerate(names)}
+        keep = [position[n] for n in only]
+        names, probabilities = list(only), conditional_probabilities(probabilities[keep])
         if fractions is not None:
             fractions = fractions[keep]
     if fractions is None:
@@ -531,7 +551,8 @@ def build_two_stage(
     risk : Expectation or CVaR, optional
         Default :class:`~rareopt.risk.Expectation`.
     only : list of str, optional
-        Build these scenarios only, each weighted 1 in the objective (for a scenario creator).
+        Build these scenarios only, weighted by their probabilities conditional on the group
+        (one scenario: weight 1), as a decomposition's scenario or bundle of scenarios needs.
     fractions : ndarray, optional
         Delivered fractions to use instead of the scenarios' (shape scenarios x purchases), e.g.
         their probability-weighted mean for the expected-value problem.

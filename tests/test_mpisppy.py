@@ -102,3 +102,48 @@ def test_progressive_hedging_alone_keeps_minimum_orders_whole():
     volumes = r.plan["volume_t"]
     assert ((volumes <= 1e-6) | (volumes >= 15.0 - 1e-6)).all()
     assert r.objective >= rareopt.solve(orders, scenarios=scenarios()).objective - 1e-6
+
+
+def bundle_optimum(portfolio, s, members):
+    from rareopt.mpisppy_engine import scenario_bundles, scenario_creator
+
+    bundles = {"b": members}
+    model = scenario_creator("b", portfolio, s, bundles=bundles)
+    assert scenario_bundles(s, len(s)) == {"bundle-0": s.names}
+    return model._mpisppy_probability, rareopt.solve(model).objective
+
+
+def test_bundles_sit_between_wait_and_see_and_the_extensive_form():
+    """One bundle of every scenario is the extensive form; splitting it relaxes nonanticipativity
+    between bundles, down to one scenario each (wait-and-see)."""
+    tiny = rareopt.load_example("tiny")
+    s = scenarios()
+    optimum = rareopt.solve(tiny, scenarios=s).objective
+    probability, whole = bundle_optimum(tiny, s, s.names)
+    assert probability == pytest.approx(1.0) and whole == pytest.approx(optimum, rel=1e-9)
+    pairs = [bundle_optimum(tiny, s, group) for group in (s.names[:2], s.names[2:])]
+    singles = [bundle_optimum(tiny, s, [name]) for name in s.names]
+    split = sum(p * value for p, value in pairs)
+    wait_and_see = sum(p * value for p, value in singles)
+    assert wait_and_see <= split + 1e-6 <= optimum + 2e-6
+    assert wait_and_see < optimum - 1.0  # the instance is one where information has value
+
+
+def test_progressive_hedging_on_one_bundle_of_every_scenario_is_exact():
+    tiny = rareopt.load_example("tiny")
+    s = scenarios()
+    r = rareopt.solve(
+        tiny, scenarios=s, engine="mpisppy", method="ph", ph={"bundle_size": len(s)}
+    )
+    optimum = rareopt.solve(tiny, scenarios=s).objective
+    assert r.solver["subproblems"] == 1 and r.solver["bundle_size"] == len(s)
+    assert r.objective == pytest.approx(optimum, rel=1e-7)
+    assert r.solver["outer_bound"] == pytest.approx(optimum, rel=1e-7)
+
+
+def test_a_bundle_size_below_one_is_refused():
+    tiny = rareopt.load_example("tiny")
+    with pytest.raises(ValueError, match=r"bundle_size: got 0; allowed: an integer >= 1"):
+        rareopt.solve(
+            tiny, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"bundle_size": 0}
+        )
