@@ -2,14 +2,17 @@
 
 For N random single-disruption scenarios (``rareopt.synthetic.disruptions``) on a portfolio, times
 in fresh processes: rareopt's own extensive form (arrays to HiGHS), and PH (``engine="mpisppy"``)
-for a fixed number of iterations under ``mpiexec -n 1`` (the hub alone) and ``-n 2`` (two ranks
-share the hub's scenarios), each with its peak RSS (largest rank), the objective of the plan it
-returns (evaluated and checked by rareopt) and PH's outer bound. A fixed iteration count makes the
-1- and 2-rank runs do the same work, so their time ratio is the parallel speed-up. Needs the mpi
+for a fixed number of iterations and scenarios per subproblem (``--bundle-size``) under
+``mpiexec -n 1`` (the hub alone) and ``-n 2`` (two ranks share the hub's subproblems), each with
+its peak RSS (largest rank), the objective of the plan it returns (evaluated and checked by
+rareopt) and PH's outer bound. A fixed iteration count makes the 1- and 2-rank runs do the same
+work, so their time ratio is the parallel speed-up. With ``--certified-gap``, PH also runs as hub,
+Lagrangian and xhat spokes on 3 ranks until the spokes' bounds are that close. Needs the mpi
 extra.
 
 Run: python benchmarks/mpisppy_scaling.py [--sizes 100,1000] [--portfolio small|japan|medium]
-     [--ph-iterations 10] [--skip-ph-above N] [--json FILE]
+     [--ph-iterations 10] [--bundle-size 1] [--certified-gap 0.005 [--certified-iterations 50]]
+     [--skip-ph-above N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -31,30 +34,30 @@ RUN = textwrap.dedent(
     from peak_memory import peak_rss_mib
     import rareopt
     from rareopt.synthetic import disruptions, generate_size
-    name, n, engine, iterations = {portfolio!r}, {n}, {engine!r}, {iterations}
+    name, n, engine, ph = {portfolio!r}, {n}, {engine!r}, {ph!r}
     p = rareopt.load_example("japan") if name == "japan" else generate_size(name)
     s = disruptions(p, n)
     start = time.perf_counter()
     if engine == "ef":
         r = rareopt.solve(p, scenarios=s)
     else:
-        r = rareopt.solve(p, scenarios=s, engine="mpisppy", method="ph",
-                          ph={{"max_iterations": iterations, "rel_gap": 0.0}})
+        r = rareopt.solve(p, scenarios=s, engine="mpisppy", method="ph", ph=ph)
     seconds = time.perf_counter() - start
     rss = peak_rss_mib()
     if engine != "ef":
         from mpi4py import MPI
         rss = MPI.COMM_WORLD.allreduce(rss, op=MPI.MAX)
     if r is not None:
+        keep = ("outer_bound", "bound_gap", "ph_iterations", "plan_from", "subproblems")
         print("RESULT " + json.dumps({{"seconds": seconds, "objective": r.objective,
-                                      "outer_bound": r.solver.get("outer_bound"),
-                                      "peak_rss_mib": rss}}))
+                                      "peak_rss_mib": rss,
+                                      **{{k: r.solver[k] for k in keep if k in r.solver}}}}))
     """
 )
 
 
-def run(portfolio: str, n: int, engine: str, ranks: int, iterations: int) -> dict:
-    code = RUN.format(here=HERE, portfolio=portfolio, n=n, engine=engine, iterations=iterations)
+def run(portfolio: str, n: int, engine: str, ranks: int = 1, ph: dict | None = None) -> dict:
+    code = RUN.format(here=HERE, portfolio=portfolio, n=n, engine=engine, ph=ph)
     command = [sys.executable, "-c", code]
     if engine != "ef":
         mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or "mpiexec"
@@ -70,6 +73,14 @@ def main() -> None:
     parser.add_argument("--portfolio", default="small", choices=["small", "japan", "medium"])
     parser.add_argument("--ph-iterations", type=int, default=10)
     parser.add_argument("--skip-ph-above", type=int, default=None, help="EF only beyond N")
+    parser.add_argument("--bundle-size", type=int, default=1, help="scenarios per PH subproblem")
+    parser.add_argument(
+        "--certified-gap",
+        type=float,
+        default=None,
+        help="also run hub and spokes on 3 ranks until this gap (or --certified-iterations)",
+    )
+    parser.add_argument("--certified-iterations", type=int, default=50)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
@@ -78,11 +89,26 @@ def main() -> None:
         f"{'speed-up':>9}"
     )
     for n in [int(v) for v in args.sizes.split(",")]:
-        ef = run(args.portfolio, n, "ef", 1, 0)
-        row = {"scenarios": n, "ph_iterations": args.ph_iterations, "ef": ef}
+        ef = run(args.portfolio, n, "ef")
+        row = {
+            "scenarios": n,
+            "ph_iterations": args.ph_iterations,
+            "bundle_size": args.bundle_size,
+            "ef": ef,
+        }
         if args.skip_ph_above is None or n <= args.skip_ph_above:
-            row["ph_1_rank"] = run(args.portfolio, n, "ph", 1, args.ph_iterations)
-            row["ph_2_ranks"] = run(args.portfolio, n, "ph", 2, args.ph_iterations)
+            fixed = {"max_iterations": args.ph_iterations, "rel_gap": 0.0}
+            for ranks, key in ((1, "ph_1_rank"), (2, "ph_2_ranks")):
+                row[key] = run(
+                    args.portfolio, n, "ph", ranks, {**fixed, "bundle_size": args.bundle_size}
+                )
+        if args.certified_gap is not None:
+            settings = {
+                "max_iterations": args.certified_iterations,
+                "rel_gap": args.certified_gap,
+                "bundle_size": args.bundle_size,
+            }
+            row["ph_3_ranks_certified"] = run(args.portfolio, n, "ph", 3, settings)
         rows.append(row)
 
         def get(d, k):
@@ -96,6 +122,14 @@ def main() -> None:
             f"{get(ph1, 'seconds') / get(ph2, 'seconds'):>9.2f}",
             flush=True,
         )
+        certified = row.get("ph_3_ranks_certified")
+        if certified is not None:
+            print(
+                f"{'':>6} hub and spokes on 3 ranks: {get(certified, 'seconds'):.1f} s, "
+                f"{get(certified, 'ph_iterations')} iterations, gap {get(certified, 'bound_gap'):.4%}, "
+                f"peak {get(certified, 'peak_rss_mib'):.0f} MiB per rank",
+                flush=True,
+            )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"portfolio": args.portfolio, "runs": rows}, handle, indent=2)

@@ -107,6 +107,12 @@ def _load(path: Path | None) -> Portfolio:
         raise _fail(f"{path or 'japan'}: {exc}", EXIT_BAD_INPUT) from None
 
 
+def _ph_settings(bundle_size: int | None, iterations: int | None, gap: float | None) -> dict:
+    """The PH settings given on the command line (the others keep their defaults)."""
+    given = {"bundle_size": bundle_size, "max_iterations": iterations, "rel_gap": gap}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 @app.command()
 def solve(
     portfolio: Annotated[
@@ -142,6 +148,14 @@ def solve(
     ph: Annotated[
         bool, typer.Option("--ph", help="With mpisppy: progressive hedging (under mpiexec).")
     ] = False,
+    ph_bundle_size: Annotated[
+        int | None,
+        typer.Option(help="PH: scenarios per subproblem (default: about 10 subproblems a rank)."),
+    ] = None,
+    ph_iterations: Annotated[int | None, typer.Option(help="PH: iteration limit.")] = None,
+    ph_gap: Annotated[
+        float | None, typer.Option(help="PH: relative gap between the bounds to stop at.")
+    ] = None,
 ) -> None:
     """Solve a portfolio and print the plan's summary (two-stage with scenario options)."""
     from rareopt.risk import CVaR
@@ -159,6 +173,7 @@ def solve(
             risk=risk if chosen is not None else None,
             engine=engine,
             method="ph" if ph else "ef",
+            ph=_ph_settings(ph_bundle_size, ph_iterations, ph_gap) if engine == "mpisppy" else None,
             time_limit=time_limit,
             lp_algorithm=lp_algorithm,
             threads=threads,

@@ -12,7 +12,9 @@ the method and, for PH, the inner (xhat) and outer (Lagrangian) bounds and their
 - ``ph``: progressive hedging with a Lagrangian lower-bound spoke and an xhat-shuffle upper-bound
   spoke when run under ``mpiexec`` with 3 ranks or a multiple; otherwise the hub alone, whose
   consensus plan is then evaluated (``result.solver["plan_from"]``). Every rank calls ``solve``;
-  rank 0 gets the Result, the others None.
+  rank 0 gets the Result, the others None. Each PH subproblem is a bundle of scenarios sharing
+  one first stage (:func:`scenario_bundles`, ``ph={"bundle_size": ...}``), about ten per hub rank
+  by default.
 
 For mpi-sppy's own driver, ``rareopt.mpisppy_module`` is a model module for
 ``python -m mpisppy.generic_cylinders --module-name rareopt.mpisppy_module``.
@@ -190,10 +192,19 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
 
     ranks = MPI.COMM_WORLD.Get_size()
     spokes_on = ranks >= 3 and ranks % 3 == 0
+    hub_ranks = ranks // 3 if spokes_on else ranks
     size = ph["bundle_size"]
     if size is None:
-        size = default_bundle_size(len(scenarios), ranks // 3 if spokes_on else ranks)
+        size = default_bundle_size(len(scenarios), hub_ranks)
     bundles = scenario_bundles(scenarios, size)
+    if len(bundles) < hub_ranks:
+        n = len(scenarios)
+        fitting = [k for k in range(1, n + 1) if -(-n // k) >= hub_ranks]
+        allowed = f"at most {fitting[-1]}" if fitting else f"none: use {n} hub ranks or fewer"
+        raise ValueError(
+            f"bundle_size: got {size}, {len(bundles)} subproblem(s) of {n} scenarios for "
+            f"{hub_ranks} hub ranks, each of which needs one; allowed: {allowed}"
+        )
     cfg = config.Config()
     cfg.num_scens_required()
     cfg.popular_args()
@@ -263,10 +274,10 @@ def _solve_ph(portfolio, scenarios, risk, options, ph):
 def _consensus(wheel, discrete: bool) -> tuple[dict, str]:
     """The hub's plan without an xhat spoke: contracts keyed by the ``buy`` index, and its name.
 
-    For an LP first stage, PH's xbar: the probability-weighted mean of the scenarios'
+    For an LP first stage, PH's xbar: the probability-weighted mean of the subproblems' (bundles')
     contracts, each of which meets the first stage's linear constraints, so the mean does too.
     With discrete first-stage decisions (contracts, minimum orders, projects) a mean can break
-    them (half a minimum order), so the first local scenario's own contracts are used instead.
+    them (half a minimum order), so the first local subproblem's own contracts are used instead.
     """
     import pyomo.environ as pyo
 
@@ -274,7 +285,7 @@ def _consensus(wheel, discrete: bool) -> tuple[dict, str]:
     key_of = {id(var): key for key, var in scenario.buy.items()}
     if discrete:
         values = {key: max(float(var.value or 0.0), 0.0) for key, var in scenario.buy.items()}
-        return values, f"PH scenario {name!r} (discrete first stage)"
+        return values, f"PH subproblem {name!r} (discrete first stage)"
     xbars = scenario._mpisppy_model.xbars
     values = {
         key_of[id(var)]: max(float(pyo.value(xbars[index])), 0.0)

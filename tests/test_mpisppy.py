@@ -132,9 +132,7 @@ def test_bundles_sit_between_wait_and_see_and_the_extensive_form():
 def test_progressive_hedging_on_one_bundle_of_every_scenario_is_exact():
     tiny = rareopt.load_example("tiny")
     s = scenarios()
-    r = rareopt.solve(
-        tiny, scenarios=s, engine="mpisppy", method="ph", ph={"bundle_size": len(s)}
-    )
+    r = rareopt.solve(tiny, scenarios=s, engine="mpisppy", method="ph", ph={"bundle_size": len(s)})
     optimum = rareopt.solve(tiny, scenarios=s).objective
     assert r.solver["subproblems"] == 1 and r.solver["bundle_size"] == len(s)
     assert r.objective == pytest.approx(optimum, rel=1e-7)
@@ -147,3 +145,56 @@ def test_a_bundle_size_below_one_is_refused():
         rareopt.solve(
             tiny, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"bundle_size": 0}
         )
+
+
+def test_command_line_passes_the_ph_settings(tmp_path):
+    from typer.testing import CliRunner
+
+    from rareopt.cli import EXIT_BAD_INPUT, app
+    from rareopt.examples import example_path
+
+    common = ["solve", example_path("tiny"), "--events", "china-japan-2010,pandemic-logistics-2020"]
+    common += ["--start", "2", "--baseline", "0.6", "--engine", "mpisppy", "--ph"]
+    done = CliRunner().invoke(
+        app,
+        [
+            *common,
+            "--ph-bundle-size",
+            "3",
+            "--ph-iterations",
+            "5",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    solver = json.loads((tmp_path / "r.json").read_text())["solver"]
+    assert solver["bundle_size"] == 3 and solver["subproblems"] == 1
+    optimum = rareopt.solve(rareopt.load_example("tiny"), scenarios=scenarios()).objective
+    assert solver["outer_bound"] == pytest.approx(optimum, rel=1e-7)
+    refused = CliRunner().invoke(app, [*common, "--ph-bundle-size", "0"])
+    assert refused.exit_code == EXIT_BAD_INPUT
+    assert "bundle_size: got 0; allowed: an integer >= 1" in refused.output
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (install the mpi extra's mpich)")
+def test_fewer_bundles_than_hub_ranks_are_refused():
+    script = textwrap.dedent(
+        """
+        import rareopt
+        s = rareopt.event_scenarios(
+            ["china-japan-2010", "pandemic-logistics-2020"], start=2, baseline=0.6)
+        rareopt.solve(rareopt.load_example("tiny"), scenarios=s, engine="mpisppy", method="ph",
+                      ph={"bundle_size": 3})
+        """
+    )
+    done = subprocess.run(
+        [MPIEXEC, "-n", "2", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "1 subproblem(s) of 3 scenarios for 2 hub ranks" in done.stderr
+    assert "allowed: at most 2" in done.stderr
