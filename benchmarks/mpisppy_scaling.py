@@ -2,7 +2,7 @@
 
 For N random single-disruption scenarios (``rareopt.synthetic.disruptions``) on a portfolio, times
 in fresh processes: rareopt's own extensive form (arrays to HiGHS), and PH (``engine="mpisppy"``)
-for a fixed number of iterations and scenarios per subproblem (``--bundle-size``) under
+for a fixed number of iterations and of subproblems (``--subproblems``: scenario bundles) under
 ``mpiexec -n 1`` (the hub alone) and ``-n 2`` (two ranks share the hub's subproblems), each with
 its peak RSS (largest rank), the objective of the plan it returns (evaluated and checked by
 rareopt) and PH's outer bound. A fixed iteration count makes the 1- and 2-rank runs do the same
@@ -11,7 +11,7 @@ Lagrangian and xhat spokes on 3 ranks until the spokes' bounds are that close. N
 extra.
 
 Run: python benchmarks/mpisppy_scaling.py [--sizes 100,1000] [--portfolio small|japan|medium]
-     [--ph-iterations 10] [--bundle-size 1] [--certified-gap 0.005 [--certified-iterations 50]]
+     [--ph-iterations 10] [--subproblems K] [--certified-gap 0.005 [--certified-iterations 50]]
      [--skip-ph-above N] [--json FILE]
 """
 
@@ -73,7 +73,12 @@ def main() -> None:
     parser.add_argument("--portfolio", default="small", choices=["small", "japan", "medium"])
     parser.add_argument("--ph-iterations", type=int, default=10)
     parser.add_argument("--skip-ph-above", type=int, default=None, help="EF only beyond N")
-    parser.add_argument("--bundle-size", type=int, default=1, help="scenarios per PH subproblem")
+    parser.add_argument(
+        "--subproblems",
+        type=int,
+        default=None,
+        help="PH subproblems: bundles of about N / K scenarios (default: one per scenario)",
+    )
     parser.add_argument(
         "--certified-gap",
         type=float,
@@ -90,23 +95,20 @@ def main() -> None:
     )
     for n in [int(v) for v in args.sizes.split(",")]:
         ef = run(args.portfolio, n, "ef")
-        row = {
-            "scenarios": n,
-            "ph_iterations": args.ph_iterations,
-            "bundle_size": args.bundle_size,
-            "ef": ef,
-        }
+        bundle_size = 1 if args.subproblems is None else -(-n // args.subproblems)
+        row = {"scenarios": n, "ph_iterations": args.ph_iterations, "bundle_size": bundle_size}
+        row["ef"] = ef
         if args.skip_ph_above is None or n <= args.skip_ph_above:
             fixed = {"max_iterations": args.ph_iterations, "rel_gap": 0.0}
             for ranks, key in ((1, "ph_1_rank"), (2, "ph_2_ranks")):
                 row[key] = run(
-                    args.portfolio, n, "ph", ranks, {**fixed, "bundle_size": args.bundle_size}
+                    args.portfolio, n, "ph", ranks, {**fixed, "bundle_size": bundle_size}
                 )
         if args.certified_gap is not None:
             settings = {
                 "max_iterations": args.certified_iterations,
                 "rel_gap": args.certified_gap,
-                "bundle_size": args.bundle_size,
+                "bundle_size": bundle_size,
             }
             row["ph_3_ranks_certified"] = run(args.portfolio, n, "ph", 3, settings)
         rows.append(row)

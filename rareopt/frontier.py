@@ -142,19 +142,27 @@ def _cost_point(portfolio, h, lp, vary, country) -> _Point:
 
 
 def _target_point(portfolio, h, lp, layout, element) -> _Point:
-    """Edit the lower bounds of the stock-target rows: target_t = days x demand / period length."""
+    """Edit the stock targets: target_t = days x demand / period length.
+
+    The stock-target rows' lower bounds, and with soft targets the shortfall columns' upper ones.
+    """
     block = lp.row_blocks["stock_target"]
     scope = np.ones(len(block.frame), dtype=bool)
     if element is not None:
         scope = block.frame["element"].to_numpy() == element
     rows = block.positions[scope]
-    ep = layout.element_period.iloc[block.frame["ep"].to_numpy()[scope]]
+    at = block.frame["ep"].to_numpy()[scope]
+    shortfall = lp.col_blocks["shortfall"].positions[at]
+    soft = not portfolio.policy.hard_stock_targets
+    ep = layout.element_period.iloc[at]
     rate = (ep["demand_t"] / ep["days"]).to_numpy()
 
     def apply(value: float) -> None:
-        for r, daily in zip(rows, rate):
+        for r, c, daily in zip(rows, shortfall, rate):
             if r >= 0:
                 h.changeRowBounds(int(r), float(value * daily), np.inf)
+                if soft:
+                    h.changeColBounds(int(c), 0.0, float(value * daily))
 
     def point(value: float) -> Portfolio:
         stockpile = portfolio._with_target_paths(portfolio.stockpile)

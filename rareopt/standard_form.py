@@ -11,7 +11,7 @@ Columns, in this order (each a :class:`~rareopt.highs.Block` of the layout's tab
   (0 <= q <= capacity). Together they are the *supply* columns: column ``pos`` of
   ``layout.supply``.
 - ``stock`` h[e,p] (0 <= h <= stock capacity), ``unmet`` u[e,p] (0 <= u <= demand), ``shortfall``
-  v[e,p] (>= 0 where there is a soft target, else 0), ``bought`` X[e,p] (>= 0), ``surplus``
+  v[e,p] (0 <= v <= target where there is a soft target, else 0), ``bought`` X[e,p] (>= 0), ``surplus``
   r[e,p] (>= 0, where a concentrate brings e).
 
 Rows: ``purchases`` sum coef x - X = 0; ``surplus_limit`` r - sum share q <= 0; ``balance``
@@ -310,15 +310,17 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         table, key = ROW_FAMILIES[name]
         b.rows(name, getattr(layout, table), key, lower, upper, *terms)
 
-    # A shortfall column is free only where a soft target exists.
-    soft = np.zeros(n_ep, dtype=bool)
+    # A shortfall column is free only where a soft target exists, and never exceeds the target
+    # (stock is not negative). The bound changes no optimum; it keeps the LP bounded when a
+    # decomposition prices shortfall (PH's Lagrangian subproblems put a multiplier on it).
+    shortfall_room = np.zeros(n_ep)
     if not policy.hard_stock_targets:
-        soft[targets["ep"].to_numpy()] = True
+        shortfall_room[targets["ep"].to_numpy()] = targets["target_t"].to_numpy(float)
     columns("buy", buy["capacity_t"].to_numpy(float))
     columns("concentrate", conc["capacity_t"].to_numpy(float))
     stock = columns("stock", ep["stock_capacity_t"].to_numpy(float))
     unmet = columns("unmet", ep["demand_t"].to_numpy(float))
-    shortfall = columns("shortfall", np.where(soft, np.inf, 0.0))
+    shortfall = columns("shortfall", shortfall_room)
     bought = columns("bought", np.inf)
     surplus_col = columns("surplus", np.inf)
 
@@ -332,7 +334,9 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     terms["holding_cost"][stock : stock + n_ep] = ep["holding_usd_per_t"].to_numpy(float)
     terms["shortage_penalty"][unmet : unmet + n_ep] = policy.shortage_penalty_usd_per_t
     penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)
-    terms["target_penalty"][shortfall : shortfall + n_ep] = np.where(soft, penalty, 0.0)
+    terms["target_penalty"][shortfall : shortfall + n_ep] = np.where(
+        shortfall_room > 0, penalty, 0.0
+    )
     salvage = policy.salvage_usd_per_t
     terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
 
