@@ -12,7 +12,7 @@ extra.
 
 Run: python benchmarks/mpisppy_scaling.py [--sizes 100,1000] [--portfolio small|japan|medium]
      [--ph-iterations 10] [--subproblems K] [--certified-gap 0.005 [--certified-iterations 50]]
-     [--skip-ph-above N] [--json FILE]
+     [--skip-ph-above N] [--json FILE] [--logs DIR]
 """
 
 from __future__ import annotations
@@ -56,13 +56,24 @@ RUN = textwrap.dedent(
 )
 
 
-def run(portfolio: str, n: int, engine: str, ranks: int = 1, ph: dict | None = None) -> dict:
+def run(
+    portfolio: str,
+    n: int,
+    engine: str,
+    ranks: int = 1,
+    ph: dict | None = None,
+    logs: str | None = None,
+) -> dict:
     code = RUN.format(here=HERE, portfolio=portfolio, n=n, engine=engine, ph=ph)
     command = [sys.executable, "-c", code]
     if engine != "ef":
         mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or "mpiexec"
         command = [mpiexec, "-n", str(ranks), *command]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if logs:
+        name = f"{portfolio}-{n}-{engine}-{ranks}.log"
+        with open(os.path.join(logs, name), "w", encoding="utf-8") as handle:
+            handle.write(done.stdout + done.stderr)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     return json.loads(line[7:]) if line else {"error": done.stderr.strip()[-300:]}
 
@@ -87,14 +98,17 @@ def main() -> None:
     )
     parser.add_argument("--certified-iterations", type=int, default=50)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--logs", default=None, help="folder for each run's full output")
     args = parser.parse_args()
+    if args.logs:
+        os.makedirs(args.logs, exist_ok=True)
     rows = []
     print(
         f"{'N':>6} {'EF s':>8} {'EF MiB':>8} {'PH1 s':>8} {'PH2 s':>8} {'PH MiB':>8} "
         f"{'speed-up':>9}"
     )
     for n in [int(v) for v in args.sizes.split(",")]:
-        ef = run(args.portfolio, n, "ef")
+        ef = run(args.portfolio, n, "ef", logs=args.logs)
         bundle_size = 1 if args.subproblems is None else -(-n // args.subproblems)
         row = {"scenarios": n, "ph_iterations": args.ph_iterations, "bundle_size": bundle_size}
         row["ef"] = ef
@@ -102,7 +116,7 @@ def main() -> None:
             fixed = {"max_iterations": args.ph_iterations, "rel_gap": 0.0}
             for ranks, key in ((1, "ph_1_rank"), (2, "ph_2_ranks")):
                 row[key] = run(
-                    args.portfolio, n, "ph", ranks, {**fixed, "bundle_size": bundle_size}
+                    args.portfolio, n, "ph", ranks, {**fixed, "bundle_size": bundle_size}, args.logs
                 )
         if args.certified_gap is not None:
             settings = {
@@ -110,7 +124,7 @@ def main() -> None:
                 "rel_gap": args.certified_gap,
                 "bundle_size": bundle_size,
             }
-            row["ph_3_ranks_certified"] = run(args.portfolio, n, "ph", 3, settings)
+            row["ph_3_ranks_certified"] = run(args.portfolio, n, "ph", 3, settings, args.logs)
         rows.append(row)
 
         def get(d, k):

@@ -1,9 +1,13 @@
 """The benchmark scripts run (smoke test on tiny sizes; they assert no timings)."""
 
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
@@ -26,6 +30,24 @@ def test_scenario_benchmark_runs_and_writes_json(tmp_path):
     runs = json.loads(out.read_text())["runs"]
     assert [r["scenarios"] for r in runs] == [3, 6]
     assert runs[1]["rows"] > runs[0]["rows"]
+
+
+@pytest.mark.skipif(
+    shutil.which("mpiexec", path=str(Path(sys.executable).parent)) is None
+    or importlib.util.find_spec("mpisppy") is None,
+    reason="needs the mpi extra (mpi-sppy and mpiexec)",
+)
+def test_mpisppy_benchmark_runs_bundled_ph_on_one_and_two_ranks(tmp_path):
+    out = tmp_path / "m.json"
+    run("mpisppy_scaling.py", "--sizes", "4", "--ph-iterations", "1", "--subproblems", "2",
+        "--json", str(out), "--logs", str(tmp_path / "logs"))  # fmt: skip
+    row = json.loads(out.read_text())["runs"][0]
+    assert row["bundle_size"] == 2
+    for key in ("ef", "ph_1_rank", "ph_2_ranks"):
+        assert row[key]["seconds"] > 0, row[key]
+    assert row["ph_2_ranks"]["subproblems"] == 2
+    assert row["ph_1_rank"]["outer_bound"] <= row["ef"]["objective"] * (1 + 1e-9)
+    assert len(list((tmp_path / "logs").iterdir())) == 3
 
 
 def test_handoff_benchmark_runs():
