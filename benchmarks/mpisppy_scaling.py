@@ -110,8 +110,12 @@ def main() -> None:
     for n in [int(v) for v in args.sizes.split(",")]:
         ef = run(args.portfolio, n, "ef", logs=args.logs)
         bundle_size = 1 if args.subproblems is None else -(-n // args.subproblems)
-        row = {"scenarios": n, "ph_iterations": args.ph_iterations, "bundle_size": bundle_size}
-        row["ef"] = ef
+        row = {
+            "scenarios": n,
+            "ph_iterations": args.ph_iterations,
+            "bundle_size": bundle_size,
+            "ef": ef,
+        }
         if args.skip_ph_above is None or n <= args.skip_ph_above:
             fixed = {"max_iterations": args.ph_iterations, "rel_gap": 0.0}
             for ranks, key in ((1, "ph_1_rank"), (2, "ph_2_ranks")):

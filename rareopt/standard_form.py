@@ -11,8 +11,8 @@ Columns, in this order (each a :class:`~rareopt.highs.Block` of the layout's tab
   (0 <= q <= capacity). Together they are the *supply* columns: column ``pos`` of
   ``layout.supply``.
 - ``stock`` h[e,p] (0 <= h <= stock capacity), ``unmet`` u[e,p] (0 <= u <= demand), ``shortfall``
-  v[e,p] (0 <= v <= target where there is a soft target, else 0), ``bought`` X[e,p] (>= 0), ``surplus``
-  r[e,p] (>= 0, where a concentrate brings e).
+  v[e,p] (0 <= v <= target where there is a soft target, else 0), ``bought`` X[e,p] (>= 0),
+  ``surplus`` r[e,p] (>= 0, where a concentrate brings e).
 
 Rows: ``purchases`` sum coef x - X = 0; ``surplus_limit`` r - sum share q <= 0; ``balance``
 X + h[p-1] - h + u - r = d - h0; ``stock_target`` h + v >= target; ``country_cap``,

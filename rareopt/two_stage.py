@@ -322,10 +322,10 @@ def scenario_layout(
         )
     names, probabilities = scenarios.names, scenarios.probabilities
     if only is not None:
-        unknown = [n for n in only if n not in names]
+        position = {n: i for i, n in enumerate(names)}
+        unknown = [n for n in only if n not in position]
         if unknown:
             raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
-        position = {n: i for i, n in enumerate(names)}
         keep = [position[n] for n in only]
         names, probabilities = list(only), conditional_probabilities(probabilities[keep])
         if fractions is not None:

@@ -16,6 +16,17 @@ mpisppy = pytest.importorskip("mpisppy", reason="mpi-sppy is not installed (the 
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
 
 
+def mpirun(ranks: int, script: str) -> subprocess.CompletedProcess:
+    """Run a Python script under mpiexec on ``ranks`` ranks, its output captured."""
+    return subprocess.run(
+        [MPIEXEC, "-n", str(ranks), sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def scenarios():
     return rareopt.event_scenarios(
         ["china-japan-2010", "pandemic-logistics-2020"], start=2, baseline=0.6
@@ -56,13 +67,7 @@ def test_progressive_hedging_on_three_ranks_reaches_a_small_certified_gap():
                                           "check_failed": failed}))
         """
     )
-    done = subprocess.run(
-        [MPIEXEC, "-n", "3", sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = mpirun(3, script)
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     out = json.loads(line.removeprefix("RESULT "))
@@ -105,19 +110,20 @@ def test_progressive_hedging_alone_keeps_minimum_orders_whole():
 
 
 def bundle_optimum(portfolio, s, members):
-    from rareopt.mpisppy_engine import scenario_bundles, scenario_creator
+    from rareopt.mpisppy_engine import scenario_creator
 
-    bundles = {"b": members}
-    model = scenario_creator("b", portfolio, s, bundles=bundles)
-    assert scenario_bundles(s, len(s)) == {"bundle-0": s.names}
+    model = scenario_creator("b", portfolio, s, bundles={"b": members})
     return model._mpisppy_probability, rareopt.solve(model).objective
 
 
 def test_bundles_sit_between_wait_and_see_and_the_extensive_form():
     """One bundle of every scenario is the extensive form; splitting it relaxes nonanticipativity
     between bundles, down to one scenario each (wait-and-see)."""
+    from rareopt.mpisppy_engine import scenario_bundles
+
     tiny = rareopt.load_example("tiny")
     s = scenarios()
+    assert scenario_bundles(s, len(s)) == {"bundle-0": s.names}
     optimum = rareopt.solve(tiny, scenarios=s).objective
     probability, whole = bundle_optimum(tiny, s, s.names)
     assert probability == pytest.approx(1.0) and whole == pytest.approx(optimum, rel=1e-9)
@@ -188,13 +194,7 @@ def test_fewer_bundles_than_hub_ranks_are_refused():
                       ph={"bundle_size": 3})
         """
     )
-    done = subprocess.run(
-        [MPIEXEC, "-n", "2", sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = mpirun(2, script)
     assert done.returncode != 0
     assert "1 subproblem(s) of 3 scenarios for 2 hub ranks" in done.stderr
     assert "allowed: at most 2" in done.stderr
