@@ -2,7 +2,7 @@
 
 Builds one random portfolio (elements x suppliers x periods), then, side by side in this process:
 
-- rareopt direct: layout -> arrays (``rareopt.standard_form.assemble``) -> passModel, no Pyomo
+- rareopt direct: layout -> arrays (``rareopt.model.formulation.assemble``) -> passModel, no Pyomo
   (what ``rareopt.solve(portfolio)`` does);
 - rareopt via Pyomo: ``rareopt.build`` (the Pyomo view of the same arrays) -> Pyomo's
   LinearStandardFormCompiler -> passModel (what ``rareopt.solve(model)`` does for a model you
@@ -26,19 +26,20 @@ import time
 import pyomo.environ as pyo
 
 import rareopt
-from rareopt.highs import SolveOptions, compile_model, make_highs, run
-from rareopt.layout import make_layout
-from rareopt.standard_form import assemble
-from rareopt.synthetic import generate
+from rareopt.inputs.synthetic import generate
+from rareopt.model.formulation import assemble
+from rareopt.model.layout import make_layout
+from rareopt.model.pyomo_view import compile_model
+from rareopt.solving.highs import HighsSession
 
 
 def time_route(make_lp) -> dict:
     """Time ``make_lp()`` and the hand-off to HiGHS, then HiGHS's solve."""
     start = time.perf_counter()
     lp = make_lp()
-    highs = make_highs(lp, SolveOptions())
+    session = HighsSession(lp)
     handoff = time.perf_counter() - start
-    out = run(highs, lp)
+    out = session.run()
     return {
         "handoff_s": handoff,
         "highs_s": out.solve_seconds,

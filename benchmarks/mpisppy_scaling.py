@@ -1,6 +1,6 @@
 """Extensive form against progressive hedging on mpi-sppy, and PH's speed-up from 1 to 2 ranks.
 
-For N random single-disruption scenarios (``rareopt.synthetic.disruptions``) on a portfolio, times
+For N random single-disruption scenarios (``rareopt.inputs.synthetic.disruptions``) on a portfolio, times
 in fresh processes: rareopt's own extensive form (arrays to HiGHS), and PH (``engine="mpisppy"``)
 for a fixed number of iterations and of subproblems (``--subproblems``: scenario bundles) under
 ``mpiexec -n 1`` (the hub alone) and ``-n 2`` (two ranks share the hub's subproblems), each with
@@ -33,7 +33,7 @@ RUN = textwrap.dedent(
     sys.path.insert(0, {here!r})
     from peak_memory import peak_rss_mib
     import rareopt
-    from rareopt.synthetic import disruptions, generate_size
+    from rareopt.inputs.synthetic import disruptions, generate_size
     name, n, engine, ph = {portfolio!r}, {n}, {engine!r}, {ph!r}
     p = rareopt.load_example("japan") if name == "japan" else generate_size(name)
     s = disruptions(p, n)

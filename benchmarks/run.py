@@ -1,6 +1,6 @@
 """rareopt's benchmark harness: overhead around HiGHS, the linopy peer, frontier reuse, memory.
 
-Per named size (``rareopt.synthetic.SIZES``: elements x suppliers x periods x scenarios) and per
+Per named size (``rareopt.inputs.synthetic.SIZES``: elements x suppliers x periods x scenarios) and per
 model: ``two-stage`` (the extensive form over the size's scenarios, ``rareopt.synthetic.
 disruptions``, seed 0) and ``deterministic`` (the same portfolio without scenarios). Each route is
 measured in a fresh process, so that peak memory (RSS) is its own:
@@ -41,7 +41,7 @@ MODELS = ("two-stage", "deterministic")
 
 
 def _problem(size: str, model: str):
-    from rareopt.synthetic import SIZES, disruptions, generate_size
+    from rareopt.inputs.synthetic import SIZES, disruptions, generate_size
 
     portfolio = generate_size(size)
     scenarios = disruptions(portfolio, SIZES[size][3]) if model == "two-stage" else None
@@ -50,8 +50,8 @@ def _problem(size: str, model: str):
 
 def worker_rareopt(size: str, model: str, mps: str) -> dict:
     import rareopt
-    from rareopt.highs import SolveOptions, make_highs
-    from rareopt.solve import prepare
+    from rareopt.solving.highs import HighsSession
+    from rareopt.solving.pipeline import prepare
 
     portfolio, scenarios = _problem(size, model)
     start = time.perf_counter()
@@ -59,7 +59,7 @@ def worker_rareopt(size: str, model: str, mps: str) -> dict:
     result.plan  # noqa: B018 - an analyst reads the plan; its table is part of the route
     end_to_end = time.perf_counter() - start
     peak = peak_rss_mib()
-    make_highs(prepare(portfolio, scenarios).lp, SolveOptions()).writeModel(mps)
+    HighsSession(prepare(portfolio, scenarios).lp).write_model(mps)
     t = result.timings
     return {
         "build_s": t["build_seconds"],

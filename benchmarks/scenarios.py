@@ -1,7 +1,7 @@
 """Two-stage model size and time against the number of scenarios (10, 100, 1000).
 
 For one portfolio (default: the built-in Japan example, 7 elements x 11 suppliers x 24 months),
-draws N random disruption scenarios (``rareopt.synthetic.disruptions``: a random country or, one
+draws N random disruption scenarios (``rareopt.inputs.synthetic.disruptions``: a random country or, one
 time in four, a random supplier; all or one element; random start, 1-6 periods, 0-90% delivered;
 equal probabilities) and times, per N, ``rareopt.solve``'s stages: assembling the extensive form,
 HiGHS's solve, and extracting and checking the per-scenario results; with the LP's rows, columns
@@ -20,7 +20,7 @@ import time
 from peak_memory import peak_rss_mib
 
 import rareopt
-from rareopt.synthetic import disruptions, generate
+from rareopt.inputs.synthetic import disruptions, generate
 
 
 def measure(portfolio, n: int) -> dict:

@@ -11,8 +11,8 @@ import argparse
 import json
 
 import rareopt
-from rareopt.bench import scaling, settings_benchmark
-from rareopt.synthetic import SIZES, generate_size
+from rareopt.analysis.bench import scaling, settings_benchmark
+from rareopt.inputs.synthetic import SIZES, generate_size
 
 
 def main() -> None:

@@ -1,6 +1,9 @@
-"""rareopt: where to buy critical raw materials, as a Pyomo LP solved by HiGHS.
+"""rareopt: where to buy critical raw materials, as an LP/MIP solved by HiGHS.
 
 Describe a sourcing problem as a :class:`Portfolio`, :func:`solve` it, read the :class:`Result`.
+The layers, data flowing one way: :mod:`rareopt.inputs` -> :mod:`rareopt.model` ->
+:mod:`rareopt.solving` -> :mod:`rareopt.results` / :mod:`rareopt.checks` ->
+:mod:`rareopt.analysis` -> :mod:`rareopt.report` -> :mod:`rareopt.cli`.
 
 >>> import rareopt
 >>> result = rareopt.solve(rareopt.load_example("tiny"))
@@ -8,75 +11,85 @@ Describe a sourcing problem as a :class:`Portfolio`, :func:`solve` it, read the 
 True
 """
 
-from rareopt.analysis import cost_of_diversification, marginal_cost
-from rareopt.briefing import compare
-from rareopt.check import check_plan
-from rareopt.criticality import market_indicators, plan_indicators
-from rareopt.examples import example_path, list_examples, load_example
-from rareopt.exceptions import (
-    NoPlanError,
-    PlanCheckError,
-    PortfolioError,
-    RareoptError,
-    ScenarioError,
-    SolveError,
-    ValidationIssue,
-)
-from rareopt.frontier import frontier
-from rareopt.highs import SolveOptions
-from rareopt.model import build, layout_of
-from rareopt.portfolio import Criticality, Policy, Portfolio
-from rareopt.results import Result
-from rareopt.risk import CVaR, Expectation
-from rareopt.scenarios import (
-    Disruption,
-    Scenario,
-    ScenarioSet,
-    event_scenarios,
-    generate_scenarios,
-    list_events,
-)
-from rareopt.solve import solve
+import importlib
+import warnings
+from typing import Any
+
+from rareopt import report as _report  # noqa: F401 - registers Result.summary, report, to_excel
+from rareopt.analysis.criticality import market_indicators, plan_indicators
+from rareopt.analysis.frontier import frontier
+from rareopt.analysis.marginal import cost_of_diversification, marginal_cost
+from rareopt.analysis.stress import stress_test, value_of_stochastic_solution
+from rareopt.exceptions import NoPlanError, PlanCheckError, PortfolioError, RareoptError
+from rareopt.inputs.examples import list_examples, load_example
+from rareopt.inputs.portfolio import Policy, Portfolio
+from rareopt.inputs.scenarios import ScenarioSet, event_scenarios, generate_scenarios, list_events
+from rareopt.model.pyomo_view import build
+from rareopt.model.risk import CVaR, Expectation
+from rareopt.report.briefing import compare
+from rareopt.results.result import Result
+from rareopt.results.solve import solve
+from rareopt.solving.highs import SolveOptions
 from rareopt.status import SolveStatus
-from rareopt.stress import stress_test, value_of_stochastic_solution
 
 __version__ = "0.1.0"
 
 __all__ = [
+    # inputs
     "Portfolio",
     "Policy",
-    "Criticality",
-    "build",
-    "layout_of",
-    "solve",
-    "Result",
-    "SolveOptions",
-    "SolveStatus",
-    "check_plan",
-    "frontier",
-    "Disruption",
-    "Scenario",
     "ScenarioSet",
+    "load_example",
+    "list_examples",
     "event_scenarios",
     "generate_scenarios",
     "list_events",
+    # model and solving
+    "build",
+    "solve",
+    "SolveOptions",
+    "SolveStatus",
+    "Result",
     "Expectation",
     "CVaR",
+    # analysis and report
+    "frontier",
     "stress_test",
     "value_of_stochastic_solution",
     "cost_of_diversification",
     "marginal_cost",
-    "compare",
     "plan_indicators",
     "market_indicators",
-    "load_example",
-    "list_examples",
-    "example_path",
+    "compare",
+    # errors
     "RareoptError",
     "PortfolioError",
-    "ScenarioError",
-    "ValidationIssue",
-    "SolveError",
     "NoPlanError",
     "PlanCheckError",
 ]
+
+_MOVED = {
+    "layout_of": "rareopt.model.pyomo_view",
+    "check_plan": "rareopt.checks.plan",
+    "example_path": "rareopt.inputs.examples",
+    "Criticality": "rareopt.inputs.portfolio",
+    "Disruption": "rareopt.inputs.scenarios",
+    "Scenario": "rareopt.inputs.scenarios",
+    "ScenarioError": "rareopt.exceptions",
+    "SolveError": "rareopt.exceptions",
+    "ValidationIssue": "rareopt.exceptions",
+}
+"""Names that were top-level before 0.2: they still work, with a DeprecationWarning, until 0.3."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        module = _MOVED[name]
+        warnings.warn(
+            f"rareopt.{name} is deprecated and leaves the top level in rareopt 0.3; "
+            f"import it from {module}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'rareopt' has no attribute {name!r}")

@@ -15,9 +15,9 @@ import pandas as pd
 import typer
 import yaml
 
-from rareopt.examples import example_path, list_examples, load_example
 from rareopt.exceptions import PlanCheckError, RareoptError
-from rareopt.portfolio import Portfolio
+from rareopt.inputs.examples import example_path, list_examples, load_example
+from rareopt.inputs.portfolio import Portfolio
 
 __all__ = ["app", "main"]
 
@@ -45,7 +45,7 @@ def _plotting():
         import matplotlib
 
         matplotlib.use("Agg")
-        from rareopt import plotting
+        from rareopt.report import plots as plotting
     except ImportError:
         raise _fail("plots need matplotlib: pip install 'rareopt[plot]'", EXIT_BAD_INPUT) from None
     return plotting
@@ -70,7 +70,7 @@ ScenarioFile = Annotated[Path | None, typer.Option("--scenarios", help="Scenario
 
 def _scenarios(portfolio, events, start, baseline, generate, probability, duration, seed, path):
     """The scenario set the options describe (None if none); bad input exits 2."""
-    from rareopt.scenarios import ScenarioSet, event_scenarios, generate_scenarios
+    from rareopt.inputs.scenarios import ScenarioSet, event_scenarios, generate_scenarios
 
     chosen = [events is not None, generate is not None, path is not None]
     if sum(chosen) > 1:
@@ -158,8 +158,8 @@ def solve(
     ] = None,
 ) -> None:
     """Solve a portfolio and print the plan's summary (two-stage with scenario options)."""
-    from rareopt.risk import CVaR
-    from rareopt.solve import solve as run_solve
+    from rareopt.model.risk import CVaR
+    from rareopt.results.solve import solve as run_solve
 
     problem = _load(portfolio)
     chosen = _scenarios(
@@ -218,7 +218,7 @@ def frontier(
     ] = None,
 ) -> None:
     """Solve the portfolio for each value of one policy parameter (one model, warm starts)."""
-    from rareopt.frontier import frontier as run_frontier
+    from rareopt.analysis.frontier import frontier as run_frontier
 
     problem = _load(portfolio)
     try:
@@ -260,8 +260,8 @@ def stress(
     ] = None,
 ) -> None:
     """Stress-test the portfolio's cost-optimal plan: contracts fixed, recourse per scenario."""
-    from rareopt.solve import solve as run_solve
-    from rareopt.stress import stress_test
+    from rareopt.analysis.stress import stress_test
+    from rareopt.results.solve import solve as run_solve
 
     problem = _load(portfolio)
     chosen = _scenarios(
@@ -302,8 +302,8 @@ def bench(
     ] = None,
 ) -> None:
     """Compare HiGHS settings (LP algorithm, presolve, threads; MIP gaps) on a portfolio."""
-    from rareopt.bench import settings_benchmark
-    from rareopt.synthetic import SIZES, generate_size
+    from rareopt.analysis.bench import settings_benchmark
+    from rareopt.inputs.synthetic import SIZES, generate_size
 
     problem = generate_size(portfolio) if portfolio in SIZES else _load(Path(portfolio))
     try:
@@ -320,7 +320,7 @@ def bench(
 @app.command()
 def events() -> None:
     """List the built-in real disruption events."""
-    from rareopt.scenarios import list_events
+    from rareopt.inputs.scenarios import list_events
 
     for name, what in list_events().items():
         typer.echo(f"{name:<30} {what}")

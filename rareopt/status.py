@@ -1,12 +1,13 @@
-"""Typed solve statuses and the explicit map from HiGHS's model statuses onto them."""
+"""Typed solve statuses and what each means, shared by every layer (solver-neutral).
+
+The map from HiGHS's own statuses onto these is in :mod:`rareopt.solving.highs`.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-import highspy
-
-__all__ = ["SolveStatus", "status_from_highs"]
+__all__ = ["SolveStatus", "EXPLANATIONS"]
 
 
 class SolveStatus(StrEnum):
@@ -36,32 +37,6 @@ class SolveStatus(StrEnum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.LIMIT_WITH_PLAN)
 
 
-_MS = highspy.HighsModelStatus
-_LIMITS = {
-    _MS.kTimeLimit,
-    _MS.kIterationLimit,
-    _MS.kSolutionLimit,
-    _MS.kInterrupt,
-    _MS.kObjectiveBound,
-    _MS.kObjectiveTarget,
-    _MS.kHighsInterrupt,
-}
-_DIRECT = {
-    _MS.kOptimal: SolveStatus.OPTIMAL,
-    _MS.kModelEmpty: SolveStatus.OPTIMAL,
-    _MS.kInfeasible: SolveStatus.INFEASIBLE,
-    _MS.kUnbounded: SolveStatus.UNBOUNDED,
-    _MS.kUnboundedOrInfeasible: SolveStatus.INFEASIBLE_OR_UNBOUNDED,
-    _MS.kUnknown: SolveStatus.NUMERICAL_TROUBLE,
-    _MS.kSolveError: SolveStatus.NUMERICAL_TROUBLE,
-    _MS.kPostsolveError: SolveStatus.NUMERICAL_TROUBLE,
-    _MS.kNotset: SolveStatus.ERROR,
-    _MS.kLoadError: SolveStatus.ERROR,
-    _MS.kModelError: SolveStatus.ERROR,
-    _MS.kPresolveError: SolveStatus.ERROR,
-    _MS.kMemoryLimit: SolveStatus.ERROR,
-}
-
 EXPLANATIONS = {
     SolveStatus.OPTIMAL: "HiGHS proved the plan optimal.",
     SolveStatus.LIMIT_WITH_PLAN: (
@@ -90,20 +65,3 @@ EXPLANATIONS = {
     ),
     SolveStatus.ERROR: "HiGHS could not load or solve the model (or ran out of memory).",
 }
-
-
-def status_from_highs(
-    model_status: highspy.HighsModelStatus, has_feasible_point: bool
-) -> SolveStatus:
-    """Map a HiGHS model status onto a :class:`SolveStatus`.
-
-    Limits (time, iterations, solutions, interrupts) split on whether HiGHS holds a feasible point.
-
-    Examples
-    --------
-    >>> status_from_highs(highspy.HighsModelStatus.kTimeLimit, True)
-    <SolveStatus.LIMIT_WITH_PLAN: 'limit_with_plan'>
-    """
-    if model_status in _LIMITS:
-        return SolveStatus.LIMIT_WITH_PLAN if has_feasible_point else SolveStatus.LIMIT_NO_PLAN
-    return _DIRECT.get(model_status, SolveStatus.ERROR)

@@ -4,7 +4,7 @@ import matplotlib
 import pytest
 
 import rareopt
-from rareopt.briefing import SECTIONS
+from rareopt.report.briefing import SECTIONS
 
 matplotlib.use("Agg")
 

@@ -7,7 +7,7 @@ import yaml
 from typer.testing import CliRunner
 
 from rareopt.cli import EXIT_BAD_INPUT, EXIT_NO_PLAN, app
-from rareopt.examples import example_path
+from rareopt.inputs.examples import example_path
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import rareopt
 from rareopt import PortfolioError
-from rareopt.criticality import indicators, market_indicators, plan_indicators
-from rareopt.portfolio import Criticality
+from rareopt.analysis.criticality import indicators, market_indicators, plan_indicators
+from rareopt.inputs.portfolio import Criticality
 
 
 def volumes(rows):

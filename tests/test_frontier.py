@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import rareopt
-from rareopt.frontier import frontier
-from rareopt.synthetic import generate
+from rareopt.analysis.frontier import frontier
+from rareopt.inputs.synthetic import generate
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_cost_of_diversification_matches_a_frontier_step():
 
     It is a first-order figure: here total purchases shrink as the cap tightens (Australian Dy
     capacity limits them to 3 / (1 - cap)), so the slope is measured with a small step."""
-    from rareopt.analysis import cost_of_diversification, marginal_cost
+    from rareopt.analysis.marginal import cost_of_diversification, marginal_cost
 
     p = rareopt.load_example("tiny")
     r = rareopt.solve(p)

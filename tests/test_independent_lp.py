@@ -10,8 +10,7 @@ import pytest
 from scipy.optimize import linprog
 
 import rareopt
-import rareopt.two_stage
-from rareopt.synthetic import disruptions, generate
+from rareopt.inputs.synthetic import disruptions, generate
 
 
 def dense_lp_optimum(p: rareopt.Portfolio) -> float:
@@ -147,7 +146,7 @@ def test_pyomo_view_solves_to_the_same_plan_as_the_arrays(seed):
     assert viewed.objective == pytest.approx(direct.objective, rel=1e-9)
     assert np.allclose(viewed.plan["volume_t"], direct.plan["volume_t"], atol=1e-6)
     two_stage = rareopt.solve(p, scenarios=scenarios)
-    built = rareopt.solve(rareopt.two_stage.build_two_stage(p, scenarios))
+    built = rareopt.solve(rareopt.build(p, scenarios))
     assert built.objective == pytest.approx(two_stage.objective, rel=1e-9)
     assert np.allclose(
         built.scenarios.cost["recourse_usd"], two_stage.scenarios.cost["recourse_usd"], atol=1e-3

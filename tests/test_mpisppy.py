@@ -110,7 +110,7 @@ def test_progressive_hedging_alone_keeps_minimum_orders_whole():
 
 
 def bundle_optimum(portfolio, s, members):
-    from rareopt.mpisppy_engine import scenario_creator
+    from rareopt.solving.mpisppy import scenario_creator
 
     model = scenario_creator("b", portfolio, s, bundles={"b": members})
     return model._mpisppy_probability, rareopt.solve(model).objective
@@ -119,7 +119,7 @@ def bundle_optimum(portfolio, s, members):
 def test_bundles_sit_between_wait_and_see_and_the_extensive_form():
     """One bundle of every scenario is the extensive form; splitting it relaxes nonanticipativity
     between bundles, down to one scenario each (wait-and-see)."""
-    from rareopt.mpisppy_engine import scenario_bundles
+    from rareopt.solving.mpisppy import scenario_bundles
 
     tiny = rareopt.load_example("tiny")
     s = scenarios()
@@ -157,7 +157,7 @@ def test_command_line_passes_the_ph_settings(tmp_path):
     from typer.testing import CliRunner
 
     from rareopt.cli import EXIT_BAD_INPUT, app
-    from rareopt.examples import example_path
+    from rareopt.inputs.examples import example_path
 
     common = ["solve", example_path("tiny"), "--events", "china-japan-2010,pandemic-logistics-2020"]
     common += ["--start", "2", "--baseline", "0.6", "--engine", "mpisppy", "--ph"]

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rareopt
-from rareopt.check import check_plan
-from rareopt.synthetic import generate
+from rareopt.checks.plan import check_plan
+from rareopt.inputs.synthetic import generate
 
 # Random portfolios often cap CN where no supplier is Chinese; that warning is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:.*this cap has no effect:UserWarning")

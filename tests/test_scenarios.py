@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import rareopt
-from rareopt import ScenarioError, ScenarioSet
-from rareopt.layout import make_layout
-from rareopt.two_stage import delivered_fractions
+from rareopt import ScenarioSet
+from rareopt.exceptions import ScenarioError
+from rareopt.model.layout import make_layout
+from rareopt.model.two_stage import delivered_fractions
 
 
 def two(p_embargo=0.1, **disruption):

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 import rareopt
-from rareopt.yamlio import _Loader, portfolio_from_dict, write_yaml
+from rareopt.inputs.examples import example_path
+from rareopt.inputs.io import _Loader, write_yaml
 
 SCHEMA = json.loads(
     resources.files("rareopt.schema").joinpath("portfolio.schema.json").read_text(encoding="utf-8")
@@ -24,7 +25,7 @@ def load(text):
 
 
 def tiny():
-    with open(rareopt.example_path("tiny"), encoding="utf-8") as handle:
+    with open(example_path("tiny"), encoding="utf-8") as handle:
         return load(handle)
 
 
@@ -48,14 +49,14 @@ def test_schema_is_a_valid_draft_2020_12_schema():
 
 
 def test_schema_covers_every_top_level_key_the_loader_accepts():
-    assert set(SCHEMA["properties"]) == set(rareopt.yamlio.TOP_LEVEL_KEYS)
+    assert set(SCHEMA["properties"]) == set(rareopt.inputs.io.TOP_LEVEL_KEYS)
     policy_keys = set(rareopt.Policy.__dataclass_fields__) | {"country_cap", "supplier_cap"}
     assert set(SCHEMA["properties"]["policy"]["properties"]) == policy_keys
 
 
 @pytest.mark.parametrize("name", sorted(rareopt.list_examples()))
 def test_built_in_portfolios_and_their_round_trip_validate(name):
-    with open(rareopt.example_path(name), encoding="utf-8") as handle:
+    with open(example_path(name), encoding="utf-8") as handle:
         assert errors(load(handle)) == []
     assert errors(load(write_yaml(rareopt.load_example(name)))) == []
 
@@ -113,7 +114,7 @@ def test_documented_forms_pass_the_schema_and_the_loader(path, value):
     assert errors(spec) == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        portfolio_from_dict(spec)
+        rareopt.Portfolio.from_dict(spec)
 
 
 def test_csv_tables_pass_the_schema_and_the_loader(tmp_path):

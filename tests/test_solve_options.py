@@ -7,7 +7,7 @@ import pytest
 
 import rareopt
 from rareopt import NoPlanError, SolveStatus
-from rareopt.synthetic import generate
+from rareopt.inputs.synthetic import generate
 
 
 @pytest.fixture(scope="module")

@@ -384,7 +384,7 @@ def test_concentrates_projects_and_new_policy_fields_round_trip_through_yaml(tmp
 
 
 def test_time_limited_mip_returns_a_checked_plan_with_its_gap_or_says_it_has_none():
-    from rareopt.synthetic import generate
+    from rareopt.inputs.synthetic import generate
 
     portfolio = generate(6, 14, 8, seed=3)
     offers = portfolio.offers.assign(contract_usd_per_year=150_000.0, min_order_t=25.0)

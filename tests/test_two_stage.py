@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import rareopt
 from rareopt import CVaR, ScenarioSet
-from rareopt.risk import conditional_value_at_risk
-from rareopt.synthetic import generate
+from rareopt.inputs.synthetic import generate
+from rareopt.model.risk import conditional_value_at_risk
 
 PRICE_A, PENALTY, P_EMBARGO = 100.0, 1000.0, 0.1
 
@@ -137,12 +137,8 @@ def test_evpi_and_vss_are_non_negative_on_random_instances(seed, p):
 
 
 def test_one_scenario_model_can_be_built_on_its_own():
-    from rareopt.two_stage import build_two_stage
-
     scenarios = rareopt.event_scenarios(["china-japan-2010", "pandemic-logistics-2020"])
-    model = build_two_stage(
-        rareopt.load_example("tiny"), scenarios, only=["pandemic-logistics-2020"]
-    )
+    model = rareopt.build(rareopt.load_example("tiny"), scenarios, only=["pandemic-logistics-2020"])
     assert list(model.recourse) == ["pandemic-logistics-2020"]
     assert rareopt.solve(model).ok
 
@@ -211,3 +207,12 @@ def test_a_disruption_never_pays_and_unmet_demand_never_exceeds_demand():
     assert result.objective >= rareopt.solve(portfolio).objective - 1e-6
     flows = result.scenarios.stock
     assert (flows["unmet_t"] <= 10 + 1e-9).all()
+
+
+def test_build_two_stage_still_works_with_a_deprecation_warning():
+    from rareopt.model.pyomo_view import build_two_stage
+
+    scenarios = rareopt.event_scenarios(["china-japan-2010"])
+    with pytest.warns(DeprecationWarning, match="rareopt.build"):
+        model = build_two_stage(rareopt.load_example("tiny"), scenarios)
+    assert list(model.recourse) == ["china-japan-2010"]

@@ -1,7 +1,7 @@
 """rareopt's sourcing LP written with linopy, for the ``vs_linopy`` benchmark.
 
 Same variables, constraints and objective as ``docs/formulation.md`` for the portfolios
-``rareopt.synthetic.generate`` makes (period caps: country and a flat supplier cap; stockpile rows
+``rareopt.inputs.synthetic.generate`` makes (period caps: country and a flat supplier cap; stockpile rows
 for every element), as labelled arrays over (element, supplier, period); with scenarios, the
 two-stage extensive form (risk-neutral) over (scenario, element, supplier, period). The scenario
 data (delivered fractions, which offers may sell spot) comes from rareopt's own helpers, so that
@@ -127,8 +127,9 @@ def _add_scenarios(
     m, portfolio, scenarios, coords, cap, unit, demand, initial, room, holding, first
 ):
     """The scenarios' recourse variables and rows; returns the expected recourse cost."""
-    from rareopt.layout import make_layout
-    from rareopt.two_stage import delivered_fractions, replacement_prices, scenario_layout
+    from rareopt.inputs.derived import replacement_prices
+    from rareopt.model.layout import make_layout
+    from rareopt.model.two_stage import delivered_fractions, scenario_layout
 
     layout = make_layout(portfolio)
     buy_rows = layout.buy

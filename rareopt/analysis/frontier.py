@@ -1,0 +1,369 @@
+"""Cost-versus-policy frontiers: one model built and handed to HiGHS once, edited in place per point.
+
+Each point changes only what the varied parameter touches, in HiGHS directly: the cap coefficient
+on total purchases (``country_cap``), purchase costs (``risk_weight``, ``price``) or the stock-target
+row bounds (``target_days``). HiGHS keeps its basis across these edits, so every solve starts warm
+from the previous point's optimum. Every point's plan is checked independently against the
+portfolio that point stands for.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from rareopt.inputs.measures import hhi_points
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.inputs.tables import ALL
+from rareopt.model.formulation import (
+    purchase_costs,
+    risk_penalty_costs,
+    share_coefficients,
+    target_bounds,
+)
+from rareopt.model.layout import make_layout
+from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
+from rareopt.results.solve import CheckedSolution, checked_solution, solve_options
+from rareopt.solving.hhi_cuts import run_with_hhi_caps
+from rareopt.solving.highs import HighsSession
+from rareopt.solving.pipeline import prepare
+
+__all__ = ["frontier", "VARY"]
+
+VARY = ("country_cap", "risk_weight", "target_days", "price", "cvar_alpha")
+"""What a frontier can vary: a country's cap (share), the risk weight (USD/t per unit score), every
+stockpile's target (days, flat over the periods), a price multiplier on one country's offers, or
+the CVaR level of a two-stage model."""
+
+
+@dataclass
+class _Point:
+    """How one value of the varied parameter is applied: to HiGHS, and to the portfolio it means."""
+
+    apply: Callable[[float], None]
+    portfolio: Callable[[float], Portfolio]
+
+
+def _check_values(vary: str, values: Sequence[float], country: str | None) -> list[float]:
+    if vary not in VARY:
+        raise ValueError(f"vary: got {vary!r}; allowed: {list(VARY)}")
+    if vary in ("country_cap", "price") and country is None:
+        raise ValueError(f"country: required when vary={vary!r} (e.g. country='CN')")
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("values: got an empty list; allowed: one or more numbers")
+    limits = {
+        "country_cap": (0.0, 1.0),
+        "risk_weight": (0.0, np.inf),
+        "target_days": (0.0, np.inf),
+        "price": (0.0, np.inf),
+        "cvar_alpha": (0.0, 1.0 - 1e-9),
+    }
+    low, high = limits[vary]
+    bad = [v for v in values if not (low <= v <= high)]
+    if bad:
+        raise ValueError(f"values for {vary}: got {bad}; allowed: numbers in [{low:g}, {high:g}]")
+    return values
+
+
+def _caps_with(caps: pd.DataFrame, country: str, element: str | None, share: float) -> pd.DataFrame:
+    """The country-cap table with ``country`` (for ``element``, or all elements) set to ``share``."""
+    scope = ALL if element is None else element
+    keep = ~((caps["country"] == country) & (caps["element"] == scope))
+    row = pd.DataFrame([{"country": country, "element": scope, "max_share": share}])
+    return pd.concat([caps[keep], row], ignore_index=True)
+
+
+def _cap_point(portfolio, session, lp, country, element) -> _Point:
+    """Edit the share coefficient (-kappa on total purchases) of the country's cap rows."""
+    block = lp.row_blocks["country_cap"]
+    scope = block.frame["country"].to_numpy() == country
+    caps = portfolio.policy.country_caps
+    if element is not None:
+        scope &= block.frame["element"].to_numpy() == element
+    else:
+        # The varied row is (country, "*"): an element with a row of its own for the country
+        # keeps that cap (the most specific row wins), and its rows are not edited.
+        own = caps.loc[(caps["country"] == country) & (caps["element"] != ALL), "element"]
+        scope &= ~block.frame["element"].isin(set(own)).to_numpy()
+
+    def apply(value: float) -> None:
+        session.set_coefficients(*share_coefficients(lp, "country_cap", scope, value))
+
+    def point(value: float) -> Portfolio:
+        caps = _caps_with(portfolio.policy.country_caps, country, element, value)
+        # The share was checked by _check_values; nothing else changes, so no re-validation.
+        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
+
+    return _Point(apply, point)
+
+
+def _cost_point(portfolio, session, lp, vary, country) -> _Point:
+    """Edit a cost term: ``risk_penalty`` at a new weight, or ``purchase_cost`` at a new price.
+
+    Through the formulation's cost vectors, so every supply column (concentrates too) is
+    re-priced as the model prices it.
+    """
+    shocked = lp.col_blocks["buy"].frame["country"].to_numpy() == country
+
+    def apply(value: float) -> None:
+        if vary == "risk_weight":
+            changed = lp.set_cost_term("risk_penalty", risk_penalty_costs(lp, value))
+        else:
+            multiplier = np.where(shocked, value, 1.0)
+            changed = lp.set_cost_term("purchase_cost", purchase_costs(lp, multiplier))
+        session.set_costs(changed, lp.cost[changed])
+
+    def point(value: float) -> Portfolio:
+        if vary == "risk_weight":
+            return portfolio.with_policy(risk_weight_usd_per_t=value)
+        in_country = portfolio.offers["supplier"].map(portfolio.supplier_country()) == country
+        scaled = portfolio.offers["price_usd_per_t"].where(~in_country, lambda s: s * value)
+        return portfolio.replace_tables(
+            offers=portfolio.offers.assign(price_usd_per_t=scaled), capacity=portfolio.capacity
+        )
+
+    return _Point(apply, point)
+
+
+def _target_point(portfolio, session, lp, element) -> _Point:
+    """Edit the stock targets: the stock-target rows' lower bounds and the shortfall room."""
+    block = lp.row_blocks["stock_target"]
+    scope = np.ones(len(block.frame), dtype=bool)
+    if element is not None:
+        scope = block.frame["element"].to_numpy() == element
+
+    def apply(value: float) -> None:
+        rows, lower, cols, upper = target_bounds(lp, scope, value)
+        session.set_row_bounds(rows, lower, np.full(len(rows), np.inf))
+        session.set_col_bounds(cols, np.zeros(len(cols)), upper)
+
+    def point(value: float) -> Portfolio:
+        stockpile = portfolio._with_target_paths(portfolio.stockpile)
+        scope = (
+            np.ones(len(stockpile), dtype=bool)
+            if element is None
+            else (stockpile["element"] == element).to_numpy()
+        )
+        stockpile["target_days"] = [
+            value if s else t for s, t in zip(scope, stockpile["target_days"])
+        ]
+        return portfolio.replace_tables(stockpile=stockpile)
+
+    return _Point(apply, point)
+
+
+def _cvar_point(portfolio, session, ready, weight) -> _Point:
+    """Edit the objective coefficients of the CVaR excess columns (weight x p / (1 - alpha))."""
+    slayout = ready.scenarios
+    cols = ready.lp.col_blocks["cvar_excess"].positions
+
+    def apply(value: float) -> None:
+        risk = CVaR(alpha=value, weight=weight)
+        session.set_costs(cols, cvar_excess_costs(risk, slayout.probabilities))
+        ready.scenarios = replace(slayout, risk=risk)
+
+    return _Point(apply, lambda value: portfolio)
+
+
+def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
+    """The portfolio to build once: with every row the varied parameter will need present."""
+    if vary == "country_cap":
+        if country not in portfolio.countries:
+            raise ValueError(f"country: got {country!r}; allowed: {sorted(portfolio.countries)}")
+        if element is not None and element not in portfolio.elements:
+            raise ValueError(f"element: got {element!r}; allowed: {portfolio.elements}")
+        # Only a cap changes, to a share checked above: no need to re-validate the tables.
+        caps = _caps_with(portfolio.policy.country_caps, country, element, 0.5)
+        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
+    if vary == "target_days":
+        stockpile = portfolio._with_target_paths(portfolio.stockpile)
+        missing = [e for e in portfolio.elements if e not in set(stockpile["element"])]
+        if missing and (element is None or element in missing):
+            raise ValueError(
+                f"target_days: elements {missing} have no stockpile row (no storage room); "
+                "add a stockpile row for each element whose target you vary"
+            )
+        stockpile["target_days"] = 1.0
+        return portfolio.replace_tables(stockpile=stockpile)
+    return portfolio
+
+
+def _progress(values: Sequence[float], progress: bool | None, label: str) -> Iterable[float]:
+    """Values, wrapped in a tqdm bar when asked to or when writing to a terminal and tqdm exists."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return values
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return values
+    return tqdm(values, desc=label, unit="point")
+
+
+def frontier(
+    portfolio: Portfolio,
+    vary: str,
+    values: Sequence[float],
+    *,
+    country: str | None = None,
+    element: str | None = None,
+    progress: bool | None = None,
+    scenarios: ScenarioSet | None = None,
+    risk: Expectation | CVaR | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Solve ``portfolio`` for each value of one policy parameter, reusing one model in HiGHS.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The base portfolio.
+    vary : {"country_cap", "risk_weight", "target_days", "price", "cvar_alpha"}
+        ``country_cap``: the max share of ``country`` (for ``element`` or every element);
+        ``risk_weight``: USD/t per unit of supplier risk score; ``target_days``: a flat stock target
+        in days for ``element`` or every element with a stockpile row; ``price``: a multiplier on
+        the prices of ``country``'s offers; ``cvar_alpha``: the CVaR level (needs ``scenarios``;
+        the weight is ``risk``'s, default 1).
+    values : sequence of float
+        The points, solved in the order given (each warm-started from the previous one).
+    country, element : str, optional
+        Scope of the varied parameter (``country`` is required for ``country_cap`` and ``price``).
+    progress : bool, optional
+        Show a progress bar (tqdm); default: only when writing to a terminal.
+    scenarios : ScenarioSet, optional
+        Solve the two-stage model (see :func:`rareopt.solve`); each point then also reports the
+        risk metrics. ``risk_weight`` and ``price`` are not available with scenarios (they change
+        recourse costs too).
+    risk : Expectation or CVaR, optional
+        The two-stage model's risk measure.
+    **options
+        Solver options, as for :func:`rareopt.solve`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the value (named after ``vary``): status, objective_usd, each cost term,
+        unmet_t, shortfall_t, for each element its horizon share from ``country`` (``share:<el>``,
+        when a country is given) and its HHI (``hhi:<el>``), HiGHS's iterations and seconds, and
+        with scenarios the recourse's expected value, VaR, CVaR and worst case (USD).
+
+    Raises
+    ------
+    PlanCheckError
+        If any point's plan fails the independent check.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> f = frontier(rareopt.load_example("tiny"), "country_cap", [0.7, 0.6], country="CN")
+    >>> bool(f.loc[0.6, "objective_usd"] >= f.loc[0.7, "objective_usd"])
+    True
+    """
+    values = _check_values(vary, values, country)
+    if vary == "cvar_alpha" and scenarios is None:
+        raise ValueError("vary='cvar_alpha' needs scenarios=ScenarioSet(...)")
+    if scenarios is not None and vary in ("risk_weight", "price"):
+        raise ValueError(
+            f"vary={vary!r} with scenarios: not available (it changes recourse costs too); "
+            "allowed with scenarios: country_cap, target_days, cvar_alpha"
+        )
+    settings = solve_options(options)
+    base = _base(portfolio, vary, country, element)
+    if vary == "cvar_alpha":
+        weight = risk.weight if isinstance(risk, CVaR) else 1.0
+        risk = CVaR(alpha=values[0], weight=weight)
+    ready = prepare(base, scenarios, risk)
+    base_layout, lp = ready.layout, ready.lp
+    session = HighsSession(lp, settings)
+    if vary == "cvar_alpha":
+        point = _cvar_point(base, session, ready, weight)
+    elif vary == "country_cap":
+        point = _cap_point(base, session, lp, country, element)
+    elif vary == "target_days":
+        point = _target_point(base, session, lp, element)
+    else:
+        point = _cost_point(base, session, lp, vary, country)
+
+    records = []
+    for value in _progress(values, progress, f"frontier {vary}"):
+        point.apply(value)
+        output, _ = run_with_hhi_caps(session, base_layout)
+        record = {
+            vary: value,
+            "status": output.status.value,
+            "iterations": output.iterations,
+            "solve_seconds": output.solve_seconds,
+        }
+        if output.status.is_ok:
+            start = time.perf_counter()
+            # The point's own layout: same variables and rows, its own costs and targets. A cap or
+            # a CVaR level changes no layout table, only the portfolio the plan is checked against.
+            at_point = point.portfolio(value)
+            if vary in ("country_cap", "cvar_alpha"):
+                point_layout = replace(base_layout, portfolio=at_point)
+            else:
+                point_layout = make_layout(at_point)
+            checked = checked_solution(ready, output, point_layout, duals=False)
+            record.update(_point_summary(output.objective, checked, country))
+            record["extract_seconds"] = time.perf_counter() - start
+        records.append(record)
+    return pd.DataFrame.from_records(records).set_index(vary)
+
+
+def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
+    """Each element's share of purchases (0-1) by country over the horizon (0 where none).
+
+    The horizon rows of :func:`rareopt.results.result.shares_table`, computed with arrays for a
+    frontier's many points: elements (rows) and countries (columns) in plan order.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd", "Nd"], "country": ["CN", "AU", "CN"],
+    ...                      "volume_t": [40.0, 50.0, 10.0]})
+    >>> horizon_country_shares(plan).loc["Nd"].tolist()
+    [0.5, 0.5]
+    """
+    volume = plan["volume_t"].to_numpy(float)
+    elements = (
+        plan.index.get_level_values("element") if "element" in plan.index.names else plan["element"]
+    )
+    e_code, element = pd.factorize(elements)
+    c_code, country = pd.factorize(plan["country"])
+    cells = np.bincount(
+        e_code * len(country) + c_code, weights=volume, minlength=len(element) * len(country)
+    )
+    tonnes = cells.reshape(len(element), len(country))
+    total = tonnes.sum(axis=1, keepdims=True)
+    share = np.divide(tonnes, total, out=np.zeros_like(tonnes), where=total > 0)
+    return pd.DataFrame(share, index=list(element), columns=list(country))
+
+
+def _point_summary(objective: float, checked: CheckedSolution, country: str | None) -> dict:
+    """One frontier row: objective, cost terms, unmet and shortfall, shares, HHI, risk metrics.
+
+    Shares and HHI are over the horizon; risk metrics only for a two-stage model.
+    """
+    tables = checked.tables
+    out = {
+        "objective_usd": objective,
+        **checked.cost_terms.to_dict(),
+        "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
+        "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),
+    }
+    shares = horizon_country_shares(tables["plan"])
+    if country is not None:
+        of_country = shares[country] if country in shares else pd.Series(0.0, index=shares.index)
+        out.update({f"share:{e}": float(v) for e, v in of_country.items()})
+    out.update({f"hhi:{e}": float(v) for e, v in hhi_points(shares).items()})
+    if checked.scenarios is not None:
+        metrics = checked.scenarios.metrics
+        for key in ("expected_recourse_usd", "var_usd", "cvar_usd", "worst_recourse_usd"):
+            out[key] = float(metrics[key])
+    return out

@@ -1,0 +1,664 @@
+"""Independent check of a plan against the portfolio, not against the Pyomo model.
+
+Everything here is recomputed from the portfolio's own tables: capacities, stock balances from the
+initial stock forward, stock limits, targets, caps (with the cap precedence rule applied afresh) and
+the objective. A plan that fails any of these beyond tolerance is an error, never a result.
+
+Tolerance: ``TOL_REL`` times the largest tonnage in the portfolio (demand, capacity, stock), at
+least ``TOL_REL`` t, for volumes; ``TOL_REL`` relative for the objective.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rareopt.inputs.derived import horizon_years, needs_contracts
+from rareopt.inputs.measures import hhi_terms
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.projects import discount_factors, online_share
+from rareopt.inputs.tables import ALL
+
+__all__ = ["check_plan", "tolerance", "TOL_REL"]
+
+TOL_REL = 1e-6
+
+
+def tolerance(portfolio: Portfolio) -> float:
+    """Absolute tolerance in tonnes for this portfolio's volume checks.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> bool(tolerance(load_example("tiny")) > 0)
+    True
+    """
+    sizes = [
+        portfolio.demand["demand_t"],
+        portfolio.capacity["capacity_t"],
+        portfolio.stockpile["capacity_t"],
+        portfolio.stockpile["initial_t"],
+    ]
+    finite = [s[np.isfinite(s)].abs().max() for s in sizes if len(s)]
+    return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
+
+
+def _codes(values, categories) -> np.ndarray:
+    """Position of each value in ``categories`` (-1 where absent)."""
+    return pd.Index(categories).get_indexer(np.asarray(values, dtype=object)).astype(np.int64)
+
+
+def _cap_grid(caps: pd.DataFrame, key: str, holders: list, elements: list) -> np.ndarray:
+    """Max share per (element, holder), by the documented precedence, applied afresh.
+
+    (key, element) > (key, *) > (*, element) > (*, *); 1 where no cap names the pair. Rows are
+    written from the least to the most specific, each overwriting what it covers.
+
+    Examples
+    --------
+    >>> caps = pd.DataFrame({"country": ["CN", "*"], "element": ["*", "Dy"], "max_share": [0.5, 0.3]})
+    >>> _cap_grid(caps, "country", ["CN", "AU"], ["Dy", "Nd"]).tolist()
+    [[0.5, 0.3], [0.5, 1.0]]
+    """
+    grid = np.ones((len(elements), len(holders)))
+    everything = {ALL: slice(None)}
+    holder_at = {**{h: i for i, h in enumerate(holders)}, **everything}
+    element_at = {**{e: i for i, e in enumerate(elements)}, **everything}
+    rows = list(zip(caps[key], caps["element"], caps["max_share"]))
+    for holder, element, share in sorted(rows, key=lambda r: (r[0] != ALL, r[1] != ALL)):
+        if holder in holder_at and element in element_at:
+            grid[element_at[element], holder_at[holder]] = share
+    return grid
+
+
+def check_plan(
+    portfolio: Portfolio,
+    plan: pd.DataFrame,
+    stock: pd.DataFrame,
+    unmet: pd.DataFrame,
+    objective: float | None = None,
+    contracts: pd.DataFrame | None = None,
+    bundles: dict | None = None,
+    projects: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check a plan against every constraint of the portfolio.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The portfolio the plan is for.
+    plan : DataFrame
+        Columns (or index levels) element, supplier, period, volume_t.
+    stock : DataFrame
+        element, period, level_t, shortfall_t.
+    unmet : DataFrame
+        element, period, unmet_t.
+    objective : float, optional
+        Total cost reported by the solver (USD), compared with the cost recomputed here.
+    contracts : DataFrame, optional
+        The solver's contract decisions (element, supplier -> contracted); without them an offer
+        counts as contracted when anything is bought from it.
+    bundles : dict, optional
+        With concentrates: ``concentrates`` (supplier, product, period -> volume_t) and
+        ``surplus`` (element, period -> surplus_t); the plan's ``bundled_t`` column is then the
+        part of ``volume_t`` that came in concentrates.
+    projects : DataFrame, optional
+        The solver's investment decisions (supplier -> invested, start_period); without them no
+        project is built.
+
+    Returns
+    -------
+    checks : DataFrame
+        One row per constraint family: rows_checked, max_excess, tolerance.
+    violations : DataFrame
+        One row per violated constraint: check, element, period, holder, value, limit, excess.
+        Empty when the plan passes.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> p = rareopt.load_example("tiny")
+    >>> r = rareopt.solve(p)
+    >>> checks, violations = check_plan(p, r.plan, r.stock, r.unmet, r.objective)
+    >>> violations.empty
+    True
+    """
+    tol = tolerance(portfolio)
+    policy = portfolio.policy
+    labels = portfolio.period_labels
+    plan = plan.reset_index()
+    plan = plan.assign(bundled_t=plan["bundled_t"] if "bundled_t" in plan else 0.0)
+    plan = plan[["element", "supplier", "period", "volume_t", "bundled_t"]]
+    plan["plain_t"] = plan["volume_t"] - plan["bundled_t"]
+    found: list[dict] = []
+    checks: list[dict] = []
+
+    def record(name: str, element, period, holder, value, limit, excess) -> None:
+        excess = np.asarray(excess, dtype=float)
+        checks.append(
+            {
+                "check": name,
+                "rows_checked": int(excess.size),
+                "max_excess": float(excess.max(initial=0.0)),
+                "tolerance": tol,
+            }
+        )
+        bad = excess > tol
+        for i in np.flatnonzero(bad):
+            found.append(
+                {
+                    "check": name,
+                    "element": np.asarray(element)[i],
+                    "period": np.asarray(period)[i],
+                    "holder": np.asarray(holder)[i],
+                    "value": float(np.asarray(value)[i]),
+                    "limit": float(np.asarray(limit)[i]),
+                    "excess": float(excess[i]),
+                }
+            )
+
+    # Labels as integer codes: the checks are array arithmetic on dense grids.
+    elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
+    countries = list(dict.fromkeys(portfolio.suppliers["country"]))
+    n_e, n_s, n_p = len(elements), len(suppliers), len(labels)
+    plan_e, plan_s, plan_p = (
+        _codes(plan[c], v)
+        for c, v in (("element", elements), ("supplier", suppliers), ("period", labels))
+    )
+    # A row naming an element, supplier or period the portfolio does not have is a violation
+    # in itself, and is left out of the grids below (its code, -1, would index another cell).
+    known = (plan_e >= 0) & (plan_s >= 0) & (plan_p >= 0)
+    record(
+        "plan labels known to the portfolio",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        plan["volume_t"],
+        0.0 * known,
+        np.where(known, 0.0, 2 * tol + plan["volume_t"].abs().to_numpy(float)),
+    )
+    if not known.all():
+        plan = plan[known].reset_index(drop=True)
+        plan_e, plan_s, plan_p = plan_e[known], plan_s[known], plan_p[known]
+    for name, table in (("stock", stock), ("unmet", unmet)):
+        keys = table.index.to_frame(index=False) if "element" in table.index.names else table
+        ok = (_codes(keys["element"], elements) >= 0) & (_codes(keys["period"], labels) >= 0)
+        record(
+            f"{name} labels known to the portfolio",
+            keys["element"],
+            keys["period"],
+            np.full(len(keys), ""),
+            np.zeros(len(keys)),
+            np.zeros(len(keys)),
+            np.where(ok, 0.0, 2 * tol + 1.0),
+        )
+    capacity = portfolio.capacity
+    cap_grid = np.zeros(n_e * n_s * n_p)
+    cap_grid[
+        (_codes(capacity["element"], elements) * n_s + _codes(capacity["supplier"], suppliers))
+        * n_p
+        + _codes(capacity["period"], labels)
+    ] = capacity["capacity_t"].to_numpy(float)
+    cap_of = cap_grid[(plan_e * n_s + plan_s) * n_p + plan_p]
+    vol = plan["plain_t"].to_numpy(dtype=float)
+    record(
+        "non-negative purchase",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        0.0 * vol,
+        -vol,
+    )
+    record(
+        "supplier capacity",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        cap_of,
+        vol - cap_of,
+    )
+
+    surplus, bundle_cost = _check_bundles(portfolio, plan, bundles, record)
+    # Every (element, period) in order, each balance recomputed from the previous period's
+    # reported level (the initial stock for the first), as arrays.
+    volume = plan["volume_t"].to_numpy(float)
+    bought = np.bincount(plan_e * n_p + plan_p, weights=volume, minlength=n_e * n_p)
+    if not surplus.empty:
+        cells = _codes(surplus.index.get_level_values("element"), elements) * n_p + _codes(
+            surplus.index.get_level_values("period"), labels
+        )
+        np.subtract.at(bought, cells, surplus.to_numpy(float))
+
+    def on_grid(table: pd.DataFrame, column: str) -> np.ndarray:
+        """A column of a table keyed (as columns or index levels) by element and period."""
+        out = np.zeros(n_e * n_p)
+        indexed = "element" in table.index.names
+
+        def labels_of(name: str):
+            return table.index.get_level_values(name) if indexed else table[name]
+
+        e, p = _codes(labels_of("element"), elements), _codes(labels_of("period"), labels)
+        ok = (e >= 0) & (p >= 0)  # rows with unknown labels are reported above
+        out[(e * n_p + p)[ok]] = table[column].to_numpy(float)[ok]
+        return out
+
+    d = on_grid(portfolio.demand, "demand_t")
+    u = on_grid(unmet, "unmet_t")
+    level = on_grid(stock, "level_t")
+    stockpile = portfolio.stockpile.set_index("element").reindex(elements)
+    first = np.tile(np.arange(n_p) == 0, n_e)
+    initial = np.repeat(stockpile["initial_t"].fillna(0.0).to_numpy(float), n_p)
+    previous = np.where(first, initial, np.roll(level, 1))
+    days = portfolio.periods.set_index("period")["days"].reindex(labels).to_numpy(float)
+    grid_elements = np.repeat(np.asarray(elements, dtype=object), n_p)
+    r = {
+        "element": grid_elements,
+        "period": np.tile(np.asarray(labels, dtype=object), n_e),
+        "u": u,
+        "d": d,
+        "level": level,
+        "expected": previous + bought - (d - u),
+        "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
+        "target": on_grid(portfolio.stock_target, "target_days") * d / np.tile(days, n_e),
+        "short": on_grid(stock, "shortfall_t"),
+    }
+    blank = np.full(len(r["u"]), "")
+    record(
+        "unmet demand within [0, demand]",
+        r["element"],
+        r["period"],
+        blank,
+        r["u"],
+        r["d"],
+        np.maximum(-r["u"], r["u"] - r["d"]),
+    )
+    record(
+        "stock balance",
+        r["element"],
+        r["period"],
+        blank,
+        r["level"],
+        r["expected"],
+        np.abs(r["level"] - r["expected"]),
+    )
+    record(
+        "stock within [0, capacity]",
+        r["element"],
+        r["period"],
+        blank,
+        r["level"],
+        r["cap"],
+        np.maximum(-r["level"], r["level"] - r["cap"]),
+    )
+    if policy.hard_stock_targets:
+        record(
+            "hard stock target",
+            r["element"],
+            r["period"],
+            blank,
+            r["level"],
+            r["target"],
+            r["target"] - r["level"],
+        )
+    else:
+        record(
+            "target shortfall",
+            r["element"],
+            r["period"],
+            blank,
+            r["short"],
+            r["target"],
+            np.maximum(-r["short"], (r["target"] - r["level"]) - r["short"]),
+        )
+
+    plan["country"] = plan["supplier"].map(portfolio.supplier_country())
+    scoped = plan if policy.cap_basis == "period" else plan.assign(period=ALL)
+    # Caps per (element, scope, holder): the scope a period, or the horizon (one scope).
+    n_scope = n_p if policy.cap_basis == "period" else 1
+    scope = plan_p if n_scope > 1 else np.zeros_like(plan_p)
+    scope_labels = labels if n_scope > 1 else [ALL]
+    total = np.bincount(plan_e * n_scope + scope, weights=volume, minlength=n_e * n_scope)
+    for key, holders, h in (
+        ("country", countries, _codes(plan["country"], countries)),
+        ("supplier", suppliers, plan_s),
+    ):
+        n_h = len(holders)
+        cell = (plan_e * n_scope + scope) * n_h + h
+        present = np.flatnonzero(np.bincount(cell, minlength=n_e * n_scope * n_h))
+        held = np.bincount(cell, weights=volume, minlength=n_e * n_scope * n_h)[present]
+        cell_e, rest = np.divmod(present, n_scope * n_h)
+        cell_scope, cell_h = np.divmod(rest, n_h)
+        limit = _cap_grid(getattr(policy, f"{key}_caps"), key, holders, elements)[cell_e, cell_h]
+        totals = total[cell_e * n_scope + cell_scope]
+        record(
+            f"{key} cap",
+            np.asarray(elements, dtype=object)[cell_e],
+            np.asarray(scope_labels, dtype=object)[cell_scope],
+            np.asarray(holders, dtype=object)[cell_h],
+            held,
+            limit * totals,
+            held - limit * totals,
+        )
+
+    for table, share, sign in (("group_caps", "max_share", 1), ("group_floors", "min_share", -1)):
+        groups = getattr(policy, table)
+        found_rows = []
+        for element in portfolio.elements if len(groups) else ():
+            named = groups[groups["element"] == element]
+            general = groups[(groups["element"] == ALL) & ~groups["group"].isin(named["group"])]
+            mine = scoped[scoped["element"] == element]
+            totals = mine.groupby("period")["volume_t"].sum()
+            for group, countries, limit in pd.concat([named, general])[
+                ["group", "countries", share]
+            ].itertuples(index=False):
+                held = mine[mine["country"].isin(countries)].groupby("period")["volume_t"].sum()
+                held = held.reindex(totals.index, fill_value=0.0)
+                for period, h, t in zip(totals.index, held, totals):
+                    found_rows.append((element, period, group, h, limit * t))
+        e, p, g, held, limit = (list(c) for c in zip(*found_rows)) if found_rows else ([],) * 5
+        held, limit = np.asarray(held, dtype=float), np.asarray(limit, dtype=float)
+        name = "group cap" if sign > 0 else "group floor"
+        record(name, e, p, g, held, limit, sign * (held - limit))
+
+    if contracts is None and not needs_contracts(portfolio):
+        contracted = pd.Series(dtype=bool)  # no contract constraints, no contract costs
+    else:
+        contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
+    capital = _check_projects(portfolio, plan, bundles, projects, record)
+    _check_hhi(portfolio, scoped, record)
+
+    if objective is not None:
+        recomputed = (
+            _recompute_cost(portfolio, plan, r, plan_e, plan_s)
+            + (_contract_cost(portfolio, contracted) if len(contracted) else 0.0)
+            + bundle_cost
+            + capital
+        )
+        excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
+        excess = excess if np.isfinite(excess) else np.inf  # a cost that cannot be recomputed fails
+        checks.append(
+            {
+                "check": "objective",
+                "rows_checked": 1,
+                "max_excess": abs(recomputed - objective),
+                "tolerance": TOL_REL,
+            }
+        )
+        if excess > 0:
+            found.append(
+                {
+                    "check": "objective",
+                    "element": "",
+                    "period": "",
+                    "holder": "",
+                    "value": objective,
+                    "limit": recomputed,
+                    "excess": excess,
+                }
+            )
+    columns = ["check", "element", "period", "holder", "value", "limit", "excess"]
+    return pd.DataFrame(checks), pd.DataFrame(found, columns=columns)
+
+
+def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Series:
+    """Purchases only under contract, minimum orders, supplier and country counts.
+
+    Returns whether each offer (supplier, element) is contracted.
+    """
+    policy = portfolio.policy
+    offers = portfolio.offers.set_index(["supplier", "element"])
+    used = plan.groupby(["supplier", "element"])["plain_t"].sum() > tol
+    if contracts is None:
+        contracted = used
+    else:
+        flags = contracts.reset_index().set_index(["supplier", "element"])["contracted"]
+        contracted = flags.astype(bool).reindex(flags.index.union(used.index), fill_value=False)
+    needs = used.index[used.to_numpy()]
+    record(
+        "purchase under contract",
+        [k[1] for k in needs],
+        [""] * len(needs),
+        [k[0] for k in needs],
+        used[needs].astype(float),
+        contracted.reindex(needs).astype(float),
+        (~contracted.reindex(needs, fill_value=False)).astype(float) * (1 + tol),
+    )
+    minimum = offers["min_order_t"].reindex(list(zip(plan["supplier"], plan["element"])))
+    vol = plan["plain_t"].to_numpy()
+    short = np.where(vol > tol, np.maximum(minimum.to_numpy() - vol, 0.0), 0.0)
+    record(
+        "minimum order",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        vol,
+        minimum.to_numpy(),
+        short,
+    )
+    counts = []
+    if policy.max_suppliers_per_element is not None:
+        signed = contracted[contracted].groupby(level="element").size()
+        counts.append(("suppliers per element", signed, policy.max_suppliers_per_element, 1))
+    if policy.min_countries_per_element is not None:
+        horizon = plan.assign(country=plan["supplier"].map(portfolio.supplier_country()))
+        by_country = horizon.groupby(["element", "country"])["volume_t"].sum()
+        total = by_country.groupby(level="element").transform("sum")
+        floor = policy.country_floor_share * total - tol
+        counted = (by_country >= floor).groupby(level="element").sum()
+        counts.append(
+            (
+                "countries per element",
+                counted.reindex(portfolio.elements, fill_value=0),
+                policy.min_countries_per_element,
+                -1,
+            )
+        )
+    for name, count, limit, sign in counts:  # sign 1: at most the limit; -1: at least
+        value = count.to_numpy(float)
+        record(
+            name,
+            count.index,
+            [ALL] * len(count),
+            [""] * len(count),
+            value,
+            np.full(len(count), limit),
+            sign * (value - limit),
+        )
+    return contracted
+
+
+def _check_bundles(portfolio, plan, bundles, record) -> tuple[pd.Series, float]:
+    """Concentrates: capacity, bundled tonnes = share x concentrate, surplus in [0, bundled].
+
+    Returns the surplus per (element, period) and the concentrates' cost (price, freight, risk)
+    less the surplus's salvage (USD).
+    """
+    if bundles is None or portfolio.concentrates.empty:
+        return pd.Series(dtype=float), 0.0
+    policy = portfolio.policy
+    q = bundles["concentrates"].reset_index()
+    capacity = portfolio.concentrate_capacity.set_index(["supplier", "product", "period"])
+    cap = capacity["capacity_t"].reindex(list(zip(q["supplier"], q["product"], q["period"])))
+    cap = cap.fillna(0.0).to_numpy()
+    volume = q["volume_t"].to_numpy(float)
+    record(
+        "concentrate capacity",
+        [""] * len(q),
+        q["period"],
+        q["supplier"],
+        volume,
+        cap,
+        np.maximum(-volume, volume - cap),
+    )
+    mix = portfolio.composition[portfolio.composition["element"].isin(portfolio.elements)]
+    supplied = q.merge(mix, on=["supplier", "product"])
+    supplied["bundled_t"] = supplied["volume_t"] * supplied["share"]
+    expected = supplied.groupby(["element", "supplier", "period"])["bundled_t"].sum()
+    reported = plan.set_index(["element", "supplier", "period"])["bundled_t"]
+    keys = expected.index.union(reported.index)
+    gap = (reported.reindex(keys, fill_value=0.0) - expected.reindex(keys, fill_value=0.0)).abs()
+    record(
+        "bundled tonnes",
+        keys.get_level_values(0),
+        keys.get_level_values(2),
+        keys.get_level_values(1),
+        reported.reindex(keys, fill_value=0.0).to_numpy(),
+        expected.reindex(keys, fill_value=0.0).to_numpy(),
+        gap.to_numpy(),
+    )
+    surplus = bundles["surplus"]["surplus_t"]
+    room = expected.groupby(level=["element", "period"]).sum().reindex(surplus.index).fillna(0.0)
+    record(
+        "surplus within [0, bundled]",
+        surplus.index.get_level_values(0),
+        surplus.index.get_level_values(1),
+        [""] * len(surplus),
+        surplus.to_numpy(),
+        room.to_numpy(),
+        np.maximum(-surplus.to_numpy(), (surplus - room).to_numpy()),
+    )
+    offers = portfolio.concentrates.merge(portfolio.suppliers[["supplier", "risk_score"]])
+    priced = q.merge(offers, on=["supplier", "product"], how="left")
+    unit = (
+        priced["price_usd_per_t"]
+        + priced["freight_usd_per_t"]
+        + policy.risk_weight_usd_per_t * priced["risk_score"]
+    )
+    salvage = surplus.index.get_level_values("element").map(
+        lambda e: policy.salvage_usd_per_t.get(e, 0.0)
+    )
+    return surplus, float((unit * priced["volume_t"]).sum() - (salvage * surplus).sum())
+
+
+def _check_projects(portfolio, plan, bundles, projects, record) -> float:
+    """A project's offers and concentrates within the capacity on stream.
+
+    Returns the capital cost (USD, discounted) of the projects started.
+    """
+    table = portfolio.projects
+    if table.empty:
+        return 0.0
+    labels = portfolio.period_labels
+    position = {p: i for i, p in enumerate(labels)}
+    started = {}
+    if projects is not None:
+        chosen = projects[projects["invested"]]
+        started = {s: position[p] for s, p in zip(chosen.index, chosen["start_period"])}
+    rows = plan[plan["supplier"].isin(table["supplier"])][
+        ["supplier", "element", "period", "plain_t"]
+    ]
+    capacity = portfolio.capacity.set_index(["supplier", "element", "period"])["capacity_t"]
+    limits = capacity.reindex(list(zip(rows["supplier"], rows["element"], rows["period"])))
+    volumes = [rows["plain_t"].to_numpy(float)]
+    frames = [rows.assign(limit=limits.to_numpy())]
+    if bundles is not None:
+        q = bundles["concentrates"].reset_index()
+        q = q[q["supplier"].isin(table["supplier"])]
+        cap = portfolio.concentrate_capacity.set_index(["supplier", "product", "period"])
+        frames.append(
+            q.assign(
+                element=q["product"],
+                plain_t=q["volume_t"],
+                limit=cap["capacity_t"]
+                .reindex(list(zip(q["supplier"], q["product"], q["period"])))
+                .to_numpy(),
+            )
+        )
+        volumes.append(q["volume_t"].to_numpy(float))
+    rows = pd.concat(frames, ignore_index=True)
+    projects_by = table.set_index("supplier")
+    share = np.array(
+        [
+            online_share(projects_by.loc[s], started[s], position[p]) if s in started else 0.0
+            for s, p in zip(rows["supplier"], rows["period"])
+        ]
+    )
+    limit = rows["limit"].to_numpy(float) * share
+    volume = rows["plain_t"].to_numpy(float)
+    record(
+        "project capacity on stream",
+        rows["element"],
+        rows["period"],
+        rows["supplier"],
+        volume,
+        limit,
+        volume - limit,
+    )
+    factor = discount_factors(portfolio)
+    return float(sum(projects_by.at[s, "capital_usd"] * factor[t] for s, t in started.items()))
+
+
+def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
+    """HHI of each capped element's purchases by country: at most the cap plus the tolerance.
+
+    Per period or over the horizon as the caps; both in HHI points.
+    """
+    policy = portfolio.policy
+    if policy.hhi_cap is None:
+        return
+    caps = (
+        policy.hhi_cap
+        if isinstance(policy.hhi_cap, dict)
+        else dict.fromkeys(portfolio.elements, policy.hhi_cap)
+    )
+    held = scoped.groupby(["element", "period", "country"])["volume_t"].sum()
+    total = held.groupby(level=["element", "period"]).transform("sum")
+    share = (held / total.where(total > 0)).fillna(0.0)
+    hhi = hhi_terms(share).groupby(level=["element", "period"]).sum()
+    hhi = hhi[hhi.index.get_level_values("element").isin(list(caps))]
+    limit = np.array([float(caps[e]) for e in hhi.index.get_level_values("element")])
+    record(
+        "HHI cap",
+        hhi.index.get_level_values("element"),
+        hhi.index.get_level_values("period"),
+        [""] * len(hhi),
+        hhi.to_numpy(),
+        limit,
+        hhi.to_numpy() - limit - policy.hhi_tolerance,
+    )
+
+
+def _contract_cost(portfolio, contracted: pd.Series) -> float:
+    """Contract costs (USD over the horizon) of the contracted offers."""
+    years = horizon_years(portfolio)
+    fee = portfolio.offers.set_index(["supplier", "element"])["contract_usd_per_year"]
+    chosen = contracted.index[contracted.to_numpy(bool)]
+    return float(fee.reindex(chosen).fillna(0.0).sum() * years)
+
+
+def _recompute_cost(
+    portfolio: Portfolio, plan: pd.DataFrame, r: dict, element: np.ndarray, supplier: np.ndarray
+) -> float:
+    """Total cost (USD) of a plan from the portfolio's prices, penalties and the stock path.
+
+    ``element`` and ``supplier`` are the plan rows' positions in the portfolio's lists.
+    """
+    policy = portfolio.policy
+    offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
+    elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
+    unit = np.full((len(elements), len(suppliers)), np.nan)
+    unit[_codes(offers["element"], elements), _codes(offers["supplier"], suppliers)] = (
+        offers["price_usd_per_t"]
+        + offers["freight_usd_per_t"]
+        + policy.risk_weight_usd_per_t * offers["risk_score"]
+    ).to_numpy(float)
+    plain = plan["plain_t"].to_numpy(float)
+    bought = plain != 0
+    per_row = unit[element, supplier]
+    stockpile = portfolio.stockpile.set_index("element")
+    holding = stockpile["holding_usd_per_t"]
+    penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
+    default = policy.target_shortfall_penalty_usd_per_t
+    grid = pd.Index(r["element"])
+    holding_cost = float(holding.reindex(grid).fillna(0.0).to_numpy() @ r["level"])
+    per_t = penalty.reindex(grid).fillna(default).to_numpy()
+    shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
+    return float(
+        # A purchase with no offer has no price: the capacity check reports it; here it adds 0.
+        np.nansum(per_row[bought] * plain[bought])
+        + holding_cost
+        + policy.shortage_penalty_usd_per_t * r["u"].sum()
+        + shortfall_cost
+    )

@@ -1,0 +1,218 @@
+"""Independent check of every scenario's recourse against the portfolio and the scenarios.
+
+Recomputed from the portfolio's tables (demand, initial stock, stock room, prices, capacities,
+penalties) and the delivered fractions: each scenario's stock balance from the initial stock
+forward, stock and unmet bounds, spot limits and room, and the recourse cost per scenario and
+element. Tolerances are those of :mod:`rareopt.checks.plan`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rareopt.checks.plan import TOL_REL, tolerance
+from rareopt.inputs.derived import replacement_prices
+from rareopt.inputs.portfolio import Portfolio
+
+__all__ = ["check_recourse"]
+
+
+def check_recourse(
+    portfolio: Portfolio,
+    plan: pd.DataFrame,
+    fractions: np.ndarray,
+    nominal: pd.DataFrame,
+    flows: pd.DataFrame,
+    spot: pd.DataFrame,
+    spot_share: float,
+    spot_premium: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Check scenario flows; recompute the recourse cost.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The portfolio.
+    plan : DataFrame
+        First-stage purchases, one row per purchase variable in the order of ``fractions``'
+        columns: element, supplier, period, volume_t.
+    fractions : ndarray
+        Delivered fraction per scenario (rows, in the order of ``flows``) and purchase.
+    nominal : DataFrame
+        Nominal plan per (element, period): level_t, unmet_t.
+    flows : DataFrame
+        Per (scenario, element, period): spot_t, unmet_t, level_t.
+    spot : DataFrame
+        Spot rows: scenario, element, supplier, period, spot_t.
+    spot_share, spot_premium : float
+        The emergency market's terms.
+
+    Returns
+    -------
+    checks, violations, recourse : DataFrame
+        Rows checked and largest excess per family; rows beyond tolerance; and the recomputed
+        recourse (``extra_cost_usd``) per (scenario, element).
+    """
+    tol = tolerance(portfolio)
+    labels, elements = portfolio.period_labels, portfolio.elements
+    suppliers = portfolio.suppliers["supplier"].tolist()
+    names = list(dict.fromkeys(flows["scenario"]))
+    n_w, n_e, n_s, n_p = len(names), len(elements), len(suppliers), len(labels)
+    checks, found = [], []
+
+    def record(name, keys: pd.DataFrame, excess) -> None:
+        excess = np.asarray(excess, dtype=float)
+        checks.append(
+            {
+                "check": name,
+                "rows_checked": int(excess.size),
+                "max_excess": float(excess.max(initial=0.0)),
+                "tolerance": tol,
+            }
+        )
+        for i in np.flatnonzero(excess > tol):
+            found.append({"check": name, **keys.iloc[i].to_dict(), "excess": float(excess[i])})
+
+    # Every table's labels as integer codes, so that the checks below are array arithmetic on
+    # dense grids (scenario x element x period, element x supplier x period).
+    def code(values, categories) -> np.ndarray:
+        return pd.Categorical(np.asarray(values, dtype=object), categories=categories).codes.astype(
+            np.int64
+        )
+
+    def offer_cell(table) -> np.ndarray:
+        return code(table["element"], elements) * n_s + code(table["supplier"], suppliers)
+
+    unit_grid = np.full(n_e * n_s, np.nan)
+    unit_grid[offer_cell(portfolio.offers)] = (
+        portfolio.offers["price_usd_per_t"] + portfolio.offers["freight_usd_per_t"]
+    ).to_numpy(float)
+    cap_grid = np.zeros(n_e * n_s * n_p)
+    capacity = portfolio.capacity
+    cap_grid[offer_cell(capacity) * n_p + code(capacity["period"], labels)] = capacity[
+        "capacity_t"
+    ].to_numpy(float)
+
+    plan_offer = offer_cell(plan)
+    plan_period = code(plan["period"], labels)
+    unit = unit_grid[plan_offer]
+    x = plan["volume_t"].to_numpy(float)
+    plan_cell = code(plan["element"], elements) * n_p + plan_period
+    cells = n_e * n_p
+
+    def per_cell(w: np.ndarray, cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Sums over (scenario, element, period) cells, as a scenarios x cells array."""
+        return np.bincount(w * cells + cell, weights=weights, minlength=n_w * cells).reshape(
+            n_w, cells
+        )
+
+    # Deliveries and the refund of what is not delivered, per scenario, element and period.
+    every_w = np.repeat(np.arange(n_w), len(plan))
+    every_cell = np.tile(plan_cell, n_w)
+    delivered = per_cell(every_w, every_cell, (fractions * x).ravel())
+    refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
+
+    spot_w = code(spot["scenario"], names)
+    spot_offer = offer_cell(spot)
+    spot_period = code(spot["period"], labels)
+    plan_row = np.full(n_e * n_s * n_p, -1, dtype=np.int64)
+    plan_row[plan_offer * n_p + plan_period] = np.arange(len(plan))
+    row = plan_row[spot_offer * n_p + spot_period]
+    known = row >= 0
+    f_spot = np.where(known, fractions[spot_w, np.maximum(row, 0)], 0.0)
+    x_spot = np.where(known, x[np.maximum(row, 0)], 0.0)
+    cap_spot = cap_grid[spot_offer * n_p + spot_period]
+    unit_spot = unit_grid[spot_offer] * (1.0 + spot_premium)
+    spot_t = spot["spot_t"].to_numpy(float)
+    where = spot[["scenario", "element", "supplier", "period"]].reset_index(drop=True)
+    record("spot >= 0", where, -spot_t)
+    record("spot <= share x delivered capacity", where, spot_t - spot_share * f_spot * cap_spot)
+    record("deliveries + spot <= capacity", where, f_spot * x_spot + spot_t - f_spot * cap_spot)
+    spot_cell = code(spot["element"], elements) * n_p + spot_period
+    spot_in = per_cell(spot_w, spot_cell, spot_t)
+    spot_cost = per_cell(spot_w, spot_cell, spot_t * unit_spot)
+
+    # The scenarios' flows on the full grid (every element has a demand in every period).
+    flow_index = (
+        code(flows["scenario"], names) * cells
+        + code(flows["element"], elements) * n_p
+        + code(flows["period"], labels)
+    )
+    level = np.zeros(n_w * cells)
+    unmet = np.zeros(n_w * cells)
+    level[flow_index] = flows["level_t"].to_numpy(float)
+    unmet[flow_index] = flows["unmet_t"].to_numpy(float)
+    level, unmet = level.reshape(n_w, n_e, n_p), unmet.reshape(n_w, n_e, n_p)
+    demand = np.zeros(cells)
+    demand[
+        code(portfolio.demand["element"], elements) * n_p + code(portfolio.demand["period"], labels)
+    ] = portfolio.demand["demand_t"].to_numpy(float)
+    demand = demand.reshape(n_e, n_p)
+    stockpile = portfolio.stockpile.set_index("element").reindex(elements)
+    room = stockpile["capacity_t"].fillna(0.0).to_numpy(float)
+    initial = stockpile["initial_t"].fillna(0.0).to_numpy(float)
+    holding = stockpile["holding_usd_per_t"].fillna(0.0).to_numpy(float)
+    previous = np.concatenate(
+        [np.broadcast_to(initial[None, :, None], (n_w, n_e, 1)), level[:, :, :-1]], axis=2
+    )
+    shape = (n_w, n_e, n_p)
+    delivered, refund = delivered.reshape(shape), refund.reshape(shape)
+    spot_in, spot_cost = spot_in.reshape(shape), spot_cost.reshape(shape)
+    residual = previous + delivered + spot_in + unmet - level - demand[None]
+    grid = pd.DataFrame(
+        {
+            "scenario": np.repeat(names, cells),
+            "element": np.tile(np.repeat(elements, n_p), n_w),
+            "period": np.tile(labels, n_w * n_e),
+        }
+    )
+    record("scenario stock balance", grid, np.abs(residual).ravel())
+    record("scenario stock >= 0", grid, -level.ravel())
+    record("scenario stock <= capacity", grid, (level - room[None, :, None]).ravel())
+    record(
+        "scenario unmet in [0, demand]",
+        grid,
+        np.maximum(-unmet, unmet - demand[None]).ravel(),
+    )
+
+    base = nominal.reindex(pd.MultiIndex.from_product([elements, labels]))
+    base_level = base["level_t"].to_numpy(float).reshape(1, n_e, n_p)
+    base_unmet = base["unmet_t"].to_numpy(float).reshape(1, n_e, n_p)
+    record("scenario unmet >= nominal unmet", grid, (base_unmet - unmet).ravel())
+    penalty = portfolio.policy.shortage_penalty_usd_per_t
+    extra = (
+        refund
+        + spot_cost
+        + holding[None, :, None] * (level - base_level)
+        + penalty * (unmet - base_unmet)
+    )
+    replacement = replacement_prices(portfolio)
+    price = np.array([replacement.get(e, 0.0) for e in elements])
+    missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
+    per_element = extra.sum(axis=2) + price[None, :] * missing
+    recourse = pd.DataFrame(
+        {"extra_cost_usd": per_element.ravel()},
+        index=pd.MultiIndex.from_product([names, elements], names=["scenario", "element"]),
+    )
+    columns = ["check", "scenario", "element", "period", "supplier", "excess"]
+    violations = pd.DataFrame(found).reindex(columns=columns)
+    return pd.DataFrame(checks), violations, recourse
+
+
+def check_objective(recomputed: float, reported: float) -> tuple[dict, bool]:
+    """One check row comparing the recomputed two-stage objective with HiGHS's; True if it fails.
+
+    Examples
+    --------
+    >>> check_objective(100.0, 100.0)[1]
+    False
+    """
+    excess = abs(recomputed - reported)
+    row = {
+        "check": "two-stage objective",
+        "rows_checked": 1,
+        "max_excess": excess,
+        "tolerance": TOL_REL,
+    }
+    return row, excess > TOL_REL * max(1.0, abs(recomputed))

@@ -1,0 +1,85 @@
+"""Facts derived from a portfolio's tables that the model and the independent checks share.
+
+One home for the year length, the horizon in years, the replacement price of stock and whether
+a portfolio has discrete contract decisions, so that the formulation, the checks and the reports
+cannot drift apart on them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "horizon_years",
+    "needs_contracts",
+    "has_discrete_decisions",
+    "replacement_prices",
+]
+
+DAYS_PER_YEAR = 365.25
+"""Days in a year (the Julian year): contract fees per year, discounting and disruption rates."""
+
+
+def horizon_years(portfolio: Portfolio) -> float:
+    """The planning horizon in years: the periods' days / :data:`DAYS_PER_YEAR`.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> round(horizon_years(load_example("japan")), 2)
+    2.0
+    """
+    return float(portfolio.periods["days"].sum()) / DAYS_PER_YEAR
+
+
+def needs_contracts(portfolio: Portfolio) -> bool:
+    """Whether the portfolio has any discrete contract decision.
+
+    A contract fee, a minimum order, a limit on suppliers per element or a minimum number of
+    countries.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> needs_contracts(load_example("tiny")), needs_contracts(load_example("bundles"))
+    (False, False)
+    """
+    offers, policy = portfolio.offers, portfolio.policy
+    return bool(
+        (offers["contract_usd_per_year"] > 0).any()
+        or (offers["min_order_t"] > 0).any()
+        or policy.max_suppliers_per_element is not None
+        or policy.min_countries_per_element is not None
+    )
+
+
+def has_discrete_decisions(portfolio: Portfolio) -> bool:
+    """Whether the model is a MIP: contract decisions (:func:`needs_contracts`) or projects.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> has_discrete_decisions(load_example("tiny"))
+    False
+    """
+    return needs_contracts(portfolio) or len(portfolio.projects) > 0
+
+
+def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
+    """USD/t at which a scenario's stock gap at the end is valued, per element.
+
+    The mean unit cost (price + freight) of the element's offers.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> replacement_prices(load_example("tiny"))["Nd"]
+    60000.0
+    """
+    offers = portfolio.offers
+    unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
+    return {e: float(v) for e, v in unit.groupby(offers["element"]).mean().items()}

@@ -1,0 +1,238 @@
+"""Read and write portfolios as one YAML file (large tables may be CSV files beside it).
+
+Input is parsed with ``yaml.safe_load`` only: no tags, no code, nothing unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from rareopt.inputs.concentrates import concentrate_records
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+
+__all__ = [
+    "read_arguments",
+    "write_yaml",
+    "portfolio_arguments",
+    "portfolio_to_dict",
+    "TOP_LEVEL_KEYS",
+]
+
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "sources",
+    "periods",
+    "demand",
+    "suppliers",
+    "offers",
+    "capacity",
+    "stockpile",
+    "policy",
+    "criticality",
+    "concentrates",
+    "projects",
+)
+_CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``2e6`` and ``1.5e-3`` as numbers.
+
+    YAML 1.1, which PyYAML implements, needs a dot and a signed exponent (``2.0e+6``); analysts
+    write ``2e6``, and reading it as text would only fail later in validation.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, Any]:
+    """:class:`~rareopt.Portfolio` arguments from the mapping a YAML file holds.
+
+    String tables name CSV files in ``base_dir``; unknown or missing top-level keys are errors.
+
+    Examples
+    --------
+    >>> args = portfolio_arguments({"periods": 1, "demand": {"Nd": 10},
+    ...     "suppliers": [{"supplier": "A", "country": "AU", "kind": "mine"}],
+    ...     "offers": [{"supplier": "A", "element": "Nd", "price_usd_per_t": 1, "capacity_t": 20}]})
+    >>> sorted(args)[:3]
+    ['demand', 'description', 'offers']
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"a portfolio file must hold a mapping of {list(TOP_LEVEL_KEYS)}")
+    unknown = sorted(set(spec) - set(TOP_LEVEL_KEYS))
+    missing = [k for k in ("periods", "demand", "suppliers", "offers") if k not in spec]
+    if unknown or missing:
+        raise ValueError(
+            "portfolio file: "
+            + (f"unknown key(s) {unknown}; " if unknown else "")
+            + (f"missing key(s) {missing}; " if missing else "")
+            + f"allowed: {list(TOP_LEVEL_KEYS)}"
+        )
+    spec = dict(spec)
+    for table in _CSV_TABLES:
+        if isinstance(spec.get(table), str):
+            # Only an empty cell is missing: "NA" is Namibia's country code, not "not available".
+            spec[table] = pd.read_csv(
+                os.path.join(base_dir, spec[table]), keep_default_na=False, na_values=[""]
+            )
+    spec["sources"] = tuple(spec.get("sources") or ())
+    spec["description"] = str(spec.get("description") or "").strip()
+    return spec
+
+
+def read_arguments(path: str) -> dict[str, Any]:
+    """:class:`~rareopt.Portfolio` arguments from a portfolio YAML file (see ``Portfolio.from_yaml``).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import example_path
+    >>> read_arguments(example_path("tiny"))["name"]
+    'tiny'
+    """
+    with open(path, encoding="utf-8") as handle:
+        spec = yaml.load(handle, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    spec = dict(spec or {})
+    spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    return portfolio_arguments(spec, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def _plain(value: Any) -> Any:
+    """Python scalars YAML can write: numpy numbers to float or int (infinity stays .inf)."""
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _per_period(values: list) -> Any:
+    """One number when every period has the same value, else the list."""
+    values = [_plain(v) for v in values]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _group_records(groups: pd.DataFrame) -> list[dict]:
+    return [{**row, "countries": list(row["countries"])} for row in _records(groups)]
+
+
+def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
+    """The YAML mapping of a portfolio (the inverse of ``Portfolio.from_dict``).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> sorted(portfolio_to_dict(load_example("tiny")))[:3]
+    ['demand', 'description', 'name']
+    """
+    labels = portfolio.period_labels
+    order = {p: i for i, p in enumerate(labels)}
+
+    def by_period(frame: pd.DataFrame, keys: list[str], value: str) -> dict:
+        frame = frame.assign(_o=frame["period"].map(order)).sort_values("_o")
+        groups = frame.groupby(keys if len(keys) > 1 else keys[0], sort=False)
+        return {k: _per_period(g[value].tolist()) for k, g in groups}
+
+    demand = by_period(portfolio.demand, ["element"], "demand_t")
+    capacity = by_period(portfolio.capacity, ["supplier", "element"], "capacity_t")
+    offers = [
+        {**row, "capacity_t": capacity.get((row["supplier"], row["element"]), 0)}
+        for row in _records(portfolio.offers)
+    ]
+    targets = by_period(portfolio.stock_target, ["element"], "target_days")
+    # A blank shortfall penalty means "the policy's": leave it out rather than write .nan.
+    stockpile = [
+        {**{k: v for k, v in row.items() if v == v}, "target_days": targets.get(row["element"], 0)}
+        for row in _records(portfolio.stockpile)
+    ]
+    policy = portfolio.policy
+    spec: dict[str, Any] = {
+        "name": portfolio.name,
+        "description": portfolio.description,
+        "sources": list(portfolio.sources),
+        "periods": _records(portfolio.periods),
+        "demand": demand,
+        "suppliers": _records(portfolio.suppliers),
+        "offers": offers,
+        "stockpile": stockpile,
+        "policy": {
+            "country_caps": _records(policy.country_caps),
+            "supplier_caps": _records(policy.supplier_caps),
+            "cap_basis": policy.cap_basis,
+            "shortage_penalty_usd_per_t": _plain(policy.shortage_penalty_usd_per_t),
+            "target_shortfall_penalty_usd_per_t": _plain(policy.target_shortfall_penalty_usd_per_t),
+            "risk_weight_usd_per_t": _plain(policy.risk_weight_usd_per_t),
+            "hard_stock_targets": bool(policy.hard_stock_targets),
+            "group_caps": _group_records(policy.group_caps),
+            "group_floors": _group_records(policy.group_floors),
+            "max_suppliers_per_element": policy.max_suppliers_per_element,
+            "min_countries_per_element": policy.min_countries_per_element,
+            "country_floor_share": _plain(policy.country_floor_share),
+            "hhi_cap": (
+                {k: _plain(v) for k, v in policy.hhi_cap.items()}
+                if isinstance(policy.hhi_cap, dict)
+                else _plain(policy.hhi_cap)
+            ),
+            "hhi_tolerance": _plain(policy.hhi_tolerance),
+            "hhi_max_iterations": policy.hhi_max_iterations,
+            "salvage_usd_per_t": {k: _plain(v) for k, v in policy.salvage_usd_per_t.items()},
+            "discount_rate": _plain(policy.discount_rate),
+        },
+    }
+    if len(portfolio.concentrates):
+        spec["concentrates"] = concentrate_records(portfolio)
+    if len(portfolio.projects):
+        spec["projects"] = [
+            {**row, "ramp": [float(v) for v in row["ramp"]]} for row in _records(portfolio.projects)
+        ]
+    settings = portfolio.criticality
+    if settings.home_country is not None or settings.wgi or settings.trade:
+        spec["criticality"] = {
+            "home_country": settings.home_country,
+            "wgi": {k: _plain(v) for k, v in settings.wgi.items()},
+            "trade": {k: _plain(v) for k, v in settings.trade.items()},
+        }
+    return spec
+
+
+def write_yaml(portfolio: Portfolio, path: str | None = None) -> str:
+    """YAML text of a portfolio; written to ``path`` when given. Reads back to an equal portfolio.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> write_yaml(load_example("tiny")).startswith("name: tiny")
+    True
+    """
+    text = yaml.safe_dump(
+        portfolio_to_dict(portfolio),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
+        width=100,
+    )
+    if path is not None:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return text

@@ -1,0 +1,45 @@
+"""The concentration measure, written once: the Herfindahl-Hirschman index (HHI).
+
+HHI = 10,000 x sum_c share_c^2 over the holders c (countries or suppliers) of an element's
+purchases, shares as fractions: 10,000 for one holder, 10,000 / n for n equal ones. The model's
+HHI cuts, the independent check, the result tables, the frontier and the criticality indicators
+all take it from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["HHI_SCALE", "hhi_terms", "hhi_points"]
+
+HHI_SCALE = 10_000.0
+"""HHI points of a single holder (share 1)."""
+
+
+def hhi_terms(shares: Any) -> Any:
+    """Each holder's contribution to the HHI: 10,000 x share^2 (same shape as ``shares``).
+
+    Examples
+    --------
+    >>> hhi_terms(np.array([0.5, 0.5])).tolist()
+    [2500.0, 2500.0]
+    """
+    return HHI_SCALE * shares**2
+
+
+def hhi_points(shares: Any) -> Any:
+    """The HHI (0-10,000) of shares along the last axis (a DataFrame: of each row).
+
+    Examples
+    --------
+    >>> float(hhi_points(np.array([0.6, 0.4])))
+    5200.0
+    >>> import pandas as pd
+    >>> hhi_points(pd.DataFrame({"CN": [1.0, 0.5], "AU": [0.0, 0.5]}, index=["Nd", "Dy"])).tolist()
+    [10000.0, 5000.0]
+    """
+    return (
+        hhi_terms(shares).sum(axis=-1)
+        if not hasattr(shares, "columns")
+        else hhi_terms(shares).sum(axis=1)
+    )

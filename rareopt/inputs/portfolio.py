@@ -1,0 +1,640 @@
+"""The sourcing portfolio: tidy tables of periods, demand, suppliers, offers, stockpile and policy.
+
+A :class:`Portfolio` accepts the forms an analyst has at hand (DataFrames, lists of records, dicts of
+numbers or per-period lists) and normalises them into long, tidy tables keyed by element, supplier,
+country and period. Validation (:mod:`rareopt.inputs.validation`) runs on every construction and reports
+every problem at once.
+
+Units: tonnes of rare-earth oxide equivalent (t REO), US dollars (USD), USD per tonne, days.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
+from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
+from rareopt.inputs.projects import project_table
+from rareopt.inputs.tables import (
+    ALL,
+    CAP_BASES,
+    SOURCE,
+    SUPPLIER_KINDS,
+    expand_per_period,
+    table_frame,
+)
+from rareopt.inputs.validation import validate
+
+__all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
+
+
+_FREQ_ALIASES = {"month": "M", "quarter": "Q", "year": "Y"}
+
+
+def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int) -> list[float]:
+    """Linear stock-target path in days: ``start_days`` now, ``end_days`` from period ``n_periods`` on.
+
+    Examples
+    --------
+    >>> ramp(60, 180, 4, 6)
+    [90.0, 120.0, 150.0, 180.0, 180.0, 180.0]
+    """
+    steps = max(int(n_periods), 1)
+    return [
+        float(start_days + (end_days - start_days) * min(k, steps) / steps)
+        for k in range(1, total_periods + 1)
+    ]
+
+
+def make_periods(spec: Any) -> pd.DataFrame:
+    """Normalise a period specification into a table of ``period`` labels and lengths in ``days``.
+
+    Parameters
+    ----------
+    spec : int, list, dict or DataFrame
+        ``24`` (labels P1..P24 of 365/12 days); ``{"count": 4, "days": 91.25}``;
+        ``{"start": "2026-01", "count": 24, "freq": "month"}`` (calendar lengths);
+        a list of labels (365/12 days each) or of records ``{"period": ..., "days": ...}``;
+        or a DataFrame with those two columns.
+
+    Examples
+    --------
+    >>> make_periods({"start": "2026-01", "count": 2, "freq": "month"})["days"].tolist()
+    [31.0, 28.0]
+    """
+    if isinstance(spec, pd.DataFrame):
+        frame = spec.copy()
+    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, int(spec) + 1)]})
+    elif isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - {"count", "days", "start", "freq"})
+        if unknown:
+            raise ValueError(
+                f"periods: unknown key(s) {unknown}; allowed: count, days, start, freq"
+            )
+        count = int(spec.get("count", 0))
+        if "start" in spec:
+            freq = str(spec.get("freq", "month"))
+            if freq not in _FREQ_ALIASES:
+                raise ValueError(
+                    f"periods, field freq: got {freq!r}; allowed: one of {sorted(_FREQ_ALIASES)}"
+                )
+            index = pd.period_range(str(spec["start"]), periods=count, freq=_FREQ_ALIASES[freq])
+            days = ((index + 1).start_time - index.start_time).days
+            frame = pd.DataFrame({"period": index.astype(str), "days": days.astype(float)})
+        else:
+            frame = pd.DataFrame(
+                {
+                    "period": [f"P{k}" for k in range(1, count + 1)],
+                    "days": float(spec.get("days", 365.0 / 12)),
+                }
+            )
+    else:
+        items = list(spec)
+        if items and isinstance(items[0], Mapping):
+            frame = pd.DataFrame.from_records(items)
+        else:
+            frame = pd.DataFrame({"period": items})
+    if "days" not in frame:
+        frame["days"] = 365.0 / 12
+    frame = frame.reset_index(drop=True)
+    frame["period"] = frame["period"].astype(str)
+    return frame[["period", "days"]]
+
+
+def _demand_table(demand: Any, periods: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long demand table (element, period, demand_t) from a dict or a tidy DataFrame."""
+    if isinstance(demand, Mapping):
+        frame = pd.DataFrame({"element": list(demand), "demand_t": list(demand.values())})
+        return expand_per_period(frame, "demand_t", ["element"], periods, "demand")
+    frame = table_frame(demand, ["element", "period", "demand_t"])
+    if "period" not in frame:
+        return expand_per_period(frame, "demand_t", ["element"], periods, "demand")
+    return frame, pd.DataFrame()
+
+
+def _cap_table(caps: Any, key: str) -> pd.DataFrame:
+    """Cap table (key, element, max_share) from a number, a dict ``{key: share}`` or records."""
+    columns = [key, "element", "max_share"]
+    if caps is None:
+        return pd.DataFrame(columns=columns)
+    if isinstance(caps, (int, float, np.number)) and not isinstance(caps, bool):
+        return pd.DataFrame([{key: ALL, "element": ALL, "max_share": caps}], columns=columns)
+    if isinstance(caps, Mapping):
+        return pd.DataFrame(
+            [{key: k, "element": ALL, "max_share": v} for k, v in caps.items()], columns=columns
+        )
+    frame = table_frame(caps, columns)
+    if "element" not in frame:
+        frame["element"] = ALL
+    frame["element"] = frame["element"].fillna(ALL)
+    if key not in frame:
+        frame[key] = ALL
+    return frame
+
+
+def _group_table(groups: Any, share: str) -> pd.DataFrame:
+    """Group table (group, countries, element, ``share``) from records.
+
+    The group name defaults to the countries joined with '+', the element to '*'.
+    """
+    columns = ["group", "countries", "element", share]
+    if groups is None:
+        return pd.DataFrame(columns=columns)
+    frame = table_frame(groups, columns)
+    for column in ("countries", share):
+        if column not in frame:
+            frame[column] = None
+    frame["countries"] = [
+        tuple(c) if isinstance(c, (list, tuple)) else c for c in frame["countries"]
+    ]
+    if "element" not in frame:
+        frame["element"] = ALL
+    frame["element"] = frame["element"].fillna(ALL)
+    if "group" not in frame:
+        frame["group"] = None
+    frame["group"] = [
+        g if isinstance(g, str) and g else "+".join(map(str, c)) if isinstance(c, tuple) else g
+        for g, c in zip(frame["group"], frame["countries"])
+    ]
+    return frame[columns]
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """Procurement policy: concentration caps, penalties and how targets are enforced.
+
+    Parameters
+    ----------
+    country_caps : DataFrame, dict or records
+        Maximum share of each element's purchases from one country: ``{"CN": 0.5}`` for every
+        element, or records ``{"country", "element", "max_share"}`` (element ``"*"`` = all). A cap
+        for a named element overrides the ``"*"`` cap of the same country.
+    supplier_caps : float, DataFrame, dict or records
+        Maximum share of one supplier: a number for every supplier and element, or records
+        ``{"supplier", "element", "max_share"}`` with ``"*"`` wildcards; the most specific wins.
+    cap_basis : {"period", "horizon"}
+        Caps hold in every period, or on the totals over the horizon.
+    shortage_penalty_usd_per_t : float
+        Cost of one tonne of unmet demand (USD/t).
+    target_shortfall_penalty_usd_per_t : float
+        Cost of one tonne of stock below its target, per period (USD/t per period).
+    risk_weight_usd_per_t : float
+        USD per tonne bought per unit of supplier risk score.
+    hard_stock_targets : bool
+        If true, stock must reach its target (no priced shortfall); the model may then be infeasible.
+    group_caps : records, optional
+        Maximum share of each element's purchases from a group of countries:
+        ``{"group": "CN+MM", "countries": ["CN", "MM"], "max_share": 0.6, "element": "*"}``.
+    group_floors : records, optional
+        Minimum share from a group: ``{"countries": ["AU", "IN"], "min_share": 0.1}``.
+    max_suppliers_per_element : int, optional
+        At most this many contracted suppliers per element (MIP).
+    min_countries_per_element : int, optional
+        At least this many countries each supplying ``country_floor_share`` or more of the
+        element's purchases over the horizon (MIP).
+    country_floor_share : float
+        Share a country must reach to count towards ``min_countries_per_element`` (default 0.05).
+    hhi_cap : float or dict, optional
+        Cap on the HHI of each element's purchases by country (0-10,000; per element with a
+        dict), per period or over the horizon as ``cap_basis``; kept by tangent cuts.
+    hhi_tolerance : float
+        HHI points a capped HHI may exceed its cap by when the cut loop stops (default 1).
+    hhi_max_iterations : int
+        Solves the cut loop may take (default 50).
+    salvage_usd_per_t : dict, optional
+        Per element, what a tonne of concentrate surplus fetches (USD/t; negative: a disposal
+        cost); elements not named are disposed of at no cost.
+    discount_rate : float
+        Per year, applied to projects' capital costs (paid when construction starts).
+
+    Examples
+    --------
+    >>> Policy(country_caps={"CN": 0.5}, supplier_caps=0.3).country_caps.to_dict("records")
+    [{'country': 'CN', 'element': '*', 'max_share': 0.5}]
+    """
+
+    country_caps: Any = None
+    supplier_caps: Any = None
+    cap_basis: str = "period"
+    shortage_penalty_usd_per_t: float = 1.0e6
+    target_shortfall_penalty_usd_per_t: float = 1.0e4
+    risk_weight_usd_per_t: float = 0.0
+    hard_stock_targets: bool = False
+    group_caps: Any = None
+    group_floors: Any = None
+    max_suppliers_per_element: int | None = None
+    min_countries_per_element: int | None = None
+    country_floor_share: float = 0.05
+    hhi_cap: Any = None
+    hhi_tolerance: float = 1.0
+    hhi_max_iterations: int = 50
+    salvage_usd_per_t: Any = None
+    discount_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
+        object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
+        object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
+        object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
+        salvage = self.salvage_usd_per_t
+        object.__setattr__(
+            self,
+            "salvage_usd_per_t",
+            dict(salvage) if isinstance(salvage, Mapping) else ({} if salvage is None else salvage),
+        )
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any] | Policy | None) -> Policy:
+        """Build a policy from the ``policy:`` mapping of a portfolio file.
+
+        ``supplier_cap`` is accepted as an alias of ``supplier_caps`` and ``country_cap`` of
+        ``country_caps`` (giving both is an error). Unknown keys raise ``ValueError`` naming the allowed
+        keys.
+
+        Examples
+        --------
+        >>> Policy.from_dict({"supplier_cap": 0.3}).supplier_caps["max_share"].tolist()
+        [0.3]
+        """
+        if isinstance(spec, Policy):
+            return spec
+        spec = dict(spec or {})
+        for alias in ("supplier_cap", "country_cap"):
+            if alias in spec and alias + "s" in spec:
+                raise ValueError(f"policy: both {alias} and {alias}s given; allowed: one of them")
+            if alias in spec:
+                spec[alias + "s"] = spec.pop(alias)
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**spec)
+
+
+@dataclass(frozen=True)
+class Criticality:
+    """What the criticality indicators need beyond the tables (see :mod:`rareopt.analysis.criticality`).
+
+    Parameters
+    ----------
+    home_country : str, optional
+        The buyer's own country: purchases from it count as domestic supply in net import reliance.
+    wgi : dict, optional
+        Raw World Governance Indicator score per country (-2.5 to 2.5, the World Bank's
+        Worldwide Governance Indicators averaged over their six dimensions). rareopt ships no
+        scores; with none given, the governance-weighted HHI is not computed.
+    trade : dict, optional
+        Trade parameter per country for the EU method: 1.0 by default, 0.8 with a trade
+        agreement, 1.1 to 1.5 under export restrictions.
+
+    Examples
+    --------
+    >>> Criticality.from_dict({"home_country": "JP", "trade": {"CN": 1.3}}).trade
+    {'CN': 1.3}
+    """
+
+    home_country: str | None = None
+    wgi: Mapping[str, float] = field(default_factory=dict)
+    trade: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("wgi", "trade"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, dict(value) if isinstance(value, Mapping) else value)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any] | Criticality | None) -> Criticality:
+        """Build the settings from the ``criticality:`` mapping of a portfolio file.
+
+        Unknown keys raise ``ValueError`` naming the allowed keys.
+
+        Examples
+        --------
+        >>> Criticality.from_dict(None).home_country is None
+        True
+        """
+        if isinstance(spec, Criticality):
+            return spec
+        spec = dict(spec or {})
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(f"criticality: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**{k: v for k, v in spec.items() if v is not None})
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """A sourcing problem as tidy tables. Constructing one validates it.
+
+    Parameters
+    ----------
+    periods : int, dict, list or DataFrame
+        See :func:`make_periods`.
+    demand : dict or DataFrame
+        t REO per period: ``{"Nd": 500, "Dy": [40, 42, 44]}`` or a long table
+        (element, period, demand_t).
+    suppliers : DataFrame or records
+        Columns supplier, country, kind (mine / processor / recycler / trader) and optional
+        risk_score in [0, 1] (default 0).
+    offers : DataFrame or records
+        One row per supplier and element: price_usd_per_t, capacity_t (t per period, a number or a
+        list with one value per period) and optional freight_usd_per_t (freight and tariffs, USD/t),
+        contract_usd_per_year (fixed cost of contracting the offer at all, USD a year) and
+        min_order_t (in each period, buy nothing or at least this many t). Either of the last two
+        makes the model a MIP.
+    capacity : DataFrame, optional
+        Per-period capacities (supplier, element, period, capacity_t) that replace the offers'
+        capacity_t for those rows.
+    stockpile : DataFrame or records, optional
+        One row per element: initial_t, target_days (a number, a list per period or
+        ``{"from", "to", "periods"}`` ramp), capacity_t (None = unlimited), holding_usd_per_t
+        (USD per tonne of end-of-period stock per period) and optional shortfall_penalty_usd_per_t
+        (USD per tonne below target per period; blank = the policy's). Elements not listed hold no stock.
+    policy : Policy or dict, optional
+        Caps, penalties and options; see :class:`Policy`.
+    name, description : str
+        Labels shown in summaries.
+    sources : list of str
+        Where the numbers come from.
+    criticality : Criticality or dict, optional
+        Home country, WGI scores and trade parameters for the criticality indicators.
+    concentrates : DataFrame or records, optional
+        Co-produced products: supplier, product, price_usd_per_t and capacity_t (per t REO),
+        optional freight_usd_per_t, and composition (element -> share of the REO); see
+        :mod:`rareopt.inputs.concentrates`.
+    projects : DataFrame or records, optional
+        Suppliers that exist only if invested in: supplier, capital_usd, earliest_start (period
+        label or number), build_periods, ramp (shares of capacity after coming on stream); see
+        :mod:`rareopt.inputs.projects`.
+
+    Raises
+    ------
+    PortfolioError
+        Listing every problem found (table, row, field, value, what is allowed).
+
+    Examples
+    --------
+    >>> p = Portfolio(
+    ...     periods=2,
+    ...     demand={"Nd": 100},
+    ...     suppliers=[{"supplier": "A", "country": "CN", "kind": "mine"},
+    ...                {"supplier": "B", "country": "AU", "kind": "mine"}],
+    ...     offers=[{"supplier": "A", "element": "Nd", "price_usd_per_t": 50_000, "capacity_t": 200},
+    ...             {"supplier": "B", "element": "Nd", "price_usd_per_t": 60_000, "capacity_t": 200}],
+    ...     policy={"country_caps": {"CN": 0.6}},
+    ... )
+    >>> p.elements, p.period_labels
+    (['Nd'], ['P1', 'P2'])
+    """
+
+    periods: Any
+    demand: Any
+    suppliers: Any
+    offers: Any
+    capacity: Any = None
+    stockpile: Any = None
+    policy: Any = None
+    name: str = "portfolio"
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    criticality: Any = None
+    concentrates: Any = None
+    projects: Any = None
+    warnings: tuple = field(default=(), compare=False)
+    stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (element, period, target_days) derived from the stockpile's targets."""
+    concentrate_capacity: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (supplier, product, period, capacity_t) of the concentrate offers."""
+    composition: pd.DataFrame = field(init=False, repr=False, compare=False)
+    """Long table (supplier, product, element, share) of the concentrate offers."""
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        periods = make_periods(self.periods)
+        labels = periods["period"].tolist()
+        demand, bad_demand = _demand_table(self.demand, labels)
+        suppliers = table_frame(self.suppliers, ["supplier", "country", "kind", "risk_score"])
+        offers = table_frame(self.offers, ["supplier", "element", "price_usd_per_t", "capacity_t"])
+        if "capacity_t" not in offers:
+            offers["capacity_t"] = np.nan
+        # Optional fields left blank in some rows take their documented default.
+        for frame, column in (
+            (suppliers, "risk_score"),
+            (offers, "freight_usd_per_t"),
+            (offers, "contract_usd_per_year"),
+            (offers, "min_order_t"),
+        ):
+            frame[column] = frame[column].fillna(0.0) if column in frame else 0.0
+        capacity, bad_capacity = expand_per_period(
+            offers, "capacity_t", ["supplier", "element"], labels, "offers"
+        )
+        if self.capacity is not None:
+            override = table_frame(self.capacity, ["supplier", "element", "period", "capacity_t"])
+            override["period"] = override["period"].astype(str)
+            keys = ["supplier", "element", "period"]
+            capacity = pd.concat([override, capacity]).drop_duplicates(keys, keep="first")
+            capacity = capacity.reset_index(drop=True)
+        stockpile, stock_target, bad_target = _stockpile_tables(self.stockpile, labels)
+        policy = Policy.from_dict(self.policy)
+        set_("periods", periods)
+        set_("demand", demand)
+        set_("suppliers", suppliers)
+        set_("offers", offers.drop(columns="capacity_t"))
+        set_("capacity", capacity)
+        set_("stockpile", stockpile)
+        set_("stock_target", stock_target)
+        set_("policy", policy)
+        sources = self.sources or ()
+        set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
+        set_("criticality", Criticality.from_dict(self.criticality))
+        set_("projects", project_table(self.projects))
+        bundles = concentrate_tables(self.concentrates, labels)
+        set_("concentrates", bundles["concentrates"])
+        set_("concentrate_capacity", bundles["concentrate_capacity"])
+        set_("composition", bundles["composition"])
+        shape_issues = {
+            "demand": bad_demand,
+            "capacity": bad_capacity,
+            "stockpile": bad_target,
+            "concentrates": bundles["bad_capacity"],
+        }
+        set_("warnings", tuple(validate(self, shape_issues)))
+        for name in ("demand", "capacity", "stock_target", "concentrate_capacity", "composition"):
+            set_(name, getattr(self, name).drop(columns=SOURCE, errors="ignore"))
+        set_("concentrates", self.concentrates.drop(columns="_composition_ok"))
+        set_("concentrate_capacity", self.concentrate_capacity.astype({"capacity_t": float}))
+        set_("composition", self.composition.astype({"share": float}))
+
+    @property
+    def period_labels(self) -> list[str]:
+        """Period labels in order."""
+        return self.periods["period"].tolist()
+
+    @property
+    def elements(self) -> list[str]:
+        """Elements in order of first appearance in the demand table."""
+        return list(dict.fromkeys(self.demand["element"]))
+
+    @property
+    def countries(self) -> list[str]:
+        """Countries of the suppliers, in order of first appearance."""
+        return list(dict.fromkeys(self.suppliers["country"]))
+
+    def supplier_country(self) -> pd.Series:
+        """Country of each supplier, indexed by supplier name."""
+        return self.suppliers.set_index("supplier")["country"]
+
+    def with_policy(self, **changes: Any) -> Portfolio:
+        """A copy with some policy fields changed (re-validated).
+
+        Examples
+        --------
+        >>> from rareopt.inputs.examples import load_example
+        >>> load_example("tiny").with_policy(country_caps={"CN": 0.4}).policy.country_caps["max_share"].tolist()
+        [0.4]
+        """
+        return self.replace_tables(policy=replace(self.policy, **changes))
+
+    def _swap_policy(self, policy: Policy) -> Portfolio:
+        """A copy with ``policy`` in place, the tables not re-validated.
+
+        For callers that have validated what they changed (a frontier's cap values); everything
+        else should use :meth:`with_policy`.
+        """
+        out = copy.copy(self)
+        object.__setattr__(out, "policy", policy)
+        return out
+
+    def replace_tables(self, **tables: Any) -> Portfolio:
+        """A copy with some tables replaced (re-validated); e.g. ``offers=...``, ``suppliers=...``.
+
+        A stockpile table without a ``target_days`` column (such as ``self.stockpile`` edited)
+        keeps each element's current target path. Replacing ``offers`` without ``capacity``
+        takes the capacities from the new offers.
+
+        Examples
+        --------
+        >>> from rareopt.inputs.examples import load_example
+        >>> p = load_example("tiny")
+        >>> p.replace_tables(demand=p.demand.assign(demand_t=0.0)).demand["demand_t"].sum()
+        np.float64(0.0)
+        """
+        base = {
+            "periods": self.periods,
+            "demand": self.demand,
+            "suppliers": self.suppliers,
+            "offers": self.offers,
+            "capacity": self.capacity,
+            "stockpile": self._with_target_paths(self.stockpile),
+            "policy": self.policy,
+            "name": self.name,
+            "description": self.description,
+            "sources": self.sources,
+            "criticality": self.criticality,
+            "concentrates": concentrate_records(self),
+            "projects": self.projects,
+        }
+        if "offers" in tables and "capacity" not in tables:
+            base["capacity"] = None
+        stockpile = tables.get("stockpile")
+        if isinstance(stockpile, pd.DataFrame) and "target_days" not in stockpile:
+            tables["stockpile"] = self._with_target_paths(stockpile)
+        base.update(tables)
+        return Portfolio(**base)
+
+    def _with_target_paths(self, stockpile: pd.DataFrame) -> pd.DataFrame:
+        """Stockpile rows with each element's per-period target list, the constructor's input form."""
+        if stockpile.empty:
+            return stockpile
+        paths = self.stock_target.groupby("element", sort=False)["target_days"].agg(list)
+        return stockpile.assign(target_days=stockpile["element"].map(paths).fillna(0.0))
+
+    @classmethod
+    def from_yaml(cls, path: str) -> Portfolio:
+        """Read a portfolio from a YAML file (tables may be CSV files next to it).
+
+        Examples
+        --------
+        >>> from rareopt.inputs.examples import example_path
+        >>> Portfolio.from_yaml(example_path("tiny")).name
+        'tiny'
+        """
+        return cls(**read_arguments(path))
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any], base_dir: str = ".") -> Portfolio:
+        """A portfolio from the mapping a YAML file holds; string tables name CSV files in ``base_dir``.
+
+        Examples
+        --------
+        >>> p = Portfolio.from_dict({"periods": 1, "demand": {"Nd": 10},
+        ...     "suppliers": [{"supplier": "A", "country": "AU", "kind": "mine"}],
+        ...     "offers": [{"supplier": "A", "element": "Nd", "price_usd_per_t": 1, "capacity_t": 20}]})
+        >>> p.elements
+        ['Nd']
+        """
+        return cls(**portfolio_arguments(dict(spec), base_dir))
+
+    def to_yaml(self, path: str | None = None) -> str:
+        """Write the portfolio as YAML (returned as text; also written to ``path`` if given).
+
+        Examples
+        --------
+        >>> from rareopt.inputs.examples import load_example
+        >>> "offers:" in load_example("tiny").to_yaml()
+        True
+        """
+        return write_yaml(self, path)
+
+    def __repr__(self) -> str:
+        return (
+            f"Portfolio({self.name!r}: {len(self.elements)} elements, "
+            f"{len(self.suppliers)} suppliers, {len(self.offers)} offers, "
+            f"{len(self.periods)} periods)"
+        )
+
+
+def _stockpile_tables(
+    stockpile: Any, periods: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stockpile table (element, initial_t, capacity_t, holding and shortfall costs) and target path.
+
+    A blank ``shortfall_penalty_usd_per_t`` means the policy's ``target_shortfall_penalty_usd_per_t``.
+    """
+    columns = [
+        "element",
+        "initial_t",
+        "capacity_t",
+        "holding_usd_per_t",
+        "shortfall_penalty_usd_per_t",
+    ]
+    frame = table_frame(stockpile, [*columns, "target_days"])
+    defaults = {
+        "initial_t": 0.0,
+        "capacity_t": np.inf,
+        "holding_usd_per_t": 0.0,
+        "shortfall_penalty_usd_per_t": np.nan,
+        "target_days": 0.0,
+    }
+    if "element" not in frame:
+        frame["element"] = np.nan  # validation names each row without one
+    # Fields left out of a record, or blank in a CSV row, take their documented default.
+    for column, default in defaults.items():
+        frame[column] = frame[column].fillna(default) if column in frame else default
+    frame["capacity_t"] = frame["capacity_t"].map(lambda v: np.inf if v is None else v)
+    frame["target_days"] = [
+        ramp(v["from"], v["to"], v["periods"], len(periods))
+        if isinstance(v, Mapping) and {"from", "to", "periods"} <= set(v)
+        else v
+        for v in frame["target_days"]
+    ]
+    targets, bad = expand_per_period(frame, "target_days", ["element"], periods, "stockpile")
+    return frame[columns], targets, bad

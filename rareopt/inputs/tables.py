@@ -1,0 +1,97 @@
+"""Shared vocabulary of the portfolio's tables: wildcards, normalising records, row keys.
+
+The bottom of the data-in layer: every other module of :mod:`rareopt.inputs` (and the layers
+above) may import it; it imports no other rareopt module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ALL",
+    "SOURCE",
+    "CAP_BASES",
+    "SUPPLIER_KINDS",
+    "TableLike",
+    "table_frame",
+    "expand_per_period",
+    "row_keys",
+]
+
+SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
+CAP_BASES = ("period", "horizon")
+SOURCE = "_source"
+"""Column naming the user's table and row that a normalised row came from (dropped after checks)."""
+ALL = "*"
+"""Wildcard in cap tables (and the period label of horizon-wide caps): every element or supplier."""
+
+TableLike = pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
+
+
+def table_frame(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame from a DataFrame or a list of records, keeping the caller's row labels.
+
+    Examples
+    --------
+    >>> table_frame([{"element": "Nd"}], ["element"]).columns.tolist()
+    ['element']
+    """
+    if table is None:
+        return pd.DataFrame(columns=list(columns))
+    if isinstance(table, pd.DataFrame):
+        return table.copy()
+    records = list(table)
+    if not records:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame.from_records(records)
+
+
+def expand_per_period(
+    frame: pd.DataFrame,
+    value_column: str,
+    keys: Sequence[str],
+    periods: Sequence[str],
+    table: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame[value_column]`` cells that are lists into one row per period.
+
+    Returns the long table (keys, period, value, and ``_source``: the user's table and row, for
+    validation messages) and the rows whose list length does not match the number of periods.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"element": ["Nd"], "demand_t": [[1.0, 2.0]]})
+    >>> expand_per_period(frame, "demand_t", ["element"], ["P1", "P2"], "demand")[0]["demand_t"].tolist()
+    [1.0, 2.0]
+    """
+    long_rows, bad = [], []
+    for label, row in frame.iterrows():
+        value = row.get(value_column)
+        key = {k: row.get(k) for k in keys} | {SOURCE: f"{table} row {label}"}
+        if isinstance(value, (list, tuple, np.ndarray)):
+            if len(value) != len(periods):
+                bad.append({**key, "length": len(value)})
+                continue
+            long_rows.extend({**key, "period": p, value_column: v} for p, v in zip(periods, value))
+        else:
+            long_rows.extend({**key, "period": p, value_column: value} for p in periods)
+    columns = [*keys, "period", value_column, SOURCE]
+    return pd.DataFrame(long_rows, columns=columns), pd.DataFrame(bad)
+
+
+def row_keys(frame: pd.DataFrame, *columns: str) -> list[tuple]:
+    """The rows' keys as tuples, e.g. ``row_keys(buy, "element", "supplier", "period")``.
+
+    Through plain lists: zipping pandas string columns directly costs a Python call per cell.
+
+    Examples
+    --------
+    >>> row_keys(pd.DataFrame({"a": ["x"], "b": ["y"]}), "a", "b")
+    [('x', 'y')]
+    """
+    return list(zip(*(frame[c].tolist() for c in columns)))

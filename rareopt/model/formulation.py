@@ -1,0 +1,405 @@
+"""The sourcing LP assembled straight into HiGHS's arrays from the layout, with NumPy.
+
+This is the formulation of ``docs/formulation.md``, written once: every coefficient of the base model
+comes from here. :func:`rareopt.solve` hands the arrays to HiGHS directly; :func:`rareopt.build`
+wraps the same arrays in a Pyomo model (:mod:`rareopt.model.pyomo_view`) for users who add constraints of
+their own, and for the MIP and two-stage extensions that are written in Pyomo.
+
+Columns, in this order (each a :class:`~rareopt.solving.highs.Block` of the layout's table):
+
+- ``buy`` x[e,s,p], t bought (0 <= x <= capacity); ``concentrate`` q[s,k,p], t of concentrate
+  (0 <= q <= capacity). Together they are the *supply* columns: column ``pos`` of
+  ``layout.supply``.
+- ``stock`` h[e,p] (0 <= h <= stock capacity), ``unmet`` u[e,p] (0 <= u <= demand), ``shortfall``
+  v[e,p] (0 <= v <= target where there is a soft target, else 0), ``bought`` X[e,p] (>= 0),
+  ``surplus`` r[e,p] (>= 0, where a concentrate brings e).
+
+Rows: ``purchases`` sum coef x - X = 0; ``surplus_limit`` r - sum share q <= 0; ``balance``
+X + h[p-1] - h + u - r = d - h0; ``stock_target`` h + v >= target; ``country_cap``,
+``supplier_cap``, ``group_cap`` sum_{s in g} coef x - kappa X <= 0 and ``group_floor`` (>= 0),
+with X summed over the periods for caps over the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rareopt.inputs.tables import ALL
+from rareopt.model.discrete import add_discrete_families
+from rareopt.model.layout import ModelLayout
+from rareopt.model.lp import LinearProgram, LPBuilder
+
+__all__ = [
+    "assemble",
+    "base_builder",
+    "risk_penalty_costs",
+    "purchase_costs",
+    "share_coefficients",
+    "target_bounds",
+    "ep_index",
+    "COST_TERMS",
+    "COLUMN_FAMILIES",
+    "ROW_FAMILIES",
+]
+
+COST_TERMS = (
+    "purchase_cost",
+    "contract_cost",
+    "capital_cost",
+    "holding_cost",
+    "risk_penalty",
+    "shortage_penalty",
+    "target_penalty",
+    "surplus_cost",
+)
+"""The objective's terms (USD), reported separately."""
+
+_EP = ("element", "period")
+COLUMN_FAMILIES = {
+    "buy": ("buy", ("element", "supplier", "period")),
+    "concentrate": ("concentrate", ("supplier", "product", "period")),
+    "stock": ("element_period", _EP),
+    "unmet": ("element_period", _EP),
+    "shortfall": ("element_period", _EP),
+    "bought": ("element_period", _EP),
+    "surplus": ("surplus", _EP),
+}
+"""Column families, in column order: name -> (the layout table listing the members, key columns)."""
+
+ROW_FAMILIES = {
+    "purchases": ("element_period", _EP),
+    "surplus_limit": ("surplus", _EP),
+    "balance": ("element_period", _EP),
+    "stock_target": ("stock_targets", _EP),
+    "country_cap": ("country_caps", ("element", "country", "period")),
+    "supplier_cap": ("supplier_caps", ("element", "supplier", "period")),
+    "group_cap": ("group_caps", ("element", "group", "period")),
+    "group_floor": ("group_floors", ("element", "group", "period")),
+}
+"""Row families, in row order: name -> (the layout table listing the rows, key columns)."""
+
+
+def ep_index(layout: ModelLayout, frame: pd.DataFrame) -> np.ndarray:
+    """Row of ``element_period`` for each (element, period) of ``frame`` (-1 where none).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> layout = make_layout(load_example("tiny"))
+    >>> ep_index(layout, pd.DataFrame({"element": ["Dy", "Nd"], "period": ["P1", "P3"]})).tolist()
+    [3, 2]
+    """
+    portfolio = layout.portfolio
+    n_periods = len(portfolio.period_labels)
+    ep = layout.element_period
+
+    def flat(table: pd.DataFrame) -> np.ndarray:
+        e = pd.Categorical(table["element"], categories=portfolio.elements).codes.astype(np.int64)
+        p = pd.Categorical(table["period"], categories=portfolio.period_labels).codes
+        return e * n_periods + p
+
+    lookup = np.full(len(portfolio.elements) * n_periods, -1, dtype=np.int64)
+    lookup[flat(ep)] = np.arange(len(ep))
+    return lookup[flat(frame)]
+
+
+def _share_terms(
+    layout: ModelLayout,
+    rows: pd.DataFrame,
+    source: pd.DataFrame,
+    key: str,
+    bought: int,
+    floor: bool,
+):
+    """Terms of share rows: the group's supply (coef) and -share x the element's total purchases.
+
+    Rows and supply are matched on integer codes of (element, holder[, period]): one cap row per
+    code, so a dense lookup finds each supply row's cap row.
+    """
+    portfolio = layout.portfolio
+    n_p = len(portfolio.period_labels)
+    horizon = len(rows) > 0 and bool(rows["period"].eq(ALL).all())
+    share = rows["min_share" if floor else "max_share"].to_numpy(float)
+    holders, n_h = pd.factorize(pd.concat([rows[key], source[key]], ignore_index=True))
+    row_h, source_h = holders[: len(rows)], holders[len(rows) :]
+    n_h = len(n_h)
+
+    def cell(frame: pd.DataFrame, h: np.ndarray) -> np.ndarray:
+        element = pd.Categorical(frame["element"], categories=portfolio.elements).codes
+        code = element.astype(np.int64) * n_h + h
+        if horizon:
+            return code
+        period = pd.Categorical(frame["period"], categories=portfolio.period_labels).codes
+        return code * n_p + period
+
+    row_of = np.full(len(portfolio.elements) * n_h * (1 if horizon else n_p), -1, dtype=np.int64)
+    row_of[cell(rows, row_h)] = np.arange(len(rows))
+    hit = row_of[cell(source, source_h)]
+    mine = hit >= 0
+    supply_terms = (
+        hit[mine],
+        source["pos"].to_numpy()[mine],
+        source["coef"].to_numpy(float)[mine],
+    )
+    # Total purchases X of the row's element: in its period, or in every period (the horizon).
+    if horizon:
+        each = np.repeat(np.arange(len(rows)), n_p)
+        every_period = pd.DataFrame(
+            {
+                "element": rows["element"].to_numpy(object)[each],
+                "period": np.tile(np.asarray(portfolio.period_labels, dtype=object), len(rows)),
+            }
+        )
+        cols = ep_index(layout, every_period)
+    else:
+        each, cols = np.arange(len(rows)), ep_index(layout, rows)
+    return supply_terms, (each, bought + cols, -share[each])
+
+
+def assemble(layout: ModelLayout) -> LinearProgram:
+    """The base sourcing LP of ``layout`` as HiGHS's arrays, with its column and row families.
+
+    Parameters
+    ----------
+    layout : ModelLayout
+        From :func:`rareopt.model.layout.make_layout`.
+
+    Returns
+    -------
+    LinearProgram
+        With ``col_blocks`` / ``row_blocks`` for every family of :data:`COLUMN_FAMILIES` and
+        :data:`ROW_FAMILIES` and ``cost_terms`` for each of :data:`COST_TERMS` (USD per unit).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> lp.matrix.shape == (len(lp.row_lower), len(lp.cost))
+    True
+    >>> lp.row_blocks["balance"].keys()[0]
+    ('Nd', 'P1')
+    """
+    builder, terms = base_builder(layout)
+    return builder.build(terms)
+
+
+def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]:
+    """The base model's columns and rows in a :class:`LPBuilder`, and its cost terms.
+
+    The two-stage model (:mod:`rareopt.model.two_stage`) goes on adding its scenarios' families.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> builder, terms = base_builder(make_layout(load_example("tiny")))
+    >>> builder.start["stock"], sorted(terms)[:2]
+    (18, ['capital_cost', 'contract_cost'])
+    """
+    portfolio, policy = layout.portfolio, layout.portfolio.policy
+    buy, conc, ep = layout.buy, layout.concentrate, layout.element_period
+    supply, surplus, targets = layout.supply, layout.surplus, layout.stock_targets
+    n_ep, n_supply = len(ep), len(buy) + len(conc)
+    b = LPBuilder()
+
+    def columns(name: str, upper) -> int:
+        table, key = COLUMN_FAMILIES[name]
+        return b.columns(name, getattr(layout, table), key, 0.0, upper)
+
+    def rows(name: str, lower, upper, *terms) -> None:
+        table, key = ROW_FAMILIES[name]
+        b.rows(name, getattr(layout, table), key, lower, upper, *terms)
+
+    # A shortfall column is free only where a soft target exists, and never exceeds the target
+    # (stock is not negative). The bound changes no optimum; it keeps the LP bounded when a
+    # decomposition prices shortfall (PH's Lagrangian subproblems put a multiplier on it).
+    shortfall_room = np.zeros(n_ep)
+    if not policy.hard_stock_targets:
+        shortfall_room[targets["ep"].to_numpy()] = targets["target_t"].to_numpy(float)
+    columns("buy", buy["capacity_t"].to_numpy(float))
+    columns("concentrate", conc["capacity_t"].to_numpy(float))
+    stock = columns("stock", ep["stock_capacity_t"].to_numpy(float))
+    unmet = columns("unmet", ep["demand_t"].to_numpy(float))
+    shortfall = columns("shortfall", shortfall_room)
+    bought = columns("bought", np.inf)
+    surplus_col = columns("surplus", np.inf)
+
+    terms = {name: np.zeros(b.n_cols) for name in COST_TERMS}
+    terms["purchase_cost"][:n_supply] = np.concatenate(
+        [buy["unit_cost_usd_per_t"], conc["unit_cost_usd_per_t"]]
+    )
+    terms["risk_penalty"][:n_supply] = policy.risk_weight_usd_per_t * np.concatenate(
+        [buy["risk_score"], conc["risk_score"]]
+    )
+    terms["holding_cost"][stock : stock + n_ep] = ep["holding_usd_per_t"].to_numpy(float)
+    terms["shortage_penalty"][unmet : unmet + n_ep] = policy.shortage_penalty_usd_per_t
+    penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)
+    terms["target_penalty"][shortfall : shortfall + n_ep] = np.where(
+        shortfall_room > 0, penalty, 0.0
+    )
+    salvage = policy.salvage_usd_per_t
+    terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
+
+    every = np.arange(n_ep)
+    rows(
+        "purchases",
+        0.0,
+        0.0,
+        (ep_index(layout, supply), supply["pos"].to_numpy(), supply["coef"].to_numpy(float)),
+        (every, bought + every, -1.0),
+    )
+    bundled = supply[supply["pos"].to_numpy() >= len(buy)]
+    surplus_of_ep = np.full(n_ep, -1, dtype=np.int64)
+    surplus_of_ep[surplus["ep"].to_numpy()] = np.arange(len(surplus))
+    rows(
+        "surplus_limit",
+        -np.inf,
+        0.0,
+        (np.arange(len(surplus)), surplus_col + np.arange(len(surplus)), 1.0),
+        (
+            surplus_of_ep[ep_index(layout, bundled)],
+            bundled["pos"].to_numpy(),
+            -bundled["coef"].to_numpy(float),
+        ),
+    )
+    carried = np.flatnonzero(ep["period"].to_numpy() != portfolio.period_labels[0])
+    rhs = ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float)
+    rows(
+        "balance",
+        rhs,
+        rhs,
+        (every, bought + every, 1.0),
+        (every, unmet + every, 1.0),
+        (every, stock + every, -1.0),
+        (carried, stock + carried - 1, 1.0),
+        (surplus["ep"].to_numpy(), surplus_col + np.arange(len(surplus)), -1.0),
+    )
+    at = targets["ep"].to_numpy()
+    rows(
+        "stock_target",
+        targets["target_t"].to_numpy(float),
+        np.inf,
+        (np.arange(len(at)), stock + at, 1.0),
+        (np.arange(len(at)), shortfall + at, 1.0),
+    )
+    share_entries = {}
+    for name, source in (
+        ("country_cap", supply),
+        ("supplier_cap", supply),
+        ("group_cap", layout.group_buy),
+        ("group_floor", layout.group_buy),
+    ):
+        table, (_, holder, _) = ROW_FAMILIES[name]
+        floor = name == "group_floor"
+        low, high = (0.0, np.inf) if floor else (-np.inf, 0.0)
+        supply_terms, total_terms = _share_terms(
+            layout, getattr(layout, table), source, holder, bought, floor
+        )
+        rows(name, low, high, supply_terms, total_terms)
+        share_entries[name] = (total_terms[0], total_terms[1])
+    add_discrete_families(b, layout, terms, bought)
+    # The coefficient maps a sweep edits (see the module docstring), located once here.
+    price = np.zeros(b.n_cols)
+    price[: len(buy)] = buy["price_usd_per_t"].to_numpy(float)
+    risk_score = np.zeros(b.n_cols)
+    risk_score[:n_supply] = np.concatenate([buy["risk_score"], conc["risk_score"]])
+    b.parameters.update(
+        purchase_cost=terms["purchase_cost"].copy(),
+        price=price,
+        risk_score=risk_score,
+        share_entries=share_entries,
+        target_rate_t_per_day=(ep["demand_t"] / ep["days"]).to_numpy(float)[
+            targets["ep"].to_numpy()
+        ],
+        soft_targets=not policy.hard_stock_targets,
+    )
+    return b, terms
+
+
+def risk_penalty_costs(lp: LinearProgram, weight_usd_per_t: float) -> np.ndarray:
+    """The ``risk_penalty`` cost vector at another risk weight (USD/t per unit of risk score).
+
+    Every supply column: purchases and concentrates alike.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> bool((risk_penalty_costs(lp, 0.0) == 0).all())
+    True
+    """
+    return weight_usd_per_t * lp.parameters["risk_score"]
+
+
+def purchase_costs(lp: LinearProgram, price_multiplier: np.ndarray) -> np.ndarray:
+    """The ``purchase_cost`` vector with each purchase column's price scaled (freight is not).
+
+    ``price_multiplier`` has one factor per ``buy`` column, in the family's order.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> n = len(lp.col_blocks["buy"].positions)
+    >>> bool((purchase_costs(lp, np.ones(n)) == lp.cost_terms["purchase_cost"]).all())
+    True
+    """
+    factor = np.ones(len(lp.cost))
+    factor[lp.col_blocks["buy"].positions] = price_multiplier
+    return lp.parameters["purchase_cost"] + (factor - 1.0) * lp.parameters["price"]
+
+
+def share_coefficients(
+    lp: LinearProgram, family: str, members: np.ndarray, share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matrix entries (rows, columns, values) that set share rows' share to ``share``.
+
+    The -share coefficients on total purchases X of the ``members`` (a boolean mask over the
+    family's rows) of ``country_cap``, ``supplier_cap``, ``group_cap`` or ``group_floor``.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> n = len(lp.row_blocks["country_cap"].positions)
+    >>> rows, cols, values = share_coefficients(lp, "country_cap", np.ones(n, bool), 0.4)
+    >>> sorted(set(values.tolist()))
+    [-0.4]
+    """
+    member, column = lp.parameters["share_entries"][family]
+    keep = np.asarray(members, dtype=bool)[member]
+    rows = lp.row_blocks[family].positions[member[keep]]
+    return rows, column[keep], np.full(int(keep.sum()), -float(share))
+
+
+def target_bounds(
+    lp: LinearProgram, members: np.ndarray, days: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stock targets of ``days`` of demand for the ``members`` of ``stock_target`` (a mask).
+
+    Returns the rows and their lower bounds (target t = days x demand / period days), and the
+    shortfall columns and their upper bounds (the target with soft targets, else 0).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> n = len(lp.row_blocks["stock_target"].positions)
+    >>> rows, lower, cols, upper = target_bounds(lp, np.ones(n, bool), 30.0)
+    >>> len(rows) == n, bool((lower >= 0).all())
+    (True, True)
+    """
+    members = np.asarray(members, dtype=bool)
+    block = lp.row_blocks["stock_target"]
+    target = days * lp.parameters["target_rate_t_per_day"][members]
+    at = block.frame["ep"].to_numpy()[members]
+    cols = lp.col_blocks["shortfall"].positions[at]
+    upper = target if lp.parameters["soft_targets"] else np.zeros(len(target))
+    return block.positions[members], target, cols, upper

@@ -1,0 +1,463 @@
+"""The two-stage (extensive-form) model: contracts first, recourse per disruption scenario.
+
+The first stage is the deterministic model of :func:`rareopt.model.pyomo_view.build` unchanged: contracts
+``buy[e, s, p]`` and the nominal stock path, with caps, targets and their costs. Each scenario w
+adds its recourse: deliveries ``f[w, e, s, p] * buy`` (``f`` the delivered fraction), emergency
+``spot[w, e, s, p]`` purchases from undisrupted supply, its own stock ``scenario_stock[w, e, p]``
+(drawn below target if need be: targets shape the plan, not the emergency) and
+``scenario_unmet[w, e, p]``, demand left unmet beyond the nominal plan's. The recourse cost
+``recourse[w]`` is what the scenario costs beyond the nominal plan. Symbols and the
+non-anticipativity assumption: ``docs/formulation.md``.
+
+One scenario's part can be built on its own (``only=[name]``), which is what a decomposition
+engine such as mpi-sppy needs from a ``scenario_creator``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from rareopt.exceptions import PortfolioError, ValidationIssue
+from rareopt.inputs.derived import replacement_prices
+from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.model.formulation import base_builder, ep_index
+from rareopt.model.lp import LinearProgram, triplets
+from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+    from rareopt.model.layout import ModelLayout
+
+__all__ = [
+    "unknown_offers_error",
+    "assemble_two_stage",
+    "scenario_layout",
+    "SCENARIO_COLUMNS",
+    "SCENARIO_ROWS",
+    "ScenarioLayout",
+    "delivered_fractions",
+    "fix_first_stage",
+]
+
+
+SCENARIO_COLUMNS = (
+    "scenario_stock",
+    "scenario_unmet",
+    "spot",
+    "restock",
+    "cvar_level",
+    "cvar_excess",
+)
+"""Column families the scenarios add to the base model (CVaR ones only with a CVaR weight)."""
+
+SCENARIO_ROWS = (
+    "spot_room",
+    "scenario_balance",
+    "restock_gap",
+    "scenario_unmet_room",
+    "cvar_excess_row",
+)
+"""Row families the scenarios add."""
+
+
+@dataclass(frozen=True)
+class ScenarioLayout:
+    """Index data behind a two-stage model, aligned with the first stage's ``buy`` rows.
+
+    Attributes
+    ----------
+    scenario_set : ScenarioSet or None
+        The scenarios (None for a set made from raw fractions, e.g. the expected-value problem).
+    names : list of str
+        Scenario names in model order.
+    probabilities : ndarray
+        One per scenario.
+    fractions : ndarray
+        Delivered fraction of each purchase variable, shape (scenarios, purchase variables).
+    spot : DataFrame
+        One row per spot variable: scenario (position), buy (row of the layout's ``buy``),
+        limit_t, unit_cost_usd_per_t.
+    spot_premium, spot_share : float
+        The emergency market's terms.
+    risk : Expectation or CVaR
+        The risk measure in the objective.
+    """
+
+    scenario_set: ScenarioSet | None
+    names: list
+    probabilities: np.ndarray
+    fractions: np.ndarray
+    spot: pd.DataFrame
+    spot_premium: float
+    spot_share: float
+    risk: Expectation | CVaR
+
+
+def delivered_fractions(
+    portfolio: Portfolio, buy: pd.DataFrame, scenario_set: ScenarioSet, only: list | None = None
+) -> np.ndarray:
+    """Delivered fraction of each purchase variable in each scenario (1 = undisturbed).
+
+    Several disruptions hitting the same offer in the same period multiply. With ``only`` (names),
+    the rows of those scenarios alone, in that order (a scenario creator builds one at a time).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> p = load_example("tiny")
+    >>> s = ScenarioSet([{"name": "cut", "probability": 1,
+    ...                   "disruptions": [{"country": "CN", "start": 2, "delivered_fraction": 0.5}]}])
+    >>> f = delivered_fractions(p, make_layout(p).buy, s)
+    >>> sorted(set(f[0].tolist()))
+    [0.5, 1.0]
+    """
+    scenario_set.check(portfolio)
+    labels = portfolio.period_labels
+    position = pd.Series(range(len(labels)), index=labels)
+    period = position[buy["period"]].to_numpy()
+    elements, suppliers, countries = (buy[c].to_numpy() for c in ("element", "supplier", "country"))
+    by_name = {s.name: s for s in scenario_set.scenarios}
+    chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
+    fractions = np.ones((len(chosen), len(buy)))
+    for w, scenario in enumerate(chosen):
+        for d in scenario.disruptions:
+            hit_periods = d.periods(labels)
+            mask = np.isin(period, hit_periods)
+            if d.supplier is not None:
+                mask &= suppliers == d.supplier
+            elif d.country != "*":
+                mask &= countries == d.country
+            if d.elements != "*":
+                mask &= np.isin(elements, list(d.elements))
+            fractions[w, mask] *= d.delivered_fraction
+    return fractions
+
+
+def _spot_rows(
+    layout: ModelLayout, fractions: np.ndarray, spot_share: float, spot_premium: float
+) -> pd.DataFrame:
+    """Spot variables: offers still delivering, from an element's first disrupted period on.
+
+    Spot buying starts only once a scenario's disruption of that element has begun: before it the
+    recourse could otherwise stock up on a disruption it cannot yet know about.
+    """
+    buy = layout.buy
+    columns = ["scenario", "buy", "limit_t", "unit_cost_usd_per_t"]
+    if spot_share <= 0 or not len(buy):
+        return pd.DataFrame(columns=columns)
+    # A project sells nothing before it is built; its spot offers would not know that.
+    projects = set(layout.portfolio.projects["supplier"])
+    labels = layout.portfolio.period_labels
+    period = pd.Series(range(len(labels)), index=labels)[buy["period"]].to_numpy()
+    element_codes, _ = pd.factorize(buy["element"])
+    disrupted = fractions < 1.0
+    start = np.full((len(fractions), element_codes.max() + 1), np.iinfo(np.int64).max)
+    for w in range(len(fractions)):
+        np.minimum.at(start[w], element_codes[disrupted[w]], period[disrupted[w]])
+    eligible = (period[None, :] >= start[:, element_codes]) & (fractions > 0)
+    eligible &= ~buy["supplier"].isin(projects).to_numpy()[None, :]
+    scenario, row = np.nonzero(eligible)
+    capacity = buy["capacity_t"].to_numpy()[row]
+    return pd.DataFrame(
+        {
+            "scenario": scenario,
+            "buy": row,
+            "limit_t": spot_share * fractions[scenario, row] * capacity,
+            "unit_cost_usd_per_t": buy["unit_cost_usd_per_t"].to_numpy()[row] * (1 + spot_premium),
+        }
+    )
+
+
+def unknown_offers_error(keys: list) -> PortfolioError:
+    """The error naming plan keys (element, supplier, period) that have no purchase column."""
+    return PortfolioError(
+        [
+            ValidationIssue(
+                "plan",
+                str(k),
+                "element/supplier/period",
+                k,
+                "an offer with capacity in that period",
+            )
+            for k in keys[:20]
+        ]
+    )
+
+
+def fix_first_stage(lp: LinearProgram, volumes: Mapping[tuple, float]) -> None:
+    """Fix the LP's purchase columns at ``volumes`` (keys left out buy nothing), by their bounds.
+
+    The arrays' counterpart of :func:`fix_contracts`, for a stress test without a Pyomo model.
+
+    Raises
+    ------
+    PortfolioError
+        Naming keys the LP has no purchase column for.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> from rareopt.model.formulation import assemble
+    >>> lp = assemble(make_layout(load_example("tiny")))
+    >>> fix_first_stage(lp, {("Nd", "CN-Mine", "P1"): 72.0})
+    >>> sorted(set(lp.col_upper[lp.col_blocks["buy"].positions].tolist()))
+    [0.0, 72.0]
+    """
+    block = lp.col_blocks["buy"]
+    column = dict(zip(block.keys(), block.positions))
+    unknown = [k for k in volumes if k not in column]
+    if unknown:
+        raise unknown_offers_error(unknown)
+    value = np.array([float(volumes.get(k, 0.0)) for k in column])
+    lp.col_lower[block.positions] = value
+    lp.col_upper[block.positions] = value
+
+
+def conditional_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities of a group of scenarios given that one of them occurs.
+
+    A group of probability zero is weighted evenly, so that its model still has an objective.
+
+    Examples
+    --------
+    >>> conditional_probabilities(np.array([0.1, 0.3])).round(6).tolist()
+    [0.25, 0.75]
+    >>> conditional_probabilities(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    total = probabilities.sum()
+    if total > 0:
+        return probabilities / total
+    return np.full(len(probabilities), 1.0 / len(probabilities))
+
+
+def scenario_layout(
+    layout: ModelLayout,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None = None,
+    only: list[str] | None = None,
+    fractions: np.ndarray | None = None,
+) -> ScenarioLayout:
+    """The :class:`ScenarioLayout` of ``scenarios`` over a first stage's layout.
+
+    Parameters are those of :func:`build_two_stage`.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> s = ScenarioSet([{"name": "calm", "probability": 1.0}])
+    >>> scenario_layout(make_layout(load_example("tiny")), s).names
+    ['calm']
+    """
+    portfolio = layout.portfolio
+    risk = Expectation() if risk is None else risk
+    if len(portfolio.concentrates):
+        raise ValueError(
+            "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
+            "several elements at once); solve the scenarios without the concentrates table"
+        )
+    names, probabilities = scenarios.names, scenarios.probabilities
+    if only is not None:
+        position = {n: i for i, n in enumerate(names)}
+        unknown = [n for n in only if n not in position]
+        if unknown:
+            raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
+        keep = [position[n] for n in only]
+        names, probabilities = list(only), conditional_probabilities(probabilities[keep])
+        if fractions is not None:
+            fractions = fractions[keep]
+    if fractions is None:
+        fractions = delivered_fractions(portfolio, layout.buy, scenarios, only)
+    return ScenarioLayout(
+        scenario_set=scenarios,
+        names=list(names),
+        probabilities=np.asarray(probabilities, dtype=float),
+        fractions=fractions,
+        spot=_spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium),
+        spot_premium=scenarios.spot_premium,
+        spot_share=scenarios.spot_share,
+        risk=risk,
+    )
+
+
+def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearProgram:
+    """The extensive form as HiGHS's arrays: the base model's, then every scenario's families.
+
+    Returns
+    -------
+    LinearProgram
+        Column families beyond the base model's: ``scenario_stock``, ``scenario_unmet``
+        (scenario, element, period), ``spot`` (scenario, element, supplier, period),
+        ``restock`` (scenario, element), with CVaR ``cvar_level`` and ``cvar_excess``
+        (scenario); row families ``spot_room``, ``scenario_balance``, ``restock_gap``,
+        ``scenario_unmet_room`` and with CVaR ``cvar_excess_row``. ``cost_terms`` are the
+        first stage's; ``recourse`` the recourse cost (USD) per scenario as a linear function of
+        the columns (a CSR matrix, one row per scenario).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> s = ScenarioSet([{"name": "calm", "probability": 0.9},
+    ...                  {"name": "cut", "probability": 0.1,
+    ...                   "disruptions": [{"country": "CN", "start": 2, "duration": 1}]}])
+    >>> layout = make_layout(load_example("tiny"))
+    >>> lp = assemble_two_stage(layout, scenario_layout(layout, s))
+    >>> lp.recourse.shape[0], len(lp.row_blocks["scenario_balance"].positions)
+    (2, 12)
+    """
+    portfolio, buy, ep = layout.portfolio, layout.buy, layout.element_period
+    b, terms = base_builder(layout)
+    base = dict(b.start)
+    names, f, spot = slayout.names, slayout.fractions, slayout.spot
+    n_w, n_ep, n_spot = len(names), len(ep), len(spot)
+    scenario = np.asarray(names, dtype=object)
+    elements, periods = ep["element"].to_numpy(object), ep["period"].to_numpy(object)
+
+    w_ep = pd.DataFrame(
+        {
+            "scenario": np.repeat(scenario, n_ep),
+            "element": np.tile(elements, n_w),
+            "period": np.tile(periods, n_w),
+        }
+    )
+    wep_key = ("scenario", "element", "period")
+    stock_cap = np.tile(ep["stock_capacity_t"].to_numpy(float), n_w)
+    level = b.columns("scenario_stock", w_ep, wep_key, 0.0, stock_cap)
+    demand = np.tile(ep["demand_t"].to_numpy(float), n_w)
+    short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, demand)
+    sw, sb = spot["scenario"].to_numpy(np.int64), spot["buy"].to_numpy(np.int64)
+    spot_frame = pd.DataFrame(
+        {
+            "scenario": scenario[sw],
+            "element": buy["element"].to_numpy(object)[sb],
+            "supplier": buy["supplier"].to_numpy(object)[sb],
+            "period": buy["period"].to_numpy(object)[sb],
+        }
+    )
+    spot_key = ("scenario", "element", "supplier", "period")
+    spot_col = b.columns("spot", spot_frame, spot_key, 0.0, spot["limit_t"].to_numpy(float))
+    last = np.flatnonzero(periods == portfolio.period_labels[-1])
+    n_last = len(last)
+    restock_frame = pd.DataFrame(
+        {"scenario": np.repeat(scenario, n_last), "element": np.tile(elements[last], n_w)}
+    )
+    restock = b.columns("restock", restock_frame, ("scenario", "element"), 0.0, np.inf)
+
+    # Recourse per scenario: undelivered contracts not paid for, spot bought, holding beyond the
+    # nominal plan's, extra unmet demand at the shortage penalty, and the stock missing at the
+    # end against the nominal plan at the replacement price (a surplus earns nothing: crediting
+    # it would make a disruption pay, by storing spot purchases or unmet demand to sell later).
+    cut_w, cut_b = np.nonzero(f < 1.0)
+    unit_cost = buy["unit_cost_usd_per_t"].to_numpy(float)
+    holding = np.tile(ep["holding_usd_per_t"].to_numpy(float), n_w)
+    every_w = np.repeat(np.arange(n_w), n_ep)
+    every_i = np.tile(np.arange(n_ep), n_w)
+    row_of = np.arange(n_w * n_ep)
+    replacement = replacement_prices(portfolio)
+    last_price = np.array([replacement.get(e, 0.0) for e in elements[last]])
+    rw, rc, rv = triplets(
+        (cut_w, base["buy"] + cut_b, unit_cost[cut_b] * (f[cut_w, cut_b] - 1.0)),
+        (sw, spot_col + np.arange(n_spot), spot["unit_cost_usd_per_t"].to_numpy(float)),
+        (every_w, level + row_of, holding),
+        (every_w, short + row_of, portfolio.policy.shortage_penalty_usd_per_t),
+        (every_w, base["stock"] + every_i, -holding),
+        (
+            np.repeat(np.arange(n_w), n_last),
+            restock + np.arange(n_w * n_last),
+            np.tile(last_price, n_w),
+        ),
+    )
+    weight, p = slayout.risk.weight, slayout.probabilities
+    one_per_scenario = pd.DataFrame({"scenario": scenario})
+    if weight > 0:
+        eta = b.columns("cvar_level", pd.DataFrame(index=[0]), (), -np.inf, np.inf, weight)
+        excess = b.columns(
+            "cvar_excess",
+            one_per_scenario,
+            ("scenario",),
+            0.0,
+            np.inf,
+            cvar_excess_costs(slayout.risk, p),
+        )
+
+    b.rows(
+        "spot_room",
+        spot_frame,
+        spot_key,
+        -np.inf,
+        f[sw, sb] * buy["capacity_t"].to_numpy(float)[sb],
+        (np.arange(n_spot), base["buy"] + sb, f[sw, sb]),
+        (np.arange(n_spot), spot_col + np.arange(n_spot), 1.0),
+    )
+    # Where nothing of an element is disrupted in a period, the scenario receives the first
+    # stage's total purchases X (one term) rather than every contract's delivery.
+    buy_ep = ep_index(layout, buy)
+    hit = np.zeros((n_w, n_ep), dtype=bool)
+    hit[cut_w, buy_ep[cut_b]] = True
+    dw, db = np.nonzero(hit[:, buy_ep])
+    calm_w, calm_i = np.nonzero(~hit)
+    carried = np.flatnonzero(np.tile(periods != portfolio.period_labels[0], n_w))
+    rhs = np.tile(ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float), n_w)
+    b.rows(
+        "scenario_balance",
+        w_ep,
+        wep_key,
+        rhs,
+        rhs,
+        (dw * n_ep + buy_ep[db], base["buy"] + db, f[dw, db]),
+        (calm_w * n_ep + calm_i, base["bought"] + calm_i, 1.0),
+        (sw * n_ep + buy_ep[sb], spot_col + np.arange(n_spot), 1.0),
+        (row_of, base["unmet"] + every_i, 1.0),
+        (row_of, short + row_of, 1.0),
+        (row_of, level + row_of, -1.0),
+        (carried, level + carried - 1, 1.0),
+    )
+    gap = np.arange(n_w * n_last)
+    b.rows(
+        "restock_gap",
+        restock_frame,
+        ("scenario", "element"),
+        0.0,
+        np.inf,
+        (gap, restock + gap, 1.0),
+        (gap, level + np.repeat(np.arange(n_w) * n_ep, n_last) + np.tile(last, n_w), 1.0),
+        (gap, base["stock"] + np.tile(last, n_w), -1.0),
+    )
+    # Unmet demand in a scenario, nominal plus extra, is at most the demand.
+    b.rows(
+        "scenario_unmet_room",
+        w_ep,
+        wep_key,
+        -np.inf,
+        demand,
+        (row_of, base["unmet"] + every_i, 1.0),
+        (row_of, short + row_of, 1.0),
+    )
+    if weight > 0:
+        b.rows(
+            "cvar_excess_row",
+            one_per_scenario,
+            ("scenario",),
+            0.0,
+            np.inf,
+            (np.arange(n_w), excess + np.arange(n_w), 1.0),
+            (np.arange(n_w), eta, 1.0),
+            (rw, rc, -rv),
+        )
+    recourse = sp.csr_matrix((rv, (rw, rc)), shape=(n_w, b.n_cols))
+    recourse.sum_duplicates()
+    lp = b.build(terms)
+    lp.cost = lp.cost + np.asarray(recourse.T @ p).ravel()
+    lp.recourse = recourse
+    return lp

@@ -1,0 +1,215 @@
+"""Figures for a briefing (matplotlib, in the ``plot`` extra: ``pip install 'rareopt[plot]'``).
+
+Every function takes an optional ``ax`` to draw on and an optional ``filename`` to save to (PNG, SVG
+or anything matplotlib writes), and returns the ``Axes``. Nothing here changes a result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from rareopt.inputs.tables import ALL
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from rareopt.results.outcomes import ScenarioOutcome
+    from rareopt.results.result import Result
+
+__all__ = [
+    "plot_imports_by_country",
+    "plot_stock",
+    "plot_hhi",
+    "plot_frontier",
+    "plot_scenario_costs",
+    "save_result_plots",
+]
+
+
+def _plot_io(ax: Axes | None, filename: str | None, title: str):
+    """The Axes to draw on (a new figure when None) and a finisher that titles and saves it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("plots need matplotlib: pip install 'rareopt[plot]'") from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+
+    def finish() -> Axes:
+        ax.set_title(title)
+        if filename is not None:
+            ax.figure.savefig(filename, dpi=120)
+        return ax
+
+    return ax, finish
+
+
+def plot_imports_by_country(
+    result: Result, element: str, ax: Axes | None = None, filename: str | None = None
+) -> Axes:
+    """Stacked bars of one element's purchases by country per period (t).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> ax = plot_imports_by_country(rareopt.solve(rareopt.load_example("tiny")), "Nd")
+    >>> ax.get_ylabel()
+    't REO bought'
+    """
+    ax, finish = _plot_io(ax, filename, f"{element}: purchases by country")
+    plan = result.plan.xs(element, level="element")
+    table = plan.groupby(["period", "country"])["volume_t"].sum().unstack("country").fillna(0.0)
+    table = table.reindex(result.portfolio.period_labels).fillna(0.0)
+    table = table[table.sum().sort_values(ascending=False).index]
+    table.plot.bar(stacked=True, ax=ax, width=0.85)
+    ax.set_xlabel("period")
+    ax.set_ylabel("t REO bought")
+    ax.legend(title="country", ncols=2, fontsize="small")
+    return finish()
+
+
+def plot_stock(
+    result: Result, element: str, ax: Axes | None = None, filename: str | None = None
+) -> Axes:
+    """One element's end-of-period stock against its target (t).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> ax = plot_stock(rareopt.solve(rareopt.load_example("tiny")), "Nd")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['stock', 'target']
+    """
+    ax, finish = _plot_io(ax, filename, f"{element}: stock against target")
+    stock = result.stock.xs(element, level="element")
+    positions = range(len(stock))
+    ax.plot(positions, stock["level_t"], marker="o", label="stock")
+    ax.plot(positions, stock["target_t"], linestyle="--", label="target")
+    ax.set_xticks(list(positions), stock.index, rotation=90)
+    ax.set_xlabel("period")
+    ax.set_ylabel("t REO")
+    ax.legend()
+    return finish()
+
+
+def plot_hhi(result: Result, ax: Axes | None = None, filename: str | None = None) -> Axes:
+    """HHI of country shares per element and period (0-10,000; above 2,500 is highly concentrated).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> len(plot_hhi(rareopt.solve(rareopt.load_example("tiny"))).get_lines())
+    3
+    """
+    ax, finish = _plot_io(ax, filename, "Concentration of purchases by country (HHI)")
+    hhi = result.hhi["hhi"]
+    hhi = hhi[hhi.index.get_level_values("period") != ALL].unstack("element")
+    hhi = hhi.reindex(result.portfolio.period_labels)
+    positions = range(len(hhi))
+    for element in hhi:
+        ax.plot(positions, hhi[element], marker=".", label=element)
+    ax.axhline(2500, color="grey", linestyle=":", label="2,500")
+    ax.set_xticks(list(positions), hhi.index, rotation=90)
+    ax.set_ylim(0, 10_000)
+    ax.set_ylabel("HHI (0-10,000)")
+    ax.legend(ncols=2, fontsize="small")
+    return finish()
+
+
+def plot_frontier(
+    frontier: pd.DataFrame,
+    column: str = "objective_usd",
+    ax: Axes | None = None,
+    filename: str | None = None,
+) -> Axes:
+    """A frontier from :func:`rareopt.frontier`: ``column`` against the varied parameter.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> f = rareopt.frontier(rareopt.load_example("tiny"), "country_cap", [0.8, 0.6], country="CN")
+    >>> plot_frontier(f).get_xlabel()
+    'country_cap'
+    """
+    ax, finish = _plot_io(ax, filename, f"{column} against {frontier.index.name}")
+    ok = frontier[frontier["status"] == "optimal"]
+    ax.plot(ok.index, ok[column], marker="o")
+    ax.set_xlabel(str(frontier.index.name))
+    ax.set_ylabel(column)
+    if frontier.index.name == "country_cap":
+        ax.invert_xaxis()  # tighter caps to the right
+    return finish()
+
+
+def plot_scenario_costs(
+    outcome: ScenarioOutcome, ax: Axes | None = None, filename: str | None = None
+) -> Axes:
+    """The distribution of recourse cost over the scenarios, with its mean, VaR and CVaR.
+
+    A step curve of P(recourse cost <= x) (million USD), from ``result.scenarios`` or a stress
+    test.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> s = rareopt.event_scenarios(["china-japan-2010", "pandemic-logistics-2020"], baseline=0.5)
+    >>> ax = plot_scenario_costs(rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios)
+    >>> ax.get_xlabel()
+    'recourse cost, million USD'
+    """
+    ax, finish = _plot_io(ax, filename, f"recourse cost over {len(outcome.cost)} scenarios")
+    cost = outcome.cost.sort_values("recourse_usd")
+    millions = cost["recourse_usd"] / 1e6
+    ax.step(millions, cost["probability"].cumsum(), where="post", label="P(cost <= x)")
+    level = f"{100 * outcome.alpha:g}%"
+    for key, label, style in (
+        ("expected_recourse_usd", "mean", ":"),
+        ("var_usd", f"VaR {level}", "--"),
+        ("cvar_usd", f"CVaR {level}", "-."),
+    ):
+        ax.axvline(outcome.metrics[key] / 1e6, linestyle=style, color="grey", label=label)
+    ax.set_xlabel("recourse cost, million USD")
+    ax.set_ylabel("cumulative probability")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="lower right")
+    return finish()
+
+
+def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[str]:
+    """Save every result plot into ``directory``.
+
+    Purchases and stock per element, HHI, and for a two-stage result the scenario cost curve.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import tempfile, rareopt
+    >>> len(save_result_plots(rareopt.solve(rareopt.load_example("tiny")), tempfile.mkdtemp()))
+    5
+    """
+    import os
+
+    import matplotlib.pyplot as plt
+
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for element in result.portfolio.elements:
+        for name, draw in (("imports", plot_imports_by_country), ("stock", plot_stock)):
+            path = os.path.join(directory, f"{name}_{element}.{fmt}")
+            plt.close(draw(result, element, filename=path).figure)
+            paths.append(path)
+    path = os.path.join(directory, f"hhi.{fmt}")
+    plt.close(plot_hhi(result, filename=path).figure)
+    paths.append(path)
+    if result.scenarios is not None:
+        path = os.path.join(directory, f"scenario_costs.{fmt}")
+        plt.close(plot_scenario_costs(result.scenarios, filename=path).figure)
+        paths.append(path)
+    return paths

@@ -1,0 +1,283 @@
+"""Result tables from a solution: the plan, stock, unmet demand, shares, HHI, duals, decisions.
+
+:func:`extract` reads the solution through the LP's named families (vectorised, no per-variable
+Pyomo calls); the cost terms are the formulation's own cost vectors applied to the solution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rareopt.inputs.measures import hhi_terms
+from rareopt.inputs.tables import ALL, row_keys
+from rareopt.model.formulation import COST_TERMS
+from rareopt.model.layout import ModelLayout
+from rareopt.model.lp import LinearProgram, SolverOutput
+from rareopt.results.result import LazyTables
+
+__all__ = ["extract", "shares_table", "hhi_table", "duals_table"]
+
+
+def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
+    """Shares of each element's purchases by country and by supplier, per period and over all.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        Columns element, supplier, country, period, volume_t.
+
+    Returns
+    -------
+    DataFrame
+        Index (element, period, by, holder) with ``by`` in {"country", "supplier"} and period
+        ``"*"`` for the horizon; columns volume_t and share (0-1; 0 where nothing is bought).
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
+    ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
+    >>> shares_table(plan).loc[("Nd", "P1", "country", "CN"), "share"]
+    np.float64(0.6)
+    """
+    frames = []
+    horizon = plan.assign(period=ALL)
+    for by in ("country", "supplier"):
+        for frame in (plan, horizon):
+            grouped = frame.groupby(["element", "period", by], sort=False)["volume_t"].sum()
+            frames.append(
+                grouped.rename_axis(["element", "period", "holder"]).reset_index().assign(by=by)
+            )
+    out = pd.concat(frames, ignore_index=True)
+    out["holder"] = out["holder"].astype(object)
+    total = out.groupby(["element", "period", "by"])["volume_t"].transform("sum")
+    out["share"] = np.where(total > 0, out["volume_t"] / total.where(total > 0, 1.0), 0.0)
+    return out.set_index(["element", "period", "by", "holder"])[["volume_t", "share"]]
+
+
+def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
+    """Herfindahl-Hirschman index of country shares per element and period (0-10,000 scale).
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
+    ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
+    >>> float(hhi_table(shares_table(plan)).loc[("Nd", "P1"), "hhi"])
+    5200.0
+    """
+    country = shares[shares.index.get_level_values("by") == "country"].droplevel("by")
+    hhi = hhi_terms(country["share"])
+    return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
+
+
+def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
+    """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only).
+
+    For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.solving.highs.fix_integers`).
+    """
+    families = (
+        ("balance", "USD per t of demand"),
+        ("stock_target", "USD per t of target"),
+        ("country_cap", "USD per t of cap headroom"),
+        ("supplier_cap", "USD per t of cap headroom"),
+        ("group_cap", "USD per t of cap headroom"),
+        ("group_floor", "USD per t of floor"),
+    )
+    totals = plan.groupby(["element", "period"])["volume_t"].sum()
+    horizon = plan.groupby("element")["volume_t"].sum()
+    frames = []
+    for name, unit in families:
+        block = lp.row_blocks[name]
+        shared = name.endswith(("_cap", "_floor"))
+        keys = block.frame[list(block.key)].set_axis(
+            ["element", "holder", "period"] if shared else ["element", "period"], axis=1
+        )
+        frame = keys.assign(constraint=name, dual=block.values(output.row_dual), unit=unit)
+        if not shared:
+            frame["holder"] = ""
+        if shared:
+            per_period = totals.reindex(pd.MultiIndex.from_frame(frame[["element", "period"]]))
+            over_horizon = horizon.reindex(frame["element"]).to_numpy()
+            scope = np.where(frame["period"] == ALL, over_horizon, per_period.to_numpy())
+            frame["usd_per_point_tighter"] = -frame["dual"] * np.nan_to_num(scope) / 100.0
+        frames.append(frame)
+    buy = layout.buy
+    # A column's reduced cost is the value of its upper bound only where it is negative (at the
+    # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
+    capacity_value = np.minimum(lp.col_blocks["buy"].values(output.col_dual), 0.0)
+    frames.append(
+        pd.DataFrame(
+            {
+                "constraint": "capacity",
+                "element": buy["element"],
+                "period": buy["period"],
+                "holder": buy["supplier"],
+                "dual": capacity_value,
+                "unit": "USD per t of capacity",
+            }
+        )
+    )
+    out = pd.concat(frames, ignore_index=True)
+    return out.set_index(["constraint", "element", "period", "holder"])
+
+
+def _bundles(layout, lp, x) -> dict | None:
+    """Concentrate purchases, the tonnes of each element they bring, and the surplus."""
+    conc = layout.concentrate
+    if conc.empty:
+        return None
+    q = lp.values("concentrate", x)
+    supply = layout.supply
+    bundled = supply[supply["pos"] >= len(layout.buy)]
+    bundled = (
+        bundled.assign(
+            bundled_t=bundled["coef"].to_numpy() * q[bundled["pos"].to_numpy() - len(layout.buy)]
+        )
+        .groupby(["element", "supplier", "country", "period"], as_index=False, sort=False)[
+            "bundled_t"
+        ]
+        .sum()
+    )
+    surplus_keys = row_keys(layout.surplus, "element", "period")
+    r = lp.values("surplus", x)
+    salvage = layout.portfolio.policy.salvage_usd_per_t
+    per_element = bundled.groupby(["element", "period"])["bundled_t"].sum()
+    surplus = layout.surplus[["element", "period"]].assign(
+        bundled_t=per_element.reindex(surplus_keys).to_numpy(), surplus_t=r
+    )
+    surplus["salvage_usd"] = surplus["surplus_t"] * surplus["element"].map(
+        lambda e: salvage.get(e, 0.0)
+    )
+    concentrates = conc[
+        ["supplier", "product", "country", "period", "unit_cost_usd_per_t", "risk_score"]
+    ].assign(volume_t=q, cost_usd=q * conc["unit_cost_usd_per_t"])
+    return {
+        "concentrates": concentrates.set_index(["supplier", "product", "period"]),
+        "bundled": bundled,
+        "surplus": surplus.set_index(["element", "period"]),
+    }
+
+
+def _with_bundled(plan: pd.DataFrame, bundled: pd.DataFrame) -> pd.DataFrame:
+    """The plan with each element's tonnes from concentrates added.
+
+    ``bundled_t`` is the part of ``volume_t`` that came in concentrates; rows only concentrates
+    supply get a unit cost of 0 (they are priced per concentrate).
+    """
+    keys = ["element", "supplier", "country", "period"]
+    merged = plan.drop(columns="bundled_t").merge(bundled, on=keys, how="outer")
+    merged = merged.fillna(
+        {"unit_cost_usd_per_t": 0.0, "volume_t": 0.0, "cost_usd": 0.0, "bundled_t": 0.0}
+    )
+    merged["volume_t"] = merged["volume_t"] + merged["bundled_t"]
+    return merged
+
+
+def _projects(layout, lp, x) -> pd.DataFrame | None:
+    """Investment decisions per project supplier.
+
+    Columns: invested, start_period, online_period, capital_usd (discounted to the horizon's
+    start: the ``capital_cost`` term's coefficient of the chosen start).
+    """
+    block = lp.col_blocks.get("invest")
+    if block is None:
+        return None
+    portfolio = layout.portfolio
+    labels = portfolio.period_labels
+    chosen = np.round(lp.values("invest", x)) > 0.5
+    starts = block.frame[chosen].set_index("supplier")
+    capital = lp.cost_terms["capital_cost"][block.positions][chosen] if lp.cost_terms else None
+    paid = dict(zip(starts.index, capital if capital is not None else starts["capital_usd"]))
+    rows = []
+    for project in portfolio.projects.to_dict("records"):
+        supplier = project["supplier"]
+        start = starts["period"].get(supplier)
+        online = None
+        if start is not None:
+            online = labels[
+                min(labels.index(start) + int(project["build_periods"]), len(labels) - 1)
+            ]
+        rows.append(
+            {
+                "supplier": supplier,
+                "invested": start is not None,
+                "start_period": start,
+                "online_period": online,
+                "capital_usd": float(paid.get(supplier, 0.0)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("supplier")
+
+
+def _contracts(layout, lp, x, plan) -> pd.DataFrame | None:
+    """Contract decisions of a MIP: element, supplier -> country, contracted, cost_usd, bought_t."""
+    block = lp.col_blocks.get("contract")
+    if block is None:
+        return None
+    rows = block.frame
+    keys = list(zip(rows["element"], rows["supplier"]))
+    contracted = np.round(lp.values("contract", x)) > 0.5
+    bought = plan.groupby(["element", "supplier"], sort=False)["volume_t"].sum()
+    return rows.assign(
+        contracted=contracted,
+        cost_usd=np.where(contracted, rows["contract_usd"], 0.0),
+        bought_t=bought.reindex(keys).to_numpy(),
+    ).set_index(["element", "supplier"])[
+        ["country", "contracted", "cost_usd", "bought_t", "min_order_t"]
+    ]
+
+
+def extract(
+    layout: ModelLayout, lp: LinearProgram, output: SolverOutput, duals: bool = True
+) -> LazyTables:
+    """Result tables from HiGHS's solution, aligned by the model's layout.
+
+    Returns
+    -------
+    dict
+        ``plan``, ``stock``, ``unmet``, ``shares``, ``hhi``, ``duals`` (None without LP duals or
+        when not asked for), ``contracts`` and ``projects`` (the discrete decisions, None
+        without them), ``concentrates`` and ``surplus`` (None without concentrates) and
+        ``cost_terms`` (Series, USD: the formulation's cost vectors at the solution).
+    """
+    buy, ep = layout.buy, layout.element_period
+    volume = lp.values("buy", output.x)
+    level = lp.values("stock", output.x)
+    unmet = lp.values("unmet", output.x)
+    shortfall = lp.values("shortfall", output.x)
+
+    plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
+        volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"], bundled_t=0.0
+    )
+    bundles = _bundles(layout, lp, output.x)
+    if bundles is not None:
+        plan = _with_bundled(plan, bundles["bundled"])
+    daily = ep["demand_t"] / ep["days"]
+    stock = ep[["element", "period", "target_days", "target_t", "stock_capacity_t"]].assign(
+        level_t=level,
+        shortfall_t=shortfall,
+        days_of_cover=np.where(daily > 0, level / daily.where(daily > 0, 1.0), np.inf),
+    )
+    unmet_t = ep[["element", "period", "demand_t"]].assign(unmet_t=unmet)
+    contracts = _contracts(layout, lp, output.x, plan)
+    projects = _projects(layout, lp, output.x)
+    conc = None if bundles is None else bundles["concentrates"]
+    cost_terms = pd.Series(lp.cost_term_values(output.x), name="usd")[list(COST_TERMS)]
+    tables = LazyTables(
+        {
+            "plan": plan.set_index(["element", "supplier", "period"]),
+            "stock": stock.set_index(["element", "period"]),
+            "unmet": unmet_t.set_index(["element", "period"]),
+            "duals": None,
+            "contracts": contracts,
+            "projects": projects,
+            "concentrates": None if conc is None else conc.drop(columns="risk_score"),
+            "surplus": None if bundles is None else bundles["surplus"],
+            "cost_terms": cost_terms,
+        }
+    )
+    tables.defer("shares", lambda: shares_table(plan))
+    tables.defer("hhi", lambda: hhi_table(tables["shares"]))
+    if duals and output.row_dual is not None:
+        tables.defer("duals", lambda: duals_table(layout, lp, output, plan))
+    return tables

@@ -1,0 +1,357 @@
+"""Scenario outcomes of a plan: deliveries, stock, unmet demand and recourse cost per scenario.
+
+:class:`ScenarioOutcome` is what a two-stage solve (``result.scenarios``) and a stress test
+(:func:`rareopt.stress_test`) return. Its tables are built from HiGHS's solution by position and
+then verified by :func:`rareopt.checks.scenarios.check_recourse` against the portfolio and the
+scenarios, not against the Pyomo model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rareopt.checks.scenarios import check_recourse
+from rareopt.model.formulation import ep_index
+from rareopt.model.risk import conditional_value_at_risk, value_at_risk
+
+__all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
+
+
+def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
+    """Long tables of one solution: ``flows`` (scenario, element, period) and ``spot`` rows.
+
+    Parameters
+    ----------
+    layout : ModelLayout
+        First-stage layout.
+    slayout : ScenarioLayout
+        Scenario layout.
+    values : dict of ndarray
+        ``buy`` (purchases), ``level`` and ``unmet`` (scenarios x element-periods), ``spot``.
+
+    Returns
+    -------
+    dict
+        ``flows``: scenario, element, period, contracted_t, delivered_t, spot_t, unmet_t,
+        level_t; ``spot``: scenario, element, supplier, period, spot_t, limit_t,
+        unit_cost_usd_per_t; ``deliveries``: rows whose delivery differs from the contract or
+        that have spot purchases.
+    """
+    buy, ep = layout.buy, layout.element_period
+    names = slayout.names
+    n_w, n_ep = len(names), len(ep)
+    ep_of_buy = ep_index(layout, buy)
+    delivered = slayout.fractions * values["buy"][None, :]
+    contracted = np.bincount(ep_of_buy, weights=values["buy"], minlength=n_ep)
+    every_w = np.repeat(np.arange(n_w), len(buy))
+    flows_delivered = np.bincount(
+        every_w * n_ep + np.tile(ep_of_buy, n_w), weights=delivered.ravel(), minlength=n_w * n_ep
+    )
+    spot = slayout.spot
+    spot_b = spot["buy"].to_numpy(int)
+    spot_w = spot["scenario"].to_numpy(int)
+    flows_spot = np.bincount(
+        spot_w * n_ep + ep_of_buy[spot_b], weights=values["spot"], minlength=n_w * n_ep
+    )
+    flows = pd.DataFrame(
+        {
+            "scenario": np.repeat(names, n_ep),
+            "element": np.tile(ep["element"].to_numpy(), n_w),
+            "period": np.tile(ep["period"].to_numpy(), n_w),
+            "contracted_t": np.tile(contracted, n_w),
+            "delivered_t": flows_delivered,
+            "spot_t": flows_spot,
+            "unmet_t": values["unmet"].ravel(),
+            "level_t": values["level"].ravel(),
+        }
+    )
+    spot_rows = pd.DataFrame(
+        {
+            "scenario": np.asarray(names, dtype=object)[spot_w],
+            "element": buy["element"].to_numpy()[spot_b],
+            "supplier": buy["supplier"].to_numpy()[spot_b],
+            "period": buy["period"].to_numpy()[spot_b],
+            "spot_t": values["spot"],
+            "limit_t": spot["limit_t"].to_numpy(float),
+            "unit_cost_usd_per_t": spot["unit_cost_usd_per_t"].to_numpy(float),
+        }
+    )
+    w_idx, b_idx = np.nonzero(slayout.fractions < 1.0)
+    changed = pd.DataFrame(
+        {
+            "scenario": np.asarray(names, dtype=object)[w_idx],
+            "element": buy["element"].to_numpy()[b_idx],
+            "supplier": buy["supplier"].to_numpy()[b_idx],
+            "period": buy["period"].to_numpy()[b_idx],
+            "contracted_t": values["buy"][b_idx],
+            "delivered_t": delivered[w_idx, b_idx],
+        }
+    )
+    keys = ["scenario", "element", "supplier", "period"]
+    bought_spot = spot_rows.loc[spot_rows["spot_t"] > 0, [*keys, "spot_t"]]
+    deliveries = changed.merge(bought_spot, on=keys, how="outer")
+    if len(bought_spot):
+        missing = deliveries["contracted_t"].isna()
+        contract = pd.Series(
+            values["buy"], index=pd.MultiIndex.from_frame(buy[["element", "supplier", "period"]])
+        )
+        fill = contract.reindex(
+            list(zip(*(deliveries.loc[missing, k] for k in keys[1:])))
+        ).to_numpy()
+        deliveries.loc[missing, "contracted_t"] = fill
+        deliveries.loc[missing, "delivered_t"] = fill
+    deliveries["spot_t"] = deliveries["spot_t"].fillna(0.0)
+    return {"flows": flows, "spot": spot_rows, "deliveries": deliveries.set_index(keys)}
+
+
+@dataclass
+class ScenarioOutcome:
+    """How a plan fares in each scenario.
+
+    Attributes
+    ----------
+    cost : DataFrame
+        Per scenario: probability, recourse_usd (cost beyond the nominal plan: spot purchases,
+        shortage, holding, less the undelivered contracts not paid for), total_usd (first stage +
+        recourse), unmet_t, spot_t, undelivered_t.
+    elements : DataFrame
+        Per (scenario, element): min_days_of_cover (stock at its lowest, in days of that period's
+        consumption), worst_period, unmet_t, spot_t, extra_cost_usd (the element's recourse).
+    stock : DataFrame
+        Per (scenario, element, period): contracted_t, delivered_t, spot_t, unmet_t, level_t,
+        days_of_cover.
+    deliveries : DataFrame
+        Per (scenario, element, supplier, period) where delivery differs from the contract or spot
+        was bought: contracted_t, delivered_t, spot_t.
+    metrics : Series
+        expected_recourse_usd, var_usd and cvar_usd at ``alpha``, worst_recourse_usd,
+        probability_of_unmet, expected_unmet_t, first_stage_usd.
+    alpha : float
+        Level of VaR and CVaR.
+    checks : DataFrame
+        The independent check of every scenario's recourse.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+    >>> out = rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios
+    >>> out.cost.index.tolist()
+    ['no disruption', 'china-japan-2010']
+    """
+
+    cost: pd.DataFrame
+    elements: pd.DataFrame
+    stock: pd.DataFrame
+    deliveries: pd.DataFrame
+    metrics: pd.Series
+    alpha: float
+    checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def from_tables(
+        cls,
+        flows: pd.DataFrame,
+        deliveries: pd.DataFrame,
+        recourse: pd.DataFrame,
+        probabilities: pd.Series,
+        first_stage_usd: float,
+        days: pd.DataFrame,
+        alpha: float,
+        checks: pd.DataFrame,
+    ) -> ScenarioOutcome:
+        """Assemble the outcome from checked long tables.
+
+        ``recourse`` holds the recomputed recourse per (scenario, element) (column
+        ``extra_cost_usd``); ``days`` the demand per day of each (element, period).
+        """
+        stock = flows.merge(days, on=["element", "period"], how="left")
+        daily = stock.pop("daily_demand_t")
+        stock["days_of_cover"] = np.where(
+            daily > 0, stock["level_t"] / daily.where(daily > 0, 1.0), np.inf
+        )
+        order = list(probabilities.index)
+        stock = stock.set_index(["scenario", "element", "period"])
+        grouped = stock.groupby(level=["scenario", "element"], sort=False)
+        lowest = grouped["days_of_cover"].idxmin()
+        elements = pd.DataFrame(
+            {
+                "min_days_of_cover": grouped["days_of_cover"].min(),
+                "worst_period": lowest.map(lambda key: key[2]),
+                "unmet_t": grouped["unmet_t"].sum(),
+                "spot_t": grouped["spot_t"].sum(),
+            }
+        ).join(recourse)
+        per_scenario = stock.groupby(level="scenario", sort=False)
+        cost = pd.DataFrame(
+            {
+                "probability": probabilities,
+                "recourse_usd": elements["extra_cost_usd"].groupby(level="scenario").sum(),
+                "unmet_t": per_scenario["unmet_t"].sum(),
+                "spot_t": per_scenario["spot_t"].sum(),
+                "undelivered_t": per_scenario["contracted_t"].sum()
+                - per_scenario["delivered_t"].sum(),
+            }
+        ).reindex(order)
+        cost.insert(2, "total_usd", first_stage_usd + cost["recourse_usd"])
+        cost.index.name = "scenario"
+        values, p = cost["recourse_usd"].to_numpy(), cost["probability"].to_numpy()
+        metrics = pd.Series(
+            {
+                "first_stage_usd": first_stage_usd,
+                "expected_recourse_usd": float(p @ values),
+                "var_usd": value_at_risk(values, p, alpha),
+                "cvar_usd": conditional_value_at_risk(values, p, alpha),
+                "worst_recourse_usd": float(values.max()),
+                "probability_of_unmet": float(p[cost["unmet_t"].to_numpy() > 1e-6].sum()),
+                "expected_unmet_t": float(p @ cost["unmet_t"].to_numpy()),
+            },
+            name="value",
+        )
+        return cls(cost, elements, stock, deliveries, metrics, alpha, checks)
+
+    def distribution(self) -> pd.DataFrame:
+        """Per element: the distribution of the extra cost over the scenarios.
+
+        Columns: mean, VaR and CVaR (at ``alpha``) and worst of the extra cost (USD), the
+        probability of unmet demand, and the mean of the lowest days of cover.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+        >>> d = rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios.distribution()
+        >>> d.columns.tolist()[:3]
+        ['mean_usd', 'var_usd', 'cvar_usd']
+        """
+        p = self.cost["probability"]
+        rows = {}
+        for element, table in self.elements.groupby(level="element", sort=False):
+            table = table.droplevel("element").reindex(p.index)
+            cost = table["extra_cost_usd"].to_numpy()
+            rows[element] = {
+                "mean_usd": float(p.to_numpy() @ cost),
+                "var_usd": value_at_risk(cost, p, self.alpha),
+                "cvar_usd": conditional_value_at_risk(cost, p, self.alpha),
+                "worst_usd": float(cost.max()),
+                "probability_of_unmet": float(p[table["unmet_t"] > 1e-6].sum()),
+                "mean_min_days_of_cover": float(p.to_numpy() @ table["min_days_of_cover"]),
+            }
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("element")
+
+    def summary(self) -> str:
+        """A readable account: risk metrics, then per scenario and per element.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+        >>> print(rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios.summary())
+        ... # doctest: +ELLIPSIS
+        scenarios: 2; expected recourse ... USD; VaR 95% ... USD; CVaR 95% ... USD
+        ...
+        """
+        m = self.metrics
+        level = f"{100 * self.alpha:g}%"
+        lines = [
+            f"scenarios: {len(self.cost)}; expected recourse {m['expected_recourse_usd']:,.0f} USD; "
+            f"VaR {level} {m['var_usd']:,.0f} USD; CVaR {level} {m['cvar_usd']:,.0f} USD; "
+            f"worst {m['worst_recourse_usd']:,.0f} USD",
+            f"probability of unmet demand {m['probability_of_unmet']:.1%}; expected unmet "
+            f"{m['expected_unmet_t']:,.1f} t",
+        ]
+        with pd.option_context(
+            "display.width",
+            120,
+            "display.max_columns",
+            20,
+            "display.max_rows",
+            30,
+            "display.float_format",
+            "{:,.1f}".format,
+        ):
+            worst = self.cost.sort_values("recourse_usd", ascending=False).head(10)
+            lines += ["", "per scenario (the 10 costliest):", worst.to_string()]
+            lines += [
+                "",
+                f"per element, over the scenarios (alpha {self.alpha:g}):",
+                self.distribution().to_string(),
+            ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def extract_outcome(
+    layout,
+    slayout,
+    lp,
+    x: np.ndarray,
+    plan: pd.DataFrame,
+    stock: pd.DataFrame,
+    unmet: pd.DataFrame,
+    first_stage_usd: float,
+):
+    """The checked :class:`ScenarioOutcome` of a solved two-stage model, and any violations.
+
+    Parameters
+    ----------
+    layout : ModelLayout
+        The first stage's layout.
+    slayout : ScenarioLayout
+        The scenarios' (:func:`rareopt.model.two_stage.scenario_layout`).
+    lp : LinearProgram
+        The two-stage LP solved, with its scenario families located.
+    x : ndarray
+        HiGHS's column values.
+    plan, stock, unmet : DataFrame
+        The first stage's result tables.
+    first_stage_usd : float
+        The first stage's cost, recomputed from the plan.
+
+    Returns
+    -------
+    outcome : ScenarioOutcome
+    violations : DataFrame
+        Scenario rows beyond tolerance (empty when the recourse passes the check).
+    recomputed_recourse : ndarray
+        Recourse per scenario (USD) recomputed by the check, in scenario order.
+    """
+    ep = layout.element_period
+    shape = (len(slayout.names), len(ep))
+    values = {
+        "buy": plan["volume_t"].to_numpy(),
+        "level": lp.values("scenario_stock", x).reshape(shape),
+        "unmet": lp.values("scenario_unmet", x).reshape(shape)
+        + unmet["unmet_t"].to_numpy()[None, :],
+        "spot": lp.values("spot", x),
+    }
+    tables = recourse_tables(layout, slayout, values)
+    nominal = stock[["level_t"]].join(unmet[["unmet_t"]])
+    checks, violations, recourse = check_recourse(
+        layout.portfolio,
+        plan.reset_index(),
+        slayout.fractions,
+        nominal,
+        tables["flows"],
+        tables["spot"],
+        slayout.spot_share,
+        slayout.spot_premium,
+    )
+    days = ep[["element", "period"]].assign(daily_demand_t=ep["demand_t"] / ep["days"])
+    probabilities = pd.Series(slayout.probabilities, index=slayout.names, name="probability")
+    outcome = ScenarioOutcome.from_tables(
+        tables["flows"],
+        tables["deliveries"],
+        recourse,
+        probabilities,
+        first_stage_usd,
+        days,
+        slayout.risk.alpha,
+        checks,
+    )
+    return outcome, violations, outcome.cost["recourse_usd"].to_numpy()

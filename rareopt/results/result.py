@@ -1,0 +1,299 @@
+"""The :class:`Result` of a solve: typed status, checked tables, and a readable summary.
+
+A Result is built once by :mod:`rareopt.results.solve` and not changed afterwards; its derived
+tables (shares, HHI, duals) are built on first read, under a lock, so threads may share it.
+``summary()``, ``report()`` and ``to_excel()`` delegate to the report layer
+(:mod:`rareopt.report`), which registers itself here when ``rareopt`` is imported: the results
+layer never imports the layers above it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from rareopt.exceptions import NoPlanError
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.status import EXPLANATIONS, SolveStatus
+
+if TYPE_CHECKING:
+    from rareopt.results.outcomes import ScenarioOutcome
+
+__all__ = ["Result", "LazyTables", "register_renderer", "TABLES"]
+
+_RENDERERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_renderer(name: str, function: Callable[..., Any]) -> None:
+    """Let the report layer supply ``Result.summary`` / ``report`` / ``to_excel`` (by name).
+
+    Examples
+    --------
+    >>> sorted(_RENDERERS)  # registered by rareopt.report on import
+    ['excel', 'report', 'summary']
+    """
+    _RENDERERS[name] = function
+
+
+def _render(name: str, *args: Any) -> Any:
+    try:
+        function = _RENDERERS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"no {name} writer registered: import rareopt (which loads rareopt.report)"
+        ) from None
+    return function(*args)
+
+
+TABLES = (
+    "plan",
+    "stock",
+    "unmet",
+    "shares",
+    "hhi",
+    "duals",
+    "contracts",
+    "projects",
+    "concentrates",
+    "surplus",
+    "hhi_cuts",
+)
+
+
+class LazyTables(MutableMapping):
+    """Result tables by name; the derived ones (shares, HHI, duals) are built on first access.
+
+    A plan is checked in full before any table is handed out; shares, HHI and duals are only
+    views of it, so a caller who never reads them does not pay for them.
+
+    Examples
+    --------
+    >>> t = LazyTables({"plan": 1}, {"shares": lambda: 2})
+    >>> "shares" in t, t["shares"], sorted(t)
+    (True, 2, ['plan', 'shares'])
+    """
+
+    def __init__(self, ready: Mapping[str, Any], pending: Mapping[str, Any] | None = None) -> None:
+        self._ready: dict[str, Any] = dict(ready)
+        self._pending: dict[str, Callable[[], Any]] = {}
+        self._lock = threading.RLock()
+        for name, builder in (pending or {}).items():
+            self.defer(name, builder)
+
+    def defer(self, name: str, builder: Callable[[], Any]) -> None:
+        """Build table ``name`` by calling ``builder()`` when it is first read."""
+        with self._lock:
+            self._ready.pop(name, None)
+            self._pending[name] = builder
+
+    def __getitem__(self, name: str) -> Any:
+        with self._lock:  # one thread builds a pending table; the others wait and read it
+            if name in self._pending:
+                self._ready[name] = self._pending[name]()
+                del self._pending[name]
+            return self._ready[name]
+
+    def __setitem__(self, name: str, value) -> None:
+        self._pending.pop(name, None)
+        self._ready[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if self._pending.pop(name, None) is None:
+            del self._ready[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._ready, *self._pending])
+
+    def __len__(self) -> int:
+        return len(self._ready) + len(self._pending)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`rareopt.solve`.
+
+    Attributes
+    ----------
+    portfolio : Portfolio
+        The portfolio solved.
+    status : SolveStatus
+        Typed status; ``status.is_ok`` when there is a plan.
+    solver_message : str
+        HiGHS's own model-status text.
+    explanation : str
+        What the status means and what to try.
+    objective : float or None
+        Total cost (USD) as HiGHS reports it.
+    cost_terms : Series or None
+        Each term of the objective (USD), recomputed from the plan.
+    timings : dict
+        Seconds spent building the model, handing it to HiGHS, in HiGHS, and extracting and
+        checking the result.
+    checks : DataFrame or None
+        The independent check: rows checked and largest excess per constraint family.
+    conflicts : DataFrame or None
+        For an infeasible portfolio, the conflicting constraints (an irreducible infeasible subset
+        from HiGHS) in domain terms, each with the smallest relaxation that alone restores
+        feasibility where there is one; ``explanation`` says the same in words.
+    solver : dict
+        HiGHS's iteration count, MIP gap, bound and nodes where they apply.
+    scenarios : ScenarioOutcome or None
+        For a two-stage solve: each scenario's deliveries, stock, unmet demand and recourse cost,
+        and the risk metrics (:class:`~rareopt.results.outcomes.ScenarioOutcome`). ``cost_terms`` then
+        adds ``expected_recourse`` and ``risk_measure`` (weight x CVaR) to the first stage's.
+
+    Tables (raise :class:`~rareopt.exceptions.NoPlanError` when there is no plan):
+    ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd),
+    ``stock`` (element, period -> level_t, target_t, shortfall_t, days_of_cover ...),
+    ``unmet`` (element, period -> demand_t, unmet_t), ``shares`` (element, period, by, holder ->
+    volume_t, share), ``hhi`` (element, period -> hhi) and ``duals`` (constraint, element, period,
+    holder -> dual, unit; LP only).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> r = rareopt.solve(rareopt.load_example("tiny"))
+    >>> r.status.is_ok, list(r.plan.index.names)
+    (True, ['element', 'supplier', 'period'])
+    """
+
+    status: SolveStatus
+    solver_message: str
+    portfolio: Portfolio
+    objective: float | None = None
+    cost_terms: pd.Series | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    checks: pd.DataFrame | None = None
+    conflicts: pd.DataFrame | None = None
+    solver: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    explanation: str = ""
+    scenarios: ScenarioOutcome | None = None
+
+    def __post_init__(self) -> None:
+        # Read-only views: a Result is not changed once built.
+        set_ = object.__setattr__
+        set_(self, "timings", MappingProxyType(dict(self.timings)))
+        set_(self, "solver", MappingProxyType(dict(self.solver)))
+        if not self.explanation:
+            set_(self, "explanation", EXPLANATIONS[self.status])
+
+    def with_solver_info(self, info: Mapping[str, Any]) -> Result:
+        """A copy with ``info`` added to :attr:`solver` (e.g. a decomposition's bounds).
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> r = rareopt.solve(rareopt.load_example("tiny")).with_solver_info({"engine": "demo"})
+        >>> r.solver["engine"]
+        'demo'
+        """
+        return replace(self, solver={**self.solver, **info})
+
+    @property
+    def ok(self) -> bool:
+        """True when the result holds a checked plan."""
+        return self.status.is_ok
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if not self.ok:
+            raise NoPlanError(self.status, self.solver_message, self.explanation)
+        table = self.tables.get(name)
+        if table is None:
+            raise NoPlanError(
+                self.status,
+                self.solver_message,
+                f"no {name} table: "
+                + (
+                    "duals exist only for LPs solved to optimality"
+                    if name == "duals"
+                    else "the portfolio has no contract costs, minimum orders or counts"
+                ),
+            )
+        return table
+
+    plan = property(
+        lambda self: self._table("plan"), doc="Purchases per element, supplier, period."
+    )
+    stock = property(lambda self: self._table("stock"), doc="Stock level, target and shortfall.")
+    unmet = property(lambda self: self._table("unmet"), doc="Unmet demand per element and period.")
+    shares = property(lambda self: self._table("shares"), doc="Country and supplier shares.")
+    hhi = property(lambda self: self._table("hhi"), doc="HHI of country shares (0-10,000).")
+    duals = property(lambda self: self._table("duals"), doc="Marginal values of constraints.")
+    contracts = property(
+        lambda self: self._table("contracts"), doc="Contract decisions of a MIP, per offer."
+    )
+
+    def raise_for_status(self) -> Result:
+        """Return self if there is a plan, else raise :class:`NoPlanError` with the explanation."""
+        self._table("plan")
+        return self
+
+    def summary(self) -> str:
+        """A readable summary: status, cost terms, and per element purchases, shares and stock."""
+        return _render("summary", self)
+
+    def report(self, path: str) -> str:
+        """Write a one-page briefing (``.html`` or ``.md``); see :func:`rareopt.report.briefing.write_report`."""
+        return _render("report", self, path)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        objective = "None" if self.objective is None else f"{self.objective:,.0f} USD"
+        return f"Result({self.portfolio.name!r}, status={self.status.value}, objective={objective})"
+
+    def to_csv(self, directory: str) -> list[str]:
+        """Write each table (and the cost terms) as CSV into ``directory``; returns the paths."""
+        os.makedirs(directory, exist_ok=True)
+        paths = []
+        for name, table in self.export_tables().items():
+            path = os.path.join(directory, f"{name}.csv")
+            table.to_csv(path)
+            paths.append(path)
+        return paths
+
+    def to_excel(self, path: str) -> str:
+        """Write one sheet per table to an .xlsx file (needs the ``excel`` extra: openpyxl).
+
+        See :func:`rareopt.report.files.write_excel`.
+        """
+        return _render("excel", self, path)
+
+    def to_json(self, path: str | None = None) -> str:
+        """The status, costs and tables as JSON (records); written to ``path`` if given."""
+        payload = {
+            "portfolio": self.portfolio.name,
+            "status": self.status.value,
+            "solver_message": self.solver_message,
+            "explanation": self.explanation,
+            "objective_usd": self.objective,
+            "timings_seconds": dict(self.timings),
+            "solver": dict(self.solver),
+        }
+        if self.ok:
+            payload["tables"] = {
+                name: json.loads(table.reset_index().to_json(orient="records"))
+                for name, table in self.export_tables().items()
+            }
+        text = json.dumps(payload, indent=2)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    def export_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables a file export writes: every table there is, the cost terms and the checks."""
+        self.raise_for_status()
+        tables = {name: self.tables[name] for name in TABLES if self.tables.get(name) is not None}
+        tables["cost_terms"] = self.cost_terms.to_frame()
+        tables["checks"] = self.checks
+        return tables

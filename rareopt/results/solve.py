@@ -1,0 +1,284 @@
+"""``rareopt.solve``: portfolio -> arrays -> HiGHS -> checked :class:`~rareopt.Result`.
+
+The pipeline, one direction: validate (on Portfolio construction) -> prepare the arrays (or
+compile your Pyomo model) -> HiGHS (:mod:`rareopt.solving.pipeline`) -> copy back only a usable
+plan -> independent check (:mod:`rareopt.checks`) -> a Result, built once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from rareopt.checks.plan import check_plan
+from rareopt.checks.scenarios import check_objective
+from rareopt.exceptions import PlanCheckError
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.model.layout import ModelLayout
+from rareopt.model.risk import CVaR, Expectation, risk_measure
+from rareopt.results.extract import duals_table, extract
+from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
+from rareopt.results.result import LazyTables, Result
+from rareopt.solving.highs import SolveOptions
+from rareopt.solving.pipeline import (
+    Prepared,
+    SolveRun,
+    fixed_integer_duals,
+    prepare,
+    prepare_fixed,
+    run_prepared,
+)
+
+__all__ = [
+    "solve",
+    "solve_prepared",
+    "evaluate_plan",
+    "checked_solution",
+    "CheckedSolution",
+    "solve_options",
+]
+
+
+def solve_options(options: Mapping[str, object]) -> SolveOptions:
+    """The :class:`SolveOptions` of ``solve``'s keyword options; unknown names are a TypeError.
+
+    Examples
+    --------
+    >>> solve_options({"time_limit": 60}).time_limit
+    60
+    """
+    allowed = set(SolveOptions.__dataclass_fields__)
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(f"unknown solve option(s) {unknown}; allowed: {sorted(allowed)}")
+    return SolveOptions(**options)  # type: ignore[arg-type]
+
+
+def solve(
+    problem: Portfolio | pyo.ConcreteModel,
+    scenarios: ScenarioSet | None = None,
+    risk: Expectation | CVaR | None = None,
+    engine: str = "highs",
+    method: str = "ef",
+    ph: dict | None = None,
+    **options,
+) -> Result:
+    """Solve a portfolio (or a model built by :func:`rareopt.build`) with HiGHS.
+
+    Parameters
+    ----------
+    problem : Portfolio or pyomo.environ.ConcreteModel
+        A portfolio, or a model from :func:`rareopt.build` to which you may have added Pyomo
+        constraints of your own.
+    scenarios : ScenarioSet, optional
+        Disruption scenarios: the plan is then the first stage of the two-stage model, priced
+        against each scenario's recourse (``result.scenarios`` holds the outcomes).
+    risk : Expectation or CVaR, optional
+        How recourse costs enter the objective (default: their expectation).
+    engine : {"highs", "mpisppy"}
+        ``"mpisppy"`` solves the scenarios with mpi-sppy (the ``mpi`` extra); see
+        :mod:`rareopt.solving.mpisppy`.
+    method : {"ef", "ph"}
+        With mpi-sppy: extensive form, or progressive hedging (run under ``mpiexec``).
+    ph : dict, optional
+        Overrides of :data:`rareopt.solving.mpisppy.PH_DEFAULTS` (rho, iterations, gap).
+    **options
+        :class:`~rareopt.SolveOptions`: ``time_limit`` (s), ``mip_rel_gap``, ``threads``,
+        ``presolve``, ``lp_algorithm`` ("choose", "simplex", "ipm", "pdlp"), ``random_seed``,
+        ``log``. An unknown option raises ``TypeError`` naming the allowed ones.
+
+    Returns
+    -------
+    Result
+        Its ``status`` says whether there is a plan; when there is, the plan has passed the
+        independent check (:mod:`rareopt.checks`). Without a plan, tables raise ``NoPlanError``.
+
+    Raises
+    ------
+    PlanCheckError
+        If HiGHS returns a plan that violates the portfolio's constraints beyond tolerance.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> r = rareopt.solve(rareopt.load_example("tiny"), time_limit=60)
+    >>> r.status.value
+    'optimal'
+    """
+    settings = solve_options(options)  # bad options fail before anything is built
+    if engine not in ("highs", "mpisppy"):
+        raise ValueError(f"engine: got {engine!r}; allowed: 'highs' or 'mpisppy'")
+    if engine == "mpisppy":
+        if scenarios is None or not isinstance(problem, Portfolio):
+            raise TypeError("engine='mpisppy' solves a Portfolio with scenarios=ScenarioSet(...)")
+        return _solve_mpisppy(problem, scenarios, risk, method, ph, settings)
+    return solve_prepared(prepare(problem, scenarios, risk), settings)
+
+
+def _solve_mpisppy(portfolio, scenarios, risk, method, ph, settings) -> Result | None:
+    """mpi-sppy's plan, evaluated by rareopt's own two-stage model with the purchases fixed."""
+    from rareopt.solving.mpisppy import solve_mpisppy
+
+    found = solve_mpisppy(portfolio, scenarios, risk, method=method, ph=ph, options=settings)
+    if found is None:  # an MPI rank other than 0
+        return None
+    volumes, info = found
+    info = dict(info)
+    result = solve_prepared(prepare_fixed(portfolio, volumes, scenarios, risk), settings)
+    inner = info.get("inner_bound")
+    if inner is not None and not np.isfinite(inner) and result.status.is_ok:
+        # The plan, evaluated, is itself feasible: its cost bounds the optimum above.
+        inner = float(result.objective)
+        gap = abs(inner - info["outer_bound"]) / max(abs(inner), 1.0)
+        info.update(inner_bound=inner, bound_gap=gap)
+    return result.with_solver_info(info)
+
+
+def evaluate_plan(
+    portfolio: Portfolio, volumes: dict, scenarios: ScenarioSet, risk=None, **options
+) -> Result:
+    """The two-stage model with the purchases fixed at ``volumes``, solved and checked.
+
+    ``volumes`` maps (element, supplier, period) to tonnes; offers left out buy nothing. Only the
+    recourse is optimised. The Result's status is whatever HiGHS reports.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> p = rareopt.load_example("tiny")
+    >>> s = rareopt.event_scenarios(["china-japan-2010"])
+    >>> evaluate_plan(p, {}, s).status.value  # buy nothing: all demand unmet, still a plan
+    'optimal'
+    """
+    return solve_prepared(
+        prepare_fixed(portfolio, volumes, scenarios, risk), solve_options(options)
+    )
+
+
+def solve_prepared(ready: Prepared, options: SolveOptions | None = None) -> Result:
+    """Solve a :class:`~rareopt.solving.pipeline.Prepared` problem into a checked Result.
+
+    For callers that change the arrays before solving, e.g. a stress test fixing the first stage
+    at a plan's volumes (:func:`rareopt.model.two_stage.fix_first_stage`).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> solve_prepared(prepare(load_example("tiny"))).status.value
+    'optimal'
+    """
+    run = run_prepared(ready, SolveOptions() if options is None else options)
+    return result_of(run)
+
+
+def result_of(run: SolveRun) -> Result:
+    """The :class:`Result` of a solver run: checked tables when there is a plan."""
+    ready, output = run.ready, run.output
+    common = {
+        "status": run.status,
+        "solver_message": output.message,
+        "portfolio": ready.layout.portfolio,
+        "timings": ready.timings,
+        "solver": run.solver,
+        "explanation": run.explanation or "",
+        "conflicts": run.conflicts,
+    }
+    if not run.status.is_ok:
+        return Result(**common)
+    start = time.perf_counter()
+    checked = checked_solution(ready, output)
+    ready.timings["extract_seconds"] = time.perf_counter() - start
+    tables = checked.tables
+    if run.hhi_log is not None:
+        tables["hhi_cuts"] = run.hhi_log
+    return Result(
+        **common,
+        objective=output.objective,
+        cost_terms=checked.cost_terms,
+        tables=tables,
+        checks=checked.checks,
+        scenarios=checked.scenarios,
+    )
+
+
+def _fixed_integer_duals(lp, x, layout, plan) -> pd.DataFrame | None:
+    """Duals of the LP with the MIP's integer decisions fixed, labelled as such."""
+    fixed, again = fixed_integer_duals(lp, x)
+    if again.row_dual is None:
+        return None
+    table = duals_table(layout, fixed, again, plan)
+    return table.assign(basis="LP with the integer decisions fixed")
+
+
+@dataclass
+class CheckedSolution:
+    """Result tables of one HiGHS solution that passed the independent checks."""
+
+    tables: LazyTables
+    cost_terms: pd.Series
+    checks: pd.DataFrame
+    scenarios: ScenarioOutcome | None
+
+
+def checked_solution(
+    ready: Prepared, output, layout: ModelLayout | None = None, duals: bool = True
+) -> CheckedSolution:
+    """Tables, cost terms and checks of a solved problem; raise if the plan fails the check.
+
+    ``layout`` is the portfolio the solution must satisfy (a frontier point's own; default the
+    problem's). Your Pyomo model, if you passed one, gets the solution into its variables. For a
+    two-stage model the scenario outcomes are checked too. ``duals=False`` skips the marginal
+    values (a frontier does not report them).
+    """
+    model, lp, slayout = ready.model, ready.lp, ready.scenarios
+    if model is not None:
+        for variable, value in zip(lp.columns, output.x):
+            variable.set_value(value, skip_validation=True)
+    layout = ready.layout if layout is None else layout
+    duals = duals and slayout is None
+    tables = extract(layout, lp, output, duals=duals)
+    first_stage = float(sum(lp.cost_term_values(output.x).values()))
+    checks, violations = check_plan(
+        layout.portfolio,
+        tables["plan"],
+        tables["stock"],
+        tables["unmet"],
+        first_stage if slayout is not None else output.objective,
+        tables["contracts"],
+        None
+        if tables["concentrates"] is None
+        else {"concentrates": tables["concentrates"], "surplus": tables["surplus"]},
+        tables["projects"],
+    )
+    if not violations.empty:
+        raise PlanCheckError(violations)
+    cost_terms = tables.pop("cost_terms")
+    if slayout is None:
+        if lp.is_mip and duals:
+            plan = tables["plan"]
+            tables.defer("duals", lambda: _fixed_integer_duals(lp, output.x, layout, plan))
+        return CheckedSolution(tables, cost_terms, checks, None)
+    outcome, violations, recourse = extract_outcome(
+        layout,
+        slayout,
+        lp,
+        output.x,
+        tables["plan"],
+        tables["stock"],
+        tables["unmet"],
+        float(cost_terms.sum()),
+    )
+    p = slayout.probabilities
+    cost_terms["expected_recourse"] = float(p @ recourse)
+    cost_terms["risk_measure"] = risk_measure(slayout.risk, recourse, p)
+    row, failed = check_objective(float(cost_terms.sum()), output.objective)
+    checks = pd.concat([checks, outcome.checks, pd.DataFrame([row])], ignore_index=True)
+    if not violations.empty or failed:
+        raise PlanCheckError(violations if not violations.empty else pd.DataFrame([row]))
+    return CheckedSolution(tables, cost_terms, checks, outcome)

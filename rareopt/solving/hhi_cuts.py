@@ -1,0 +1,150 @@
+"""HHI caps kept exactly by a cutting-plane loop of tangent cuts.
+
+The cap on the Herfindahl-Hirschman index of an element's purchases by country,
+
+    10,000 x sum_c (V_c / X)^2 <= H    <=>    || V ||_2 <= sqrt(H / 10,000) x X,
+
+(V_c the purchases from country c, X their total, X >= 0) is a second-order cone: convex. At a
+solution V* that breaks it, the tangent cut  (V* / ||V*||) . V <= sqrt(H / 10,000) X  cuts V* off
+and keeps every point that meets the cap (Cauchy-Schwarz), so adding cuts and re-solving (warm, in
+HiGHS) converges to the capped optimum from below. The loop stops when every element and period is
+within ``hhi_tolerance`` HHI points of its cap, or after ``hhi_max_iterations`` solves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from rareopt.inputs.measures import HHI_SCALE, hhi_points
+from rareopt.inputs.tables import ALL
+from rareopt.model.lp import LinearProgram, SolverOutput
+from rareopt.solving.highs import HighsSession
+
+__all__ = ["hhi_caps", "run_with_hhi_caps"]
+
+
+def hhi_caps(portfolio) -> dict[str, float]:
+    """The HHI cap (0-10,000) of each element that has one.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> hhi_caps(load_example("tiny").with_policy(hhi_cap=5000))
+    {'Nd': 5000.0, 'Dy': 5000.0}
+    """
+    cap = portfolio.policy.hhi_cap
+    if cap is None:
+        return {}
+    if isinstance(cap, Mapping):
+        return {e: float(v) for e, v in cap.items() if e in portfolio.elements}
+    return {e: float(cap) for e in portfolio.elements}
+
+
+def _groups(layout, lp: LinearProgram) -> list[tuple]:
+    """The capped (element, period-or-'*') groups of columns.
+
+    Each: element, scope, cap, per country the (columns, tonnes of the element per unit) of its
+    supply (purchases, and concentrates by their share), and the columns of the element's total
+    purchases X.
+    """
+    portfolio = layout.portfolio
+    caps = hhi_caps(portfolio)
+    horizon = portfolio.policy.cap_basis == "horizon"
+    cols = np.concatenate([lp.col_blocks["buy"].positions, lp.col_blocks["concentrate"].positions])
+    supply = layout.supply
+    bought = dict(zip(lp.col_blocks["bought"].keys(), lp.col_blocks["bought"].positions))
+    frame = supply.assign(col=cols[supply["pos"].to_numpy()])
+    frame["scope"] = ALL if horizon else frame["period"]
+    frame = frame[frame["col"] >= 0]
+    out = []
+    for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
+        if element not in caps:
+            continue
+        periods = rows["period"].unique()
+        totals = np.array([bought[element, p] for p in periods])
+        by_country = {
+            c: (g["col"].to_numpy(), g["coef"].to_numpy(float))
+            for c, g in rows.groupby("country", sort=False)
+        }
+        out.append((element, scope, caps[element], by_country, totals))
+    return out
+
+
+def run_with_hhi_caps(
+    session: HighsSession, layout, model=None
+) -> tuple[SolverOutput, pd.DataFrame | None]:
+    """Run HiGHS; with HHI caps in the policy, add tangent cuts until they hold.
+
+    Cuts go into HiGHS (rows after the model's own) and, when there is a Pyomo ``model``, for a
+    later re-solve of it, into ``model.hhi_cut`` (a ``ConstraintList``).
+
+    Returns
+    -------
+    output : SolverOutput
+        The last solve.
+    log : DataFrame or None
+        Per iteration: objective_usd, cuts_added, max_hhi_excess (HHI points over the cap);
+        None without HHI caps.
+    """
+    lp = session.lp
+    output = session.run()
+    policy = layout.portfolio.policy
+    if policy.hhi_cap is None:
+        return output, None
+    groups = _groups(layout, lp)
+    if model is not None and not hasattr(model, "hhi_cut"):
+        model.hhi_cut = pyo.ConstraintList()
+    columns = lp.columns
+    log = []
+    for iteration in range(1, int(policy.hhi_max_iterations) + 1):
+        if not output.status.is_ok:
+            break
+        cuts, worst = _cuts(groups, output.x, policy.hhi_tolerance)
+        log.append(
+            {
+                "iteration": iteration,
+                "objective_usd": output.objective,
+                "cuts_added": len(cuts) if iteration < policy.hhi_max_iterations else 0,
+                "max_hhi_excess": worst,
+            }
+        )
+        if not cuts or iteration == policy.hhi_max_iterations:
+            break
+        for index, value in cuts:
+            session.add_row(0.0, index, value)
+            if model is not None:
+                model.hhi_cut.add(sum(v * columns[i] for i, v in zip(index, value)) <= 0)
+        output = session.run()
+    columns = ["iteration", "objective_usd", "cuts_added", "max_hhi_excess"]
+    return output, pd.DataFrame(log, columns=columns).set_index("iteration")
+
+
+def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:
+    """Tangent cuts at ``x`` for every cap broken by more than ``tolerance``.
+
+    Returns the cuts as (column indices, coefficients) and the largest excess over any cap
+    (HHI points).
+    """
+    cuts, worst = [], 0.0
+    for _element, _scope, cap, by_country, totals in groups:
+        volume = np.array([coef @ x[cols] for cols, coef in by_country.values()])
+        total = volume.sum()
+        if total <= 1e-9:
+            continue
+        excess = float(hhi_points(volume / total)) - cap
+        worst = max(worst, excess)
+        if excess <= tolerance:
+            continue
+        weight = volume / np.linalg.norm(volume)
+        index, value = [], []
+        for w, (cols, coef) in zip(weight, by_country.values()):
+            index += cols.tolist()
+            value += (w * coef).tolist()
+        index += totals.tolist()
+        value += [-np.sqrt(cap / HHI_SCALE)] * len(totals)
+        cuts.append((index, value))
+    return cuts, worst

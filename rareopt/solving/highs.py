@@ -1,0 +1,331 @@
+"""The only module that talks to HiGHS: options, hand-off, run, status map, edits, IIS.
+
+A :class:`~rareopt.model.lp.LinearProgram` goes to ``highspy.Highs.passModel`` as column-wise
+arrays. A :class:`HighsSession` keeps it in HiGHS so that sweeps (frontiers, HHI cuts) change
+costs, coefficients and bounds in place and re-solve warm from the previous basis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+
+from rareopt.model.lp import LinearProgram, SolverOutput
+from rareopt.status import SolveStatus
+
+__all__ = ["SolveOptions", "HighsSession", "IIS", "status_from_highs", "LP_ALGORITHMS"]
+
+LP_ALGORITHMS = ("choose", "simplex", "ipm", "pdlp")
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings, checked when made.
+
+    Parameters
+    ----------
+    time_limit : float, optional
+        Seconds of HiGHS time before it stops with the best plan so far.
+    mip_rel_gap : float, optional
+        Relative MIP gap at which HiGHS stops (only for models with integer variables).
+    threads : int, optional
+        HiGHS threads (the process's HiGHS thread pool is rebuilt to this size).
+    presolve : bool
+        Run HiGHS's presolve.
+    lp_algorithm : {"choose", "simplex", "ipm", "pdlp"}
+        LP method. Not allowed with integer variables (HiGHS would drop integrality).
+    random_seed : int, optional
+        HiGHS's random seed.
+    log : bool
+        Print HiGHS's log.
+
+    Examples
+    --------
+    >>> SolveOptions(lp_algorithm="ipm").highs_options(is_mip=False)["solver"]
+    'ipm'
+    """
+
+    time_limit: float | None = None
+    mip_rel_gap: float | None = None
+    threads: int | None = None
+    presolve: bool = True
+    lp_algorithm: str = "choose"
+    random_seed: int | None = None
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.time_limit is not None and not (
+            isinstance(self.time_limit, (int, float)) and self.time_limit > 0
+        ):
+            problems.append(f"time_limit: got {self.time_limit!r}; allowed: seconds > 0")
+        if self.mip_rel_gap is not None and not (
+            isinstance(self.mip_rel_gap, (int, float)) and 0 <= self.mip_rel_gap < 1
+        ):
+            problems.append(f"mip_rel_gap: got {self.mip_rel_gap!r}; allowed: 0 <= gap < 1")
+        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
+            problems.append(f"threads: got {self.threads!r}; allowed: an integer >= 1")
+        if not isinstance(self.presolve, bool):
+            problems.append(f"presolve: got {self.presolve!r}; allowed: True or False")
+        if self.lp_algorithm not in LP_ALGORITHMS:
+            problems.append(
+                f"lp_algorithm: got {self.lp_algorithm!r}; allowed: {list(LP_ALGORITHMS)}"
+            )
+        if self.random_seed is not None and not isinstance(self.random_seed, int):
+            problems.append(f"random_seed: got {self.random_seed!r}; allowed: an integer")
+        if problems:
+            raise ValueError("invalid solve option(s): " + "; ".join(problems))
+
+    def highs_options(self, is_mip: bool) -> dict[str, Any]:
+        """HiGHS option names and values for these settings."""
+        if is_mip and self.lp_algorithm != "choose":
+            raise ValueError(
+                f"lp_algorithm: got {self.lp_algorithm!r} for a model with integer variables; "
+                "allowed: 'choose' (HiGHS would otherwise solve the LP relaxation)"
+            )
+        options: dict[str, Any] = {
+            "output_flag": bool(self.log),
+            "presolve": "on" if self.presolve else "off",
+            "solver": self.lp_algorithm,
+        }
+        if self.time_limit is not None:
+            options["time_limit"] = float(self.time_limit)
+        if self.mip_rel_gap is not None:
+            options["mip_rel_gap"] = float(self.mip_rel_gap)
+        if self.threads is not None:
+            options["threads"] = int(self.threads)
+        if self.random_seed is not None:
+            options["random_seed"] = int(self.random_seed)
+        return options
+
+
+_MS = highspy.HighsModelStatus
+_LIMITS = {
+    _MS.kTimeLimit,
+    _MS.kIterationLimit,
+    _MS.kSolutionLimit,
+    _MS.kInterrupt,
+    _MS.kObjectiveBound,
+    _MS.kObjectiveTarget,
+    _MS.kHighsInterrupt,
+}
+_DIRECT = {
+    _MS.kOptimal: SolveStatus.OPTIMAL,
+    _MS.kModelEmpty: SolveStatus.OPTIMAL,
+    _MS.kInfeasible: SolveStatus.INFEASIBLE,
+    _MS.kUnbounded: SolveStatus.UNBOUNDED,
+    _MS.kUnboundedOrInfeasible: SolveStatus.INFEASIBLE_OR_UNBOUNDED,
+    _MS.kUnknown: SolveStatus.NUMERICAL_TROUBLE,
+    _MS.kSolveError: SolveStatus.NUMERICAL_TROUBLE,
+    _MS.kPostsolveError: SolveStatus.NUMERICAL_TROUBLE,
+    _MS.kNotset: SolveStatus.ERROR,
+    _MS.kLoadError: SolveStatus.ERROR,
+    _MS.kModelError: SolveStatus.ERROR,
+    _MS.kPresolveError: SolveStatus.ERROR,
+    _MS.kMemoryLimit: SolveStatus.ERROR,
+}
+
+
+def status_from_highs(
+    model_status: highspy.HighsModelStatus, has_feasible_point: bool
+) -> SolveStatus:
+    """Map a HiGHS model status onto a :class:`SolveStatus`.
+
+    Limits (time, iterations, solutions, interrupts) split on whether HiGHS holds a feasible point.
+
+    Examples
+    --------
+    >>> status_from_highs(highspy.HighsModelStatus.kTimeLimit, True)
+    <SolveStatus.LIMIT_WITH_PLAN: 'limit_with_plan'>
+    """
+    if model_status in _LIMITS:
+        return SolveStatus.LIMIT_WITH_PLAN if has_feasible_point else SolveStatus.LIMIT_NO_PLAN
+    return _DIRECT.get(model_status, SolveStatus.ERROR)
+
+
+def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
+    """A ``highspy.Highs`` holding ``lp`` with ``options`` applied."""
+    if options.threads is not None:
+        # HiGHS keeps one thread pool per process, sized at its first solve; a solve asking for
+        # a thread count needs the pool rebuilt, or HiGHS refuses the option and fails.
+        highspy.Highs.resetGlobalScheduler(True)
+    h = highspy.Highs()
+    for name, value in options.highs_options(lp.is_mip).items():
+        h.setOptionValue(name, value)
+    a = lp.matrix
+    n_rows, n_cols = a.shape
+    status = h.passModel(
+        n_cols,
+        n_rows,
+        int(a.nnz),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        lp.offset,
+        lp.cost,
+        lp.col_lower,
+        lp.col_upper,
+        lp.row_lower,
+        lp.row_upper,
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(float),
+        lp.integrality,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS rejected the compiled model (passModel returned kError)")
+    return h
+
+
+def _run(h: highspy.Highs, lp: LinearProgram) -> SolverOutput:
+    """Run HiGHS and collect its status, solution and duals."""
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_point = info.primal_solution_status == 2
+    status = status_from_highs(model_status, has_point)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value, dtype=float) if status.is_ok else None
+    duals_ok = status.is_ok and not lp.is_mip and info.dual_solution_status == 2
+    return SolverOutput(
+        status=status,
+        message=h.modelStatusToString(model_status),
+        objective=float(info.objective_function_value) if status.is_ok else None,
+        x=x,
+        row_dual=np.asarray(solution.row_dual, dtype=float) if duals_ok else None,
+        col_dual=np.asarray(solution.col_dual, dtype=float) if duals_ok else None,
+        solve_seconds=seconds,
+        mip_gap=float(info.mip_gap) if lp.is_mip else None,
+        mip_dual_bound=float(info.mip_dual_bound) if lp.is_mip else None,
+        mip_nodes=int(info.mip_node_count) if lp.is_mip else None,
+        iterations=int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0),
+        max_primal_infeasibility=float(info.max_primal_infeasibility),
+    )
+
+
+@dataclass(frozen=True)
+class IIS:
+    """An irreducible infeasible subset: rows, and columns with the bound that is in it.
+
+    ``col_bounds`` holds ``"lower"``, ``"upper"`` or ``"boxed"`` per column of ``cols``.
+    """
+
+    rows: list[int]
+    cols: list[int]
+    col_bounds: list[str]
+
+
+_IIS_BOUNDS = {2: "lower", 3: "upper", 4: "boxed"}  # HiGHS's IisBoundStatus values in an IIS
+
+
+class HighsSession:
+    """One :class:`~rareopt.model.lp.LinearProgram` held by HiGHS, solved and edited in place.
+
+    Edits keep HiGHS's basis, so the next :meth:`run` starts warm from the last optimum.
+
+    Parameters
+    ----------
+    lp : LinearProgram
+        The arrays to hand over (``passModel``, column-wise).
+    options : SolveOptions, optional
+        Default ``SolveOptions()``.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> lp = LinearProgram(cost=np.array([1.0]), offset=0.0, matrix=sp.csc_matrix([[1.0]]),
+    ...     col_lower=np.zeros(1), col_upper=np.array([10.0]), row_lower=np.array([2.0]),
+    ...     row_upper=np.array([np.inf]), integrality=np.zeros(1, dtype=np.int32))
+    >>> session = HighsSession(lp)
+    >>> session.run().objective
+    2.0
+    >>> session.set_row_bounds([0], [3.0], [np.inf])
+    >>> session.run().objective
+    3.0
+    """
+
+    def __init__(self, lp: LinearProgram, options: SolveOptions | None = None) -> None:
+        self.lp = lp
+        self.options = SolveOptions() if options is None else options
+        self._highs = _make_highs(lp, self.options)
+
+    def run(self) -> SolverOutput:
+        """Solve (warm after edits) and return the status, solution and duals."""
+        return _run(self._highs, self.lp)
+
+    def set_costs(self, columns: Sequence[int] | np.ndarray, costs: np.ndarray) -> None:
+        """Set the objective coefficients (USD per unit) of ``columns``."""
+        columns = np.asarray(columns, dtype=np.int32)
+        if len(columns):
+            self._highs.changeColsCost(len(columns), columns, np.asarray(costs, dtype=float))
+
+    def set_coefficients(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
+        """Set matrix entries (row, column) to ``values``."""
+        for r, j, v in zip(np.asarray(rows), np.asarray(columns), np.asarray(values, dtype=float)):
+            self._highs.changeCoeff(int(r), int(j), float(v))
+
+    def set_row_bounds(self, rows: Sequence[int], lower: Sequence[float], upper: Sequence[float]):
+        """Set the bounds of ``rows``."""
+        for r, lo, hi in zip(rows, lower, upper):
+            self._highs.changeRowBounds(int(r), float(lo), float(hi))
+
+    def set_col_bounds(
+        self, columns: Sequence[int], lower: Sequence[float], upper: Sequence[float]
+    ):
+        """Set the bounds of ``columns``."""
+        for j, lo, hi in zip(columns, lower, upper):
+            self._highs.changeColBounds(int(j), float(lo), float(hi))
+
+    def add_row(self, upper: float, columns: Sequence[int], values: Sequence[float]) -> None:
+        """Add a row ``values . x[columns] <= upper`` (after the model's own rows)."""
+        self._highs.addRow(
+            -np.inf,
+            float(upper),
+            len(columns),
+            np.asarray(columns, dtype=np.int32),
+            np.asarray(values, dtype=float),
+        )
+
+    def add_column(
+        self, cost: float, lower: float, upper: float, rows: Sequence[int], values: Sequence[float]
+    ) -> None:
+        """Add a column with entries ``values`` in ``rows`` (after the model's own columns)."""
+        self._highs.addCol(
+            float(cost),
+            float(lower),
+            float(upper),
+            len(rows),
+            np.asarray(rows, dtype=np.int32),
+            np.asarray(values, dtype=float),
+        )
+
+    def write_model(self, path: str) -> None:
+        """Write the held LP to a file HiGHS reads back (e.g. ``.mps``), for solver-alone timings."""
+        self._highs.writeModel(path)
+
+    def solution(self) -> np.ndarray:
+        """The current column values (including added columns)."""
+        return np.asarray(self._highs.getSolution().col_value, dtype=float)
+
+    def iis(self) -> IIS | None:
+        """An irreducible infeasible subset of the held LP, or None if HiGHS finds none."""
+        h = self._highs
+        h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
+        h.run()
+        status, iis = h.getIis()
+        if status == highspy.HighsStatus.kError or not iis.valid_:
+            return None
+        kept = [
+            (j, _IIS_BOUNDS[b]) for j, b in zip(iis.col_index_, iis.col_bound_) if b in _IIS_BOUNDS
+        ]
+        return IIS(
+            rows=[int(r) for r in iis.row_index_],
+            cols=[int(j) for j, _ in kept],
+            col_bounds=[b for _, b in kept],
+        )
