@@ -21,6 +21,7 @@ def hhi_terms(shares: Any) -> Any:
 
     Examples
     --------
+    >>> import numpy as np
     >>> hhi_terms(np.array([0.5, 0.5])).tolist()
     [2500.0, 2500.0]
     """
@@ -32,14 +33,12 @@ def hhi_points(shares: Any) -> Any:
 
     Examples
     --------
+    >>> import numpy as np
     >>> float(hhi_points(np.array([0.6, 0.4])))
     5200.0
     >>> import pandas as pd
     >>> hhi_points(pd.DataFrame({"CN": [1.0, 0.5], "AU": [0.0, 0.5]}, index=["Nd", "Dy"])).tolist()
     [10000.0, 5000.0]
     """
-    return (
-        hhi_terms(shares).sum(axis=-1)
-        if not hasattr(shares, "columns")
-        else hhi_terms(shares).sum(axis=1)
-    )
+    axis = 1 if hasattr(shares, "columns") else -1
+    return hhi_terms(shares).sum(axis=axis)
