@@ -21,6 +21,7 @@ __all__ = [
     "SolveError",
     "NoPlanError",
     "PlanCheckError",
+    "NotSupportedError",
 ]
 
 
@@ -111,6 +112,10 @@ class SolveError(RareoptError):
 
 class NoPlanError(SolveError):
     """A result's tables were asked for, but the solve produced no plan (infeasible, error ...)."""
+
+
+class NotSupportedError(RareoptError, ValueError):
+    """A combination of features rareopt does not model (yet); the message says which and why."""
 
 
 class PlanCheckError(RareoptError):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from rareopt.exceptions import PortfolioError, ValidationIssue
+from rareopt.exceptions import NotSupportedError, PortfolioError, ValidationIssue
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import base_builder, ep_index
@@ -262,7 +262,7 @@ def scenario_layout(
     portfolio = layout.portfolio
     risk = Expectation() if risk is None else risk
     if len(portfolio.concentrates):
-        raise ValueError(
+        raise NotSupportedError(
             "scenarios with concentrates: not built yet (a disrupted concentrate would cut "
             "several elements at once); solve the scenarios without the concentrates table"
         )
