@@ -29,9 +29,9 @@ from rareopt.model.formulation import (
 )
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
-from rareopt.results.solve import CheckedSolution, checked_solution, solve_options
+from rareopt.results.solve import CheckedSolution, checked_solution
 from rareopt.solving.hhi_cuts import run_with_hhi_caps
-from rareopt.solving.highs import HighsSession
+from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
 
 __all__ = ["frontier", "VARY"]
@@ -274,7 +274,7 @@ def frontier(
             f"vary={vary!r} with scenarios: not available (it changes recourse costs too); "
             "allowed with scenarios: country_cap, target_days, cvar_alpha"
         )
-    settings = solve_options(options)
+    settings = SolveOptions.from_keywords(options)
     base = _base(portfolio, vary, country, element)
     if vary == "cvar_alpha":
         weight = risk.weight if isinstance(risk, CVaR) else 1.0

@@ -17,8 +17,9 @@ from rareopt.model.risk import Expectation
 from rareopt.model.two_stage import delivered_fractions
 from rareopt.results.outcomes import ScenarioOutcome
 from rareopt.results.result import Result
-from rareopt.results.solve import evaluate_plan, solve, solve_options, solve_prepared
-from rareopt.solving.pipeline import prepare
+from rareopt.results.solve import solve_prepared
+from rareopt.solving.highs import SolveOptions
+from rareopt.solving.pipeline import prepare, prepare_fixed
 
 __all__ = ["stress_test", "value_of_stochastic_solution"]
 
@@ -70,8 +71,8 @@ def stress_test(
         plan = plan.plan
     if portfolio is None:
         raise TypeError("stress_test: a plan table needs portfolio=...")
-    evaluated = evaluate_plan(portfolio, _volumes(plan), scenarios, Expectation(alpha), **options)
-    return evaluated.raise_for_status().scenarios
+    ready = prepare_fixed(portfolio, _volumes(plan), scenarios, Expectation(alpha))
+    return solve_prepared(ready, SolveOptions.from_keywords(options)).raise_for_status().scenarios
 
 
 def value_of_stochastic_solution(
@@ -101,21 +102,23 @@ def value_of_stochastic_solution(
     >>> bool(v["evpi"] >= -1e-6 and v["vss"] >= -1e-6)
     True
     """
-    rp = solve(portfolio, scenarios=scenarios, **options).raise_for_status()
+    settings = SolveOptions.from_keywords(options)
+
+    def solved(problem) -> Result:
+        return solve_prepared(problem, settings).raise_for_status()
+
+    rp = solved(prepare(portfolio, scenarios))
     p = scenarios.probabilities
     market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
     ws = 0.0
     for scenario, probability in zip(scenarios.scenarios, p):
         alone = ScenarioSet([Scenario(scenario.name, 1.0, scenario.disruptions)], **market)
-        ws += (
-            probability * solve(portfolio, scenarios=alone, **options).raise_for_status().objective
-        )
+        ws += probability * solved(prepare(portfolio, alone)).objective
     mean = ScenarioSet([Scenario("expected value", 1.0)], **market)
     buy = make_layout(portfolio).buy
     fractions = p @ delivered_fractions(portfolio, buy, scenarios)
-    ev_problem = prepare(portfolio, mean, fractions=fractions[None, :])
-    ev = solve_prepared(ev_problem, solve_options(options)).raise_for_status()
-    eev = evaluate_plan(portfolio, _volumes(ev.plan), scenarios, **options).raise_for_status()
+    ev = solved(prepare(portfolio, mean, fractions=fractions[None, :]))
+    eev = solved(prepare_fixed(portfolio, _volumes(ev.plan), scenarios))
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]
     values["vss"] = values["eev"] - values["rp"]

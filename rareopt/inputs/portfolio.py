@@ -466,7 +466,10 @@ class Portfolio:
             "stockpile": bad_target,
             "concentrates": bundles["bad_capacity"],
         }
-        set_("warnings", tuple(validate(self, shape_issues)))
+        validated = validate(self, shape_issues)
+        for name, table in validated.tables.items():
+            set_(name, table)
+        set_("warnings", tuple(validated.warnings))
         for name in ("demand", "capacity", "stock_target", "concentrate_capacity", "composition"):
             set_(name, getattr(self, name).drop(columns=SOURCE, errors="ignore"))
         set_("concentrates", self.concentrates.drop(columns="_composition_ok"))

@@ -3,13 +3,16 @@
 Each problem names the table, the row (its label and key columns), the field, the bad value and
 what is allowed. Errors reject the portfolio with :class:`~rareopt.exceptions.PortfolioError`;
 warnings (probably a mistake, but solvable) are returned and kept on ``Portfolio.warnings``.
-Numeric columns are converted to float in place once they pass.
+Validation does not change the portfolio it reads: it works on copies of the tables and returns
+them typed (names as str, numbers as float) for the portfolio's factory to keep.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +26,7 @@ from rareopt.inputs.tables import ALL, CAP_BASES, SOURCE, SUPPLIER_KINDS
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
 
-__all__ = ["validate", "criticality_issues"]
+__all__ = ["validate", "Validated", "criticality_issues", "TYPED_TABLES"]
 
 
 class _Collector:
@@ -107,7 +110,28 @@ def _listing(values: Sequence[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
-def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> list[ValidationIssue]:
+TYPED_TABLES = (
+    "periods",
+    "demand",
+    "suppliers",
+    "offers",
+    "capacity",
+    "stockpile",
+    "stock_target",
+    "composition",
+)
+"""The tables validation returns typed (copies; the portfolio read is not changed)."""
+
+
+@dataclass(frozen=True)
+class Validated:
+    """What :func:`validate` found: the warnings, and typed copies of :data:`TYPED_TABLES`."""
+
+    warnings: list[ValidationIssue]
+    tables: dict[str, pd.DataFrame]
+
+
+def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> Validated:
     """Check every table of ``portfolio``; raise on errors, return (and warn) the warnings.
 
     Parameters
@@ -119,8 +143,9 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
 
     Returns
     -------
-    list of ValidationIssue
-        Warnings only.
+    Validated
+        ``warnings`` (ValidationIssue, warnings only) and ``tables``: copies of the portfolio's
+        tables with names as str and numbers as float. The portfolio itself is not changed.
 
     Raises
     ------
@@ -136,6 +161,10 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
     rareopt.exceptions.PortfolioError: the portfolio has ... problem(s):
     ...
     """
+    # The checks below convert columns as they pass; they work on copies of the tables.
+    portfolio = copy.copy(portfolio)
+    for name in TYPED_TABLES:
+        object.__setattr__(portfolio, name, getattr(portfolio, name).copy())
     issues: list[ValidationIssue] = []
     periods = portfolio.periods
     n_periods = len(periods)
@@ -285,7 +314,7 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> lis
         raise PortfolioError(errors + found)
     for issue in found:
         warnings.warn(str(issue), UserWarning, stacklevel=4)
-    return found
+    return Validated(found, {name: getattr(portfolio, name) for name in TYPED_TABLES})
 
 
 def _validate_policy(

@@ -22,6 +22,8 @@ M is the offer's capacity where it is finite, else :func:`big_m`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,9 @@ from rareopt.inputs.projects import discount_factors, online_share, start_option
 from rareopt.inputs.tables import row_keys
 from rareopt.model.layout import ModelLayout
 from rareopt.model.lp import LPBuilder
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
 
 __all__ = [
     "contract_rows",
@@ -56,7 +61,7 @@ DISCRETE_ROWS = (
 """Row families of the discrete decisions, in row order after the base model's."""
 
 
-def contract_rows(portfolio, buy: pd.DataFrame) -> pd.DataFrame:
+def contract_rows(portfolio: Portfolio, buy: pd.DataFrame) -> pd.DataFrame:
     """One row per offer with purchase variables.
 
     Columns: element, supplier, country, min_order_t and contract_usd (over the horizon).
@@ -321,7 +326,10 @@ def _projects(b: LPBuilder, layout: ModelLayout) -> None:
     ):
         for j in np.flatnonzero(invest_frame["supplier"].to_numpy() == supplier):
             share = online_share(
-                projects.loc[supplier], int(invest_frame["start"].iat[j]), position[period]
+                projects.loc[supplier],
+                # pandas-stubs: .iat takes an int (j is an np.intp) and returns any scalar
+                int(invest_frame["start"].iat[j]),  # type: ignore[arg-type, index]
+                position[period],
             )
             if share > 0:
                 r_terms.append(i)

@@ -22,8 +22,11 @@ with X summed over the periods for caps over the horizon.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
@@ -79,6 +82,9 @@ ROW_FAMILIES = {
 }
 """Row families, in row order: name -> (the layout table listing the rows, key columns)."""
 
+_Terms = tuple[ArrayLike, ArrayLike, ArrayLike]
+_Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 
 def ep_index(layout: ModelLayout, frame: pd.DataFrame) -> np.ndarray:
     """Row of ``element_period`` for each (element, period) of ``frame`` (-1 where none).
@@ -112,7 +118,7 @@ def _share_terms(
     key: str,
     bought: int,
     floor: bool,
-):
+) -> tuple[_Triplets, _Triplets]:
     """Terms of share rows: the group's supply (coef) and -share x the element's total purchases.
 
     Rows and supply are matched on integer codes of (element, holder[, period]): one cap row per
@@ -122,6 +128,7 @@ def _share_terms(
     n_p = len(portfolio.period_labels)
     horizon = len(rows) > 0 and bool(rows["period"].eq(ALL).all())
     share = rows["min_share" if floor else "max_share"].to_numpy(float)
+    n_h: Any  # the holders' labels, then their number
     holders, n_h = pd.factorize(pd.concat([rows[key], source[key]], ignore_index=True))
     row_h, source_h = holders[: len(rows)], holders[len(rows) :]
     n_h = len(n_h)
@@ -205,11 +212,11 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     n_ep, n_supply = len(ep), len(buy) + len(conc)
     b = LPBuilder()
 
-    def columns(name: str, upper) -> int:
+    def columns(name: str, upper: ArrayLike) -> int:
         table, key = COLUMN_FAMILIES[name]
         return b.columns(name, getattr(layout, table), key, 0.0, upper)
 
-    def rows(name: str, lower, upper, *terms) -> None:
+    def rows(name: str, lower: ArrayLike, upper: ArrayLike, *terms: _Terms) -> None:
         table, key = ROW_FAMILIES[name]
         b.rows(name, getattr(layout, table), key, lower, upper, *terms)
 
@@ -285,7 +292,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         (np.arange(len(at)), stock + at, 1.0),
         (np.arange(len(at)), shortfall + at, 1.0),
     )
-    share_entries = {}
+    share_entries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, source in (
         ("country_cap", supply),
         ("supplier_cap", supply),

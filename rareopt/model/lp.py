@@ -7,15 +7,21 @@ returns a :class:`SolverOutput` aligned with it. Neither needs to know the other
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from rareopt.inputs.tables import row_keys
 from rareopt.status import SolveStatus
+
+if TYPE_CHECKING:
+    from pyomo.core.base.constraint import ConstraintData
+    from pyomo.core.base.var import VarData
 
 __all__ = ["Block", "LinearProgram", "SolverOutput", "LPBuilder", "triplets", "fix_integers"]
 
@@ -38,11 +44,11 @@ class Block:
     """
 
     frame: pd.DataFrame
-    key: tuple
+    key: tuple[str, ...]
     positions: np.ndarray
     absent: np.ndarray | None = None
 
-    def keys(self) -> list[tuple]:
+    def keys(self) -> list[tuple[Any, ...]]:
         """Each member's key tuple, in order (empty tuples for a family without key columns)."""
         return row_keys(self.frame, *self.key) if self.key else [()] * len(self.frame)
 
@@ -83,22 +89,22 @@ class LinearProgram:
 
     cost: np.ndarray
     offset: float
-    matrix: Any
+    matrix: sp.csc_matrix
     col_lower: np.ndarray
     col_upper: np.ndarray
     row_lower: np.ndarray
     row_upper: np.ndarray
     integrality: np.ndarray
-    col_blocks: dict = field(default_factory=dict)
-    row_blocks: dict = field(default_factory=dict)
-    columns: list | None = None
-    rows: list | None = None
-    cost_terms: dict | None = None
-    cost_offsets: dict | None = None
-    recourse: Any = None
-    parameters: dict = field(default_factory=dict)
-    _positions: dict = field(default_factory=dict, repr=False)
-    _row_positions: dict = field(default_factory=dict, repr=False)
+    col_blocks: dict[str, Block] = field(default_factory=dict)
+    row_blocks: dict[str, Block] = field(default_factory=dict)
+    columns: list[VarData] | None = None
+    rows: list[tuple[ConstraintData, int]] | None = None
+    cost_terms: dict[str, np.ndarray] | None = None
+    cost_offsets: dict[str, float] | None = None
+    recourse: sp.csr_matrix | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)
+    _row_positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def is_mip(self) -> bool:
@@ -150,7 +156,7 @@ class LinearProgram:
         block = self.col_blocks[family]
         return block.values(x, 0.0 if block.absent is None else block.absent)
 
-    def positions(self, variables) -> np.ndarray:
+    def positions(self, variables: Iterable[VarData]) -> np.ndarray:
         """Column of each Pyomo variable in ``variables``; -1 for a variable absent from the LP.
 
         A variable is absent when it is fixed or appears in no constraint and not in the objective.
@@ -160,14 +166,16 @@ class LinearProgram:
         get = self._positions.get
         return np.fromiter((get(id(v), -1) for v in variables), dtype=np.int64)
 
-    def row_positions(self, constraints) -> np.ndarray:
+    def row_positions(self, constraints: Iterable[ConstraintData]) -> np.ndarray:
         """Row of each Pyomo constraint; -1 for one not in the LP (trivial or deactivated)."""
         if not self._row_positions:
             self._row_positions.update((id(con), i) for i, (con, _) in enumerate(self.rows or ()))
         get = self._row_positions.get
         return np.fromiter((get(id(c), -1) for c in constraints), dtype=np.int64)
 
-    def _label(self, blocks: dict, index: int, pyomo: list | None, kind: str):
+    def _label(
+        self, blocks: dict[str, Block], index: int, pyomo: list[Any] | None, kind: str
+    ) -> tuple[str, tuple[Any, ...], str]:
         """Family, key and printable name of row or column ``index`` (family "" if none)."""
         for name, block in blocks.items():
             hit = np.flatnonzero(block.positions == index)
@@ -176,12 +184,12 @@ class LinearProgram:
                 return name, key, f"{name}[{','.join(map(str, key))}]"
         return "", (), pyomo[index].name if pyomo is not None else f"{kind} {index}"
 
-    def row_label(self, r: int) -> tuple[str, tuple, str]:
+    def row_label(self, r: int) -> tuple[str, tuple[Any, ...], str]:
         """Family, key and a printable name of row ``r`` (family "" for a user's own row)."""
         rows = None if self.rows is None else [con for con, _ in self.rows]
         return self._label(self.row_blocks, r, rows, "row")
 
-    def col_label(self, j: int) -> tuple[str, tuple, str]:
+    def col_label(self, j: int) -> tuple[str, tuple[Any, ...], str]:
         """Family, key and a printable name of column ``j`` (family "" for a user's own)."""
         return self._label(self.col_blocks, j, self.columns, "column")
 
@@ -235,7 +243,9 @@ def fix_integers(lp: LinearProgram, x: np.ndarray) -> LinearProgram:
     )
 
 
-def triplets(*terms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def triplets(
+    *terms: tuple[ArrayLike, ArrayLike, ArrayLike],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Concatenated (row, column, coefficient) arrays of terms; a scalar coefficient is repeated.
 
     Examples
@@ -282,10 +292,10 @@ class LPBuilder:
         self,
         name: str,
         frame: pd.DataFrame,
-        key: tuple,
-        lower,
-        upper,
-        cost=0.0,
+        key: tuple[str, ...],
+        lower: ArrayLike,
+        upper: ArrayLike,
+        cost: ArrayLike = 0.0,
         integer: bool = False,
     ) -> int:
         """Add one column per row of ``frame``; return the first column's index.
@@ -294,7 +304,7 @@ class LPBuilder:
         """
         start, count = self.n_cols, len(frame)
 
-        def full(v):
+        def full(v: ArrayLike) -> np.ndarray:
             return np.broadcast_to(np.asarray(v, dtype=float), (count,))
 
         self.col_parts.append((full(lower), full(upper), full(cost)))
@@ -304,7 +314,15 @@ class LPBuilder:
         self.n_cols += count
         return start
 
-    def rows(self, name: str, frame: pd.DataFrame, key: tuple, lower, upper, *terms) -> None:
+    def rows(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        key: tuple[str, ...],
+        lower: ArrayLike,
+        upper: ArrayLike,
+        *terms: tuple[ArrayLike, ArrayLike, ArrayLike],
+    ) -> None:
         """Add one row per row of ``frame``; each term is (row in family, column, coefficient)."""
         count = len(frame)
         row, col, coef = triplets(*terms)
@@ -318,7 +336,7 @@ class LPBuilder:
         self.row_blocks[name] = Block(frame, key, self.n_rows + np.arange(count))
         self.n_rows += count
 
-    def build(self, cost_terms: dict | None = None) -> LinearProgram:
+    def build(self, cost_terms: dict[str, np.ndarray] | None = None) -> LinearProgram:
         """The LP: cost = the columns' own + the sum of ``cost_terms``.
 
         Each cost term is a vector over a first part of the columns, padded with zeros.

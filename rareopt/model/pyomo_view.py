@@ -14,7 +14,8 @@ only your code and mpi-sppy (whose subproblems are Pyomo models) do.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyomo.environ as pyo
@@ -34,6 +35,9 @@ from rareopt.model.two_stage import (
     scenario_layout,
     unknown_offers_error,
 )
+
+if TYPE_CHECKING:
+    from pyomo.core.base.var import VarData
 
 __all__ = [
     "build",
@@ -79,14 +83,18 @@ def scenario_layout_of(model: pyo.ConcreteModel) -> ScenarioLayout | None:
     return getattr(model, "_rareopt_scenarios", None)
 
 
-def _linear(coefs, variables, constant: float = 0.0) -> LinearExpression:
+def _linear(
+    coefs: Iterable[float], variables: Iterable[VarData], constant: float = 0.0
+) -> LinearExpression:
     """A Pyomo linear expression from parallel lists, without operator overloading per term."""
     return LinearExpression(
         constant=constant, linear_coefs=list(map(float, coefs)), linear_vars=list(variables)
     )
 
 
-def row_expression(matrix, row: int, variables: list) -> LinearExpression:
+def row_expression(
+    matrix: scipy.sparse.csr_matrix, row: int, variables: list[VarData]
+) -> LinearExpression:
     """Row ``row`` of a CSR matrix as a Pyomo linear expression over ``variables`` (by column).
 
     Examples
@@ -104,7 +112,9 @@ def _bound(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
-def add_families(m: pyo.ConcreteModel, lp: LinearProgram, columns: tuple, rows: tuple) -> None:
+def add_families(
+    m: pyo.ConcreteModel, lp: LinearProgram, columns: tuple[str, ...], rows: tuple[str, ...]
+) -> None:
     """Add the named column and row families of ``lp`` to ``m`` as Pyomo components.
 
     A column family becomes a ``Var`` indexed by its keys (a scalar ``Var`` for a family without
@@ -161,7 +171,7 @@ def add_families(m: pyo.ConcreteModel, lp: LinearProgram, columns: tuple, rows: 
         families["row"][name] = (block.frame, block.key)
 
 
-def model_columns(m: pyo.ConcreteModel, lp: LinearProgram) -> list:
+def model_columns(m: pyo.ConcreteModel, lp: LinearProgram) -> list[VarData]:
     """The Pyomo variable of each of ``lp``'s columns that ``m`` has, in column order.
 
     See :func:`add_families` for an example.
@@ -246,7 +256,7 @@ def build(
     add_families(m, lp, tuple(lp.col_blocks), tuple(lp.row_blocks))
     columns = model_columns(m, lp)
     for name in COST_TERMS:
-        cost = lp.cost_terms[name]
+        cost = cast("dict[str, np.ndarray]", lp.cost_terms)[name]  # the formulation's: all there
         used = np.flatnonzero(cost)
         setattr(m, name, pyo.Expression(expr=_linear(cost[used], [columns[j] for j in used])))
     m.total_cost = pyo.Objective(
@@ -254,7 +264,7 @@ def build(
     )
     if slayout is not None:
         row = {w: i for i, w in enumerate(slayout.names)}
-        recourse = lp.recourse
+        recourse = cast("scipy.sparse.csr_matrix", lp.recourse)  # a two-stage LP's: there
         m.recourse = pyo.Expression(
             slayout.names, rule=lambda m, w: row_expression(recourse, row[w], columns)
         )
@@ -294,7 +304,7 @@ def build_two_stage(
     return build(portfolio, scenarios, risk, only=only, fractions=fractions)
 
 
-def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple, float]) -> None:
+def fix_contracts(model: pyo.ConcreteModel, volumes: Mapping[tuple[Any, ...], float]) -> None:
     """Fix every ``buy[e, s, p]`` of a built model at ``volumes`` (keys left out buy nothing).
 
     Raises
@@ -383,13 +393,14 @@ def _carry_cost_terms(built: LinearProgram, lp: LinearProgram) -> None:
 
     A family member the compiler left out (fixed) adds its cost at its value as a constant.
     """
-    terms = {name: np.zeros(len(lp.cost)) for name in built.cost_terms}
-    offsets = dict.fromkeys(built.cost_terms, 0.0)
+    built_terms = cast("dict[str, np.ndarray]", built.cost_terms)  # the formulation's: all there
+    terms = {name: np.zeros(len(lp.cost)) for name in built_terms}
+    offsets = dict.fromkeys(built_terms, 0.0)
     for name, block in built.col_blocks.items():
         compiled = lp.col_blocks[name]
         present = compiled.positions >= 0
         absent = compiled.absent if compiled.absent is not None else np.zeros(len(present))
-        for term, vector in built.cost_terms.items():
+        for term, vector in built_terms.items():
             cost = vector[block.positions]
             terms[term][compiled.positions[present]] = cost[present]
             offsets[term] += float(cost[~present] @ absent[~present])

@@ -13,8 +13,10 @@ discrete distribution directly, for reports and for checking the model's value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Expectation", "CVaR", "value_at_risk", "conditional_value_at_risk"]
 
@@ -62,7 +64,7 @@ class CVaR:
             raise ValueError(f"CVaR weight: got {self.weight!r}; allowed: a number >= 0")
 
 
-def value_at_risk(values, probabilities, alpha: float) -> float:
+def value_at_risk(values: ArrayLike, probabilities: ArrayLike, alpha: float) -> float:
     """Smallest v with P(R <= v) >= alpha, for a discrete distribution.
 
     Examples
@@ -73,11 +75,11 @@ def value_at_risk(values, probabilities, alpha: float) -> float:
     values, probabilities = np.asarray(values, float), np.asarray(probabilities, float)
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(probabilities[order])
-    position = np.searchsorted(cumulative, alpha - 1e-12, side="left")
+    position = cast(int, np.searchsorted(cumulative, alpha - 1e-12, side="left"))  # an np.intp
     return float(values[order][min(position, len(values) - 1)])
 
 
-def conditional_value_at_risk(values, probabilities, alpha: float) -> float:
+def conditional_value_at_risk(values: ArrayLike, probabilities: ArrayLike, alpha: float) -> float:
     """Mean of the worst ``1 - alpha`` of the probability mass (Rockafellar-Uryasev).
 
     Equals the expectation at ``alpha = 0`` and the worst value as ``alpha`` nears 1.
@@ -95,7 +97,7 @@ def conditional_value_at_risk(values, probabilities, alpha: float) -> float:
     return float(eta + excess / (1.0 - alpha))
 
 
-def cvar_excess_costs(risk: Expectation | CVaR, probabilities) -> np.ndarray:
+def cvar_excess_costs(risk: Expectation | CVaR, probabilities: ArrayLike) -> np.ndarray:
     """Objective coefficient of each scenario's CVaR excess: weight x p_w / (1 - alpha).
 
     With the level's coefficient ``weight``, these make ``weight x CVaR_alpha`` of the recourse
@@ -109,7 +111,7 @@ def cvar_excess_costs(risk: Expectation | CVaR, probabilities) -> np.ndarray:
     return risk.weight * np.asarray(probabilities, dtype=float) / (1.0 - risk.alpha)
 
 
-def risk_measure(risk: Expectation | CVaR, values, probabilities) -> float:
+def risk_measure(risk: Expectation | CVaR, values: ArrayLike, probabilities: ArrayLike) -> float:
     """The risk term of the objective at given recourse costs: weight x CVaR (0 without weight).
 
     Examples

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,7 @@ class ScenarioLayout:
     """
 
     scenario_set: ScenarioSet | None
-    names: list
+    names: list[str]
     probabilities: np.ndarray
     fractions: np.ndarray
     spot: pd.DataFrame
@@ -100,7 +100,10 @@ class ScenarioLayout:
 
 
 def delivered_fractions(
-    portfolio: Portfolio, buy: pd.DataFrame, scenario_set: ScenarioSet, only: list | None = None
+    portfolio: Portfolio,
+    buy: pd.DataFrame,
+    scenario_set: ScenarioSet,
+    only: list[str] | None = None,
 ) -> np.ndarray:
     """Delivered fraction of each purchase variable in each scenario (1 = undisturbed).
 
@@ -175,7 +178,7 @@ def _spot_rows(
     )
 
 
-def unknown_offers_error(keys: list) -> PortfolioError:
+def unknown_offers_error(keys: list[tuple[Any, ...]]) -> PortfolioError:
     """The error naming plan keys (element, supplier, period) that have no purchase column."""
     return PortfolioError(
         [
@@ -191,7 +194,7 @@ def unknown_offers_error(keys: list) -> PortfolioError:
     )
 
 
-def fix_first_stage(lp: LinearProgram, volumes: Mapping[tuple, float]) -> None:
+def fix_first_stage(lp: LinearProgram, volumes: Mapping[tuple[Any, ...], float]) -> None:
     """Fix the LP's purchase columns at ``volumes`` (keys left out buy nothing), by their bounds.
 
     The arrays' counterpart of :func:`fix_contracts`, for a stress test without a Pyomo model.

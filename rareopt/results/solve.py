@@ -8,7 +8,6 @@ plan -> independent check (:mod:`rareopt.checks`) -> a Result, built once.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,23 +40,7 @@ __all__ = [
     "evaluate_plan",
     "checked_solution",
     "CheckedSolution",
-    "solve_options",
 ]
-
-
-def solve_options(options: Mapping[str, object]) -> SolveOptions:
-    """The :class:`SolveOptions` of ``solve``'s keyword options; unknown names are a TypeError.
-
-    Examples
-    --------
-    >>> solve_options({"time_limit": 60}).time_limit
-    60
-    """
-    allowed = set(SolveOptions.__dataclass_fields__)
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TypeError(f"unknown solve option(s) {unknown}; allowed: {sorted(allowed)}")
-    return SolveOptions(**options)  # type: ignore[arg-type]
 
 
 def solve(
@@ -111,7 +94,7 @@ def solve(
     >>> r.status.value
     'optimal'
     """
-    settings = solve_options(options)  # bad options fail before anything is built
+    settings = SolveOptions.from_keywords(options)  # bad options fail before anything is built
     if engine not in ("highs", "mpisppy"):
         raise ValueError(f"engine: got {engine!r}; allowed: 'highs' or 'mpisppy'")
     if engine == "mpisppy":
@@ -157,7 +140,7 @@ def evaluate_plan(
     'optimal'
     """
     return solve_prepared(
-        prepare_fixed(portfolio, volumes, scenarios, risk), solve_options(options)
+        prepare_fixed(portfolio, volumes, scenarios, risk), SolveOptions.from_keywords(options)
     )
 
 

@@ -14,6 +14,7 @@ within ``hhi_tolerance`` HHI points of its cap, or after ``hhi_max_iterations`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,20 @@ from rareopt.inputs.tables import ALL
 from rareopt.model.lp import LinearProgram, SolverOutput
 from rareopt.solving.highs import HighsSession
 
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+    from rareopt.model.layout import ModelLayout
+
+_Group = tuple[Any, Any, float, dict[Any, tuple[np.ndarray, np.ndarray]], np.ndarray]
+"""A capped group: element, scope, cap, per country (columns, coefficients), total columns."""
+
+_Cut = tuple[list[int], list[float]]
+"""A tangent cut: column indices and coefficients (the row's upper bound is 0)."""
+
 __all__ = ["hhi_caps", "run_with_hhi_caps"]
 
 
-def hhi_caps(portfolio) -> dict[str, float]:
+def hhi_caps(portfolio: Portfolio) -> dict[str, float]:
     """The HHI cap (0-10,000) of each element that has one.
 
     Examples
@@ -44,7 +55,7 @@ def hhi_caps(portfolio) -> dict[str, float]:
     return {e: float(cap) for e in portfolio.elements}
 
 
-def _groups(layout, lp: LinearProgram) -> list[tuple]:
+def _groups(layout: ModelLayout, lp: LinearProgram) -> list[_Group]:
     """The capped (element, period-or-'*') groups of columns.
 
     Each: element, scope, cap, per country the (columns, tonnes of the element per unit) of its
@@ -60,7 +71,7 @@ def _groups(layout, lp: LinearProgram) -> list[tuple]:
     frame = supply.assign(col=cols[supply["pos"].to_numpy()])
     frame["scope"] = ALL if horizon else frame["period"]
     frame = frame[frame["col"] >= 0]
-    out = []
+    out: list[_Group] = []
     for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
         if element not in caps:
             continue
@@ -75,7 +86,7 @@ def _groups(layout, lp: LinearProgram) -> list[tuple]:
 
 
 def run_with_hhi_caps(
-    session: HighsSession, layout, model=None
+    session: HighsSession, layout: ModelLayout, model: pyo.ConcreteModel | None = None
 ) -> tuple[SolverOutput, pd.DataFrame | None]:
     """Run HiGHS; with HHI caps in the policy, add tangent cuts until they hold.
 
@@ -98,12 +109,12 @@ def run_with_hhi_caps(
     groups = _groups(layout, lp)
     if model is not None and not hasattr(model, "hhi_cut"):
         model.hhi_cut = pyo.ConstraintList()
-    columns = lp.columns
+    columns = cast("list[Any]", lp.columns)  # used only with a model: compiled from it
     log = []
     for iteration in range(1, int(policy.hhi_max_iterations) + 1):
         if not output.status.is_ok:
             break
-        cuts, worst = _cuts(groups, output.x, policy.hhi_tolerance)
+        cuts, worst = _cuts(groups, cast(np.ndarray, output.x), policy.hhi_tolerance)  # is_ok
         log.append(
             {
                 "iteration": iteration,
@@ -123,13 +134,14 @@ def run_with_hhi_caps(
     return output, pd.DataFrame(log, columns=columns).set_index("iteration")
 
 
-def _cuts(groups: list, x: np.ndarray, tolerance: float) -> tuple[list, float]:
+def _cuts(groups: list[_Group], x: np.ndarray, tolerance: float) -> tuple[list[_Cut], float]:
     """Tangent cuts at ``x`` for every cap broken by more than ``tolerance``.
 
     Returns the cuts as (column indices, coefficients) and the largest excess over any cap
     (HHI points).
     """
-    cuts, worst = [], 0.0
+    cuts: list[_Cut] = []
+    worst = 0.0
     for _element, _scope, cap, by_country, totals in groups:
         volume = np.array([coef @ x[cols] for cols, coef in by_country.values()])
         total = volume.sum()

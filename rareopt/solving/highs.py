@@ -8,7 +8,7 @@ costs, coefficients and bounds in place and re-solve warm from the previous basi
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,25 @@ class SolveOptions:
         if problems:
             raise ValueError("invalid solve option(s): " + "; ".join(problems))
 
+    @classmethod
+    def from_keywords(cls, options: Mapping[str, Any]) -> SolveOptions:
+        """Settings from ``solve(..., **options)``; an unknown name is a TypeError naming the allowed.
+
+        Examples
+        --------
+        >>> SolveOptions.from_keywords({"time_limit": 60}).time_limit
+        60
+        >>> SolveOptions.from_keywords({"timelimit": 60})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: unknown solve option(s) ['timelimit']; allowed: ['log', 'lp_algorithm', ...]
+        """
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise TypeError(f"unknown solve option(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**options)
+
     def highs_options(self, is_mip: bool) -> dict[str, Any]:
         """HiGHS option names and values for these settings."""
         if is_mip and self.lp_algorithm != "choose":
@@ -112,7 +131,7 @@ _LIMITS = {
     _MS.kInterrupt,
     _MS.kObjectiveBound,
     _MS.kObjectiveTarget,
-    _MS.kHighsInterrupt,
+    _MS.kHighsInterrupt,  # type: ignore[attr-defined]  # in highspy, not in its stubs
 }
 _DIRECT = {
     _MS.kOptimal: SolveStatus.OPTIMAL,
@@ -259,7 +278,9 @@ class HighsSession:
         """Solve (warm after edits) and return the status, solution and duals."""
         return _run(self._highs, self.lp)
 
-    def set_costs(self, columns: Sequence[int] | np.ndarray, costs: np.ndarray) -> None:
+    def set_costs(
+        self, columns: Sequence[int] | np.ndarray, costs: Sequence[float] | np.ndarray
+    ) -> None:
         """Set the objective coefficients (USD per unit) of ``columns``."""
         columns = np.asarray(columns, dtype=np.int32)
         if len(columns):
@@ -270,14 +291,22 @@ class HighsSession:
         for r, j, v in zip(np.asarray(rows), np.asarray(columns), np.asarray(values, dtype=float)):
             self._highs.changeCoeff(int(r), int(j), float(v))
 
-    def set_row_bounds(self, rows: Sequence[int], lower: Sequence[float], upper: Sequence[float]):
+    def set_row_bounds(
+        self,
+        rows: Sequence[int] | np.ndarray,
+        lower: Sequence[float] | np.ndarray,
+        upper: Sequence[float] | np.ndarray,
+    ) -> None:
         """Set the bounds of ``rows``."""
         for r, lo, hi in zip(rows, lower, upper):
             self._highs.changeRowBounds(int(r), float(lo), float(hi))
 
     def set_col_bounds(
-        self, columns: Sequence[int], lower: Sequence[float], upper: Sequence[float]
-    ):
+        self,
+        columns: Sequence[int] | np.ndarray,
+        lower: Sequence[float] | np.ndarray,
+        upper: Sequence[float] | np.ndarray,
+    ) -> None:
         """Set the bounds of ``columns``."""
         for j, lo, hi in zip(columns, lower, upper):
             self._highs.changeColBounds(int(j), float(lo), float(hi))
