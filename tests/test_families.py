@@ -263,13 +263,22 @@ def countries_portfolio():
 
 def project_portfolio():
     """Nd 10 t in each of three 365.25-day periods; imports A (CN) 100 USD/t cap 100, or a project
-    P (JP) at 20 USD/t, cap 10: capital 1,000, from P1, one period to build, ramp 0.5 then 1;
-    capital discounted at 10% a year."""
+    P (JP) at 20 USD/t, cap 10, and a concentrate of P (8 t, 25% Nd): capital 1,000, from P1,
+    one period to build, ramp 0.5 then 1; capital discounted at 10% a year."""
     return rareopt.Portfolio(
         periods={"count": 3, "days": 365.25},
         demand={"Nd": 10},
         suppliers=[supplier("A", "CN"), supplier("P", "JP")],
         offers=[offer("A", "Nd", 100, 100), offer("P", "Nd", 20, 10)],
+        concentrates=[
+            {
+                "supplier": "P",
+                "product": "mud",
+                "price_usd_per_t": 30,
+                "capacity_t": 8,
+                "composition": {"Nd": 0.25},
+            }
+        ],
         projects=[
             {
                 "supplier": "P",
@@ -758,6 +767,8 @@ def test_family_group_cap_horizon(horizon):
 
 def test_family_group_floor(groups):
     # partners: x_C - 0.4 X >= 0 for Nd (its own row); Dy 10% but AU sells no Dy: -0.1 X >= 0.
+    # DOCS (silent, reported): such a floor forces X[Dy] = 0, i.e. no Dy can be bought at all;
+    # layout.py says this is deliberate, formulation.md does not mention it.
     assert_rows(
         groups,
         "group_floor",
@@ -854,6 +865,8 @@ def test_family_invest(project):
 def test_family_contract_link(contracts):
     # x - M z <= 0 with M = the capacity (A 40, B 100) or, for C (unlimited), big M =
     # horizon demand 50 + 50 + storage room 0 + every minimum order (B: 30 in each period) = 160.
+    # DOCS (gap, reported): formulation.md writes x <= xbar z and does not say what replaces an
+    # unlimited xbar; the big M (rareopt.model.discrete.big_m) is asserted from its docstring.
     rows = {}
     for p in ("P1", "P2"):
         for s, m in (("A", 40), ("B", 100), ("C", 160)):
@@ -911,6 +924,9 @@ def test_family_supplier_count(contracts, countries):
 def test_family_country_floor(countries):
     # sum_p sum_{c(s)=c} x - 0.1 sum_p X_e - M k >= -M, X_e written as the element's purchases
     # (sum_p sum_s x): x of the country itself 1 - 0.1 = 0.9, others -0.1.
+    # DOCS vs CODE (equivalent, reported): formulation.md writes -theta sum_p X_{e,p} (the bought
+    # columns) and +M(1 - k) >= 0; the code expands X into the supply columns and puts -M in the
+    # row's lower bound. These assertions pin the code's form.
     # M = theta x big M = 0.1 x max(Nd 100 + 100, Dy 10 + 10) = 20 (no stock room, no orders).
     assert_rows(
         countries,
@@ -971,6 +987,7 @@ def test_family_project_start(project):
 def test_family_project_capacity(project):
     # x - xbar sum_t rho(p - t - b) y <= 0, xbar 10, b 1, rho(0) 0.5, rho(k >= 1) 1, rho(k < 0) 0:
     # P1: nothing on stream; P2: start P1 at 0.5 (5); P3: start P1 at 1 (10), start P2 at 0.5 (5).
+    # The project's concentrate likewise, xbar 8: P2 0.5 x 8 = 4; P3 8 and 4.
     assert_rows(
         project,
         "project_capacity",
@@ -981,6 +998,17 @@ def test_family_project_capacity(project):
                 -INF,
                 0,
                 {"buy[Nd,P,P3]": 1, "invest[P,P1]": -10, "invest[P,P2]": -5},
+            ),
+            ("concentrate", "mud", "P", "P1"): (-INF, 0, {"concentrate[P,mud,P1]": 1}),
+            ("concentrate", "mud", "P", "P2"): (
+                -INF,
+                0,
+                {"concentrate[P,mud,P2]": 1, "invest[P,P1]": -4},
+            ),
+            ("concentrate", "mud", "P", "P3"): (
+                -INF,
+                0,
+                {"concentrate[P,mud,P3]": 1, "invest[P,P1]": -8, "invest[P,P2]": -4},
             ),
         },
     )
@@ -1245,10 +1273,8 @@ def test_every_family_is_covered():
     families = {*COLUMN_FAMILIES, *ROW_FAMILIES, *DISCRETE_COLUMNS, *DISCRETE_ROWS}
     families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS}
     tested = {
-        name.removeprefix("test_family_")
-        for name in globals()
-        if name.startswith("test_family_")
+        name.removeprefix("test_family_") for name in globals() if name.startswith("test_family_")
     }
+    # A family is covered by test_family_<family> or by a variant test_family_<family>_<case>.
     missing = {f for f in families if not any(t == f or t.startswith(f + "_") for t in tested)}
-    # "stock" is matched by test_family_stock; check prefixes do not hide a family either.
     assert not missing, missing

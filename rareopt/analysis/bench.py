@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import sys
 
 import numpy as np
 import pandas as pd
 
+from rareopt.analysis.progress import progress_bar
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.synthetic import disruptions, generate
 from rareopt.solving.highs import HighsSession, SolveOptions
@@ -41,17 +41,6 @@ def settings_grid(is_mip: bool) -> list[dict]:
         {"lp_algorithm": a, "presolve": p, "threads": t}
         for a, p, t in itertools.product(("simplex", "ipm", "pdlp"), (True, False), (1, 2))
     ]
-
-
-def _progress(items, show: bool | None, label: str):
-    show = sys.stderr.isatty() if show is None else show
-    if not show:
-        return items
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc=label)
 
 
 def settings_benchmark(
@@ -80,7 +69,7 @@ def settings_benchmark(
     lp = prepare(portfolio).lp
     grid = settings_grid(lp.is_mip) if grid is None else grid
     rows = []
-    for setting in _progress(grid, progress, "settings"):
+    for setting in progress_bar(grid, progress, "settings", unit="setting"):
         times, output = [], None
         for _ in range(repeats):
             output = HighsSession(lp, SolveOptions(time_limit=time_limit, **setting)).run()

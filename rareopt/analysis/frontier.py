@@ -9,14 +9,14 @@ portfolio that point stands for.
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from rareopt.analysis.progress import progress_bar
 from rareopt.inputs.measures import hhi_points
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
@@ -195,18 +195,6 @@ def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
     return portfolio
 
 
-def _progress(values: Sequence[float], progress: bool | None, label: str) -> Iterable[float]:
-    """Values, wrapped in a tqdm bar when asked to or when writing to a terminal and tqdm exists."""
-    show = sys.stderr.isatty() if progress is None else progress
-    if not show:
-        return values
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return values
-    return tqdm(values, desc=label, unit="point")
-
-
 def frontier(
     portfolio: Portfolio,
     vary: str,
@@ -292,7 +280,7 @@ def frontier(
         point = _cost_point(base, session, lp, vary, country)
 
     records = []
-    for value in _progress(values, progress, f"frontier {vary}"):
+    for value in progress_bar(values, progress, f"frontier {vary}", unit="point"):
         point.apply(value)
         output, _ = run_with_hhi_caps(session, base_layout)
         record = {

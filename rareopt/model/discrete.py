@@ -293,28 +293,23 @@ def _projects(b: LPBuilder, layout: ModelLayout) -> None:
         (project_row, invest + np.arange(len(invest_frame)), 1.0),
     )
     buy, conc = layout.buy, layout.concentrate
+
+    def supply_rows(kind: str, table: pd.DataFrame, item: str, first: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "kind": kind,
+                "item": table[item].to_numpy(object),
+                "supplier": table["supplier"].to_numpy(object),
+                "period": table["period"].to_numpy(object),
+                "capacity_t": table["capacity_t"].to_numpy(float),
+                "pos": first + np.arange(len(table)),
+            }
+        )
+
     supply = pd.concat(
         [
-            pd.DataFrame(
-                {
-                    "kind": "offer",
-                    "item": buy["element"].to_numpy(object),
-                    "supplier": buy["supplier"].to_numpy(object),
-                    "period": buy["period"].to_numpy(object),
-                    "capacity_t": buy["capacity_t"].to_numpy(float),
-                    "pos": np.arange(len(buy)),
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "kind": "concentrate",
-                    "item": conc["product"].to_numpy(object),
-                    "supplier": conc["supplier"].to_numpy(object),
-                    "period": conc["period"].to_numpy(object),
-                    "capacity_t": conc["capacity_t"].to_numpy(float),
-                    "pos": len(buy) + np.arange(len(conc)),
-                }
-            ),
+            supply_rows("offer", buy, "element", 0),
+            supply_rows("concentrate", conc, "product", len(buy)),
         ],
         ignore_index=True,
     )

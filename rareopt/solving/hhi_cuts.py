@@ -140,8 +140,7 @@ def _cuts(groups: list[_Group], x: np.ndarray, tolerance: float) -> tuple[list[_
     Returns the cuts as (column indices, coefficients) and the largest excess over any cap
     (HHI points).
     """
-    cuts: list[_Cut] = []
-    worst = 0.0
+    cuts, worst = [], 0.0
     for _element, _scope, cap, by_country, totals in groups:
         volume = np.array([coef @ x[cols] for cols, coef in by_country.values()])
         total = volume.sum()

@@ -10,6 +10,7 @@ member alone that restores feasibility.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,9 @@ class Infeasibility:
     text: str
 
 
-def _relax(lp: LinearProgram, row: int | None = None, col: int | None = None, sign: float = 1.0):
+def _relax(
+    lp: LinearProgram, row: int | None = None, col: int | None = None, sign: float = 1.0
+) -> tuple[float, np.ndarray] | tuple[None, None]:
     """Smallest relaxation of one row, or of one column's upper bound, that makes the LP feasible.
 
     A row gets a slack column with coefficient ``sign``; every other constraint is kept. Returns
@@ -40,6 +43,7 @@ def _relax(lp: LinearProgram, row: int | None = None, col: int | None = None, si
     if row is not None:
         session.add_column(1.0, 0.0, np.inf, [row], [sign])
     else:
+        col = cast(int, col)  # one of row and col is given
         session.set_col_bounds([col], [lp.col_lower[col]], [np.inf])
         session.set_costs([col], [1.0])
     if session.run().status != SolveStatus.OPTIMAL:
@@ -82,6 +86,7 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
         "No plan satisfies every constraint. These conflict (an irreducible infeasible subset: "
         "drop any one and the rest can hold):"
     ]
+    c: Any  # a row of conflicts: its columns as attributes
     for c in conflicts.itertuples(index=False):
         where = f"{c.element}, {c.period}: " if c.element else ""
         fix = f" -> {c.relaxation}" if isinstance(c.relaxation, str) else ""
@@ -89,7 +94,14 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
     return Infeasibility(conflicts=conflicts, text="\n".join(lines))
 
 
-def _conflict(kind, element, period, holder, description, relaxation=None) -> dict:
+def _conflict(
+    kind: str,
+    element: str,
+    period: str,
+    holder: str,
+    description: str,
+    relaxation: str | None = None,
+) -> dict[str, str | None]:
     return {
         "kind": kind,
         "element": element,
@@ -100,13 +112,17 @@ def _conflict(kind, element, period, holder, description, relaxation=None) -> di
     }
 
 
-def _row_conflict(lp, r, ep, shares) -> dict | None:
+def _row_conflict(
+    lp: LinearProgram, r: int, ep: pd.DataFrame, shares: dict[str, pd.Series]
+) -> dict[str, str | None] | None:
     name, key, label = lp.row_label(r)
     if name == "purchases":
         return None  # the definition of total purchases; nothing to relax
     if name == "balance":
         e, p = key
-        return _conflict("demand", e, p, "", f"demand {ep.at[(e, p), 'demand_t']:,.1f} t")
+        return _conflict(
+            "demand", e, p, "", f"demand {cast(float, ep.at[(e, p), 'demand_t']):,.1f} t"
+        )
     if name == "stock_target":
         e, p = key
         row = ep.loc[(e, p)]
@@ -146,7 +162,7 @@ def _row_conflict(lp, r, ep, shares) -> dict | None:
     return _conflict("your constraint", "", "", "", f"constraint {label}", fix)
 
 
-def _col_conflict(lp, j, bound) -> dict | None:
+def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None] | None:
     name, key, label = lp.col_label(j)
     upper = bound in ("upper", "boxed")
     if name == "buy" and upper:

@@ -32,6 +32,7 @@ import importlib
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -40,6 +41,15 @@ from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.pyomo_view import build, compile_model
 from rareopt.model.risk import CVaR, Expectation
 from rareopt.solving.highs import HighsSession, SolveOptions
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+    from mpisppy.spin_the_wheel import WheelSpinner
+
+    from rareopt.inputs.portfolio import Portfolio
+
+_Volumes = dict[tuple[str, str, str], float]
+"""Purchases (t) by ``buy`` index (element, supplier, period)."""
 
 __all__ = [
     "scenario_creator",
@@ -50,7 +60,7 @@ __all__ = [
     "PH_DEFAULTS",
 ]
 
-PH_DEFAULTS = {
+PH_DEFAULTS: dict[str, Any] = {
     "rho": None,
     "max_iterations": 200,
     "rel_gap": 0.005,
@@ -94,8 +104,12 @@ BUNDLES_PER_RANK = 10
 
 
 def scenario_creator(
-    scenario_name: str, portfolio, scenarios: ScenarioSet, risk=None, bundles: dict | None = None
-):
+    scenario_name: str,
+    portfolio: Portfolio,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None = None,
+    bundles: dict[str, list[str]] | None = None,
+) -> pyo.ConcreteModel:
     """One PH subproblem for mpi-sppy: the first stage plus one scenario's recourse, or a bundle's.
 
     The nonanticipative variables are ``buy``, ``stock``, ``unmet``, ``shortfall``, ``bought``
@@ -126,7 +140,7 @@ def scenario_creator(
     first_cost = model.total_cost.expr
     if hasattr(model, "cvar_level"):
         nonants.append(model.cvar_level)
-        first_cost = first_cost + risk.weight * model.cvar_level
+        first_cost = first_cost + cast(CVaR, risk).weight * model.cvar_level  # a CVaR weight
     sputils.attach_root_node(model, first_cost, nonants)
     probability = dict(zip(scenarios.names, scenarios.probabilities))
     model._mpisppy_probability = float(sum(probability[name] for name in members))
@@ -169,7 +183,7 @@ def default_bundle_size(n_scenarios: int, hub_ranks: int) -> int:
     return max(1, -(-n_scenarios // (BUNDLES_PER_RANK * hub_ranks)))
 
 
-def default_rho(portfolio) -> float:
+def default_rho(portfolio: Portfolio) -> float:
     """PH penalty weight: a fifth of the median unit cost (price + freight) of the offers, USD/t.
 
     Prices span three orders of magnitude between elements; a rho of the order of the prices
@@ -185,7 +199,12 @@ def default_rho(portfolio) -> float:
     return float(0.2 * np.median(unit))
 
 
-def _solve_ef(portfolio, scenarios, risk, options: SolveOptions):
+def _solve_ef(
+    portfolio: Portfolio,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None,
+    options: SolveOptions,
+) -> tuple[_Volumes, dict[str, Any]]:
     import mpisppy.utils.sputils as sputils
 
     kwargs = {"portfolio": portfolio, "scenarios": scenarios, "risk": risk}
@@ -203,13 +222,18 @@ def _solve_ef(portfolio, scenarios, risk, options: SolveOptions):
     first = getattr(ef, scenarios.names[0])
     positions = lp.positions(first.buy.values())
     values = {
-        k: output.x[j] if j >= 0 else (v.value or 0.0)
+        k: cast(np.ndarray, output.x)[j] if j >= 0 else (v.value or 0.0)  # is_ok: a plan
         for (k, v), j in zip(first.buy.items(), positions)
     }
     return values, info
 
 
-def _solve_ph(portfolio, scenarios, risk, ph):
+def _solve_ph(
+    portfolio: Portfolio,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None,
+    ph: dict[str, Any],
+) -> tuple[_Volumes, dict[str, Any]] | None:
     import mpisppy.utils.cfg_vanilla as vanilla
     from mpisppy import MPI
     from mpisppy.spin_the_wheel import WheelSpinner
@@ -272,7 +296,7 @@ def _solve_ph(portfolio, scenarios, risk, ph):
         values, plan_from = _read_first_stage(path, portfolio, scenarios, risk), "xhat spoke"
     else:
         # No spoke (fewer than 3 ranks): the hub's consensus plan (see _consensus).
-        values, plan_from = consensus
+        values, plan_from = cast("tuple[_Volumes, str]", consensus)  # computed on rank 0
     shutil.rmtree(tmp, ignore_errors=True)
     inner, outer = float(wheel.BestInnerBound), float(wheel.BestOuterBound)
     gap = abs(inner - outer) / max(abs(inner), 1.0) if np.isfinite(inner) else np.inf
@@ -292,7 +316,7 @@ def _solve_ph(portfolio, scenarios, risk, ph):
     return values, info
 
 
-def _consensus(wheel, discrete: bool) -> tuple[dict, str]:
+def _consensus(wheel: WheelSpinner, discrete: bool) -> tuple[_Volumes, str]:
     """The hub's plan without an xhat spoke: contracts keyed by the ``buy`` index, and its name.
 
     For an LP first stage, PH's xbar: the probability-weighted mean of the subproblems' (bundles')
@@ -316,7 +340,12 @@ def _consensus(wheel, discrete: bool) -> tuple[dict, str]:
     return values, "PH consensus (xbar)"
 
 
-def _read_first_stage(path: str, portfolio, scenarios, risk) -> dict:
+def _read_first_stage(
+    path: str,
+    portfolio: Portfolio,
+    scenarios: ScenarioSet,
+    risk: Expectation | CVaR | None,
+) -> _Volumes:
     """Contract volumes from mpi-sppy's first-stage CSV (variable name, value).
 
     Keyed by the ``buy`` index; names are matched against a model built the same way, not parsed.
@@ -337,13 +366,13 @@ def _read_first_stage(path: str, portfolio, scenarios, risk) -> dict:
 
 
 def solve_mpisppy(
-    portfolio,
+    portfolio: Portfolio,
     scenarios: ScenarioSet,
     risk: Expectation | CVaR | None = None,
     method: str = "ef",
-    ph: dict | None = None,
+    ph: dict[str, Any] | None = None,
     options: SolveOptions | None = None,
-) -> tuple[dict, dict] | None:
+) -> tuple[_Volumes, dict[str, Any]] | None:
     """The first-stage plan mpi-sppy finds for the two-stage model (see the module docstring).
 
     Parameters

@@ -15,9 +15,14 @@ must equal the number of scenarios in the set. The functions are those generic_c
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from rareopt.inputs.scenarios import ScenarioSet, event_scenarios
 from rareopt.solving.mpisppy import scenario_creator
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+    from mpisppy.utils.config import Config
 
 __all__ = [
     "scenario_creator",
@@ -27,10 +32,10 @@ __all__ = [
     "scenario_denouement",
 ]
 
-_loaded: dict = {}
+_loaded: dict[str, ScenarioSet] = {}
 
 
-def inparser_adder(cfg) -> None:
+def inparser_adder(cfg: Config) -> None:
     """Add rareopt's options to mpi-sppy's configuration."""
     cfg.num_scens_required()
     cfg.add_to_config(
@@ -56,7 +61,7 @@ def inparser_adder(cfg) -> None:
     )
 
 
-def kw_creator(cfg) -> dict:
+def kw_creator(cfg: Config) -> dict[str, Any]:
     """Load the portfolio and scenario set once per process; the scenario creator's kwargs."""
     from rareopt.inputs.examples import list_examples, load_example
     from rareopt.inputs.portfolio import Portfolio
@@ -74,12 +79,12 @@ def kw_creator(cfg) -> dict:
     return {"portfolio": portfolio, "scenarios": scenarios}
 
 
-def scenario_names_creator(num_scens, start=None) -> list[str]:
+def scenario_names_creator(num_scens: int | None, start: int | None = None) -> list[str]:
     """Names of the scenarios ``start`` .. ``start + num_scens`` of the loaded set."""
     names = _loaded["scenarios"].names
     start = start or 0
     return names[start : start + (len(names) if num_scens is None else num_scens)]
 
 
-def scenario_denouement(rank, scenario_name, scenario) -> None:
+def scenario_denouement(rank: int, scenario_name: str, scenario: pyo.ConcreteModel) -> None:
     """Nothing to report per scenario; rareopt reports from the first-stage solution."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class Prepared:
     layout: ModelLayout
     scenarios: ScenarioLayout | None
     lp: LinearProgram
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def prepare(
@@ -113,7 +114,7 @@ def prepare(
 
 def prepare_fixed(
     portfolio: Portfolio,
-    volumes: Mapping[tuple, float],
+    volumes: Mapping[tuple[Any, ...], float],
     scenarios: ScenarioSet,
     risk: Expectation | CVaR | None = None,
 ) -> Prepared:
@@ -161,7 +162,7 @@ class SolveRun:
     status: SolveStatus
     explanation: str | None
     conflicts: pd.DataFrame | None
-    solver: dict
+    solver: dict[str, Any]
     hhi_log: pd.DataFrame | None
 
 
