@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
@@ -26,10 +27,14 @@ from rareopt.inputs.tables import (
     CAP_BASES,
     SOURCE,
     SUPPLIER_KINDS,
+    TableLike,
     expand_per_period,
     table_frame,
 )
 from rareopt.inputs.validation import validate
+
+PeriodsSpec = int | Mapping[str, Any] | Sequence[Any] | pd.DataFrame
+"""How periods may be given: a count, {count, days} or {start, count, freq}, labels or records."""
 
 __all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
 
@@ -395,20 +400,22 @@ class Portfolio:
     (['Nd'], ['P1', 'P2'])
     """
 
-    periods: Any
-    demand: Any
-    suppliers: Any
-    offers: Any
-    capacity: Any = None
-    stockpile: Any = None
-    policy: Any = None
+    # Each table is given in any of the forms documented above and is a tidy DataFrame once the
+    # portfolio is built (the constructor is the factory that normalises and validates them).
+    periods: PeriodsSpec
+    demand: TableLike
+    suppliers: TableLike
+    offers: TableLike
+    capacity: TableLike = None
+    stockpile: TableLike = None
+    policy: Policy | Mapping[str, Any] | None = None
     name: str = "portfolio"
     description: str = ""
     sources: tuple[str, ...] = ()
-    criticality: Any = None
-    concentrates: Any = None
-    projects: Any = None
-    warnings: tuple = field(default=(), compare=False)
+    criticality: Criticality | Mapping[str, Any] | None = None
+    concentrates: TableLike = None
+    projects: TableLike = None
+    warnings: tuple[ValidationIssue, ...] = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
     concentrate_capacity: pd.DataFrame = field(init=False, repr=False, compare=False)
