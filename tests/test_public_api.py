@@ -1,0 +1,61 @@
+"""The top-level API: about twenty names analysts call, and the moved ones still working a release."""
+
+import warnings
+
+import pytest
+
+import rareopt
+
+
+def test_the_public_api_is_small_and_every_name_resolves():
+    assert 20 <= len(rareopt.__all__) <= 30
+    for name in rareopt.__all__:
+        assert getattr(rareopt, name) is not None
+
+
+@pytest.mark.parametrize("name", sorted(rareopt._MOVED))
+def test_moved_names_still_work_with_a_deprecation_warning(name):
+    with pytest.warns(DeprecationWarning, match=f"rareopt.{name} is deprecated"):
+        value = getattr(rareopt, name)
+    assert value is getattr(__import__(rareopt._MOVED[name], fromlist=[name]), name)
+
+
+def test_internals_are_not_top_level_names():
+    for name in ("layout_of", "check_plan", "build_two_stage", "assemble", "make_layout"):
+        assert name not in rareopt.__all__
+    with pytest.raises(AttributeError):
+        rareopt.build_two_stage  # noqa: B018
+
+
+def test_analysts_scripts_keep_working():
+    """What scripts already use: rareopt.synthetic, solve's keyword options, Result's mappings."""
+    from rareopt.synthetic import disruptions, generate, generate_size
+
+    portfolio = generate(elements=2, suppliers=4, periods=2, seed=1)
+    assert len(disruptions(portfolio, 3)) == 3 and generate_size("small").elements
+    result = rareopt.solve(rareopt.load_example("tiny"), time_limit=60, threads=1)
+    assert set(result.timings) >= {"build_seconds", "handoff_seconds", "solve_seconds"}
+    assert "iterations" in result.solver and "plan" in result.tables
+    assert list(result.cost_terms.index)[:2] == ["purchase_cost", "contract_cost"]
+    curve = rareopt.frontier(rareopt.load_example("tiny"), "country_cap", [0.7], country="CN")
+    assert curve.index.name == "country_cap" and {"objective_usd", "status"} <= set(curve)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rareopt.Portfolio.from_yaml  # noqa: B018 - no warning for what stays
+
+
+def test_a_result_is_not_changed_once_built():
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    with pytest.raises(AttributeError):
+        result.objective = 0.0
+    with pytest.raises(TypeError):
+        result.solver["iterations"] = 0
+
+
+def test_derived_tables_are_built_once_when_threads_read_them_together():
+    from concurrent.futures import ThreadPoolExecutor
+
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    with ThreadPoolExecutor(8) as pool:
+        tables = list(pool.map(lambda _: (result.shares, result.hhi, result.duals), range(32)))
+    assert all(t[0] is tables[0][0] and t[1] is tables[0][1] for t in tables)
