@@ -32,7 +32,7 @@ from rareopt.results.solve import solve
 from rareopt.solving.highs import SolveOptions
 from rareopt.status import SolveStatus
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     # inputs

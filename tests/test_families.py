@@ -865,8 +865,7 @@ def test_family_invest(project):
 def test_family_contract_link(contracts):
     # x - M z <= 0 with M = the capacity (A 40, B 100) or, for C (unlimited), big M =
     # horizon demand 50 + 50 + storage room 0 + every minimum order (B: 30 in each period) = 160.
-    # DOCS (gap, reported): formulation.md writes x <= xbar z and does not say what replaces an
-    # unlimited xbar; the big M (rareopt.model.discrete.big_m) is asserted from its docstring.
+    # (docs/formulation.md, "Discrete decisions": M is big_m where the capacity is unlimited.)
     rows = {}
     for p in ("P1", "P2"):
         for s, m in (("A", 40), ("B", 100), ("C", 160)):

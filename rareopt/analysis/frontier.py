@@ -308,7 +308,7 @@ def frontier(
 def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
     """Each element's share of purchases (0-1) by country over the horizon (0 where none).
 
-    The horizon rows of :func:`rareopt.results.result.shares_table`, computed with arrays for a
+    The horizon rows of :func:`rareopt.results.extract.shares_table`, computed with arrays for a
     frontier's many points: elements (rows) and countries (columns) in plan order.
 
     Examples

@@ -13,7 +13,9 @@ __all__ = ["progress_bar"]
 T = TypeVar("T")
 
 
-def progress_bar(items: Sequence[T], show: bool | None, label: str, unit: str = "it") -> Iterable[T]:
+def progress_bar(
+    items: Sequence[T], show: bool | None, label: str, unit: str = "it"
+) -> Iterable[T]:
     """``items``, wrapped in a tqdm bar when asked to (``show``) or, by default, on a terminal.
 
     Examples

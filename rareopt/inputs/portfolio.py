@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -402,19 +402,19 @@ class Portfolio:
 
     # Each table is given in any of the forms documented above and is a tidy DataFrame once the
     # portfolio is built (the constructor is the factory that normalises and validates them).
-    periods: PeriodsSpec
-    demand: TableLike
-    suppliers: TableLike
-    offers: TableLike
-    capacity: TableLike = None
-    stockpile: TableLike = None
-    policy: Policy | Mapping[str, Any] | None = None
+    periods: pd.DataFrame
+    demand: pd.DataFrame
+    suppliers: pd.DataFrame
+    offers: pd.DataFrame
+    capacity: pd.DataFrame = None  # type: ignore[assignment]
+    stockpile: pd.DataFrame = None  # type: ignore[assignment]
+    policy: Policy = None  # type: ignore[assignment]
     name: str = "portfolio"
     description: str = ""
     sources: tuple[str, ...] = ()
-    criticality: Criticality | Mapping[str, Any] | None = None
-    concentrates: TableLike = None
-    projects: TableLike = None
+    criticality: Criticality | None = None
+    concentrates: pd.DataFrame = None  # type: ignore[assignment]
+    projects: pd.DataFrame = None  # type: ignore[assignment]
     warnings: tuple[ValidationIssue, ...] = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -422,6 +422,26 @@ class Portfolio:
     """Long table (supplier, product, period, capacity_t) of the concentrate offers."""
     composition: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (supplier, product, element, share) of the concentrate offers."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            periods: PeriodsSpec,
+            demand: TableLike,
+            suppliers: TableLike,
+            offers: TableLike,
+            capacity: TableLike = None,
+            stockpile: TableLike = None,
+            policy: Policy | Mapping[str, Any] | None = None,
+            name: str = "portfolio",
+            description: str = "",
+            sources: tuple[str, ...] = (),
+            criticality: Criticality | Mapping[str, Any] | None = None,
+            concentrates: TableLike = None,
+            projects: TableLike = None,
+            warnings: tuple[ValidationIssue, ...] = (),
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731

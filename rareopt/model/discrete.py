@@ -22,7 +22,7 @@ M is the offer's capacity where it is finite, else :func:`big_m`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -260,7 +260,7 @@ def _country_floor(b: LPBuilder, layout: ModelLayout) -> None:
         "country_count",
         elements,
         ("element",),
-        float(minimum),
+        float(cast(int, minimum)),  # set: add_discrete_families checks
         np.inf,
         (element_row[counted], used + counted, 1.0),
     )
@@ -278,7 +278,9 @@ def _projects(b: LPBuilder, layout: ModelLayout) -> None:
             "supplier": [s for s, _ in options],
             "period": [labels[t] for _, t in options],
             "start": [t for _, t in options],
-            "capital_usd": [float(projects.at[s, "capital_usd"]) * factor[t] for s, t in options],
+            "capital_usd": [
+                float(cast(float, projects.at[s, "capital_usd"])) * factor[t] for s, t in options
+            ],
         }
     )
     invest = b.columns("invest", invest_frame, ("supplier", "period"), 0.0, 1.0, integer=True)

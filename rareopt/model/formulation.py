@@ -3,9 +3,10 @@
 This is the formulation of ``docs/formulation.md``, written once: every coefficient of the base model
 comes from here. :func:`rareopt.solve` hands the arrays to HiGHS directly; :func:`rareopt.build`
 wraps the same arrays in a Pyomo model (:mod:`rareopt.model.pyomo_view`) for users who add constraints of
-their own, and for the MIP and two-stage extensions that are written in Pyomo.
+their own; the discrete decisions (:mod:`rareopt.model.discrete`) and the scenarios
+(:mod:`rareopt.model.two_stage`) go into the same builder.
 
-Columns, in this order (each a :class:`~rareopt.solving.highs.Block` of the layout's table):
+Columns, in this order (each a :class:`~rareopt.model.lp.Block` of the layout's table):
 
 - ``buy`` x[e,s,p], t bought (0 <= x <= capacity); ``concentrate`` q[s,k,p], t of concentrate
   (0 <= q <= capacity). Together they are the *supply* columns: column ``pos`` of

@@ -1,8 +1,8 @@
 """The model's index tables: which variables and rows exist, with their labels and data.
 
 :func:`make_layout` turns a validated portfolio into tidy tables (one row per purchase variable,
-per element and period, per cap row ...), once, with pandas. Everything downstream (the standard
-form, the Pyomo view, results, checks) is aligned to these tables' row order. Only offers with
+per element and period, per cap row ...), once, with pandas. Everything downstream (the formulation's
+arrays, the Pyomo view, results, checks) is aligned to these tables' row order. Only offers with
 positive capacity in a period get a purchase variable.
 """
 

@@ -73,7 +73,7 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
 def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
     """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only).
 
-    For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.solving.highs.fix_integers`).
+    For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.model.lp.fix_integers`).
     """
     families = (
         ("balance", "USD per t of demand"),

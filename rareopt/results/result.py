@@ -115,6 +115,17 @@ class LazyTables(MutableMapping):
         return len(self._ready) + len(self._pending)
 
 
+_WHY_NO_TABLE = {
+    "duals": (
+        "marginal values exist for a deterministic model with a plan (an LP, or a MIP's LP with "
+        "its integer decisions fixed); a two-stage model reports scenario outcomes instead"
+    ),
+    "contracts": "the portfolio has no contract costs, minimum orders or counts",
+    "projects": "the portfolio has no projects",
+    "concentrates": "the portfolio has no concentrates",
+}
+
+
 @dataclass(frozen=True)
 class Result:
     """The outcome of :func:`rareopt.solve`.
@@ -210,12 +221,7 @@ class Result:
             raise NoPlanError(
                 self.status,
                 self.solver_message,
-                f"no {name} table: "
-                + (
-                    "duals exist only for LPs solved to optimality"
-                    if name == "duals"
-                    else "the portfolio has no contract costs, minimum orders or counts"
-                ),
+                f"no {name} table: " + _WHY_NO_TABLE.get(name, "the solve made none"),
             )
         return table
 
