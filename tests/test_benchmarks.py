@@ -32,6 +32,8 @@ def test_scenario_benchmark_runs_and_writes_json(tmp_path):
     assert runs[1]["rows"] > runs[0]["rows"]
 
 
+@pytest.mark.mpi
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("mpiexec", path=str(Path(sys.executable).parent)) is None
     or importlib.util.find_spec("mpisppy") is None,
@@ -55,6 +57,7 @@ def test_handoff_benchmark_runs():
     assert "rareopt" in printed
 
 
+@pytest.mark.slow
 def test_harness_quick_run_reports_every_ratio(tmp_path):
     out = tmp_path / "run.json"
     printed = run("run.py", "--quick", "--json", str(out))

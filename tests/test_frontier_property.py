@@ -12,7 +12,7 @@ disruption scenarios wherever the portfolio supports them (not with concentrates
 import pandas as pd
 import pytest
 from helpers import offer, supplier
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import rareopt
@@ -36,7 +36,7 @@ MIP_REL = 1e-4 + LP_REL  # HiGHS's default mip_rel_gap: each MIP solve may stop 
 POINTS = 3  # at most this many values per frontier
 
 PROPERTY = settings(
-    max_examples=6,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -47,7 +47,10 @@ def portfolios(draw, *, concentrates=None, full_stockpile=False):
     """A random small portfolio; ``concentrates`` forces them in or out (None: either)."""
     n_periods = draw(st.integers(2, 3))
     elements = ELEMENTS[: draw(st.integers(2, 3))]
-    countries = ["CN", *draw(st.lists(st.sampled_from(OTHER_COUNTRIES), min_size=1, max_size=2, unique=True))]
+    countries = [
+        "CN",
+        *draw(st.lists(st.sampled_from(OTHER_COUNTRIES), min_size=1, max_size=2, unique=True)),
+    ]
     n_suppliers = draw(st.integers(3, 5))
     # Every country has a supplier; the rest go anywhere.
     homes = countries + [
@@ -58,11 +61,12 @@ def portfolios(draw, *, concentrates=None, full_stockpile=False):
         supplier(name, home, risk=draw(st.sampled_from(RISK_SCORES)))
         for name, home in zip(names, homes)
     ]
-    tonnes = st.integers(0, 40).map(float)
     discrete = draw(st.booleans())
     offers = []
     for k, element in enumerate(elements):
-        sellers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=n_suppliers, unique=True))
+        sellers = draw(
+            st.lists(st.sampled_from(names), min_size=1, max_size=n_suppliers, unique=True)
+        )
         for rank, name in enumerate(sellers):
             # Distinct prices per element by construction, plus a random non-round premium.
             price = PRICE[element] * (1 + 0.0731 * rank) + 17.3 * draw(st.integers(0, 40))
@@ -70,7 +74,11 @@ def portfolios(draw, *, concentrates=None, full_stockpile=False):
                 name,
                 element,
                 price,
-                [draw(tonnes) for _ in range(n_periods)],
+                # The first offer has room in P1: a plan table is never empty (a regression test below).
+                [
+                    draw(st.integers(1 if k == rank == 0 and p == 0 else 0, 40)) * 1.0
+                    for p in range(n_periods)
+                ],
                 freight=11.9 * draw(st.integers(0, 30)) + 0.37 * k,
             )
             if discrete and draw(st.booleans()):
@@ -211,25 +219,30 @@ def with_targets(portfolio, element, days):
     paths = portfolio.stock_target.groupby("element", sort=False)["target_days"].agg(list)
     stockpile = portfolio.stockpile.assign(
         target_days=[
-            float(days) if element in (None, e) else paths[e] for e in portfolio.stockpile["element"]
+            float(days) if element in (None, e) else paths[e]
+            for e in portfolio.stockpile["element"]
         ]
     )
     return portfolio.replace_tables(stockpile=stockpile)
 
 
-def assert_points_equal_independent_solves(table, solve_point, vals, mip):
-    """Each row of the frontier ``table`` against ``solve_point(value)`` solved from scratch."""
+def assert_frontier_equals_independent_solves(run_frontier, solve_point, vals, mip):
+    """Each row of ``run_frontier(vals)`` against ``solve_point(value)``, solved from scratch."""
+    alone = {value: solve_point(value) for value in vals}
+    # An empty plan table (no capacity anywhere) breaks the frontier's shares (a regression test below).
+    if any(r.status.is_ok and r.plan.empty for r in alone.values()):
+        assume(False)
+    table = run_frontier(vals)
     rel = MIP_REL if mip else LP_REL
     assert list(table.index) == vals
-    for value in vals:
-        alone = solve_point(value)
+    for value, result in alone.items():
         row = table.loc[value]
-        assert row["status"] == alone.status.value, value
-        if not alone.status.is_ok:
+        assert row["status"] == result.status.value, value
+        if not result.status.is_ok:
             continue
-        scale = max(1.0, abs(alone.objective))
-        assert row["objective_usd"] == pytest.approx(alone.objective, rel=rel, abs=1e-6), value
-        terms = alone.cost_terms
+        scale = max(1.0, abs(result.objective))
+        assert row["objective_usd"] == pytest.approx(result.objective, rel=rel, abs=1e-6), value
+        terms = result.cost_terms
         assert set(terms.index) <= set(table.columns)
         for term, usd in terms.items():
             assert row[term] == pytest.approx(usd, abs=rel * scale), (value, term)
@@ -239,24 +252,23 @@ def assert_points_equal_independent_solves(table, solve_point, vals, mip):
 @PROPERTY
 @given(data=st.data())
 def test_country_cap_frontier_equals_independent_solves(data):
-    portfolio = data.draw(portfolios(), label="portfolio")
+    two_stage = data.draw(st.booleans(), label="two-stage")
+    # Scenarios with concentrates are not supported (NotSupportedError, tested below).
+    portfolio = data.draw(portfolios(concentrates=False if two_stage else None), label="portfolio")
+    scenarios = data.draw(scenario_sets(portfolio), label="scenarios") if two_stage else None
     country = data.draw(st.sampled_from(portfolio.countries), label="country")
     element = data.draw(st.sampled_from([None, *portfolio.elements]), label="element")
-    scenarios = None
-    if not len(portfolio.concentrates) and data.draw(st.booleans(), label="two-stage"):
-        scenarios = data.draw(scenario_sets(portfolio), label="scenarios")
     vals = data.draw(values([1.0, 0.7, 0.45, 0.2, 0.0]), label="values")
-    table = rareopt.frontier(
-        portfolio,
-        "country_cap",
-        vals,
-        country=country,
-        element=element,
-        scenarios=scenarios,
-        progress=False,
-    )
-    assert_points_equal_independent_solves(
-        table,
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(
+            portfolio,
+            "country_cap",
+            vs,
+            country=country,
+            element=element,
+            scenarios=scenarios,
+            progress=False,
+        ),
         lambda v: rareopt.solve(
             with_country_cap(portfolio, country, element, v), scenarios=scenarios
         ),
@@ -270,9 +282,8 @@ def test_country_cap_frontier_equals_independent_solves(data):
 def test_risk_weight_frontier_equals_independent_solves(data):
     portfolio = data.draw(portfolios(), label="portfolio")
     vals = data.draw(values([0.0, 1_234.5, 9_876.5, 55_555.0]), label="values")
-    table = rareopt.frontier(portfolio, "risk_weight", vals, progress=False)
-    assert_points_equal_independent_solves(
-        table,
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(portfolio, "risk_weight", vs, progress=False),
         lambda v: rareopt.solve(portfolio.with_policy(risk_weight_usd_per_t=v)),
         vals,
         is_mip(portfolio),
@@ -285,9 +296,8 @@ def test_price_frontier_equals_independent_solves(data):
     portfolio = data.draw(portfolios(), label="portfolio")
     country = data.draw(st.sampled_from(portfolio.countries), label="country")
     vals = data.draw(values([0.0, 0.6, 1.0, 1.37, 2.5]), label="values")
-    table = rareopt.frontier(portfolio, "price", vals, country=country, progress=False)
-    assert_points_equal_independent_solves(
-        table,
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(portfolio, "price", vs, country=country, progress=False),
         lambda v: rareopt.solve(with_price(portfolio, country, v)),
         vals,
         is_mip(portfolio),
@@ -298,14 +308,18 @@ def test_price_frontier_equals_independent_solves(data):
 @given(data=st.data())
 def test_target_days_frontier_equals_independent_solves(data):
     """Every element's target at once (every element has a stockpile row: the frontier needs it)."""
-    portfolio = data.draw(portfolios(full_stockpile=True), label="portfolio")
-    scenarios = None
-    if not len(portfolio.concentrates) and data.draw(st.booleans(), label="two-stage"):
-        scenarios = data.draw(scenario_sets(portfolio), label="scenarios")
+    two_stage = data.draw(st.booleans(), label="two-stage")
+    # Scenarios with concentrates are not supported (NotSupportedError, tested below).
+    portfolio = data.draw(
+        portfolios(concentrates=False if two_stage else None, full_stockpile=True),
+        label="portfolio",
+    )
+    scenarios = data.draw(scenario_sets(portfolio), label="scenarios") if two_stage else None
     vals = data.draw(values([0.0, 7.5, 30.0, 90.0]), label="values")
-    table = rareopt.frontier(portfolio, "target_days", vals, scenarios=scenarios, progress=False)
-    assert_points_equal_independent_solves(
-        table,
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(
+            portfolio, "target_days", vs, scenarios=scenarios, progress=False
+        ),
         lambda v: rareopt.solve(with_targets(portfolio, None, v), scenarios=scenarios),
         vals,
         is_mip(portfolio),
@@ -319,16 +333,15 @@ def test_cvar_level_frontier_equals_independent_solves(data):
     scenarios = data.draw(scenario_sets(portfolio), label="scenarios")
     weight = data.draw(st.sampled_from([0.3, 1.0, 2.5]), label="weight")
     vals = data.draw(values([0.0, 0.5, 0.8, 0.95]), label="values")
-    table = rareopt.frontier(
-        portfolio,
-        "cvar_alpha",
-        vals,
-        scenarios=scenarios,
-        risk=rareopt.CVaR(alpha=0.5, weight=weight),
-        progress=False,
-    )
-    assert_points_equal_independent_solves(
-        table,
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(
+            portfolio,
+            "cvar_alpha",
+            vs,
+            scenarios=scenarios,
+            risk=rareopt.CVaR(alpha=0.5, weight=weight),
+            progress=False,
+        ),
         lambda v: rareopt.solve(
             portfolio, scenarios=scenarios, risk=rareopt.CVaR(alpha=v, weight=weight)
         ),
@@ -337,7 +350,7 @@ def test_cvar_level_frontier_equals_independent_solves(data):
     )
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=10)
 @given(data=st.data())
 def test_two_stage_frontiers_refuse_concentrates_and_unsupported_kinds(data):
     """Where a combination is not supported, the frontier says so instead of solving."""
@@ -350,15 +363,26 @@ def test_two_stage_frontiers_refuse_concentrates_and_unsupported_kinds(data):
             rareopt.frontier(portfolio, kind, [1.0], country="CN", scenarios=scenarios)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontier's _base sets every element's stock target to 1 day when varying one "
-    "element's target_days, so the other elements lose their own targets",
-)
+# Regressions: both once failed (a target frontier for one element dropped the others' targets;
+# a portfolio without capacity crashed the shares).
+
+
 def test_target_days_frontier_for_one_element_keeps_the_other_elements_targets():
     tiny = rareopt.load_example("tiny")  # Nd ramps 20, 30, 30 days; Dy flat 15
-    vals = [5.0, 20.0]
-    table = rareopt.frontier(tiny, "target_days", vals, element="Dy", progress=False)
-    assert_points_equal_independent_solves(
-        table, lambda v: rareopt.solve(with_targets(tiny, "Dy", v)), vals, mip=False
+    assert_frontier_equals_independent_solves(
+        lambda vs: rareopt.frontier(tiny, "target_days", vs, element="Dy", progress=False),
+        lambda v: rareopt.solve(with_targets(tiny, "Dy", v)),
+        [5.0, 20.0],
+        mip=False,
     )
+
+
+def test_frontier_of_a_portfolio_without_capacity_reports_its_unmet_demand():
+    nothing = rareopt.Portfolio(
+        periods=2,
+        demand={"Nd": 10.0},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[offer("A", "Nd", 50_000, 0.0), offer("B", "Nd", 60_000, 0.0)],
+    )
+    table = rareopt.frontier(nothing, "country_cap", [0.5], country="CN", progress=False)
+    assert table.loc[0.5, "unmet_t"] == pytest.approx(20.0)

@@ -12,6 +12,9 @@ import pytest
 
 import rareopt
 
+# Every test here needs mpi-sppy (the mpi extra); some also mpiexec.
+pytestmark = pytest.mark.mpi
+
 mpisppy = pytest.importorskip("mpisppy", reason="mpi-sppy is not installed (the mpi extra)")
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
 
@@ -52,6 +55,7 @@ def test_unknown_method_and_ph_setting_are_refused():
         rareopt.solve(tiny, scenarios=scenarios(), engine="mpisppy", method="ph", ph={"rh": 1})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (install the mpi extra's mpich)")
 def test_progressive_hedging_on_three_ranks_reaches_a_small_certified_gap():
     script = textwrap.dedent(

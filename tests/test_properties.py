@@ -75,6 +75,7 @@ def cost(portfolio):
     return result.objective
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(portfolios(), st.sampled_from([0.05, 0.1, 0.2]))
 def test_tighter_country_cap_never_lowers_cost(portfolio, step):
@@ -83,6 +84,7 @@ def test_tighter_country_cap_never_lowers_cost(portfolio, step):
     assert cost(tighter) >= cost(portfolio) - 1e-6 * max(1.0, cost(portfolio))
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(portfolios(), st.sampled_from(COUNTRIES), st.integers(1_000, 100_000))
 def test_extra_supplier_never_raises_cost(portfolio, country, price):
@@ -115,6 +117,7 @@ def test_extra_supplier_never_raises_cost(portfolio, country, price):
     assert cost(bigger) <= cost(portfolio) + 1e-6 * max(1.0, cost(portfolio))
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(portfolios())
 def test_zero_risk_weight_gives_the_pure_cost_optimum(portfolio):
@@ -129,6 +132,7 @@ def test_zero_risk_weight_gives_the_pure_cost_optimum(portfolio):
     assert without_risk >= r0.objective - 1e-6 * max(1.0, r0.objective)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(portfolios())
 def test_every_plan_passes_the_independent_check(portfolio):
@@ -145,6 +149,7 @@ def test_every_plan_passes_the_independent_check(portfolio):
     assert ((shares >= -1e-9) & (shares <= 1 + 1e-9)).all()
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(portfolios())
 def test_horizon_caps_never_cost_more_than_period_caps(portfolio):

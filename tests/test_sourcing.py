@@ -114,6 +114,7 @@ def test_supplier_limit_and_country_floor_by_hand():
     assert spread.objective == pytest.approx(1_100)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(
     prices=st.lists(st.integers(50, 150), min_size=4, max_size=4),

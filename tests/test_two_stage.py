@@ -122,6 +122,7 @@ def test_two_stage_plan_costs_more_up_front_and_less_in_the_embargo():
     assert hedged.objective <= plain_total + 1e-6
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), p=st.floats(0.05, 0.6))
 def test_evpi_and_vss_are_non_negative_on_random_instances(seed, p):

@@ -135,7 +135,7 @@ def market_indicators(portfolio: Portfolio, **settings) -> pd.DataFrame:
     Examples
     --------
     >>> import rareopt
-    >>> m = market_indicators(rareopt.load_example("japan"))
+    >>> m = market_indicators(rareopt.load_example("tiny"))
     >>> float(m.loc["Dy", "top1_share"]) > 0.5  # China holds most heavy rare-earth capacity
     True
     """
@@ -180,7 +180,7 @@ def criticality_overview(result: Result) -> pd.DataFrame:
     Examples
     --------
     >>> import rareopt
-    >>> table = criticality_overview(rareopt.solve(rareopt.load_example("japan")))
+    >>> table = criticality_overview(rareopt.solve(rareopt.load_example("tiny")))
     >>> bool((table["hhi"] <= table["market_hhi"]).all())  # the China cap spreads purchases
     True
     """

@@ -190,7 +190,10 @@ def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
                 f"target_days: elements {missing} have no stockpile row (no storage room); "
                 "add a stockpile row for each element whose target you vary"
             )
-        stockpile["target_days"] = 1.0
+        # Every varied element gets a target row (any positive target makes one); the others
+        # keep their own targets.
+        kept = stockpile["element"] != element if element is not None else False
+        stockpile["target_days"] = stockpile["target_days"].where(kept, 1.0)
         return portfolio.replace_tables(stockpile=stockpile)
     return portfolio
 
@@ -327,7 +330,7 @@ def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
     cells = np.bincount(
         e_code * len(country) + c_code, weights=volume, minlength=len(element) * len(country)
     )
-    tonnes = cells.reshape(len(element), len(country))
+    tonnes = cells.reshape(len(element), len(country)).astype(float)
     total = tonnes.sum(axis=1, keepdims=True)
     share = np.divide(tonnes, total, out=np.zeros_like(tonnes), where=total > 0)
     return pd.DataFrame(share, index=list(element), columns=list(country))

@@ -30,8 +30,8 @@ def horizon_years(portfolio: Portfolio) -> float:
     Examples
     --------
     >>> from rareopt.inputs.examples import load_example
-    >>> round(horizon_years(load_example("japan")), 2)
-    2.0
+    >>> round(horizon_years(load_example("tiny")), 2)  # three 30-day periods
+    0.25
     """
     return float(portfolio.periods["days"].sum()) / DAYS_PER_YEAR
 

@@ -47,7 +47,7 @@ def load_example(name: str = "japan") -> Portfolio:
 
     Examples
     --------
-    >>> load_example("japan").period_labels[0]
-    '2026-01'
+    >>> load_example("tiny").period_labels[0]
+    'P1'
     """
     return Portfolio.from_yaml(example_path(name))
