@@ -192,8 +192,8 @@ def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
             )
         # Every varied element gets a target row (any positive target makes one); the others
         # keep their own targets.
-        kept = stockpile["element"] != element if element is not None else False
-        stockpile["target_days"] = stockpile["target_days"].where(kept, 1.0)
+        varied = stockpile["element"].map(lambda e: element is None or e == element)
+        stockpile["target_days"] = stockpile["target_days"].mask(varied, 1.0)
         return portfolio.replace_tables(stockpile=stockpile)
     return portfolio
 
