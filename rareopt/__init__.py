@@ -11,10 +11,7 @@ The layers, data flowing one way: :mod:`rareopt.inputs` -> :mod:`rareopt.model` 
 True
 """
 
-import importlib
-import warnings
-from typing import Any
-
+from rareopt import deprecation as _deprecation
 from rareopt import report as _report  # noqa: F401 - registers Result.summary, report, to_excel
 from rareopt.analysis.criticality import market_indicators, plan_indicators
 from rareopt.analysis.frontier import frontier
@@ -79,17 +76,7 @@ _MOVED = {
     "SolveError": "rareopt.exceptions",
     "ValidationIssue": "rareopt.exceptions",
 }
-"""Names that were top-level before 0.2: they still work, with a DeprecationWarning, until 0.3."""
+"""Names that were top-level in rareopt 0.1: they still work, with a DeprecationWarning, until 0.3."""
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        module = _MOVED[name]
-        warnings.warn(
-            f"rareopt.{name} is deprecated and leaves the top level in rareopt 0.3; "
-            f"import it from {module}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module 'rareopt' has no attribute {name!r}")
+__getattr__ = _deprecation.moved_names("rareopt", {k: f"{v}:{k}" for k, v in _MOVED.items()})
+_deprecation.install_old_module_paths()

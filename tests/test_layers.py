@@ -15,6 +15,7 @@ LAYERS = {
     # shared vocabulary, importable from every layer; it imports no layer
     "rareopt.exceptions": 0,
     "rareopt.status": 0,
+    "rareopt.deprecation": 0,
     "rareopt.inputs": 1,
     "rareopt.checks": 2,
     "rareopt.model": 3,
@@ -114,7 +115,8 @@ def test_no_module_imports_a_layer_above_its_own():
     sorted(
         m
         for m in MODULES
-        if m.startswith("rareopt.inputs") or m in ("rareopt.exceptions", "rareopt.status")
+        if m.startswith("rareopt.inputs")
+        or m in ("rareopt.exceptions", "rareopt.status", "rareopt.deprecation")
     ),
 )
 def test_inputs_import_neither_solver_nor_model_libraries(module):

@@ -59,3 +59,56 @@ def test_derived_tables_are_built_once_when_threads_read_them_together():
     with ThreadPoolExecutor(8) as pool:
         tables = list(pool.map(lambda _: (result.shares, result.hhi, result.duals), range(32)))
     assert all(t[0] is tables[0][0] and t[1] is tables[0][1] for t in tables)
+
+
+@pytest.mark.parametrize(
+    "old, name",
+    [
+        ("rareopt.two_stage", "assemble_two_stage"),
+        ("rareopt.mpisppy_module", "scenario_creator"),
+        ("rareopt.portfolio", "Portfolio"),
+        ("rareopt.check", "check_plan"),
+    ],
+)
+def test_old_module_paths_import_the_new_modules_with_a_warning(old, name):
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f"{old} is deprecated"):
+        module = importlib.import_module(old)
+    assert hasattr(module, name) and module.__name__ != old
+
+
+@pytest.mark.parametrize(
+    "package, name",
+    [
+        ("model", "build"),
+        ("model", "layout_of"),
+        ("results", "Result"),
+        ("results", "extract"),
+        ("analysis", "cost_of_diversification"),
+        ("report", "element_overview"),
+    ],
+)
+def test_names_of_old_modules_that_became_packages_still_resolve(package, name):
+    import importlib
+
+    module = importlib.import_module(f"rareopt.{package}")
+    with pytest.warns(DeprecationWarning, match=f"rareopt.{package}.{name} is deprecated"):
+        assert callable(getattr(module, name))
+
+
+def test_a_result_pickles_with_its_tables():
+    import copy
+    import pickle
+
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    again = pickle.loads(pickle.dumps(result))
+    assert again.objective == result.objective
+    assert again.shares.equals(result.shares) and dict(again.solver) == dict(result.solver)
+    assert copy.deepcopy(result).plan.equals(result.plan)
+    infeasible = rareopt.solve(
+        rareopt.load_example("tiny").with_policy(country_caps={"CN": 0.0}, hard_stock_targets=True)
+    )
+    assert pickle.loads(pickle.dumps(infeasible)).status == infeasible.status

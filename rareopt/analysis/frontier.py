@@ -269,6 +269,11 @@ def frontier(
     base = _base(portfolio, vary, country, element)
     if vary == "cvar_alpha":
         weight = risk.weight if isinstance(risk, CVaR) else 1.0
+        if weight <= 0:
+            raise ValueError(
+                f"vary='cvar_alpha' with a CVaR weight of {weight}: the level has no effect; "
+                "allowed: risk=CVaR(weight=...) with a weight > 0 (default 1)"
+            )
         risk = CVaR(alpha=values[0], weight=weight)
     ready = prepare(base, scenarios, risk)
     base_layout, lp = ready.layout, ready.lp
@@ -311,7 +316,7 @@ def frontier(
 def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
     """Each element's share of purchases (0-1) by country over the horizon (0 where none).
 
-    The horizon rows of :func:`rareopt.results.extract.shares_table`, computed with arrays for a
+    The horizon rows of :func:`rareopt.results.tables.shares_table`, computed with arrays for a
     frontier's many points: elements (rows) and countries (columns) in plan order.
 
     Examples

@@ -605,7 +605,8 @@ def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
     )
     held = scoped.groupby(["element", "period", "country"])["volume_t"].sum()
     total = held.groupby(level=["element", "period"]).transform("sum")
-    share = (held / total.where(total > 0)).fillna(0.0)
+    # Purchases within the volume tolerance of zero have no meaningful shares (a solver's 1e-13 t).
+    share = (held / total.where(total > tolerance(portfolio))).fillna(0.0)
     hhi = hhi_terms(share).groupby(level=["element", "period"]).sum()
     hhi = hhi[hhi.index.get_level_values("element").isin(list(caps))]
     limit = np.array([float(caps[e]) for e in hhi.index.get_level_values("element")])

@@ -15,3 +15,15 @@ __all__ = ["compare", "summary_text", "write_report", "write_excel"]
 register_renderer("summary", summary_text)
 register_renderer("report", write_report)
 register_renderer("excel", write_excel)
+
+from rareopt.deprecation import moved_names as _moved_names  # noqa: E402
+
+# The names rareopt 0.1's module ``rareopt.report`` had, until 0.3.
+__getattr__ = _moved_names(
+    "rareopt.report",
+    {
+        "country_share_matrix": "rareopt.report.text:country_share_matrix",
+        "element_overview": "rareopt.report.text:element_overview",
+        "criticality_table": "rareopt.report.text:criticality_table",
+    },
+)

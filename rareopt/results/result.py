@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -67,11 +67,14 @@ TABLES = (
 )
 
 
-class LazyTables(MutableMapping):
-    """Result tables by name; the derived ones (shares, HHI, duals) are built on first access.
+class LazyTables(Mapping[str, Any]):
+    """Result tables by name, read-only; the derived ones (shares, HHI, duals) built on first read.
 
     A plan is checked in full before any table is handed out; shares, HHI and duals are only
-    views of it, so a caller who never reads them does not pay for them.
+    views of it, so a caller who never reads them does not pay for them. A lock makes the first
+    read build a table once when threads share a result. :meth:`put`, :meth:`defer` and
+    :meth:`take` are for the code that builds a :class:`Result`, before it is handed out. The
+    tables are pandas objects: copy one before changing it.
 
     Examples
     --------
@@ -93,6 +96,19 @@ class LazyTables(MutableMapping):
             self._ready.pop(name, None)
             self._pending[name] = builder
 
+    def put(self, name: str, value: Any) -> None:
+        """Set table ``name`` (while building a result)."""
+        with self._lock:
+            self._pending.pop(name, None)
+            self._ready[name] = value
+
+    def take(self, name: str) -> Any:
+        """Remove table ``name`` and return it (while building a result)."""
+        with self._lock:
+            value = self[name]
+            del self._ready[name]
+            return value
+
     def __getitem__(self, name: str) -> Any:
         with self._lock:  # one thread builds a pending table; the others wait and read it
             if name in self._pending:
@@ -100,19 +116,20 @@ class LazyTables(MutableMapping):
                 del self._pending[name]
             return self._ready[name]
 
-    def __setitem__(self, name: str, value) -> None:
-        self._pending.pop(name, None)
-        self._ready[name] = value
-
-    def __delitem__(self, name: str) -> None:
-        if self._pending.pop(name, None) is None:
-            del self._ready[name]
-
     def __iter__(self) -> Iterator[str]:
-        return iter([*self._ready, *self._pending])
+        with self._lock:
+            return iter([*self._ready, *self._pending])
 
     def __len__(self) -> int:
-        return len(self._ready) + len(self._pending)
+        with self._lock:
+            return len(self._ready) + len(self._pending)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (process pools, caches) with every table built; a lock does not pickle.
+        return {"ready": {name: self[name] for name in list(self)}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._ready, self._pending, self._lock = dict(state["ready"]), {}, threading.RLock()
 
 
 _WHY_NO_TABLE = {
@@ -195,6 +212,16 @@ class Result:
         set_(self, "solver", MappingProxyType(dict(self.solver)))
         if not self.explanation:
             set_(self, "explanation", EXPLANATIONS[self.status])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Read-only views do not pickle: plain dicts go in, and come back as views.
+        return {**self.__dict__, "timings": dict(self.timings), "solver": dict(self.solver)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
+        object.__setattr__(self, "solver", MappingProxyType(dict(self.solver)))
 
     def with_solver_info(self, info: Mapping[str, Any]) -> Result:
         """A copy with ``info`` added to :attr:`solver` (e.g. a decomposition's bounds).

@@ -21,9 +21,9 @@ from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.layout import ModelLayout
 from rareopt.model.risk import CVaR, Expectation, risk_measure
-from rareopt.results.extract import duals_table, extract
 from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.results.result import LazyTables, Result
+from rareopt.results.tables import duals_table, extract
 from rareopt.solving.highs import SolveOptions
 from rareopt.solving.pipeline import (
     Prepared,
@@ -179,7 +179,7 @@ def result_of(run: SolveRun) -> Result:
     ready.timings["extract_seconds"] = time.perf_counter() - start
     tables = checked.tables
     if run.hhi_log is not None:
-        tables["hhi_cuts"] = run.hhi_log
+        tables.put("hhi_cuts", run.hhi_log)
     return Result(
         **common,
         objective=output.objective,
@@ -241,7 +241,7 @@ def checked_solution(
     )
     if not violations.empty:
         raise PlanCheckError(violations)
-    cost_terms = tables.pop("cost_terms")
+    cost_terms = tables.take("cost_terms")
     if slayout is None:
         if lp.is_mip and duals:
             plan = tables["plan"]

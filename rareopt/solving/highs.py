@@ -281,14 +281,19 @@ class HighsSession:
     def set_costs(
         self, columns: Sequence[int] | np.ndarray, costs: Sequence[float] | np.ndarray
     ) -> None:
-        """Set the objective coefficients (USD per unit) of ``columns``."""
+        """Set the objective coefficients (USD per unit) of ``columns``, in HiGHS and the LP."""
         columns = np.asarray(columns, dtype=np.int32)
+        costs = np.asarray(costs, dtype=float)
+        self.lp.cost[columns] = costs
         if len(columns):
-            self._highs.changeColsCost(len(columns), columns, np.asarray(costs, dtype=float))
+            self._highs.changeColsCost(len(columns), columns, costs)
 
     def set_coefficients(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
-        """Set matrix entries (row, column) to ``values``."""
+        """Set existing matrix entries (row, column) to ``values``, in HiGHS and the LP."""
+        matrix = self.lp.matrix
         for r, j, v in zip(np.asarray(rows), np.asarray(columns), np.asarray(values, dtype=float)):
+            start, end = matrix.indptr[j], matrix.indptr[j + 1]
+            matrix.data[start + np.flatnonzero(matrix.indices[start:end] == r)] = v
             self._highs.changeCoeff(int(r), int(j), float(v))
 
     def set_row_bounds(
@@ -297,8 +302,9 @@ class HighsSession:
         lower: Sequence[float] | np.ndarray,
         upper: Sequence[float] | np.ndarray,
     ) -> None:
-        """Set the bounds of ``rows``."""
+        """Set the bounds of ``rows``, in HiGHS and the LP."""
         for r, lo, hi in zip(rows, lower, upper):
+            self.lp.row_lower[r], self.lp.row_upper[r] = lo, hi
             self._highs.changeRowBounds(int(r), float(lo), float(hi))
 
     def set_col_bounds(
@@ -307,12 +313,16 @@ class HighsSession:
         lower: Sequence[float] | np.ndarray,
         upper: Sequence[float] | np.ndarray,
     ) -> None:
-        """Set the bounds of ``columns``."""
+        """Set the bounds of ``columns``, in HiGHS and the LP."""
         for j, lo, hi in zip(columns, lower, upper):
+            self.lp.col_lower[j], self.lp.col_upper[j] = lo, hi
             self._highs.changeColBounds(int(j), float(lo), float(hi))
 
     def add_row(self, upper: float, columns: Sequence[int], values: Sequence[float]) -> None:
-        """Add a row ``values . x[columns] <= upper`` (after the model's own rows)."""
+        """Add a row ``values . x[columns] <= upper`` (after the model's own rows).
+
+        Held by HiGHS only (an HHI cut): the LP's arrays keep the model's own rows.
+        """
         self._highs.addRow(
             -np.inf,
             float(upper),

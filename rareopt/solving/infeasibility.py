@@ -39,7 +39,16 @@ def _relax(
     A row gets a slack column with coefficient ``sign``; every other constraint is kept. Returns
     (amount, solution), or (None, None) if relaxing this member alone is not enough.
     """
-    session = HighsSession(replace(lp, cost=np.zeros_like(lp.cost), _positions={}))
+    # Its own copies of the arrays the session edits: the caller's LP stays as it is.
+    session = HighsSession(
+        replace(
+            lp,
+            cost=np.zeros_like(lp.cost),
+            col_lower=lp.col_lower.copy(),
+            col_upper=lp.col_upper.copy(),
+            _positions={},
+        )
+    )
     if row is not None:
         session.add_column(1.0, 0.0, np.inf, [row], [sign])
     else:

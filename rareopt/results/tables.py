@@ -186,8 +186,7 @@ def _projects(layout, lp, x) -> pd.DataFrame | None:
     labels = portfolio.period_labels
     chosen = np.round(lp.values("invest", x)) > 0.5
     starts = block.frame[chosen].set_index("supplier")
-    capital = lp.cost_terms["capital_cost"][block.positions][chosen] if lp.cost_terms else None
-    paid = dict(zip(starts.index, capital if capital is not None else starts["capital_usd"]))
+    paid = starts["capital_usd"]  # the capital_cost coefficient: discounted to the horizon's start
     rows = []
     for project in portfolio.projects.to_dict("records"):
         supplier = project["supplier"]
