@@ -82,16 +82,11 @@ def _caps_with(caps: pd.DataFrame, country: str, element: str | None, share: flo
 
 def _cap_point(portfolio, session, lp, country, element) -> _Point:
     """Edit the share coefficient (-kappa on total purchases) of the country's cap rows."""
-    block = lp.row_blocks["country_cap"]
-    scope = block.frame["country"].to_numpy() == country
-    caps = portfolio.policy.country_caps
-    if element is not None:
-        scope &= block.frame["element"].to_numpy() == element
-    else:
-        # The varied row is (country, "*"): an element with a row of its own for the country
-        # keeps that cap (the most specific row wins), and its rows are not edited.
-        own = caps.loc[(caps["country"] == country) & (caps["element"] != ALL), "element"]
-        scope &= ~block.frame["element"].isin(set(own)).to_numpy()
+    # The rows the varied policy row governs: (country, element), or (country, "*") for every
+    # element without a cap row of its own (the layout resolved which row governs which).
+    frame = lp.row_blocks["country_cap"].frame
+    scope = (frame["country"] == country) & (frame["cap_element"] == (element or ALL))
+    scope = scope.to_numpy()
 
     def apply(value: float) -> None:
         session.set_coefficients(*share_coefficients(lp, "country_cap", scope, value))

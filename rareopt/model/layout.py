@@ -36,7 +36,8 @@ class ModelLayout:
         blank), initial_t (stock before the period's first day, first period only).
     country_caps : DataFrame
         One row per country-cap constraint: element, country, period (``"*"`` over the horizon),
-        max_share.
+        max_share, and cap_element: the element the governing policy row names (``"*"`` for a
+        country's cap on every element), so that a sweep of that row finds the rows it governs.
     supplier_caps : DataFrame
         Same for supplier caps: element, supplier, period, max_share.
     group_buy : DataFrame
@@ -133,7 +134,8 @@ def _purchases(portfolio: Portfolio) -> pd.DataFrame:
 def _most_specific(caps: pd.DataFrame, key: str, pairs: pd.DataFrame) -> pd.DataFrame:
     """For each (key, element) pair, the cap row that names it most specifically.
 
-    Named element beats ``"*"``; for supplier caps a named supplier also beats ``"*"``.
+    Named element beats ``"*"``; for supplier caps a named supplier also beats ``"*"``. The
+    column ``cap_element`` is the element the governing policy row names (``"*"`` or the element).
     """
     candidates = []
     key_all, element_all = caps[key].eq(ALL).to_numpy(), caps["element"].eq(ALL).to_numpy()
@@ -149,10 +151,10 @@ def _most_specific(caps: pd.DataFrame, key: str, pairs: pd.DataFrame) -> pd.Data
             hit["_rank"] = 2 * key_any + element_any
             candidates.append(hit)
     if not candidates:
-        return pd.DataFrame(columns=[key, "element", "max_share"])
+        return pd.DataFrame(columns=[key, "element", "max_share", "cap_element"])
     found = pd.concat(candidates).sort_values("_rank", kind="stable")
     found = found.drop_duplicates([key, "element"], keep="first")
-    return found[[key, "element", "max_share"]]
+    return found.rename(columns={"_e": "cap_element"})[[key, "element", "max_share", "cap_element"]]
 
 
 def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -167,7 +169,7 @@ def _cap_rows(portfolio: Portfolio, buy: pd.DataFrame, key: str) -> pd.DataFrame
         # In the supply table's order (element-major): an inner merge keeps the left order.
         periods = buy[[key, "element", "period"]].drop_duplicates()
         rows = periods.merge(effective, on=[key, "element"])
-    return rows[["element", key, "period", "max_share"]].reset_index(drop=True)
+    return rows[["element", key, "period", "max_share", "cap_element"]].reset_index(drop=True)
 
 
 def _group_buy(portfolio: Portfolio, supply: pd.DataFrame) -> pd.DataFrame:
