@@ -16,6 +16,7 @@ LAYERS = {
     "rareopt.exceptions": 0,
     "rareopt.status": 0,
     "rareopt.deprecation": 0,
+    "rareopt.files": 0,
     "rareopt.inputs": 1,
     "rareopt.checks": 2,
     "rareopt.model": 3,

@@ -26,6 +26,7 @@ from rareopt.model.formulation import (
     risk_penalty_costs,
     share_coefficients,
     target_bounds,
+    totals_by_kind,
 )
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
@@ -235,7 +236,9 @@ def frontier(
     Returns
     -------
     DataFrame
-        Indexed by the value (named after ``vary``): status, objective_usd, each cost term,
+        Indexed by the value (named after ``vary``): status, objective_usd, spend_usd and
+        penalty_usd (money paid apart from priced outcomes; with scenarios also recourse_usd:
+        the expected recourse and weighted CVaR), each cost term,
         unmet_t, shortfall_t, for each element its horizon share from ``country`` (``share:<el>``,
         when a country is given) and its HHI (``hhi:<el>``), HiGHS's iterations and seconds, and
         with scenarios the recourse's expected value, VaR, CVaR and worst case (USD).
@@ -342,8 +345,10 @@ def _point_summary(objective: float, checked: CheckedSolution, country: str | No
     Shares and HHI are over the horizon; risk metrics only for a two-stage model.
     """
     tables = checked.tables
+    by_kind = totals_by_kind(checked.cost_terms)
     out = {
         "objective_usd": objective,
+        **{f"{kind}_usd": value for kind, value in by_kind.items()},
         **checked.cost_terms.to_dict(),
         "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
         "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),

@@ -23,6 +23,7 @@ with X summed over the periods for caps over the horizon.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,8 @@ from rareopt.model.layout import ModelLayout
 from rareopt.model.lp import LinearProgram, LPBuilder
 
 __all__ = [
+    "COST_KINDS",
+    "totals_by_kind",
     "assemble",
     "base_builder",
     "risk_penalty_costs",
@@ -58,6 +61,40 @@ COST_TERMS = (
     "surplus_cost",
 )
 """The objective's terms (USD), reported separately."""
+
+COST_KINDS = {
+    "purchase_cost": "spend",
+    "contract_cost": "spend",
+    "capital_cost": "spend",
+    "holding_cost": "spend",
+    "surplus_cost": "spend",
+    "risk_penalty": "penalty",
+    "shortage_penalty": "penalty",
+    "target_penalty": "penalty",
+    "expected_recourse": "recourse",
+    "risk_measure": "recourse",
+}
+"""What each objective term is: ``spend`` is money paid (purchases with freight, contract fees,
+capital, holding; surplus sold is negative spend); ``penalty`` is a price put on an outcome, not a
+payment (unmet demand, stock below target, the supplier-risk penalty); ``recourse`` is a two-stage
+model's expected recourse and its weighted CVaR, each a mix of spend and penalties per scenario
+(``result.scenarios`` splits them)."""
+
+
+def totals_by_kind(cost_terms: Mapping[str, float]) -> dict[str, float]:
+    """The objective's terms summed by kind (:data:`COST_KINDS`): spend, penalty (and recourse).
+
+    Examples
+    --------
+    >>> totals_by_kind({"purchase_cost": 10.0, "holding_cost": 2.0, "shortage_penalty": 5.0})
+    {'spend': 12.0, 'penalty': 5.0}
+    """
+    totals = {"spend": 0.0, "penalty": 0.0}
+    for term, value in cost_terms.items():
+        kind = COST_KINDS[term]
+        totals[kind] = totals.get(kind, 0.0) + float(value)
+    return totals
+
 
 _EP = ("element", "period")
 COLUMN_FAMILIES = {

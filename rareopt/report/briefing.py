@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from rareopt.analysis.marginal import cost_of_diversification
+from rareopt.exceptions import NoPlanError
+from rareopt.files import written_whole
+from rareopt.model.formulation import totals_by_kind
 from rareopt.report.text import country_share_matrix, criticality_table, element_overview
 
 if TYPE_CHECKING:
@@ -43,7 +46,8 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
     Returns
     -------
     DataFrame
-        Index (section, item): ``cost`` rows (USD: objective and each term), ``share %`` rows
+        Index (section, item): ``cost`` rows (USD: objective, spend and penalties apart, and
+        each term), ``service`` rows (unmet demand and stock below target, t), ``share %`` rows
         (element / country, over the horizon) and ``hhi`` rows (per element); columns the two names
         and ``difference`` (b - a).
 
@@ -57,11 +61,22 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
     """
 
     def column(result: Result) -> pd.Series:
-        cost = pd.concat([pd.Series({"objective": result.objective}), result.cost_terms])
+        by_kind = {
+            f"{kind} (all terms)": v for kind, v in totals_by_kind(result.cost_terms).items()
+        }
+        cost = pd.concat([pd.Series({"objective": result.objective, **by_kind}), result.cost_terms])
+        service = pd.Series(
+            {
+                "unmet demand, t": float(result.unmet["unmet_t"].sum()),
+                "stock below target, t summed over periods": float(
+                    result.stock["shortfall_t"].sum()
+                ),
+            }
+        )
         shares = country_share_matrix(result).stack()
         shares.index = [f"{e} / {c}" for e, c in shares.index]
         hhi = criticality_table(result)["hhi"]
-        return pd.concat({"cost": cost, "share %": shares, "hhi": hhi})
+        return pd.concat({"cost": cost, "service": service, "share %": shares, "hhi": hhi})
 
     out = pd.concat({names[0]: column(a), names[1]: column(b)}, axis=1).fillna(0.0)
     out["difference"] = out[names[1]] - out[names[0]]
@@ -94,21 +109,26 @@ def _figures(result: Result) -> list[tuple[str, bytes]]:
 
 
 def _tables(result: Result) -> dict[str, pd.DataFrame]:
-    diversification = cost_of_diversification(result)
-    per_element = (
-        diversification.groupby(level=["country", "element"])["usd_per_point_tighter"]
-        .sum()
-        .to_frame("USD per point tighter, summed over periods")
-    )
-    return {
+    tables = {
         "Cost": pd.concat([pd.Series({"objective": result.objective}), result.cost_terms]).to_frame(
             "USD"
         ),
         "Per element": element_overview(result),
         "Shares by country": country_share_matrix(result),
         "Criticality": criticality_table(result),
-        "Cost of diversification": per_element,
     }
+    try:
+        diversification = cost_of_diversification(result)
+    except NoPlanError as exc:  # no marginal values for this result: say so, do not crash
+        note = f"not available: {exc.explanation}"
+        tables["Cost of diversification"] = pd.DataFrame({"note": [note]})
+        return tables
+    tables["Cost of diversification"] = (
+        diversification.groupby(level=["country", "element"])["usd_per_point_tighter"]
+        .sum()
+        .to_frame("USD per point tighter (marginal), summed over periods")
+    )
+    return tables
 
 
 def write_report(result: Result, path: str) -> str:
@@ -147,7 +167,7 @@ def write_report(result: Result, path: str) -> str:
         stem = os.path.splitext(path)[0]
         for k, (caption, png) in enumerate(figures):
             image = f"{stem}_fig{k}.png"
-            with open(image, "wb") as handle:
+            with written_whole(image) as part, open(part, "wb") as handle:
                 handle.write(png)
             parts.append(f"![{caption}]({os.path.basename(image)})")
         text = "\n\n".join(parts) + "\n"
@@ -174,7 +194,7 @@ def write_report(result: Result, path: str) -> str:
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
         )
-    with open(path, "w", encoding="utf-8") as handle:
+    with written_whole(path) as part, open(part, "w", encoding="utf-8") as handle:
         handle.write(text)
     return path
 

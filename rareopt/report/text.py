@@ -114,7 +114,21 @@ def summary_text(result: Result) -> str:
         f"independent check: passed ({int(checks['rows_checked'].sum())} constraints in "
         f"{len(checks)} families; largest excess {max(checks['max_excess'].max(), 0.0):.2g})"
     )
-    lines.append(f"total cost: {result.objective:,.0f} USD")
+    by_kind = result.costs.groupby("kind")["usd"].sum()
+    lines.append(
+        f"objective: {result.objective:,.0f} USD = spend {by_kind.get('spend', 0.0):,.0f} USD"
+        f" + penalties {by_kind.get('penalty', 0.0):,.0f} USD (priced outcomes, not payments)"
+        + (
+            f" + recourse {by_kind['recourse']:,.0f} USD (expected, spend and penalties)"
+            if "recourse" in by_kind
+            else ""
+        )
+    )
+    unmet = float(result.unmet["unmet_t"].sum())
+    short = float(result.stock["shortfall_t"].sum())
+    lines.append(
+        f"service: {unmet:,.1f} t of demand unmet; {short:,.1f} t-periods of stock below target"
+    )
     solver = result.solver
     if solver.get("engine") == "mpisppy" and solver.get("method") == "ph":
         lines.append(
@@ -129,8 +143,8 @@ def summary_text(result: Result) -> str:
             f"MIP: best bound {solver['mip_dual_bound']:,.0f} USD, gap {solver['mip_gap']:.2%}, "
             f"{solver['mip_nodes']:,} nodes"
         )
-    for term, value in result.cost_terms.items():
-        lines.append(f"  {term:<18} {value:>20,.0f}")
+    for term, kind, value in result.costs.itertuples(index=False):
+        lines.append(f"  {term:<18} {value:>20,.0f}  {kind}")
     lines.append(_timing_line(t))
     with pd.option_context(
         "display.width", 120, "display.max_columns", 20, "display.float_format", "{:,.1f}".format

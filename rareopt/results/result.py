@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rareopt.exceptions import NoPlanError
+from rareopt.files import written_whole
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.model.formulation import COST_KINDS
 from rareopt.status import EXPLANATIONS, SolveStatus
 
 if TYPE_CHECKING:
@@ -223,6 +225,31 @@ class Result:
         object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
         object.__setattr__(self, "solver", MappingProxyType(dict(self.solver)))
 
+    @property
+    def costs(self) -> pd.DataFrame:
+        """The objective's terms with their kind: money spent apart from penalties.
+
+        Columns ``term``, ``kind`` (``spend``, ``penalty`` or, for a two-stage model,
+        ``recourse``; see :data:`rareopt.model.formulation.COST_KINDS`) and ``usd``. The same
+        terms and values as :attr:`cost_terms`; they add up to :attr:`objective`.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> costs = rareopt.solve(rareopt.load_example("tiny")).costs
+        >>> costs.groupby("kind")["usd"].sum().round().to_dict()
+        {'penalty': 0.0, 'spend': 26970000.0}
+        """
+        if not self.ok or self.cost_terms is None:
+            raise NoPlanError(self.status, self.solver_message, self.explanation)
+        return pd.DataFrame(
+            {
+                "term": list(self.cost_terms.index),
+                "kind": [COST_KINDS[term] for term in self.cost_terms.index],
+                "usd": self.cost_terms.to_numpy(float),
+            }
+        )
+
     def with_solver_info(self, info: Mapping[str, Any]) -> Result:
         """A copy with ``info`` added to :attr:`solver` (e.g. a decomposition's bounds).
 
@@ -285,12 +312,18 @@ class Result:
         return f"Result({self.portfolio.name!r}, status={self.status.value}, objective={objective})"
 
     def to_csv(self, directory: str) -> list[str]:
-        """Write each table (and the cost terms) as CSV into ``directory``; returns the paths."""
+        """Write each table (and the cost terms) as CSV into ``directory``; returns the paths.
+
+        Without a plan it raises :class:`~rareopt.exceptions.NoPlanError` before creating
+        anything; each file is written whole or not at all.
+        """
+        tables = self.export_tables()
         os.makedirs(directory, exist_ok=True)
         paths = []
-        for name, table in self.export_tables().items():
+        for name, table in tables.items():
             path = os.path.join(directory, f"{name}.csv")
-            table.to_csv(path)
+            with written_whole(path) as part:
+                table.to_csv(part)
             paths.append(path)
         return paths
 
@@ -302,7 +335,11 @@ class Result:
         return _render("excel", self, path)
 
     def to_json(self, path: str | None = None) -> str:
-        """The status, costs and tables as JSON (records); written to ``path`` if given."""
+        """The status, costs and tables as JSON (records); written to ``path`` if given.
+
+        A result without a plan gives its status record (status, explanation, timings) and no
+        tables: the one export that describes a failed solve rather than a plan.
+        """
         payload = {
             "portfolio": self.portfolio.name,
             "status": self.status.value,
@@ -319,7 +356,7 @@ class Result:
             }
         text = json.dumps(payload, indent=2)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
+            with written_whole(path) as part, open(part, "w", encoding="utf-8") as handle:
                 handle.write(text)
         return text
 

@@ -224,7 +224,8 @@ def checked_solution(
         for variable, value in zip(lp.columns, output.x):
             variable.set_value(value, skip_validation=True)
     layout = ready.layout if layout is None else layout
-    duals = duals and slayout is None
+    # A two-stage LP's duals on the first stage's rows are marginal values with the recourse
+    # re-optimised: what one more tonne or one point of cap is worth, expected over scenarios.
     tables = extract(layout, lp, output, duals=duals)
     first_stage = float(sum(lp.cost_term_values(output.x).values()))
     checks, violations = check_plan(
@@ -242,10 +243,10 @@ def checked_solution(
     if not violations.empty:
         raise PlanCheckError(violations)
     cost_terms = tables.take("cost_terms")
+    if lp.is_mip and duals:
+        plan = tables["plan"]
+        tables.defer("duals", lambda: _fixed_integer_duals(lp, output.x, layout, plan))
     if slayout is None:
-        if lp.is_mip and duals:
-            plan = tables["plan"]
-            tables.defer("duals", lambda: _fixed_integer_duals(lp, output.x, layout, plan))
         return CheckedSolution(tables, cost_terms, checks, None)
     outcome, violations, recourse = extract_outcome(
         layout,

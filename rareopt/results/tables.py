@@ -74,6 +74,10 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
     """Marginal values: d(total cost)/d(right-hand side) for each constraint family (LP only).
 
     For a MIP, pass the LP with the integer decisions fixed (:func:`rareopt.model.lp.fix_integers`).
+    For a two-stage LP they are the first stage's, with the recourse re-optimised: demand also
+    sits in every scenario's balance and capacity in every scenario's spot room, so those rows'
+    duals are added to the demand's and the capacity's (a capacity counts f times in a scenario
+    that delivers a fraction f of it).
     """
     families = (
         ("balance", "USD per t of demand"),
@@ -92,7 +96,10 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
         keys = block.frame[list(block.key)].set_axis(
             ["element", "holder", "period"] if shared else ["element", "period"], axis=1
         )
-        frame = keys.assign(constraint=name, dual=block.values(output.row_dual), unit=unit)
+        dual = block.values(output.row_dual)
+        if name == "balance" and "scenario_balance" in lp.row_blocks:
+            dual = dual + _summed_over_scenarios(lp, "scenario_balance", output, keys)
+        frame = keys.assign(constraint=name, dual=dual, unit=unit)
         if not shared:
             frame["holder"] = ""
         if shared:
@@ -105,6 +112,8 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
     # A column's reduced cost is the value of its upper bound only where it is negative (at the
     # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
     capacity_value = np.minimum(lp.col_blocks["buy"].values(output.col_dual), 0.0)
+    if "spot_room" in lp.row_blocks:
+        capacity_value = capacity_value + _spot_room_value(lp, output, buy)
     frames.append(
         pd.DataFrame(
             {
@@ -119,6 +128,34 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
     )
     out = pd.concat(frames, ignore_index=True)
     return out.set_index(["constraint", "element", "period", "holder"])
+
+
+def _summed_over_scenarios(lp, family, output, keys: pd.DataFrame) -> np.ndarray:
+    """A scenario row family's duals summed over the scenarios, per row of ``keys``."""
+    block = lp.row_blocks[family]
+    cells = list(keys.columns)
+    summed = (
+        block.frame[cells].assign(dual=block.values(output.row_dual)).groupby(cells)["dual"].sum()
+    )
+    return summed.reindex(pd.MultiIndex.from_frame(keys)).fillna(0.0).to_numpy()
+
+
+def _spot_room_value(lp, output, buy: pd.DataFrame) -> np.ndarray:
+    """Per purchase column: sum over scenarios of the spot-room row's dual x delivered fraction.
+
+    A spot room row reads f x + spot <= f capacity, so one more tonne of capacity raises its
+    right-hand side by f; f is the row's own coefficient on the purchase column.
+    """
+    block = lp.row_blocks["spot_room"]
+    rows = block.positions
+    of_buy = pd.MultiIndex.from_frame(buy[["element", "supplier", "period"]]).get_indexer(
+        pd.MultiIndex.from_frame(block.frame[["element", "supplier", "period"]])
+    )
+    columns = lp.col_blocks["buy"].positions[of_buy]
+    fraction = np.asarray(lp.matrix.tocsr()[rows, columns]).ravel()
+    value = np.zeros(len(buy))
+    np.add.at(value, of_buy, output.row_dual[rows] * fraction)
+    return value
 
 
 def _bundles(layout, lp, x) -> dict | None:

@@ -7,8 +7,12 @@ costs, coefficients and bounds in place and re-solve warm from the previous basi
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,13 +171,43 @@ def status_from_highs(
     return _DIRECT.get(model_status, SolveStatus.ERROR)
 
 
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None)
+except OSError:  # no C library to flush by name (e.g. Windows): Python's flush must do
+    _LIBC = None
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Send the process's standard output (file descriptor 1) to the null device for a moment.
+
+    highspy prints its banner from C++ when a ``Highs`` object is made, before any option
+    (``output_flag``) can be set; a library must not print unless asked (``log=True``).
+    """
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        if _LIBC is not None:
+            _LIBC.fflush(None)  # what C++ buffered goes to the null device, not to the caller
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     """A ``highspy.Highs`` holding ``lp`` with ``options`` applied."""
     if options.threads is not None:
         # HiGHS keeps one thread pool per process, sized at its first solve; a solve asking for
         # a thread count needs the pool rebuilt, or HiGHS refuses the option and fails.
         highspy.Highs.resetGlobalScheduler(True)
-    h = highspy.Highs()
+    if options.log:
+        h = highspy.Highs()
+    else:
+        with _stdout_silenced():
+            h = highspy.Highs()
     for name, value in options.highs_options(lp.is_mip).items():
         h.setOptionValue(name, value)
     a = lp.matrix

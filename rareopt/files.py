@@ -1,0 +1,48 @@
+"""Files written whole or not at all: a temporary name beside the target, then a rename.
+
+Shared vocabulary like :mod:`rareopt.exceptions`: every layer that writes a file uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+__all__ = ["written_whole"]
+
+
+@contextlib.contextmanager
+def written_whole(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temporary path to write; on success it replaces ``path``, on failure it goes.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "plan.csv")
+    >>> with written_whole(target) as part:
+    ...     with open(part, "w") as handle:
+    ...         _ = handle.write("element,volume_t")
+    >>> open(target).read()
+    'element,volume_t'
+    >>> try:
+    ...     with written_whole(target) as part:
+    ...         raise RuntimeError("disk full")
+    ... except RuntimeError:
+    ...     pass
+    >>> open(target).read(), len(os.listdir(os.path.dirname(target)))  # the old file, no debris
+    ('element,volume_t', 1)
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]  # writers that choose a format by extension keep it
+    handle, part = tempfile.mkstemp(prefix=".rareopt-", suffix=suffix, dir=directory)
+    os.close(handle)
+    try:
+        yield part
+        os.replace(part, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(part)
+        raise

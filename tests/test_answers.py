@@ -1,0 +1,126 @@
+"""Answers an analyst can quote (issue 14, first part): spend apart from penalties, every output
+for every result, no half-written files, no banner on stdout."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rareopt
+from rareopt.exceptions import NoPlanError
+
+
+def short_of_supply():
+    """tiny with China capped at 20%: the others cannot cover demand, so penalties appear."""
+    return rareopt.load_example("tiny").with_policy(country_caps={"CN": 0.2})
+
+
+def test_a_solve_prints_nothing():
+    done = subprocess.run(
+        [sys.executable, "-c", "import rareopt; rareopt.solve(rareopt.load_example('tiny'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == ""
+
+
+def test_costs_split_spend_from_penalties_and_add_up_to_the_objective():
+    result = rareopt.solve(short_of_supply())
+    costs = result.costs.set_index("term")
+    assert list(costs.index) == list(result.cost_terms.index)
+    assert costs["usd"].sum() == pytest.approx(result.objective, rel=1e-9)
+    assert set(costs.loc[["shortage_penalty", "target_penalty", "risk_penalty"], "kind"]) == {
+        "penalty"
+    }
+    assert set(costs.loc[["purchase_cost", "holding_cost", "contract_cost"], "kind"]) == {"spend"}
+    by_kind = costs.groupby("kind")["usd"].sum()
+    assert by_kind["penalty"] > 0 and result.unmet["unmet_t"].sum() > 0
+    assert "penalties" in result.summary() and "t of demand unmet" in result.summary()
+
+
+def test_frontier_and_compare_show_spend_penalties_and_service_apart():
+    curve = rareopt.frontier(rareopt.load_example("tiny"), "country_cap", [0.6, 0.2], country="CN")
+    assert np.allclose(curve["spend_usd"] + curve["penalty_usd"], curve["objective_usd"])
+    assert curve.loc[0.2, "penalty_usd"] > curve.loc[0.6, "penalty_usd"] == 0
+    a, b = rareopt.solve(rareopt.load_example("tiny")), rareopt.solve(short_of_supply())
+    table = rareopt.compare(a, b)
+    assert table.loc[("cost", "penalty (all terms)"), "difference"] > 0
+    assert table.loc[("service", "unmet demand, t"), "difference"] > 0
+
+
+def test_costs_of_a_two_stage_result_add_up_with_the_recourse():
+    events = rareopt.event_scenarios(["china-japan-2010"], start=2, baseline=0.8)
+    result = rareopt.solve(rareopt.load_example("tiny"), scenarios=events, risk=rareopt.CVaR())
+    costs = result.costs.set_index("term")
+    assert costs.loc[["expected_recourse", "risk_measure"], "kind"].eq("recourse").all()
+    assert costs["usd"].sum() == pytest.approx(result.objective, rel=1e-9)
+
+
+def test_a_hedged_plan_has_duals_cost_of_diversification_and_a_briefing(tmp_path):
+    """README's hedged example, on tiny: every output works for a two-stage result."""
+    events = rareopt.event_scenarios(["china-japan-2010"], start=2, baseline=0.8)
+    hedged = rareopt.solve(
+        rareopt.load_example("tiny"), scenarios=events, risk=rareopt.CVaR(alpha=0.95, weight=0.5)
+    )
+    assert len(rareopt.cost_of_diversification(hedged)) > 0
+    path = hedged.report(str(tmp_path / "hedged.html"))
+    assert "Cost of diversification" in open(path, encoding="utf-8").read()
+    hedged.to_excel(str(tmp_path / "hedged.xlsx"))
+    assert rareopt.compare(hedged, hedged).loc[("cost", "objective"), "difference"] == 0
+
+
+def test_two_stage_duals_with_one_calm_scenario_equal_the_deterministic_ones():
+    """Demand and capacity sit in the scenarios' rows too; their duals are added in."""
+    tiny = rareopt.load_example("tiny")
+    calm = rareopt.ScenarioSet([{"name": "calm", "probability": 1.0}])
+    alone, two = rareopt.solve(tiny).duals["dual"], rareopt.solve(tiny, scenarios=calm).duals
+    assert np.allclose(two["dual"].reindex(alone.index), alone)
+
+
+def test_two_stage_capacity_dual_is_the_cost_change_of_one_more_tonne():
+    tiny = rareopt.load_example("tiny")
+    events = rareopt.event_scenarios(["china-japan-2010"], start=2, baseline=0.8)
+    base = rareopt.solve(tiny, scenarios=events)
+    key = ("capacity", "Nd", "P1", "AU-Lynas")
+    capacity = tiny.capacity.copy()
+    row = (capacity[["supplier", "element", "period"]] == ["AU-Lynas", "Nd", "P1"]).all(axis=1)
+    capacity.loc[row, "capacity_t"] += 0.01
+    more = rareopt.solve(tiny.replace_tables(capacity=capacity), scenarios=events)
+    assert (more.objective - base.objective) / 0.01 == pytest.approx(base.duals.loc[key, "dual"])
+
+
+@pytest.mark.parametrize(
+    "export",
+    [
+        lambda r, d: r.to_csv(str(d / "tables")),
+        lambda r, d: r.to_excel(str(d / "plan.xlsx")),
+        lambda r, d: r.report(str(d / "brief.html")),
+        lambda r, d: r.report(str(d / "brief.md")),
+    ],
+)
+def test_an_export_without_a_plan_raises_before_writing_anything(tmp_path, export):
+    stuck = rareopt.solve(rareopt.load_example("tiny"), time_limit=1e-6)
+    assert not stuck.ok
+    with pytest.raises(NoPlanError):
+        export(stuck, tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    path = tmp_path / "plan.xlsx"
+    result.to_excel(str(path))
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    import pandas as pd
+
+    monkeypatch.setattr(pd.DataFrame, "to_excel", broken)
+    with pytest.raises(OSError, match="disk full"):
+        result.to_excel(str(path))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["plan.xlsx"]
