@@ -85,7 +85,12 @@ def _scenarios(portfolio, events, start, baseline, generate, probability, durati
             if any(len(pair) != 2 for pair in pairs):
                 raise ValueError(f"--probability: got {probability!r}; allowed: CN=0.1,AU=0.05")
             annual = {c.strip(): float(v) for c, v in pairs}
-            return generate_scenarios(portfolio, generate, annual, duration=duration, seed=seed)
+            generated = generate_scenarios(
+                portfolio, generate, annual, duration=duration, seed=seed
+            )
+            # Identical samples are merged: say so, or 200 samples read as 19 scenarios.
+            typer.echo(f"scenarios: {generated.name}")
+            return generated
         if path is not None:
             return ScenarioSet.from_yaml(str(path))
     except FileNotFoundError as exc:

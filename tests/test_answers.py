@@ -124,3 +124,33 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         result.to_excel(str(path))
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["plan.xlsx"]
+
+
+def test_hhi_is_undefined_where_nothing_is_bought():
+    """Dy needs no purchases while its initial stock lasts: those months have no HHI, not 0."""
+    tiny = rareopt.load_example("tiny")
+    dy = tiny.stockpile["element"] == "Dy"
+    stock = tiny.stockpile.assign(  # no target_days column: no targets
+        initial_t=tiny.stockpile["initial_t"].where(~dy, 40.0),
+        capacity_t=tiny.stockpile["capacity_t"].where(~dy, 40.0),
+    )
+    result = rareopt.solve(tiny.replace_tables(stockpile=stock))
+    bought = result.plan.groupby(["element", "period"])["volume_t"].sum()
+    hhi = result.hhi["hhi"].reindex(bought.index)
+    assert (bought == 0).any() and (bought > 0).any()
+    assert hhi[bought == 0].isna().all() and hhi[bought > 0].notna().all()
+
+
+def test_generated_scenarios_say_how_many_samples_were_merged():
+    tiny = rareopt.load_example("tiny")
+    generated = rareopt.generate_scenarios(tiny, 200, {"CN": 0.3}, seed=1)
+    assert f"200 samples merged into {len(generated)} scenarios" in generated.name
+    assert len(generated) < 200
+
+
+def test_scenario_probabilities_print_with_their_digits():
+    tiny = rareopt.load_example("tiny")
+    generated = rareopt.generate_scenarios(tiny, 500, {"CN": 0.02, "AU": 0.02}, seed=3)
+    outcome = rareopt.solve(tiny, scenarios=generated).scenarios
+    rare = outcome.cost["probability"].min()
+    assert rare < 0.05 and f"{rare:.4g}" in outcome.summary()

@@ -560,7 +560,7 @@ def generate_scenarios(
         scenarios.append(Scenario(name, count / n, disruptions))
     return ScenarioSet(
         scenarios,
-        name=f"generated ({mode}, n={n}, seed={seed})",
+        name=f"generated ({mode}, seed={seed}): {n} samples merged into {len(scenarios)} scenarios",
         sources=(
             f"rareopt.generate_scenarios with annual probabilities {dict(annual_probability)}",
         ),

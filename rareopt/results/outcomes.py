@@ -274,7 +274,9 @@ class ScenarioOutcome:
             "{:,.1f}".format,
         ):
             worst = self.cost.sort_values("recourse_usd", ascending=False).head(10)
-            lines += ["", "per scenario (the 10 costliest):", worst.to_string()]
+            # Probabilities keep their digits (1 in 500 is 0.002, not 0.0).
+            per_scenario = worst.to_string(formatters={"probability": "{:.4g}".format})
+            lines += ["", "per scenario (the 10 costliest):", per_scenario]
             lines += [
                 "",
                 f"per element, over the scenarios (alpha {self.alpha:g}):",

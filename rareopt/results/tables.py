@@ -58,16 +58,20 @@ def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
 def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     """Herfindahl-Hirschman index of country shares per element and period (0-10,000 scale).
 
+    NaN where nothing of the element is bought in the period: no purchases have no concentration
+    (0 would read as perfectly diversified).
+
     Examples
     --------
-    >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
-    ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
-    >>> float(hhi_table(shares_table(plan)).loc[("Nd", "P1"), "hhi"])
-    5200.0
+    >>> plan = pd.DataFrame({"element": ["Nd", "Nd", "Nd"], "supplier": ["A", "B", "A"],
+    ...     "country": ["CN", "AU", "CN"], "period": ["P1", "P1", "P2"], "volume_t": [60.0, 40.0, 0.0]})
+    >>> hhi_table(shares_table(plan))["hhi"].tolist()
+    [5200.0, nan, 5200.0]
     """
     country = shares[shares.index.get_level_values("by") == "country"].droplevel("by")
-    hhi = hhi_terms(country["share"])
-    return hhi.groupby(level=["element", "period"], sort=False).sum().to_frame("hhi")
+    by_cell = country.groupby(level=["element", "period"], sort=False)
+    hhi = hhi_terms(country["share"]).groupby(level=["element", "period"], sort=False).sum()
+    return hhi.where(by_cell["volume_t"].sum() > 0).to_frame("hhi")
 
 
 def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
