@@ -154,3 +154,47 @@ def test_scenario_probabilities_print_with_their_digits():
     outcome = rareopt.solve(tiny, scenarios=generated).scenarios
     rare = outcome.cost["probability"].min()
     assert rare < 0.05 and f"{rare:.4g}" in outcome.summary()
+
+
+def _apply(portfolio, relaxation):
+    """The portfolio with a relaxation applied, as an analyst would (a hair beyond each amount)."""
+    stockpile = portfolio._with_target_paths(portfolio.stockpile).copy()
+    capacity = portfolio.capacity.copy()
+    labels = portfolio.period_labels
+    for change in relaxation.itertuples(index=False):
+        if change.kind == "hard stock target":
+            row = stockpile.index[stockpile["element"] == change.element][0]
+            path = list(stockpile.at[row, "target_days"])
+            path[labels.index(change.period)] -= change.days + 1e-6
+            stockpile.at[row, "target_days"] = path
+        elif change.kind == "storage room":
+            row = stockpile["element"] == change.element
+            stockpile.loc[row, "capacity_t"] = stockpile.loc[row, "capacity_t"].clip(
+                lower=float(stockpile.loc[row, "capacity_t"].iloc[0]) + change.amount_t + 1e-6
+            )
+        elif change.kind == "capacity":
+            row = (
+                capacity[["supplier", "element", "period"]]
+                == [change.holder, change.element, change.period]
+            ).all(axis=1)
+            capacity.loc[row, "capacity_t"] += change.amount_t + 1e-6
+        else:
+            raise AssertionError(f"not expected here: {change.kind}")
+    return portfolio.replace_tables(stockpile=stockpile, capacity=capacity)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # hard targets above the storage room in every period
+        lambda p: p.replace_tables(stockpile=p.stockpile.assign(capacity_t=1.0, initial_t=0.0)),
+        # hard targets of 300 days of demand: more than the suppliers can deliver in time
+        lambda p: p.replace_tables(stockpile=p.stockpile.assign(target_days=300.0, capacity_t=1e6)),
+    ],
+)
+def test_an_infeasible_multi_period_portfolio_gets_a_relaxation_that_applied_solves(make):
+    portfolio = make(rareopt.load_example("tiny").with_policy(hard_stock_targets=True))
+    stuck = rareopt.solve(portfolio)
+    assert stuck.status.value == "infeasible" and len(stuck.relaxation) > 1
+    assert "restores a plan" in stuck.explanation and "e+" not in stuck.explanation
+    assert rareopt.solve(_apply(portfolio, stuck.relaxation)).ok

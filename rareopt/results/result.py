@@ -172,6 +172,10 @@ class Result:
         For an infeasible portfolio, the conflicting constraints (an irreducible infeasible subset
         from HiGHS) in domain terms, each with the smallest relaxation that alone restores
         feasibility where there is one; ``explanation`` says the same in words.
+    relaxation : DataFrame or None
+        For an infeasible portfolio, the smallest total relaxation of the conflicting caps,
+        targets, capacities or storage room, over every period, that restores a plan: kind,
+        element, period, holder, amount_t, points (caps), days (targets) and the change in words.
     solver : dict
         HiGHS's iteration count, MIP gap, bound and nodes where they apply.
     scenarios : ScenarioOutcome or None
@@ -202,6 +206,7 @@ class Result:
     timings: Mapping[str, float] = field(default_factory=dict)
     checks: pd.DataFrame | None = None
     conflicts: pd.DataFrame | None = None
+    relaxation: pd.DataFrame | None = None
     solver: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, Any] = field(default_factory=dict, repr=False)
     explanation: str = ""

@@ -171,6 +171,7 @@ def result_of(run: SolveRun) -> Result:
         "solver": run.solver,
         "explanation": run.explanation or "",
         "conflicts": run.conflicts,
+        "relaxation": run.relaxation,
     }
     if not run.status.is_ok:
         return Result(**common)

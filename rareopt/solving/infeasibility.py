@@ -14,20 +14,26 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from rareopt.model.layout import ModelLayout
 from rareopt.model.lp import LinearProgram
-from rareopt.solving.highs import HighsSession
+from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.status import SolveStatus
 
-__all__ = ["explain_infeasibility", "Infeasibility"]
+__all__ = ["explain_infeasibility", "Infeasibility", "elastic_relaxation"]
 
 
 @dataclass
 class Infeasibility:
-    """An explanation: ``conflicts`` (one row per IIS member) and ``text`` to read."""
+    """An explanation: ``conflicts`` (one row per IIS member), ``relaxation`` and ``text``.
+
+    ``relaxation`` is the smallest total relaxation of the conflicting families, across all
+    periods, that restores a plan (:func:`elastic_relaxation`), or None if none does.
+    """
 
     conflicts: pd.DataFrame
+    relaxation: pd.DataFrame | None
     text: str
 
 
@@ -100,7 +106,14 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
         where = f"{c.element}, {c.period}: " if c.element else ""
         fix = f" -> {c.relaxation}" if isinstance(c.relaxation, str) else ""
         lines.append(f"  - {where}{c.description}{fix}")
-    return Infeasibility(conflicts=conflicts, text="\n".join(lines))
+    members = {lp.row_label(r)[0] for r in iis.rows} | {lp.col_label(j)[0] for j in iis.cols}
+    families = members & (set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS) | {""})
+    # Nothing changeable in the subset (demand against its own limits): try every lever.
+    relaxation = elastic_relaxation(lp, families or set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS))
+    if relaxation is not None and len(relaxation):
+        lines.append("The smallest total change of these, over every period, that restores a plan:")
+        lines += [f"  - {text}" for text in relaxation["relaxation"]]
+    return Infeasibility(conflicts=conflicts, relaxation=relaxation, text="\n".join(lines))
 
 
 def _conflict(
@@ -206,3 +219,163 @@ def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None
 def infeasible_status(status: SolveStatus) -> bool:
     """True for the statuses an IIS can explain."""
     return status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
+
+
+_RELAXABLE_ROWS = {
+    # family: (sense to relax, what the slack is, in words)
+    "stock_target": (1.0, "hard stock target"),
+    "country_cap": (-1.0, "country cap"),
+    "supplier_cap": (-1.0, "supplier cap"),
+    "group_cap": (-1.0, "group cap"),
+    "group_floor": (1.0, "group floor"),
+}
+_RELAXABLE_BOUNDS = {"buy": "capacity", "stock": "storage room"}
+
+
+def elastic_relaxation(lp: LinearProgram, families: set[str]) -> pd.DataFrame | None:
+    """The smallest total relaxation, in tonnes, of ``families`` that restores a plan.
+
+    Every row of the relaxable row families named (stock targets, caps, floors; across all
+    periods) gets a slack column, and every purchase (``buy``) or ``stock`` upper bound named gets
+    an elastic one; one LP minimises the slacks' sum. Unlike relaxing one IIS member alone, the
+    result always restores a plan when these families are the cause. ``""`` in ``families``
+    relaxes the user's own rows too.
+
+    Returns
+    -------
+    DataFrame or None
+        One row per relaxed member: kind, element, period, holder, amount_t and, for caps and
+        floors, points (share points at the relaxed plan's purchases) and for stock targets
+        days; None if relaxing these families cannot restore a plan.
+    """
+    rows: list[int] = []
+    signs: list[float] = []
+    for name, (sign, _) in _RELAXABLE_ROWS.items():
+        if name in families and name in lp.row_blocks:
+            positions = lp.row_blocks[name].positions
+            rows += positions[positions >= 0].tolist()
+            signs += [sign] * int((positions >= 0).sum())
+    if "" in families:
+        known = set()
+        for block in lp.row_blocks.values():
+            known.update(block.positions.tolist())
+        for r in range(lp.matrix.shape[0]):
+            if r not in known:
+                for sign, bound in ((-1.0, lp.row_upper[r]), (1.0, lp.row_lower[r])):
+                    if np.isfinite(bound):
+                        rows.append(r)
+                        signs.append(sign)
+    cols: list[int] = []
+    for name in _RELAXABLE_BOUNDS:
+        if name in families and name in lp.col_blocks:
+            positions = lp.col_blocks[name].positions
+            cols += [int(j) for j in positions[positions >= 0] if np.isfinite(lp.col_upper[j])]
+    if not rows and not cols:
+        return None
+    m, n = lp.matrix.shape
+    k, q = len(rows), len(cols)
+    slack = sp.csc_matrix((signs, (rows, np.arange(k))), shape=(m, k))
+    bound_rows = sp.csc_matrix((np.ones(q), (np.arange(q), cols)), shape=(q, n))
+    matrix = sp.csc_matrix(
+        sp.vstack(
+            [
+                sp.hstack([lp.matrix, slack, sp.csc_matrix((m, q))]),
+                sp.hstack([bound_rows, sp.csc_matrix((q, k)), -sp.identity(q)]),
+            ]
+        )
+    )
+    col_upper = lp.col_upper.copy()
+    col_upper[cols] = np.inf
+    elastic = LinearProgram(
+        cost=np.concatenate([np.zeros(n), np.ones(k + q)]),
+        offset=0.0,
+        matrix=matrix,
+        col_lower=np.concatenate([lp.col_lower, np.zeros(k + q)]),
+        col_upper=np.concatenate([col_upper, np.full(k + q, np.inf)]),
+        row_lower=np.concatenate([lp.row_lower, np.full(q, -np.inf)]),
+        row_upper=np.concatenate([lp.row_upper, lp.col_upper[cols]]),
+        integrality=np.concatenate([lp.integrality, np.zeros(k + q, dtype=lp.integrality.dtype)]),
+    )
+    output = HighsSession(elastic, SolveOptions(time_limit=60.0)).run()
+    if output.x is None:
+        return None
+    x = output.x
+    records = []
+    bought = dict(zip(lp.col_blocks["bought"].keys(), x[lp.col_blocks["bought"].positions]))
+    for r, amount in zip(rows, x[n : n + k]):
+        if amount > 1e-7:
+            name, key, label = lp.row_label(r)
+            records.append(_relaxed_row(name, key, label, float(amount), bought, lp, r))
+    for j, amount in zip(cols, x[n + k :]):
+        if amount > 1e-7:
+            name, key, _ = lp.col_label(j)
+            records.append(_relaxed_bound(name, key, float(amount)))
+    return pd.DataFrame(records)
+
+
+def _relaxed_row(
+    name: str,
+    key: tuple[Any, ...],
+    label: str,
+    amount: float,
+    bought: dict[Any, float],
+    lp: LinearProgram,
+    r: int,
+) -> dict[str, Any]:
+    """A relaxed row in the analyst's units."""
+    if name == "stock_target":
+        e, p = key
+        block = lp.row_blocks["stock_target"]
+        at = int(np.flatnonzero(block.positions == r)[0])
+        daily = float(lp.parameters["target_rate_t_per_day"][at])
+        days = amount / daily if daily > 0 else np.nan
+        text = f"lower {e}'s stock target in {p} by {amount:,.1f} t ({days:,.1f} days)"
+        return _relaxed("hard stock target", e, p, "", amount, text, days=days)
+    if name in _RELAXABLE_ROWS:
+        e, holder, p = key
+        total = (
+            sum(v for (el, _), v in bought.items() if el == e)
+            if p == "*"
+            else bought.get((e, p), 0.0)
+        )
+        points = 100.0 * amount / total if total > 0 else np.nan
+        what = _RELAXABLE_ROWS[name][1]
+        verb = "lower" if name == "group_floor" else "raise"
+        text = (
+            f"{verb} the {what} of {holder} on {e} in {p} by {amount:,.1f} t "
+            f"({points:,.1f} share points at the relaxed plan's purchases)"
+        )
+        return _relaxed(what, e, p, holder, amount, text, points=points)
+    text = f"relax your constraint {label} by {amount:,.3f} (in its own units)"
+    return _relaxed("your constraint", "", "", label, amount, text)
+
+
+def _relaxed_bound(name: str, key: tuple, amount: float) -> dict[str, Any]:
+    if name == "buy":
+        e, s, p = key
+        text = f"{amount:,.1f} t more capacity from {s} for {e} in {p}"
+        return _relaxed("capacity", e, p, s, amount, text)
+    e, p = key
+    return _relaxed("storage room", e, p, "", amount, f"{amount:,.1f} t more storage of {e} in {p}")
+
+
+def _relaxed(
+    kind: str,
+    element: str,
+    period: str,
+    holder: str,
+    amount: float,
+    text: str,
+    points: float = np.nan,
+    days: float = np.nan,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "element": element,
+        "period": period,
+        "holder": holder,
+        "amount_t": amount,
+        "points": points,
+        "days": days,
+        "relaxation": text,
+    }

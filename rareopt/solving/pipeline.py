@@ -151,6 +151,8 @@ class SolveRun:
         Why there is no plan, in words, where known beyond the status's own text.
     conflicts : DataFrame or None
         An infeasible problem's conflicting caps, targets and capacities.
+    relaxation : DataFrame or None
+        The smallest total relaxation of those that restores a plan.
     solver : dict
         Sizes, iterations, MIP gap and bound, HHI loop figures.
     hhi_log : DataFrame or None
@@ -162,6 +164,7 @@ class SolveRun:
     status: SolveStatus
     explanation: str | None
     conflicts: pd.DataFrame | None
+    relaxation: pd.DataFrame | None
     solver: dict[str, Any]
     hhi_log: pd.DataFrame | None
 
@@ -194,7 +197,7 @@ def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
         "mip_nodes": output.mip_nodes,
         "max_primal_infeasibility": output.max_primal_infeasibility,
     }
-    status, explanation, conflicts = output.status, None, None
+    status, explanation, conflicts, relaxation = output.status, None, None, None
     if hhi_log is not None and len(hhi_log):
         excess = float(hhi_log["max_hhi_excess"].iloc[-1])
         solver.update(
@@ -213,7 +216,8 @@ def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
         explained = explain_infeasibility(layout, lp)
         if explained is not None:
             explanation, conflicts = explained.text, explained.conflicts
-    return SolveRun(ready, output, status, explanation, conflicts, solver, hhi_log)
+            relaxation = explained.relaxation
+    return SolveRun(ready, output, status, explanation, conflicts, relaxation, solver, hhi_log)
 
 
 def fixed_integer_duals(lp: LinearProgram, x: np.ndarray) -> tuple[LinearProgram, SolverOutput]:
