@@ -198,3 +198,21 @@ def test_an_infeasible_multi_period_portfolio_gets_a_relaxation_that_applied_sol
     assert stuck.status.value == "infeasible" and len(stuck.relaxation) > 1
     assert "restores a plan" in stuck.explanation and "e+" not in stuck.explanation
     assert rareopt.solve(_apply(portfolio, stuck.relaxation)).ok
+
+
+def test_stress_tests_show_the_damage_after_the_event_starts():
+    tiny = rareopt.load_example("tiny")
+    plan = rareopt.solve(tiny)
+    events = rareopt.event_scenarios(["china-japan-2010"], start=2, baseline=0.5)
+    outcome = rareopt.stress_test(plan, events)
+    hit = outcome.elements.loc["china-japan-2010"]
+    stock = outcome.stock.loc["china-japan-2010"]
+    for element in hit.index:
+        days = stock.loc[element, "days_of_cover"]
+        assert hit.loc[element, "days_of_cover_after_event"] == pytest.approx(days.iloc[1:].min())
+        assert hit.loc[element, "days_of_cover_at_horizon_end"] == pytest.approx(days.iloc[-1])
+    calm = outcome.elements.loc["no disruption"]
+    assert calm["days_of_cover_after_event"].isna().all()  # not hit: no event window
+    assert (calm["extra_unmet_t"] == 0).all()
+    assert outcome.metrics["probability_of_extra_unmet"] <= outcome.metrics["probability_of_unmet"]
+    assert "beyond the plan's own" in outcome.summary()

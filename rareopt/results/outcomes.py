@@ -116,10 +116,15 @@ class ScenarioOutcome:
     cost : DataFrame
         Per scenario: probability, recourse_usd (cost beyond the nominal plan: spot purchases,
         shortage, holding, less the undelivered contracts not paid for), total_usd (first stage +
-        recourse), unmet_t, spot_t, undelivered_t.
+        recourse), unmet_t, extra_unmet_t (beyond the nominal plan's), spot_t, undelivered_t.
     elements : DataFrame
-        Per (scenario, element): min_days_of_cover (stock at its lowest, in days of that period's
-        consumption), worst_period, unmet_t, spot_t, extra_cost_usd (the element's recourse).
+        Per (scenario, element): min_days_of_cover (stock at its lowest over the horizon, in days
+        of that period's consumption), worst_period, unmet_t, extra_unmet_t (beyond the nominal
+        plan's), spot_t, extra_cost_usd (the element's recourse); and where a disruption hits
+        the element: days_of_cover_after_event (lowest from the event's first period on),
+        days_of_cover_at_event_end, days_of_cover_at_horizon_end and periods_to_target (after
+        the event's last period, until the stock is back at its target; NaN: not by the
+        horizon's end).
     stock : DataFrame
         Per (scenario, element, period): contracted_t, delivered_t, spot_t, unmet_t, level_t,
         days_of_cover.
@@ -128,7 +133,9 @@ class ScenarioOutcome:
         was bought: contracted_t, delivered_t, spot_t.
     metrics : Series
         expected_recourse_usd, var_usd and cvar_usd at ``alpha``, worst_recourse_usd,
-        probability_of_unmet, expected_unmet_t, first_stage_usd.
+        probability_of_unmet (any unmet demand, the nominal plan's included),
+        probability_of_extra_unmet (unmet demand beyond the nominal plan's: what the disruption
+        costs in service), expected_unmet_t, first_stage_usd.
     alpha : float
         Level of VaR and CVaR.
     checks : DataFrame
@@ -162,14 +169,19 @@ class ScenarioOutcome:
         days: pd.DataFrame,
         alpha: float,
         checks: pd.DataFrame,
+        windows: pd.DataFrame | None = None,
     ) -> ScenarioOutcome:
         """Assemble the outcome from checked long tables.
 
         ``recourse`` holds the recomputed recourse per (scenario, element) (column
-        ``extra_cost_usd``); ``days`` the demand per day of each (element, period).
+        ``extra_cost_usd``); ``days`` the demand per day, the stock target and the nominal
+        plan's unmet demand of each (element, period); ``windows`` the first and last disrupted
+        period (0-based) of each (scenario, element) a disruption hits.
         """
         stock = flows.merge(days, on=["element", "period"], how="left")
         daily = stock.pop("daily_demand_t")
+        target = stock.pop("target_t")
+        stock["extra_unmet_t"] = (stock["unmet_t"] - stock.pop("nominal_unmet_t")).clip(lower=0.0)
         stock["days_of_cover"] = np.where(
             daily > 0, stock["level_t"] / daily.where(daily > 0, 1.0), np.inf
         )
@@ -182,15 +194,18 @@ class ScenarioOutcome:
                 "min_days_of_cover": grouped["days_of_cover"].min(),
                 "worst_period": lowest.map(lambda key: key[2]),
                 "unmet_t": grouped["unmet_t"].sum(),
+                "extra_unmet_t": grouped["extra_unmet_t"].sum(),
                 "spot_t": grouped["spot_t"].sum(),
             }
         ).join(recourse)
+        elements = elements.join(_damage(stock, target, windows))
         per_scenario = stock.groupby(level="scenario", sort=False)
         cost = pd.DataFrame(
             {
                 "probability": probabilities,
                 "recourse_usd": elements["extra_cost_usd"].groupby(level="scenario").sum(),
                 "unmet_t": per_scenario["unmet_t"].sum(),
+                "extra_unmet_t": per_scenario["extra_unmet_t"].sum(),
                 "spot_t": per_scenario["spot_t"].sum(),
                 "undelivered_t": per_scenario["contracted_t"].sum()
                 - per_scenario["delivered_t"].sum(),
@@ -207,6 +222,9 @@ class ScenarioOutcome:
                 "cvar_usd": conditional_value_at_risk(values, p, alpha),
                 "worst_recourse_usd": float(values.max()),
                 "probability_of_unmet": float(p[cost["unmet_t"].to_numpy() > 1e-6].sum()),
+                "probability_of_extra_unmet": float(
+                    p[cost["extra_unmet_t"].to_numpy() > 1e-6].sum()
+                ),
                 "expected_unmet_t": float(p @ cost["unmet_t"].to_numpy()),
             },
             name="value",
@@ -260,8 +278,9 @@ class ScenarioOutcome:
             f"scenarios: {len(self.cost)}; expected recourse {m['expected_recourse_usd']:,.0f} USD; "
             f"VaR {level} {m['var_usd']:,.0f} USD; CVaR {level} {m['cvar_usd']:,.0f} USD; "
             f"worst {m['worst_recourse_usd']:,.0f} USD",
-            f"probability of unmet demand {m['probability_of_unmet']:.1%}; expected unmet "
-            f"{m['expected_unmet_t']:,.1f} t",
+            f"probability of unmet demand beyond the plan's own "
+            f"{m['probability_of_extra_unmet']:.1%} (any unmet {m['probability_of_unmet']:.1%}); "
+            f"expected unmet {m['expected_unmet_t']:,.1f} t",
         ]
         with pd.option_context(
             "display.width",
@@ -344,7 +363,11 @@ def extract_outcome(
         slayout.spot_share,
         slayout.spot_premium,
     )
-    days = ep[["element", "period"]].assign(daily_demand_t=ep["demand_t"] / ep["days"])
+    days = ep[["element", "period"]].assign(
+        daily_demand_t=ep["demand_t"] / ep["days"],
+        target_t=ep["target_t"],
+        nominal_unmet_t=unmet["unmet_t"].to_numpy(),
+    )
     probabilities = pd.Series(slayout.probabilities, index=slayout.names, name="probability")
     outcome = ScenarioOutcome.from_tables(
         tables["flows"],
@@ -355,5 +378,66 @@ def extract_outcome(
         days,
         slayout.risk.alpha,
         checks,
+        _event_windows(layout, slayout),
     )
     return outcome, violations, outcome.cost["recourse_usd"].to_numpy()
+
+
+def _damage(stock: pd.DataFrame, target: pd.Series, windows: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (scenario, element) a disruption hits: days of cover after it, and time to recover.
+
+    Days of cover at its lowest from the event's first period on, at the event's last period and
+    at the horizon's end, and the periods after the event until the stock is back at its target.
+    NaN for an element the scenario does not disrupt; ``periods_to_target`` is NaN where the stock
+    is not back at target by the horizon's end (0: at target when the event ends).
+    """
+    columns = [
+        "days_of_cover_after_event",
+        "days_of_cover_at_event_end",
+        "days_of_cover_at_horizon_end",
+        "periods_to_target",
+    ]
+    if windows is None or windows.empty:
+        nothing = pd.MultiIndex.from_arrays([[], []], names=["scenario", "element"])
+        return pd.DataFrame(index=nothing, columns=columns, dtype=float)
+    frame = stock[["days_of_cover", "level_t"]].assign(target_t=target.to_numpy())
+    frame["at"] = frame.groupby(level=["scenario", "element"], sort=False).cumcount()
+    frame = frame.join(windows, on=["scenario", "element"], how="inner")
+    grouped = frame.groupby(level=["scenario", "element"], sort=False)
+    after = frame[frame["at"] >= frame["event_start"]]
+    back = frame[
+        (frame["at"] >= frame["event_end"]) & (frame["level_t"] >= frame["target_t"] - 1e-6)
+    ]
+    first_back = back.groupby(level=["scenario", "element"], sort=False)["at"].min()
+    return pd.DataFrame(
+        {
+            "days_of_cover_after_event": after.groupby(level=["scenario", "element"], sort=False)[
+                "days_of_cover"
+            ].min(),
+            "days_of_cover_at_event_end": frame.loc[
+                frame["at"] == frame["event_end"], "days_of_cover"
+            ].droplevel("period"),
+            "days_of_cover_at_horizon_end": grouped["days_of_cover"].last(),
+            "periods_to_target": first_back - grouped["event_end"].first(),
+        }
+    )[columns]
+
+
+def _event_windows(layout, slayout) -> pd.DataFrame:
+    """Per (scenario, element) hit by a disruption: its first and last disrupted period (0-based).
+
+    A period counts as disrupted when some offer of the element delivers less than contracted.
+    """
+    buy = layout.buy
+    labels = layout.portfolio.period_labels
+    period = pd.Categorical(buy["period"], categories=labels).codes
+    w, b = np.nonzero(slayout.fractions < 1.0)
+    hit = pd.DataFrame(
+        {
+            "scenario": np.asarray(slayout.names, dtype=object)[w],
+            "element": buy["element"].to_numpy(object)[b],
+            "period": period[b],
+        }
+    )
+    grouped = hit.groupby(["scenario", "element"], sort=False)["period"]
+    return pd.DataFrame({"event_start": grouped.min(), "event_end": grouped.max()})
