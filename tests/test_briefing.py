@@ -49,3 +49,20 @@ def test_compare_lines_up_costs_and_shares(result):
         tighter.objective - result.objective
     )
     assert table.loc[("share %", "Nd / CN"), "50%"] == pytest.approx(50.0)
+
+
+def test_a_country_keeps_its_colour_across_charts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from rareopt.report.plots import country_colours, plot_imports_by_country
+
+    result = rareopt.solve(rareopt.load_example("tiny"))
+    colours = country_colours(result.portfolio.countries)
+    for element in result.portfolio.elements:
+        ax = plot_imports_by_country(result, element)
+        handles, labels = ax.get_legend_handles_labels()
+        for handle, country in zip(handles, labels):
+            assert to_hex(handle.patches[0].get_facecolor()) == colours[country]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rareopt.results.result import Result
 
 __all__ = [
+    "country_colours",
     "plot_imports_by_country",
     "plot_stock",
     "plot_hhi",
@@ -46,6 +47,22 @@ def _plot_io(ax: Axes | None, filename: str | None, title: str):
     return ax, finish
 
 
+def country_colours(countries: list[str]) -> dict[str, str]:
+    """One colour per country, the same in every chart of a portfolio (by its countries' order).
+
+    Examples
+    --------
+    >>> country_colours(["CN", "AU"])
+    {'CN': '#1f77b4', 'AU': '#ff7f0e'}
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    # tab20's strong colours first, then their light partners: 20 countries before a repeat.
+    palette = [colormaps["tab20"](i / 20) for i in (*range(0, 20, 2), *range(1, 20, 2))]
+    return {c: to_hex(palette[i % len(palette)]) for i, c in enumerate(countries)}
+
+
 def plot_imports_by_country(
     result: Result, element: str, ax: Axes | None = None, filename: str | None = None
 ) -> Axes:
@@ -64,7 +81,9 @@ def plot_imports_by_country(
     table = plan.groupby(["period", "country"])["volume_t"].sum().unstack("country").fillna(0.0)
     table = table.reindex(result.portfolio.period_labels).fillna(0.0)
     table = table[table.sum().sort_values(ascending=False).index]
-    table.plot.bar(stacked=True, ax=ax, width=0.85)
+    # A country keeps its colour from chart to chart, whatever its rank in this one.
+    colours = country_colours(result.portfolio.countries)
+    table.plot.bar(stacked=True, ax=ax, width=0.85, color=[colours[c] for c in table.columns])
     ax.set_xlabel("period")
     ax.set_ylabel("t REO bought")
     ax.legend(title="country", ncols=2, fontsize="small")
