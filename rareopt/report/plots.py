@@ -140,28 +140,52 @@ def plot_hhi(result: Result, ax: Axes | None = None, filename: str | None = None
     return finish()
 
 
+_VARIED = {
+    "country_cap": "country's share cap, % of each element",
+    "risk_weight": "risk weight, USD/t per unit of risk score",
+    "target_days": "stock target, days of demand",
+    "price": "price multiplier on the country's offers",
+    "cvar_alpha": "CVaR level",
+}
+"""The varied parameter of a frontier, in words (axis labels)."""
+
+
 def plot_frontier(
     frontier: pd.DataFrame,
-    column: str = "objective_usd",
+    column: str | None = None,
     ax: Axes | None = None,
     filename: str | None = None,
 ) -> Axes:
-    """A frontier from :func:`rareopt.frontier`: ``column`` against the varied parameter.
+    """A frontier from :func:`rareopt.frontier`: spend and penalties stacked against the parameter.
+
+    With ``column`` (e.g. ``"objective_usd"`` or ``"share:Dy"``), that column alone as a line.
 
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import rareopt
     >>> f = rareopt.frontier(rareopt.load_example("tiny"), "country_cap", [0.8, 0.6], country="CN")
-    >>> plot_frontier(f).get_xlabel()
-    'country_cap'
+    >>> ax = plot_frontier(f)
+    >>> ax.get_xlabel(), [t.get_text() for t in ax.get_legend().get_texts()]
+    ("country's share cap, % of each element", ['spend', 'penalties (priced, not paid)'])
     """
-    ax, finish = _plot_io(ax, filename, f"{column} against {frontier.index.name}")
+    varied = str(frontier.index.name)
+    title = column if column is not None else "cost: spend and penalties"
+    ax, finish = _plot_io(ax, filename, f"{title} against the {_VARIED.get(varied, varied)}")
     ok = frontier[frontier["status"] == "optimal"]
-    ax.plot(ok.index, ok[column], marker="o")
-    ax.set_xlabel(str(frontier.index.name))
-    ax.set_ylabel(column)
-    if frontier.index.name == "country_cap":
+    x = ok.index * 100 if varied == "country_cap" else ok.index
+    if column is not None:
+        ax.plot(x, ok[column], marker="o")
+        ax.set_ylabel(column)
+    else:
+        parts = {"spend": ok["spend_usd"], "penalties (priced, not paid)": ok["penalty_usd"]}
+        if "recourse_usd" in ok:
+            parts["expected recourse and CVaR"] = ok["recourse_usd"]
+        ax.stackplot(x, *(v.to_numpy() / 1e6 for v in parts.values()), labels=list(parts))
+        ax.set_ylabel("million USD")
+        ax.legend(loc="upper left", fontsize="small")
+    ax.set_xlabel(_VARIED.get(varied, varied))
+    if varied == "country_cap":
         ax.invert_xaxis()  # tighter caps to the right
     return finish()
 
