@@ -34,11 +34,15 @@ def written_whole(path: str | os.PathLike[str]) -> Iterator[str]:
     >>> open(target).read(), len(os.listdir(os.path.dirname(target)))  # the old file, no debris
     ('element,volume_t', 1)
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(os.fspath(path))  # through a link, to the file it names
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"no such directory for {path!r}: {directory!r}")
     suffix = os.path.splitext(path)[1]  # writers that choose a format by extension keep it
     handle, part = tempfile.mkstemp(prefix=".rareopt-", suffix=suffix, dir=directory)
     os.close(handle)
+    # The mode a plain open() would give (mkstemp makes the file private to its owner).
+    os.chmod(part, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask())
     try:
         yield part
         os.replace(part, path)
@@ -46,3 +50,9 @@ def written_whole(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(part)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

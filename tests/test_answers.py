@@ -17,6 +17,34 @@ def short_of_supply():
     return rareopt.load_example("tiny").with_policy(country_caps={"CN": 0.2})
 
 
+def test_a_solve_without_a_standard_output_works():
+    done = subprocess.run(
+        [sys.executable, "-c", "import rareopt; rareopt.solve(rareopt.load_example('tiny'))"],
+        check=False,
+        preexec_fn=lambda: os.close(1),  # no file descriptor 1, as under a daemon
+    )
+    assert done.returncode == 0
+
+
+def test_threads_solving_together_never_swallow_the_output():
+    script = (
+        "import threading, rareopt\n"
+        "tiny = rareopt.load_example('tiny')\n"
+        "def work():\n"
+        "    for _ in range(5):\n"
+        "        rareopt.solve(tiny)\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "[t.start() for t in threads]\n"
+        "[print('line', i, flush=True) for i in range(50)]\n"
+        "[t.join() for t in threads]\n"
+        "print('end', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.count("line") == 50 and done.stdout.endswith("end\n")
+
+
 def test_a_solve_prints_nothing():
     done = subprocess.run(
         [sys.executable, "-c", "import rareopt; rareopt.solve(rareopt.load_example('tiny'))"],
@@ -80,13 +108,18 @@ def test_two_stage_duals_with_one_calm_scenario_equal_the_deterministic_ones():
     assert np.allclose(two["dual"].reindex(alone.index), alone)
 
 
-def test_two_stage_capacity_dual_is_the_cost_change_of_one_more_tonne():
+@pytest.mark.parametrize(
+    "element, period, supplier",
+    # the last two also raise a scenario's spot limit (spot_share x delivered x capacity)
+    [("Nd", "P1", "AU-Lynas"), ("Dy", "P2", "AU-Lynas"), ("Nd", "P2", "JP-Recycling")],
+)
+def test_two_stage_capacity_dual_is_the_cost_change_of_one_more_tonne(element, period, supplier):
     tiny = rareopt.load_example("tiny")
     events = rareopt.event_scenarios(["china-japan-2010"], start=2, baseline=0.8)
     base = rareopt.solve(tiny, scenarios=events)
-    key = ("capacity", "Nd", "P1", "AU-Lynas")
+    key = ("capacity", element, period, supplier)
     capacity = tiny.capacity.copy()
-    row = (capacity[["supplier", "element", "period"]] == ["AU-Lynas", "Nd", "P1"]).all(axis=1)
+    row = (capacity[["supplier", "element", "period"]] == [supplier, element, period]).all(axis=1)
     capacity.loc[row, "capacity_t"] += 0.01
     more = rareopt.solve(tiny.replace_tables(capacity=capacity), scenarios=events)
     assert (more.objective - base.objective) / 0.01 == pytest.approx(base.duals.loc[key, "dual"])
@@ -216,3 +249,12 @@ def test_stress_tests_show_the_damage_after_the_event_starts():
     assert (calm["extra_unmet_t"] == 0).all()
     assert outcome.metrics["probability_of_extra_unmet"] <= outcome.metrics["probability_of_unmet"]
     assert "beyond the plan's own" in outcome.summary()
+
+
+def test_an_infeasible_built_model_gets_its_relaxation_too():
+    portfolio = rareopt.load_example("tiny").with_policy(hard_stock_targets=True)
+    portfolio = portfolio.replace_tables(
+        stockpile=portfolio.stockpile.assign(capacity_t=1.0, initial_t=0.0)
+    )
+    stuck = rareopt.solve(rareopt.build(portfolio))
+    assert stuck.status.value == "infeasible" and stuck.relaxation["days"].notna().all()

@@ -145,10 +145,11 @@ def _summed_over_scenarios(lp, family, output, keys: pd.DataFrame) -> np.ndarray
 
 
 def _spot_room_value(lp, output, buy: pd.DataFrame) -> np.ndarray:
-    """Per purchase column: sum over scenarios of the spot-room row's dual x delivered fraction.
+    """Per purchase column: what one more tonne of capacity is worth in the scenarios' spot market.
 
-    A spot room row reads f x + spot <= f capacity, so one more tonne of capacity raises its
-    right-hand side by f; f is the row's own coefficient on the purchase column.
+    A spot room row reads f x + spot <= f capacity, so one more tonne raises its right-hand side
+    by f (the row's own coefficient on the purchase column); and the spot column's own limit,
+    spot_share x f x capacity, rises by that limit / capacity (its reduced cost where negative).
     """
     block = lp.row_blocks["spot_room"]
     rows = block.positions
@@ -159,6 +160,13 @@ def _spot_room_value(lp, output, buy: pd.DataFrame) -> np.ndarray:
     fraction = np.asarray(lp.matrix.tocsr()[rows, columns]).ravel()
     value = np.zeros(len(buy))
     np.add.at(value, of_buy, output.row_dual[rows] * fraction)
+    spot = lp.col_blocks["spot"]
+    spot_cols = spot.positions
+    capacity = lp.col_upper[columns]
+    per_tonne = np.divide(
+        lp.col_upper[spot_cols], capacity, out=np.zeros(len(capacity)), where=capacity > 0
+    )
+    np.add.at(value, of_buy, np.minimum(output.col_dual[spot_cols], 0.0) * per_tonne)
     return value
 
 

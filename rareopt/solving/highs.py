@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -173,28 +174,62 @@ def status_from_highs(
 
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL(None)
-except OSError:  # no C library to flush by name (e.g. Windows): Python's flush must do
+except (OSError, TypeError):  # no C library to flush by name (e.g. Windows): Python's flush must do
     _LIBC = None
+
+_FIRST_HIGHS = threading.Lock()
+_banner_printed = False
+
+
+def _flush_c_stdout() -> None:
+    if _LIBC is not None:
+        _LIBC.fflush(None)
 
 
 @contextlib.contextmanager
 def _stdout_silenced() -> Iterator[None]:
     """Send the process's standard output (file descriptor 1) to the null device for a moment.
 
-    highspy prints its banner from C++ when a ``Highs`` object is made, before any option
-    (``output_flag``) can be set; a library must not print unless asked (``log=True``).
+    Nothing is silenced where there is no file descriptor 1 to redirect (a daemon, pythonw).
     """
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    _flush_c_stdout()  # what C code buffered before goes where it was meant to
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     try:
         yield
     finally:
-        if _LIBC is not None:
-            _LIBC.fflush(None)  # what C++ buffered goes to the null device, not to the caller
+        _flush_c_stdout()  # HiGHS's buffered banner goes to the null device
         os.dup2(saved, 1)
         os.close(saved)
         os.close(null)
+
+
+def _new_highs(log: bool) -> highspy.Highs:
+    """A new ``highspy.Highs``, its banner kept off standard output unless ``log``.
+
+    highspy prints the banner from C++ when the process's first ``Highs`` object is made, before
+    any option (``output_flag``) can be set; a library must not print unless asked. Only that
+    first creation is silenced, once, under a lock, so that threads' output is never redirected
+    later on.
+    """
+    global _banner_printed
+    if _banner_printed:
+        return highspy.Highs()
+    with _FIRST_HIGHS:
+        if log or _banner_printed:
+            h = highspy.Highs()
+        else:
+            with _stdout_silenced():
+                h = highspy.Highs()
+        _banner_printed = True
+    return h
 
 
 def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
@@ -203,11 +238,7 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
         # HiGHS keeps one thread pool per process, sized at its first solve; a solve asking for
         # a thread count needs the pool rebuilt, or HiGHS refuses the option and fails.
         highspy.Highs.resetGlobalScheduler(True)
-    if options.log:
-        h = highspy.Highs()
-    else:
-        with _stdout_silenced():
-            h = highspy.Highs()
+    h = _new_highs(options.log)
     for name, value in options.highs_options(lp.is_mip).items():
         h.setOptionValue(name, value)
     a = lp.matrix

@@ -109,7 +109,8 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
     members = {lp.row_label(r)[0] for r in iis.rows} | {lp.col_label(j)[0] for j in iis.cols}
     families = members & (set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS) | {""})
     # Nothing changeable in the subset (demand against its own limits): try every lever.
-    relaxation = elastic_relaxation(lp, families or set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS))
+    levers = families or set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS)
+    relaxation = elastic_relaxation(lp, levers, ep["demand_t"] / ep["days"])
     if relaxation is not None and len(relaxation):
         lines.append("The smallest total change of these, over every period, that restores a plan:")
         lines += [f"  - {text}" for text in relaxation["relaxation"]]
@@ -232,14 +233,17 @@ _RELAXABLE_ROWS = {
 _RELAXABLE_BOUNDS = {"buy": "capacity", "stock": "storage room"}
 
 
-def elastic_relaxation(lp: LinearProgram, families: set[str]) -> pd.DataFrame | None:
+def elastic_relaxation(
+    lp: LinearProgram, families: set[str], daily_demand_t: pd.Series
+) -> pd.DataFrame | None:
     """The smallest total relaxation, in tonnes, of ``families`` that restores a plan.
 
     Every row of the relaxable row families named (stock targets, caps, floors; across all
     periods) gets a slack column, and every purchase (``buy``) or ``stock`` upper bound named gets
     an elastic one; one LP minimises the slacks' sum. Unlike relaxing one IIS member alone, the
     result always restores a plan when these families are the cause. ``""`` in ``families``
-    relaxes the user's own rows too.
+    relaxes the user's own rows too. ``daily_demand_t`` (by element and period) turns a target's
+    tonnes into days.
 
     Returns
     -------
@@ -301,11 +305,12 @@ def elastic_relaxation(lp: LinearProgram, families: set[str]) -> pd.DataFrame | 
         return None
     x = output.x
     records = []
-    bought = dict(zip(lp.col_blocks["bought"].keys(), x[lp.col_blocks["bought"].positions]))
+    block = lp.col_blocks["bought"]
+    bought = dict(zip(block.keys(), lp.values("bought", x)))
     for r, amount in zip(rows, x[n : n + k]):
         if amount > 1e-7:
             name, key, label = lp.row_label(r)
-            records.append(_relaxed_row(name, key, label, float(amount), bought, lp, r))
+            records.append(_relaxed_row(name, key, label, float(amount), bought, daily_demand_t))
     for j, amount in zip(cols, x[n + k :]):
         if amount > 1e-7:
             name, key, _ = lp.col_label(j)
@@ -319,15 +324,12 @@ def _relaxed_row(
     label: str,
     amount: float,
     bought: dict[Any, float],
-    lp: LinearProgram,
-    r: int,
+    daily_demand_t: pd.Series,
 ) -> dict[str, Any]:
     """A relaxed row in the analyst's units."""
     if name == "stock_target":
         e, p = key
-        block = lp.row_blocks["stock_target"]
-        at = int(np.flatnonzero(block.positions == r)[0])
-        daily = float(lp.parameters["target_rate_t_per_day"][at])
+        daily = float(daily_demand_t.loc[(e, p)])
         days = amount / daily if daily > 0 else np.nan
         text = f"lower {e}'s stock target in {p} by {amount:,.1f} t ({days:,.1f} days)"
         return _relaxed("hard stock target", e, p, "", amount, text, days=days)
