@@ -258,3 +258,15 @@ def test_an_infeasible_built_model_gets_its_relaxation_too():
     )
     stuck = rareopt.solve(rareopt.build(portfolio))
     assert stuck.status.value == "infeasible" and stuck.relaxation["days"].notna().all()
+
+
+def test_an_element_bought_nowhere_has_no_hhi_in_the_indicators_or_a_comparison():
+    tiny = rareopt.load_example("tiny")
+    demand = tiny.demand.assign(
+        demand_t=tiny.demand["demand_t"].where(tiny.demand["element"] != "Dy", 0.0)
+    )
+    no_dy = tiny.replace_tables(demand=demand, stockpile=tiny.stockpile.query("element != 'Dy'"))
+    result = rareopt.solve(no_dy)
+    assert np.isnan(rareopt.plan_indicators(result).loc["Dy", "hhi"])
+    table = rareopt.compare(result, rareopt.solve(tiny))
+    assert np.isnan(table.loc[("hhi", "Dy"), "difference"])  # not "more diversified"

@@ -93,7 +93,8 @@ def indicators(
         ranked = shares.droplevel("element").sort_values(ascending=False, kind="stable")
         rows[element] = {
             "total_t": total[element],
-            "hhi": float(hhi_points(ranked.to_numpy())),
+            # Nothing bought has no concentration (0 would read as perfectly diversified).
+            "hhi": float(hhi_points(ranked.to_numpy())) if total[element] > 0 else np.nan,
             "top1_country": ranked.index[0] if total[element] > 0 else "",
             "top1_share": float(ranked.iloc[:1].sum()),
             "top3_share": float(ranked.iloc[:3].sum()),

@@ -78,7 +78,10 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
         hhi = criticality_table(result)["hhi"]
         return pd.concat({"cost": cost, "service": service, "share %": shares, "hhi": hhi})
 
-    out = pd.concat({names[0]: column(a), names[1]: column(b)}, axis=1).fillna(0.0)
+    out = pd.concat({names[0]: column(a), names[1]: column(b)}, axis=1)
+    # A share missing from one plan is 0; an HHI missing (nothing bought) stays undefined.
+    shares = out.index.get_level_values(0) != "hhi"
+    out.loc[shares] = out.loc[shares].fillna(0.0)
     out["difference"] = out[names[1]] - out[names[0]]
     return out.rename_axis(["section", "item"])
 
