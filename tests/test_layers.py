@@ -143,7 +143,8 @@ def test_only_one_module_talks_to_highspy():
 
 def test_the_scan_sees_imports_inside_functions_and_skips_type_checking_ones():
     assert "rareopt.solving.pipeline" in GRAPH["rareopt.results.solve"]
-    # rareopt.results.solve imports the mpi-sppy engine inside a function
     assert "rareopt.solving.mpisppy" in GRAPH["rareopt.results.solve"]
+    # the command line imports the frontier inside its command's function
+    assert "rareopt.analysis.frontier" in GRAPH["rareopt.cli"]
     # the report layer names Result only for typing
     assert "rareopt.results.result" not in GRAPH["rareopt.report.text"]

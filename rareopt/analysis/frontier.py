@@ -141,18 +141,17 @@ def _target_point(portfolio, session, lp, element) -> _Point:
         session.set_col_bounds(cols, np.zeros(len(cols)), upper)
 
     def point(value: float) -> Portfolio:
-        stockpile = portfolio._with_target_paths(portfolio.stockpile)
-        scope = (
-            np.ones(len(stockpile), dtype=bool)
-            if element is None
-            else (stockpile["element"] == element).to_numpy()
-        )
-        stockpile["target_days"] = [
-            value if s else t for s, t in zip(scope, stockpile["target_days"])
-        ]
-        return portfolio.replace_tables(stockpile=stockpile)
+        return _with_target_days(portfolio, element, value)
 
     return _Point(apply, point)
+
+
+def _with_target_days(portfolio: Portfolio, element: str | None, days: float) -> Portfolio:
+    """The portfolio with a flat target of ``days`` for ``element`` (every element if None)."""
+    stockpile = portfolio._with_target_paths(portfolio.stockpile)
+    varied = stockpile["element"].map(lambda e: element is None or e == element)
+    stockpile["target_days"] = stockpile["target_days"].mask(varied, days)
+    return portfolio.replace_tables(stockpile=stockpile)
 
 
 def _cvar_point(portfolio, session, ready, weight) -> _Point:
@@ -188,9 +187,7 @@ def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
             )
         # Every varied element gets a target row (any positive target makes one); the others
         # keep their own targets.
-        varied = stockpile["element"].map(lambda e: element is None or e == element)
-        stockpile["target_days"] = stockpile["target_days"].mask(varied, 1.0)
-        return portfolio.replace_tables(stockpile=stockpile)
+        return _with_target_days(portfolio, element, 1.0)
     return portfolio
 
 

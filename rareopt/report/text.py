@@ -9,6 +9,7 @@ import pandas as pd
 
 from rareopt.analysis.criticality import criticality_overview
 from rareopt.inputs.tables import ALL
+from rareopt.model.formulation import totals_by_kind
 
 if TYPE_CHECKING:
     from rareopt.results.result import Result
@@ -114,7 +115,7 @@ def summary_text(result: Result) -> str:
         f"independent check: passed ({int(checks['rows_checked'].sum())} constraints in "
         f"{len(checks)} families; largest excess {max(checks['max_excess'].max(), 0.0):.2g})"
     )
-    by_kind = result.costs.groupby("kind")["usd"].sum()
+    by_kind = totals_by_kind(result.cost_terms)
     lines.append(
         f"objective: {result.objective:,.0f} USD = spend {by_kind.get('spend', 0.0):,.0f} USD"
         f" + penalties {by_kind.get('penalty', 0.0):,.0f} USD (priced outcomes, not payments)"

@@ -25,6 +25,7 @@ from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.results.result import LazyTables, Result
 from rareopt.results.tables import duals_table, extract
 from rareopt.solving.highs import SolveOptions
+from rareopt.solving.mpisppy import solve_mpisppy
 from rareopt.solving.pipeline import (
     Prepared,
     SolveRun,
@@ -106,8 +107,6 @@ def solve(
 
 def _solve_mpisppy(portfolio, scenarios, risk, method, ph, settings) -> Result | None:
     """mpi-sppy's plan, evaluated by rareopt's own two-stage model with the purchases fixed."""
-    from rareopt.solving.mpisppy import solve_mpisppy
-
     found = solve_mpisppy(portfolio, scenarios, risk, method=method, ph=ph, options=settings)
     if found is None:  # an MPI rank other than 0
         return None

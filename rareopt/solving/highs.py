@@ -11,7 +11,6 @@ import contextlib
 import ctypes
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -177,10 +176,6 @@ try:
 except (OSError, TypeError):  # no C library to flush by name (e.g. Windows): Python's flush must do
     _LIBC = None
 
-_FIRST_HIGHS = threading.Lock()
-_banner_printed = False
-
-
 def _flush_c_stdout() -> None:
     if _LIBC is not None:
         _LIBC.fflush(None)
@@ -211,25 +206,19 @@ def _stdout_silenced() -> Iterator[None]:
         os.close(null)
 
 
-def _new_highs(log: bool) -> highspy.Highs:
-    """A new ``highspy.Highs``, its banner kept off standard output unless ``log``.
+def _keep_the_banner_off_stdout() -> None:
+    """Make the process's first ``Highs`` object now, with standard output silenced.
 
-    highspy prints the banner from C++ when the process's first ``Highs`` object is made, before
-    any option (``output_flag``) can be set; a library must not print unless asked. Only that
-    first creation is silenced, once, under a lock, so that threads' output is never redirected
-    later on.
+    highspy prints its banner from C++ when the first ``Highs`` object of a process is made
+    (later ones print nothing), before any option (``output_flag``) can be set, and a library
+    must not print unless asked. Doing it once on import, before any thread of the caller's can
+    be solving, means standard output is never redirected while the caller's code runs.
     """
-    global _banner_printed
-    if _banner_printed:
-        return highspy.Highs()
-    with _FIRST_HIGHS:
-        if log or _banner_printed:
-            h = highspy.Highs()
-        else:
-            with _stdout_silenced():
-                h = highspy.Highs()
-        _banner_printed = True
-    return h
+    with _stdout_silenced():
+        highspy.Highs()
+
+
+_keep_the_banner_off_stdout()
 
 
 def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
@@ -238,7 +227,7 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
         # HiGHS keeps one thread pool per process, sized at its first solve; a solve asking for
         # a thread count needs the pool rebuilt, or HiGHS refuses the option and fails.
         highspy.Highs.resetGlobalScheduler(True)
-    h = _new_highs(options.log)
+    h = highspy.Highs()
     for name, value in options.highs_options(lp.is_mip).items():
         h.setOptionValue(name, value)
     a = lp.matrix
@@ -396,26 +385,9 @@ class HighsSession:
             np.asarray(values, dtype=float),
         )
 
-    def add_column(
-        self, cost: float, lower: float, upper: float, rows: Sequence[int], values: Sequence[float]
-    ) -> None:
-        """Add a column with entries ``values`` in ``rows`` (after the model's own columns)."""
-        self._highs.addCol(
-            float(cost),
-            float(lower),
-            float(upper),
-            len(rows),
-            np.asarray(rows, dtype=np.int32),
-            np.asarray(values, dtype=float),
-        )
-
     def write_model(self, path: str) -> None:
         """Write the held LP to a file HiGHS reads back (e.g. ``.mps``), for solver-alone timings."""
         self._highs.writeModel(path)
-
-    def solution(self) -> np.ndarray:
-        """The current column values (including added columns)."""
-        return np.asarray(self._highs.getSolution().col_value, dtype=float)
 
     def iis(self) -> IIS | None:
         """An irreducible infeasible subset of the held LP, or None if HiGHS finds none."""

@@ -9,7 +9,7 @@ member alone that restores feasibility.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -37,35 +37,54 @@ class Infeasibility:
     text: str
 
 
-def _relax(
-    lp: LinearProgram, row: int | None = None, col: int | None = None, sign: float = 1.0
-) -> tuple[float, np.ndarray] | tuple[None, None]:
-    """Smallest relaxation of one row, or of one column's upper bound, that makes the LP feasible.
+def _elastic(
+    lp: LinearProgram, rows: list[int], signs: list[float], cols: list[int]
+) -> np.ndarray | None:
+    """The solution of ``lp`` with ``rows`` and ``cols``' upper bounds made elastic, or None.
 
-    A row gets a slack column with coefficient ``sign``; every other constraint is kept. Returns
-    (amount, solution), or (None, None) if relaxing this member alone is not enough.
+    Row ``rows[i]`` gets a slack column with coefficient ``signs[i]``; column ``cols[j]``'s upper
+    bound becomes a row y - e <= upper. The slacks (in the rows' and columns' own units) are
+    minimised with every other constraint kept; they follow the model's columns in the solution,
+    rows' slacks first. None if these relaxations cannot make the LP feasible.
     """
-    # Its own copies of the arrays the session edits: the caller's LP stays as it is.
-    session = HighsSession(
-        replace(
-            lp,
-            cost=np.zeros_like(lp.cost),
-            col_lower=lp.col_lower.copy(),
-            col_upper=lp.col_upper.copy(),
-            _positions={},
+    m, n = lp.matrix.shape
+    k, q = len(rows), len(cols)
+    slack = sp.csc_matrix((signs, (rows, np.arange(k))), shape=(m, k))
+    bound_rows = sp.csc_matrix((np.ones(q), (np.arange(q), cols)), shape=(q, n))
+    matrix = sp.csc_matrix(
+        sp.vstack(
+            [
+                sp.hstack([lp.matrix, slack, sp.csc_matrix((m, q))]),
+                sp.hstack([bound_rows, sp.csc_matrix((q, k)), -sp.identity(q)]),
+            ]
         )
     )
-    if row is not None:
-        session.add_column(1.0, 0.0, np.inf, [row], [sign])
-    else:
-        col = cast(int, col)  # one of row and col is given
-        session.set_col_bounds([col], [lp.col_lower[col]], [np.inf])
-        session.set_costs([col], [1.0])
-    if session.run().status != SolveStatus.OPTIMAL:
-        return None, None
-    x = session.solution()
-    amount = x[-1] if row is not None else x[col] - lp.col_upper[col]
-    return max(float(amount), 0.0), x
+    col_upper = lp.col_upper.copy()
+    col_upper[cols] = np.inf
+    elastic = LinearProgram(
+        cost=np.concatenate([np.zeros(n), np.ones(k + q)]),
+        offset=0.0,
+        matrix=matrix,
+        col_lower=np.concatenate([lp.col_lower, np.zeros(k + q)]),
+        col_upper=np.concatenate([col_upper, np.full(k + q, np.inf)]),
+        row_lower=np.concatenate([lp.row_lower, np.full(q, -np.inf)]),
+        row_upper=np.concatenate([lp.row_upper, lp.col_upper[cols]]),
+        integrality=np.concatenate([lp.integrality, np.zeros(k + q, dtype=lp.integrality.dtype)]),
+    )
+    output = HighsSession(elastic, SolveOptions(time_limit=60.0)).run()
+    return output.x
+
+
+def _relax(
+    lp: LinearProgram, row: int | None = None, col: int | None = None, sign: float = 1.0
+) -> float | None:
+    """Smallest relaxation of one row, or of one column's upper bound, that makes the LP feasible.
+
+    The amount, or None if relaxing this member alone is not enough.
+    """
+    rows, cols = ([row], []) if row is not None else ([], [cast(int, col)])
+    x = _elastic(lp, rows, [sign] * len(rows), cols)
+    return None if x is None else max(float(x[lp.matrix.shape[1]]), 0.0)
 
 
 def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibility | None:
@@ -149,7 +168,7 @@ def _row_conflict(
     if name == "stock_target":
         e, p = key
         row = ep.loc[(e, p)]
-        amount, _ = _relax(lp, row=r, sign=1.0)
+        amount = _relax(lp, row=r, sign=1.0)
         daily = row["demand_t"] / row["days"]
         fix = (
             None
@@ -172,7 +191,7 @@ def _row_conflict(
         kind = name.split("_")[0]
         e, holder, p = key
         share = shares[kind].get((e, holder, p), np.nan)
-        amount, _ = _relax(lp, row=r, sign=-1.0)
+        amount = _relax(lp, row=r, sign=-1.0)
         fix = None
         if amount is not None:
             fix = f"allowing {amount:,.1f} t more from {holder} alone restores feasibility"
@@ -180,7 +199,7 @@ def _row_conflict(
             f"{kind} cap", e, p, holder, f"{holder} capped at {share:.0%} of {e}'s purchases", fix
         )
     at_most = np.isfinite(lp.row_upper[r]) and not np.isfinite(lp.row_lower[r])
-    amount, _ = _relax(lp, row=r, sign=-1.0 if at_most else 1.0)
+    amount = _relax(lp, row=r, sign=-1.0 if at_most else 1.0)
     fix = None if amount is None else f"relaxing it alone by {amount:,.3g} restores feasibility"
     return _conflict("your constraint", "", "", "", f"constraint {label}", fix)
 
@@ -190,7 +209,7 @@ def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None
     upper = bound in ("upper", "boxed")
     if name == "buy" and upper:
         e, s, p = key
-        amount, _ = _relax(lp, col=j)
+        amount = _relax(lp, col=j)
         fix = (
             None if amount is None else f"{amount:,.1f} t more capacity alone restores feasibility"
         )
@@ -199,7 +218,7 @@ def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None
         )
     if name == "stock" and upper:
         e, p = key
-        amount, _ = _relax(lp, col=j)
+        amount = _relax(lp, col=j)
         fix = None if amount is None else f"{amount:,.1f} t more storage alone restores feasibility"
         return _conflict("storage room", e, p, "", f"storage room {lp.col_upper[j]:,.1f} t", fix)
     if name == "unmet" and upper:
@@ -276,37 +295,12 @@ def elastic_relaxation(
             cols += [int(j) for j in positions[positions >= 0] if np.isfinite(lp.col_upper[j])]
     if not rows and not cols:
         return None
-    m, n = lp.matrix.shape
-    k, q = len(rows), len(cols)
-    slack = sp.csc_matrix((signs, (rows, np.arange(k))), shape=(m, k))
-    bound_rows = sp.csc_matrix((np.ones(q), (np.arange(q), cols)), shape=(q, n))
-    matrix = sp.csc_matrix(
-        sp.vstack(
-            [
-                sp.hstack([lp.matrix, slack, sp.csc_matrix((m, q))]),
-                sp.hstack([bound_rows, sp.csc_matrix((q, k)), -sp.identity(q)]),
-            ]
-        )
-    )
-    col_upper = lp.col_upper.copy()
-    col_upper[cols] = np.inf
-    elastic = LinearProgram(
-        cost=np.concatenate([np.zeros(n), np.ones(k + q)]),
-        offset=0.0,
-        matrix=matrix,
-        col_lower=np.concatenate([lp.col_lower, np.zeros(k + q)]),
-        col_upper=np.concatenate([col_upper, np.full(k + q, np.inf)]),
-        row_lower=np.concatenate([lp.row_lower, np.full(q, -np.inf)]),
-        row_upper=np.concatenate([lp.row_upper, lp.col_upper[cols]]),
-        integrality=np.concatenate([lp.integrality, np.zeros(k + q, dtype=lp.integrality.dtype)]),
-    )
-    output = HighsSession(elastic, SolveOptions(time_limit=60.0)).run()
-    if output.x is None:
+    x = _elastic(lp, rows, signs, cols)
+    if x is None:
         return None
-    x = output.x
+    n, k = lp.matrix.shape[1], len(rows)
     records = []
-    block = lp.col_blocks["bought"]
-    bought = dict(zip(block.keys(), lp.values("bought", x)))
+    bought = dict(zip(lp.col_blocks["bought"].keys(), lp.values("bought", x)))
     for r, amount in zip(rows, x[n : n + k]):
         if amount > 1e-7:
             name, key, label = lp.row_label(r)
