@@ -29,3 +29,27 @@ def two_supplier(cap=0.6, periods=2, demand=100.0, **policy):
         policy={"country_caps": {"CN": cap}, **policy},
         name="two-supplier",
     )
+
+
+def outcome(result):
+    """A solved result's outcome in priority order: (demand goal, stock-target goal, objective).
+
+    The goals are the optima ``policy.priorities`` reached (0 where a goal was met in full, or
+    not solved for, as with ``priorities: weighted``).
+    """
+    goals = result.solver.get("goal_optima", {})
+    return (goals.get("demand", 0.0), goals.get("stock_targets", 0.0), result.objective)
+
+
+def at_least(a, b, goal_tol=1e-5, rel=1e-7):
+    """Whether outcome ``a`` is no better than ``b`` in priority order, within tolerances.
+
+    Goals first (each kept within about 1e-6 of its optimum by the solver), then the objective.
+    """
+    for i, (x, y) in enumerate(zip(a, b)):
+        tol = (goal_tol if i < len(a) - 1 else 0.0) + rel * max(1.0, abs(x), abs(y))
+        if x > y + tol:
+            return True
+        if x < y - tol:
+            return False
+    return True

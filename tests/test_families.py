@@ -294,14 +294,24 @@ def project_portfolio():
 
 def two_stage_inputs():
     """Nd 40 t in each of two 30-day periods; A (CN) 100 + 10 freight, cap 20; B (AU) 150, cap 15.
-    Stock: 5 t, room 50, holding 2; shortage 1,000. Scenarios: calm (0.75) and cut (0.25): CN
-    delivers half in P2. Spot market: premium 50%, 20% of capacity. CVaR alpha 0.8, weight 0.5."""
+    Stock: 5 t, room 50, holding 2, target 15 days (20 t) at 300 a tonne-period; shortage 1,000.
+    Scenarios: calm (0.75) and cut (0.25): CN delivers half in P2. Spot market: premium 50%, 20%
+    of capacity. CVaR alpha 0.8, weight 0.5."""
     portfolio = rareopt.Portfolio(
         periods={"count": 2, "days": 30},
         demand={"Nd": 40},
         suppliers=[supplier("A", "CN"), supplier("B", "AU")],
         offers=[offer("A", "Nd", 100, 20, freight=10), offer("B", "Nd", 150, 15)],
-        stockpile=[{"element": "Nd", "initial_t": 5, "capacity_t": 50, "holding_usd_per_t": 2}],
+        stockpile=[
+            {
+                "element": "Nd",
+                "initial_t": 5,
+                "capacity_t": 50,
+                "holding_usd_per_t": 2,
+                "target_days": 15,
+                "shortfall_penalty_usd_per_t": 300,
+            }
+        ],
         policy={"shortage_penalty_usd_per_t": 1_000},
     )
     scenarios = rareopt.ScenarioSet(
@@ -489,6 +499,34 @@ def test_family_shortfall_soft_targets(base):
             }
         },
     )
+
+
+def test_family_priority(base):
+    # One row per goal before cost, each its penalty term over its smallest penalty, bounded by
+    # the goal's largest value + 1 until the solver sets it. demand: phi 1e6 everywhere -> 1 on
+    # each u, bound 90 + 60 + 10 + 10 + 1 = 171; stock_targets: Nd 70,000 / 70,000 = 1, Dy P2
+    # 400,000 / 70,000 = 40 / 7, bound 60 + 40 + 5 x 40 / 7 + 1 = 129.571...
+    assert_rows(
+        base,
+        "priority",
+        {
+            ("demand",): (
+                -INF,
+                171,
+                {f"unmet[{e},{p}]": 1 for e in ("Nd", "Dy") for p in ("P1", "P2")},
+            ),
+            ("stock_targets",): (
+                -INF,
+                101 + 200 / 7,
+                {"shortfall[Nd,P1]": 1, "shortfall[Nd,P2]": 1, "shortfall[Dy,P2]": 40 / 7},
+            ),
+        },
+    )
+
+
+def test_family_priority_with_hard_targets(hard):
+    # Hard targets: demand is the only goal (met as far as it is with the targets soft).
+    assert list(hard.row_blocks["priority"].frame["goal"]) == ["demand"]
 
 
 def test_family_shortfall_hard_targets(hard):
@@ -1016,9 +1054,10 @@ def test_family_project_capacity(project):
 # ---------------------------------------------------------------------------------------------
 # Scenario column families (two-stage, CVaR)
 # ---------------------------------------------------------------------------------------------
-# Recourse R_w = sum pi (f - 1) x + sum (1 + mu) pi y + sum eta (h_w - h) + phi sum u_w
-#               + sum r g, with p = (calm 0.75, cut 0.25), eta 2, phi 1,000, mu 0.5,
-# r = mean unit cost of Nd's offers = (110 + 150) / 2 = 130. Scenario columns sit in no cost
+# Recourse R_w = sum pi (f - 1) x + sum max((1 + mu) pi, r) y + max(phi, r) sum u_w
+#               + psi sum v_w + sum r g, with p = (calm 0.75, cut 0.25), phi 1,000, psi 300,
+# mu 0.5, r = the dearest unit cost of Nd's offers = max(110, 150) = 150 (the floor price).
+# No holding: the scenario's stock path changes no holding cost. Scenario columns sit in no cost
 # term (those are the first stage's); their objective is sum_w p_w R_w (+ the CVaR terms).
 
 
@@ -1029,11 +1068,18 @@ def recourse_of(lp, scenario):
 
 
 def test_family_scenario_stock(two_stage):
-    # 0 <= h_w <= room 50; objective p_w x eta: 0.75 x 2 = 1.5, 0.25 x 2 = 0.5.
+    # 0 <= h_w <= room 50; no objective (holding is the nominal plan's).
     labels = [f"scenario_stock[{w},Nd,{p}]" for w in ("calm", "cut") for p in ("P1", "P2")]
     assert_columns(two_stage, "scenario_stock", {lab: (0, 50) for lab in labels}, {})
-    assert objective_entries(two_stage, "scenario_stock") == pytest.approx(
-        dict(zip(labels, [1.5, 1.5, 0.5, 0.5]))
+    assert objective_entries(two_stage, "scenario_stock") == {}
+
+
+def test_family_scenario_shortfall(two_stage):
+    # 0 <= v_w <= T = 15 x 40 / 30 = 20; objective p_w x psi: 0.75 x 300 = 225, 0.25 x 300 = 75.
+    labels = [f"scenario_shortfall[{w},Nd,{p}]" for w in ("calm", "cut") for p in ("P1", "P2")]
+    assert_columns(two_stage, "scenario_shortfall", {lab: (0, 20) for lab in labels}, {})
+    assert objective_entries(two_stage, "scenario_shortfall") == pytest.approx(
+        dict(zip(labels, [225, 225, 75, 75]))
     )
 
 
@@ -1062,12 +1108,12 @@ def test_family_spot(two_stage):
 
 
 def test_family_restock(two_stage):
-    # g >= 0 per (scenario, element); objective p_w x r: 0.75 x 130 = 97.5, 0.25 x 130 = 32.5.
+    # g >= 0 per (scenario, element); objective p_w x r: 0.75 x 150 = 112.5, 0.25 x 150 = 37.5.
     assert_columns(
         two_stage, "restock", {"restock[calm,Nd]": (0, INF), "restock[cut,Nd]": (0, INF)}, {}
     )
     assert objective_entries(two_stage, "restock") == pytest.approx(
-        {"restock[calm,Nd]": 97.5, "restock[cut,Nd]": 32.5}
+        {"restock[calm,Nd]": 112.5, "restock[cut,Nd]": 37.5}
     )
 
 
@@ -1091,41 +1137,38 @@ def test_family_cvar_excess(two_stage):
 
 
 def test_two_stage_recourse_rows(two_stage):
-    # R_calm: holding on h_w and -h, phi on u_w, r on g. R_cut adds the refund of A's undelivered
-    # half in P2, 110 x (0.5 - 1) = -55, and the spot prices 165, 225.
+    # R_calm: max(phi, r) = 1,000 on u_w, psi on v_w, r on g. R_cut adds the refund of A's
+    # undelivered half in P2, 110 x (0.5 - 1) = -55, and the spot prices max(165, 150) = 165 and
+    # max(225, 150) = 225.
     calm = {
-        "scenario_stock[calm,Nd,P1]": 2,
-        "scenario_stock[calm,Nd,P2]": 2,
         "scenario_unmet[calm,Nd,P1]": 1_000,
         "scenario_unmet[calm,Nd,P2]": 1_000,
-        "stock[Nd,P1]": -2,
-        "stock[Nd,P2]": -2,
-        "restock[calm,Nd]": 130,
+        "scenario_shortfall[calm,Nd,P1]": 300,
+        "scenario_shortfall[calm,Nd,P2]": 300,
+        "restock[calm,Nd]": 150,
     }
     cut = {
         "buy[Nd,A,P2]": -55,
         "spot[cut,Nd,A,P2]": 165,
         "spot[cut,Nd,B,P2]": 225,
-        "scenario_stock[cut,Nd,P1]": 2,
-        "scenario_stock[cut,Nd,P2]": 2,
         "scenario_unmet[cut,Nd,P1]": 1_000,
         "scenario_unmet[cut,Nd,P2]": 1_000,
-        "stock[Nd,P1]": -2,
-        "stock[Nd,P2]": -2,
-        "restock[cut,Nd]": 130,
+        "scenario_shortfall[cut,Nd,P1]": 300,
+        "scenario_shortfall[cut,Nd,P2]": 300,
+        "restock[cut,Nd]": 150,
     }
     assert two_stage.recourse.shape[0] == 2
     assert recourse_of(two_stage, 0) == pytest.approx(calm)
     assert recourse_of(two_stage, 1) == pytest.approx(cut)
     # First-stage objective: own cost terms + sum_w p_w R_w. buy[Nd,A,P2]: 110 - 0.25 x 55 =
-    # 96.25; stock: holding 2 - (0.75 + 0.25) x 2 = 0 (the nominal path's holding cancels).
+    # 96.25; stock: its holding 2 (a scenario's stock path adds none).
     assert objective_entries(two_stage, "buy") == pytest.approx(
         {"buy[Nd,A,P1]": 110, "buy[Nd,B,P1]": 150, "buy[Nd,A,P2]": 96.25, "buy[Nd,B,P2]": 150}
     )
     assert cost_entries(two_stage, "stock") == {
         "holding_cost": {"stock[Nd,P1]": 2, "stock[Nd,P2]": 2}
     }
-    assert objective_entries(two_stage, "stock") == {}
+    assert objective_entries(two_stage, "stock") == {"stock[Nd,P1]": 2, "stock[Nd,P2]": 2}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1192,6 +1235,27 @@ def test_family_scenario_balance(two_stage):
     )
 
 
+def test_family_scenario_target(two_stage):
+    # h_w + v + v_w >= T = 20: the targets hold in every scenario, softly.
+    assert_rows(
+        two_stage,
+        "scenario_target",
+        {
+            (w, "Nd", p): (
+                20,
+                INF,
+                {
+                    f"scenario_stock[{w},Nd,{p}]": 1,
+                    f"shortfall[Nd,{p}]": 1,
+                    f"scenario_shortfall[{w},Nd,{p}]": 1,
+                },
+            )
+            for w in ("calm", "cut")
+            for p in ("P1", "P2")
+        },
+    )
+
+
 def test_family_restock_gap(two_stage):
     # g - h[pn] + h_w[pn] >= 0
     assert_rows(
@@ -1230,13 +1294,11 @@ def test_family_cvar_excess_row(two_stage):
     calm = {
         "cvar_excess[calm]": 1,
         "cvar_level[]": 1,
-        "scenario_stock[calm,Nd,P1]": -2,
-        "scenario_stock[calm,Nd,P2]": -2,
         "scenario_unmet[calm,Nd,P1]": -1_000,
         "scenario_unmet[calm,Nd,P2]": -1_000,
-        "stock[Nd,P1]": 2,
-        "stock[Nd,P2]": 2,
-        "restock[calm,Nd]": -130,
+        "scenario_shortfall[calm,Nd,P1]": -300,
+        "scenario_shortfall[calm,Nd,P2]": -300,
+        "restock[calm,Nd]": -150,
     }
     cut = {
         "cvar_excess[cut]": 1,
@@ -1244,13 +1306,11 @@ def test_family_cvar_excess_row(two_stage):
         "buy[Nd,A,P2]": 55,
         "spot[cut,Nd,A,P2]": -165,
         "spot[cut,Nd,B,P2]": -225,
-        "scenario_stock[cut,Nd,P1]": -2,
-        "scenario_stock[cut,Nd,P2]": -2,
         "scenario_unmet[cut,Nd,P1]": -1_000,
         "scenario_unmet[cut,Nd,P2]": -1_000,
-        "stock[Nd,P1]": 2,
-        "stock[Nd,P2]": 2,
-        "restock[cut,Nd]": -130,
+        "scenario_shortfall[cut,Nd,P1]": -300,
+        "scenario_shortfall[cut,Nd,P2]": -300,
+        "restock[cut,Nd]": -150,
     }
     assert_rows(
         two_stage,
@@ -1267,10 +1327,11 @@ def test_family_cvar_excess_row(two_stage):
 def test_every_family_is_covered():
     from rareopt.model.discrete import DISCRETE_COLUMNS, DISCRETE_ROWS
     from rareopt.model.formulation import COLUMN_FAMILIES, ROW_FAMILIES
+    from rareopt.model.priorities import GOAL_ROWS
     from rareopt.model.two_stage import SCENARIO_COLUMNS, SCENARIO_ROWS
 
     families = {*COLUMN_FAMILIES, *ROW_FAMILIES, *DISCRETE_COLUMNS, *DISCRETE_ROWS}
-    families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS}
+    families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS, *GOAL_ROWS}
     tested = {
         name.removeprefix("test_family_") for name in globals() if name.startswith("test_family_")
     }

@@ -1,5 +1,6 @@
 """Infeasible portfolios are explained in domain terms, with the relaxation that fixes each item."""
 
+import pandas as pd
 import pytest
 from helpers import offer, supplier
 
@@ -7,13 +8,14 @@ import rareopt
 from rareopt import SolveStatus
 
 
-def hard_target_portfolio(cap=0.5, au_capacity=30.0):
+def hard_target_portfolio(cap=0.5, au_capacity=60.0):
     """Dy, 30-day periods, demand 100 t, hard target 30 days = 100 t, nothing in stock.
 
-    P1 must end with 100 t in stock whatever demand goes unmet, so purchases >= 100 t; with CN at
-    most 50% the rest, >= 50 t, must come from AU, which has 30 t: infeasible. Alone, 20 t more AU
-    capacity, 20 t more room under the CN cap, or a target 40 t lower (60 t = 2 x 30 t bought)
-    would each restore feasibility.
+    Demand alone can be met (100 t, half from AU's 60 t). Hard targets may not short it, so P1
+    must buy 100 t for demand and 100 t for the stock; with CN at most 50% the rest, >= 100 t,
+    must come from AU, which has 60 t: infeasible. Alone, 40 t more AU capacity, 40 t more room
+    under the CN cap (CN 140 t of 200 t) would each restore feasibility; lowering one period's
+    target alone would not.
     """
     return rareopt.Portfolio(
         periods={"count": 2, "days": 30},
@@ -32,23 +34,25 @@ def test_conflict_names_element_period_cap_and_capacity():
     r = rareopt.solve(hard_target_portfolio())
     assert r.status is SolveStatus.INFEASIBLE
     conflicts = r.conflicts.set_index("kind")
-    assert set(conflicts.index) >= {"hard stock target", "country cap", "capacity"}
-    assert (conflicts["element"] == "Dy").all()
+    assert set(conflicts.index) >= {"hard stock target", "country cap", "capacity", "demand first"}
+    assert (conflicts.drop("demand first")["element"] == "Dy").all()
+    assert "hard targets may not short demand" in conflicts.loc["demand first", "description"]
     assert conflicts.loc["country cap", "holder"] == "CN"
     assert conflicts.loc["capacity", "holder"] == "AU-Lynas"
     assert "CN capped at 50% of Dy's purchases" in r.explanation
-    assert "AU-Lynas can supply at most 30.0 t" in r.explanation
+    assert "AU-Lynas can supply at most 60.0 t" in r.explanation
 
 
 def test_each_relaxation_is_the_smallest_that_restores_feasibility():
     r = rareopt.solve(hard_target_portfolio())
     fixes = r.conflicts.set_index("kind")["relaxation"]
-    assert fixes["capacity"].startswith("20.0 t more capacity")
-    assert "allowing 20.0 t more from CN" in fixes["country cap"]
-    assert "lowering it alone by 40.0 t" in fixes["hard stock target"]
-    # and they do: 20 t more AU capacity is feasible, 19 t is not
-    assert rareopt.solve(hard_target_portfolio(au_capacity=50.0)).ok
-    assert not rareopt.solve(hard_target_portfolio(au_capacity=49.0)).ok
+    assert fixes["capacity"].startswith("40.0 t more capacity")
+    assert "allowing 40.0 t more from CN" in fixes["country cap"]
+    # Lowering P1's target alone cannot do it: P2 would then need 180 t of purchases.
+    assert pd.isna(fixes["hard stock target"])
+    # and they do: 40 t more AU capacity is feasible, 39 t is not
+    assert rareopt.solve(hard_target_portfolio(au_capacity=100.0)).ok
+    assert not rareopt.solve(hard_target_portfolio(au_capacity=99.0)).ok
 
 
 def test_cli_prints_the_explanation_instead_of_a_traceback(tmp_path):
@@ -64,7 +68,7 @@ def test_cli_prints_the_explanation_instead_of_a_traceback(tmp_path):
 
 
 def test_feasible_result_has_no_conflicts():
-    r = rareopt.solve(hard_target_portfolio(au_capacity=60.0))
+    r = rareopt.solve(hard_target_portfolio(au_capacity=100.0))
     assert r.ok and r.conflicts is None
     with pytest.raises(rareopt.NoPlanError):
         rareopt.solve(hard_target_portfolio()).plan

@@ -106,9 +106,11 @@ def test_buy_ahead_when_capacity_disappears():
 def test_stock_target_built_only_when_penalty_outweighs_price_and_holding(penalty, builds):
     """One 30-day period, demand 100 t, target 30 days = 100 t, price 50,000, holding 500 USD/t.
 
-    A tonne bought for the stockpile costs 50,500 USD and saves the penalty: worth it iff the
-    penalty exceeds 50,500. At 51,000: buy 200 t, 100 x 50,000 + 100 x 50,500 = 10,050,000 USD.
-    At 49,000: buy 100 t and pay the shortfall, 5,000,000 + 100 x 49,000 = 9,900,000 USD.
+    With ``priorities: weighted`` a tonne bought for the stockpile costs 50,500 USD and saves the
+    penalty: worth it iff the penalty exceeds 50,500. At 51,000: buy 200 t, 100 x 50,000 + 100 x
+    50,500 = 10,050,000 USD. At 49,000: buy 100 t and pay the shortfall, 5,000,000 + 100 x 49,000
+    = 9,900,000 USD. With the default priorities the target comes before cost: 200 t bought at
+    either penalty, 10,050,000 USD.
     """
     p = rareopt.Portfolio(
         periods={"count": 1, "days": 30},
@@ -124,8 +126,11 @@ def test_stock_target_built_only_when_penalty_outweighs_price_and_holding(penalt
                 "holding_usd_per_t": 500,
             }
         ],
-        policy={"target_shortfall_penalty_usd_per_t": penalty},
+        policy={"target_shortfall_penalty_usd_per_t": penalty, "priorities": "weighted"},
     )
+    in_order = rareopt.solve(p.with_policy(priorities=["demand", "stock_targets", "cost"]))
+    assert in_order.objective == pytest.approx(10_050_000)
+    assert in_order.stock["shortfall_t"].sum() == pytest.approx(0, abs=1e-6)
     r = rareopt.solve(p)
     if builds:
         assert r.objective == pytest.approx(10_050_000)
@@ -203,8 +208,8 @@ def test_horizon_caps_let_a_cheap_period_carry_the_share():
 
 
 def test_per_element_shortfall_penalty_overrides_the_policy():
-    """Same one-period instance as above with the policy at 49,000 (no build) but Nd's own
-    penalty at 51,000: Nd's stock is built, 10,050,000 USD."""
+    """Same one-period instance as above, weighted, with the policy at 49,000 (no build) but Nd's
+    own penalty at 51,000: Nd's stock is built, 10,050,000 USD."""
     p = rareopt.Portfolio(
         periods={"count": 1, "days": 30},
         demand={"Nd": 100},
@@ -219,7 +224,7 @@ def test_per_element_shortfall_penalty_overrides_the_policy():
                 "shortfall_penalty_usd_per_t": 51_000,
             }
         ],
-        policy={"target_shortfall_penalty_usd_per_t": 49_000},
+        policy={"target_shortfall_penalty_usd_per_t": 49_000, "priorities": "weighted"},
     )
     assert rareopt.solve(p).objective == pytest.approx(10_050_000)
     blank = p.replace_tables(stockpile=p.stockpile.assign(shortfall_penalty_usd_per_t=None))
@@ -227,13 +232,14 @@ def test_per_element_shortfall_penalty_overrides_the_policy():
 
 
 def test_capacity_dual_matches_resolve_with_more_capacity():
-    """Capacity 80 t against demand 100 t at price 800,000 and shortage 1,000,000: one more tonne
-    of capacity saves 200,000 USD; the unused capacity of a second, dearer offer is worth 0."""
+    """Weighted: capacity 80 t against demand 100 t at price 800,000 and shortage 1,000,000: one
+    more tonne of capacity saves 200,000 USD; the unused capacity of a dearer offer is worth 0."""
     p = rareopt.Portfolio(
         periods=1,
         demand={"Tb": 100},
         suppliers=[supplier("A", "CN"), supplier("B", "AU")],
         offers=[offer("A", "Tb", 800_000, 80), offer("B", "Tb", 1_500_000, 50)],
+        policy={"priorities": "weighted"},
     )
     r = rareopt.solve(p)
     duals = r.duals.xs("capacity", level="constraint")["dual"]

@@ -31,7 +31,7 @@ from rareopt.model.formulation import (
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
 from rareopt.results.solve import CheckedSolution, checked_solution
-from rareopt.solving.hhi_cuts import run_with_hhi_caps
+from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
 
@@ -285,7 +285,7 @@ def frontier(
     records = []
     for value in progress_bar(values, progress, f"frontier {vary}", unit="point"):
         point.apply(value)
-        output, _ = run_with_hhi_caps(session, base_layout)
+        output, _, _ = run_in_order(session, base_layout)
         record = {
             vary: value,
             "status": output.status.value,

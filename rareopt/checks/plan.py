@@ -19,7 +19,7 @@ from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
 from rareopt.inputs.tables import ALL
 
-__all__ = ["check_plan", "tolerance", "TOL_REL"]
+__all__ = ["check_plan", "stock_targets", "tolerance", "TOL_REL"]
 
 TOL_REL = 1e-6
 
@@ -69,6 +69,40 @@ def _cap_grid(caps: pd.DataFrame, key: str, holders: list, elements: list) -> np
         if holder in holder_at and element in element_at:
             grid[element_at[element], holder_at[holder]] = share
     return grid
+
+
+def stock_targets(portfolio: Portfolio) -> tuple[np.ndarray, np.ndarray]:
+    """Stock targets (t) and their shortfall penalties (USD/t per period), element x period.
+
+    A target in days becomes tonnes at the period's own consumption rate (demand / days); an
+    element whose stockpile row leaves the penalty blank takes the policy's.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> target, penalty = stock_targets(load_example("tiny"))
+    >>> target.shape == penalty.shape == (2, 3)
+    True
+    """
+    elements, labels = portfolio.elements, portfolio.period_labels
+    target = np.zeros((len(elements), len(labels)))
+    st = portfolio.stock_target
+    target[_codes(st["element"], elements), _codes(st["period"], labels)] = st[
+        "target_days"
+    ].to_numpy(float)
+    demand = np.zeros_like(target)
+    dm = portfolio.demand
+    demand[_codes(dm["element"], elements), _codes(dm["period"], labels)] = dm["demand_t"].to_numpy(
+        float
+    )
+    days = portfolio.periods.set_index("period")["days"].reindex(labels).to_numpy(float)
+    penalty = (
+        portfolio.stockpile.set_index("element")["shortfall_penalty_usd_per_t"]
+        .reindex(elements)
+        .fillna(portfolio.policy.target_shortfall_penalty_usd_per_t)
+        .to_numpy(float)
+    )
+    return target * demand / days[None, :], np.repeat(penalty[:, None], len(labels), axis=1)
 
 
 def check_plan(
@@ -251,7 +285,6 @@ def check_plan(
     first = np.tile(np.arange(n_p) == 0, n_e)
     initial = np.repeat(stockpile["initial_t"].fillna(0.0).to_numpy(float), n_p)
     previous = np.where(first, initial, np.roll(level, 1))
-    days = portfolio.periods.set_index("period")["days"].reindex(labels).to_numpy(float)
     grid_elements = np.repeat(np.asarray(elements, dtype=object), n_p)
     r = {
         "element": grid_elements,
@@ -261,7 +294,7 @@ def check_plan(
         "level": level,
         "expected": previous + bought - (d - u),
         "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
-        "target": on_grid(portfolio.stock_target, "target_days") * d / np.tile(days, n_e),
+        "target": stock_targets(portfolio)[0].ravel(),
         "short": on_grid(stock, "shortfall_t"),
     }
     blank = np.full(len(r["u"]), "")
@@ -648,13 +681,11 @@ def _recompute_cost(
     plain = plan["plain_t"].to_numpy(float)
     bought = plain != 0
     per_row = unit[element, supplier]
-    stockpile = portfolio.stockpile.set_index("element")
-    holding = stockpile["holding_usd_per_t"]
-    penalty = stockpile["shortfall_penalty_usd_per_t"].dropna()
-    default = policy.target_shortfall_penalty_usd_per_t
-    grid = pd.Index(r["element"])
-    holding_cost = float(holding.reindex(grid).fillna(0.0).to_numpy() @ r["level"])
-    per_t = penalty.reindex(grid).fillna(default).to_numpy()
+    holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
+    holding_cost = float(
+        holding.reindex(pd.Index(r["element"])).fillna(0.0).to_numpy() @ r["level"]
+    )
+    per_t = stock_targets(portfolio)[1].ravel()
     shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
         # A purchase with no offer has no price: the capacity check reports it; here it adds 0.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rareopt.checks.plan import TOL_REL, tolerance
+from rareopt.checks.plan import TOL_REL, stock_targets, tolerance
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.portfolio import Portfolio
 
@@ -40,9 +40,10 @@ def check_recourse(
     fractions : ndarray
         Delivered fraction per scenario (rows, in the order of ``flows``) and purchase.
     nominal : DataFrame
-        Nominal plan per (element, period): level_t, unmet_t.
+        Nominal plan per (element, period): level_t, shortfall_t, unmet_t.
     flows : DataFrame
-        Per (scenario, element, period): spot_t, unmet_t, level_t.
+        Per (scenario, element, period): spot_t, unmet_t, level_t, shortfall_t (stock below
+        target beyond the nominal plan's).
     spot : DataFrame
         Spot rows: scenario, element, supplier, period, spot_t.
     spot_share, spot_premium : float
@@ -123,7 +124,12 @@ def check_recourse(
     f_spot = np.where(known, fractions[spot_w, np.maximum(row, 0)], 0.0)
     x_spot = np.where(known, x[np.maximum(row, 0)], 0.0)
     cap_spot = cap_grid[spot_offer * n_p + spot_period]
-    unit_spot = unit_grid[spot_offer] * (1.0 + spot_premium)
+    # Every replacement of an undelivered tonne costs at least the element's floor price.
+    replacement = replacement_prices(portfolio)
+    floor = np.array([replacement.get(e, 0.0) for e in elements])
+    unit_spot = np.maximum(
+        unit_grid[spot_offer] * (1.0 + spot_premium), floor[code(spot["element"], elements)]
+    )
     spot_t = spot["spot_t"].to_numpy(float)
     where = spot[["scenario", "element", "supplier", "period"]].reset_index(drop=True)
     record("spot >= 0", where, -spot_t)
@@ -139,11 +145,11 @@ def check_recourse(
         + code(flows["element"], elements) * n_p
         + code(flows["period"], labels)
     )
-    level = np.zeros(n_w * cells)
-    unmet = np.zeros(n_w * cells)
+    level, unmet, short = (np.zeros(n_w * cells) for _ in range(3))
     level[flow_index] = flows["level_t"].to_numpy(float)
     unmet[flow_index] = flows["unmet_t"].to_numpy(float)
-    level, unmet = level.reshape(n_w, n_e, n_p), unmet.reshape(n_w, n_e, n_p)
+    short[flow_index] = flows["shortfall_t"].to_numpy(float)
+    level, unmet, short = (a.reshape(n_w, n_e, n_p) for a in (level, unmet, short))
     demand = np.zeros(cells)
     demand[
         code(portfolio.demand["element"], elements) * n_p + code(portfolio.demand["period"], labels)
@@ -152,7 +158,6 @@ def check_recourse(
     stockpile = portfolio.stockpile.set_index("element").reindex(elements)
     room = stockpile["capacity_t"].fillna(0.0).to_numpy(float)
     initial = stockpile["initial_t"].fillna(0.0).to_numpy(float)
-    holding = stockpile["holding_usd_per_t"].fillna(0.0).to_numpy(float)
     previous = np.concatenate(
         [np.broadcast_to(initial[None, :, None], (n_w, n_e, 1)), level[:, :, :-1]], axis=2
     )
@@ -179,18 +184,31 @@ def check_recourse(
     base = nominal.reindex(pd.MultiIndex.from_product([elements, labels]))
     base_level = base["level_t"].to_numpy(float).reshape(1, n_e, n_p)
     base_unmet = base["unmet_t"].to_numpy(float).reshape(1, n_e, n_p)
+    base_short = base["shortfall_t"].to_numpy(float).reshape(1, n_e, n_p)
     record("scenario unmet >= nominal unmet", grid, (base_unmet - unmet).ravel())
-    penalty = portfolio.policy.shortage_penalty_usd_per_t
+    # The stock targets hold in every scenario, softly: stock below target beyond the nominal
+    # plan's shortfall is the scenario's, in [0, target].
+    target, target_penalty = stock_targets(portfolio)
+    has_target = np.broadcast_to(target[None] > 0, shape)
+    record(
+        "scenario stock + shortfall >= target",
+        grid,
+        np.where(has_target, target[None] - level - base_short - short, 0.0).ravel(),
+    )
+    record(
+        "scenario shortfall in [0, target]",
+        grid,
+        np.maximum(-short, short - np.where(has_target, target[None], 0.0)).ravel(),
+    )
+    unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, floor)
     extra = (
         refund
         + spot_cost
-        + holding[None, :, None] * (level - base_level)
-        + penalty * (unmet - base_unmet)
+        + unmet_cost[None, :, None] * (unmet - base_unmet)
+        + np.where(has_target, target_penalty[None] * short, 0.0)
     )
-    replacement = replacement_prices(portfolio)
-    price = np.array([replacement.get(e, 0.0) for e in elements])
     missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
-    per_element = extra.sum(axis=2) + price[None, :] * missing
+    per_element = extra.sum(axis=2) + floor[None, :] * missing
     recourse = pd.DataFrame(
         {"extra_cost_usd": per_element.ravel()},
         index=pd.MultiIndex.from_product([names, elements], names=["scenario", "element"]),

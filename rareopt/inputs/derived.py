@@ -1,6 +1,6 @@
 """Facts derived from a portfolio's tables that the model and the independent checks share.
 
-One home for the year length, the horizon in years, the replacement price of stock and whether
+One home for the year length, the horizon in years, the replacement (floor) price of a tonne and whether
 a portfolio has discrete contract decisions, so that the formulation, the checks and the reports
 cannot drift apart on them.
 """
@@ -70,16 +70,20 @@ def has_discrete_decisions(portfolio: Portfolio) -> bool:
 
 
 def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
-    """USD/t at which a scenario's stock gap at the end is valued, per element.
+    """USD/t that a tonne a disruption takes away costs to replace, per element: the floor price.
 
-    The mean unit cost (price + freight) of the element's offers.
+    The dearest unit cost (price + freight) among the element's offers. A scenario refunds an
+    undelivered tonne at its contract's unit cost, which is never above this; so that a delivery
+    disruption can never make a plan cheaper, every way a scenario replaces the tonne costs at
+    least this much: spot purchases, extra unmet demand and stock missing at the horizon's end
+    against the nominal plan (``docs/formulation.md``, "Recourse cost").
 
     Examples
     --------
     >>> from rareopt.inputs.examples import load_example
     >>> replacement_prices(load_example("tiny"))["Nd"]
-    60000.0
+    70000.0
     """
     offers = portfolio.offers
     unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
-    return {e: float(v) for e, v in unit.groupby(offers["element"]).mean().items()}
+    return {e: float(v) for e, v in unit.groupby(offers["element"]).max().items()}

@@ -183,6 +183,10 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "shortage_penalty_usd_per_t": _plain(policy.shortage_penalty_usd_per_t),
             "target_shortfall_penalty_usd_per_t": _plain(policy.target_shortfall_penalty_usd_per_t),
             "risk_weight_usd_per_t": _plain(policy.risk_weight_usd_per_t),
+            "priorities": (
+                policy.priorities if isinstance(policy.priorities, str) else list(policy.priorities)
+            ),
+            "hard_demand": bool(policy.hard_demand),
             "hard_stock_targets": bool(policy.hard_stock_targets),
             "group_caps": _group_records(policy.group_caps),
             "group_floors": _group_records(policy.group_floors),

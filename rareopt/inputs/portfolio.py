@@ -25,6 +25,7 @@ from rareopt.inputs.projects import project_table
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
+    GOALS,
     SOURCE,
     SUPPLIER_KINDS,
     TableLike,
@@ -192,8 +193,18 @@ class Policy:
         Cost of one tonne of stock below its target, per period (USD/t per period).
     risk_weight_usd_per_t : float
         USD per tonne bought per unit of supplier risk score.
+    priorities : sequence of str or "weighted"
+        The order in which goals are met (default ``("demand", "stock_targets", "cost")``):
+        each goal is optimised in turn and kept at its optimum while the later ones are, so no
+        plan leaves demand unmet, or stock below target, while some plan avoids it. Within a goal
+        the penalties weigh one element or period against another. ``"demand"`` and
+        ``"stock_targets"`` may swap; ``"cost"`` comes last. ``"weighted"``: one objective, the
+        penalties blended with the spend (see ``docs/formulation.md``, "Priorities").
+    hard_demand : bool
+        If true, demand must be met in full (no unmet demand); the model may then be infeasible.
     hard_stock_targets : bool
-        If true, stock must reach its target (no priced shortfall); the model may then be infeasible.
+        If true, stock must reach its target in every period, without leaving demand unmet that
+        a plan without targets would meet; the model may then be infeasible.
     group_caps : records, optional
         Maximum share of each element's purchases from a group of countries:
         ``{"group": "CN+MM", "countries": ["CN", "MM"], "max_share": 0.6, "element": "*"}``.
@@ -231,6 +242,8 @@ class Policy:
     shortage_penalty_usd_per_t: float = 1.0e6
     target_shortfall_penalty_usd_per_t: float = 1.0e4
     risk_weight_usd_per_t: float = 0.0
+    priorities: Any = GOALS
+    hard_demand: bool = False
     hard_stock_targets: bool = False
     group_caps: Any = None
     group_floors: Any = None
@@ -248,6 +261,8 @@ class Policy:
         object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
         object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
         object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
+        if isinstance(self.priorities, (list, tuple)):
+            object.__setattr__(self, "priorities", tuple(self.priorities))
         salvage = self.salvage_usd_per_t
         object.__setattr__(
             self,

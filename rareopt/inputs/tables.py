@@ -25,6 +25,10 @@ __all__ = [
 
 SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
 CAP_BASES = ("period", "horizon")
+GOALS = ("demand", "stock_targets", "cost")
+"""The goals ``policy.priorities`` orders: meeting demand, keeping stock at target, cost."""
+WEIGHTED = "weighted"
+"""``policy.priorities: weighted``: one objective, the penalties blended with the spend."""
 SOURCE = "_source"
 """Column naming the user's table and row that a normalised row came from (dropped after checks)."""
 ALL = "*"

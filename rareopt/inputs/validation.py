@@ -21,7 +21,7 @@ import pandas as pd
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
 from rareopt.inputs.projects import project_issues
-from rareopt.inputs.tables import ALL, CAP_BASES, SOURCE, SUPPLIER_KINDS
+from rareopt.inputs.tables import ALL, CAP_BASES, GOALS, SOURCE, SUPPLIER_KINDS, WEIGHTED
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -431,8 +431,21 @@ def _validate_policy(
     share = policy.country_floor_share
     if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 < share <= 1):
         check.add("policy", "country_floor_share", share, "a number > 0 and <= 1")
-    if not isinstance(policy.hard_stock_targets, (bool, np.bool_)):
-        check.add("policy", "hard_stock_targets", policy.hard_stock_targets, "true or false")
+    for name in ("hard_demand", "hard_stock_targets"):
+        if not isinstance(getattr(policy, name), (bool, np.bool_)):
+            check.add("policy", name, getattr(policy, name), "true or false")
+    order = policy.priorities
+    if order != WEIGHTED and not (
+        isinstance(order, tuple)
+        and sorted(map(str, order)) == sorted(GOALS)
+        and order[-1] == "cost"
+    ):
+        check.add(
+            "policy",
+            "priorities",
+            list(order) if isinstance(order, tuple) else order,
+            f"'{WEIGHTED}', or the goals {list(GOALS)} each once, in order, with cost last",
+        )
 
 
 def criticality_issues(settings, countries: Sequence[str]) -> list[ValidationIssue]:

@@ -34,6 +34,7 @@ from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
 from rareopt.model.layout import ModelLayout
 from rareopt.model.lp import LinearProgram, LPBuilder
+from rareopt.model.priorities import add_goal_rows, goals_in_order
 
 __all__ = [
     "COST_KINDS",
@@ -267,7 +268,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     columns("buy", buy["capacity_t"].to_numpy(float))
     columns("concentrate", conc["capacity_t"].to_numpy(float))
     stock = columns("stock", ep["stock_capacity_t"].to_numpy(float))
-    unmet = columns("unmet", ep["demand_t"].to_numpy(float))
+    unmet = columns("unmet", 0.0 if policy.hard_demand else ep["demand_t"].to_numpy(float))
     shortfall = columns("shortfall", shortfall_room)
     bought = columns("bought", np.inf)
     surplus_col = columns("surplus", np.inf)
@@ -346,6 +347,10 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         rows(name, low, high, supply_terms, total_terms)
         share_entries[name] = (total_terms[0], total_terms[1])
     add_discrete_families(b, layout, terms, bought)
+    goals = goals_in_order(policy)
+    if goals:
+        upper = np.concatenate([hi for _, hi, _ in b.col_parts])
+        add_goal_rows(b, terms, upper, goals)
     # The coefficient maps a sweep edits (see the module docstring), located once here.
     price = np.zeros(b.n_cols)
     price[: len(buy)] = buy["price_usd_per_t"].to_numpy(float)
@@ -429,7 +434,9 @@ def target_bounds(
     """Stock targets of ``days`` of demand for the ``members`` of ``stock_target`` (a mask).
 
     Returns the rows and their lower bounds (target t = days x demand / period days), and the
-    shortfall columns and their upper bounds (the target with soft targets, else 0).
+    shortfall columns and their upper bounds (the target with soft targets, else 0); in a
+    two-stage model also every scenario's ``scenario_target`` rows and ``scenario_shortfall``
+    columns.
 
     Examples
     --------
@@ -445,6 +452,16 @@ def target_bounds(
     block = lp.row_blocks["stock_target"]
     target = days * lp.parameters["target_rate_t_per_day"][members]
     at = block.frame["ep"].to_numpy()[members]
-    cols = lp.col_blocks["shortfall"].positions[at]
-    upper = target if lp.parameters["soft_targets"] else np.zeros(len(target))
-    return block.positions[members], target, cols, upper
+    rows = [block.positions[members]]
+    lower = [target]
+    cols = [lp.col_blocks["shortfall"].positions[at]]
+    upper = [target if lp.parameters["soft_targets"] else np.zeros(len(target))]
+    if "scenario_target" in lp.row_blocks and len(members):
+        # The same targets in every scenario (scenario-major, in the targets' order), always soft.
+        n_w = len(lp.row_blocks["scenario_target"].positions) // len(members)
+        each = np.tile(members, n_w)
+        rows.append(lp.row_blocks["scenario_target"].positions[each])
+        cols.append(lp.col_blocks["scenario_shortfall"].positions[each])
+        lower.append(np.tile(target, n_w))
+        upper.append(np.tile(target, n_w))
+    return tuple(np.concatenate(part) for part in (rows, lower, cols, upper))

@@ -4,9 +4,10 @@ The first stage is the deterministic model of :func:`rareopt.model.pyomo_view.bu
 ``buy[e, s, p]`` and the nominal stock path, with caps, targets and their costs. Each scenario w
 adds its recourse: deliveries ``f[w, e, s, p] * buy`` (``f`` the delivered fraction), emergency
 ``spot[w, e, s, p]`` purchases from undisrupted supply, its own stock ``scenario_stock[w, e, p]``
-(drawn below target if need be: targets shape the plan, not the emergency) and
-``scenario_unmet[w, e, p]``, demand left unmet beyond the nominal plan's. The recourse cost
-``recourse[w]`` is what the scenario costs beyond the nominal plan. Symbols and the
+(held to the stock targets as the nominal plan is, softly: ``scenario_shortfall[w, e, p]`` is stock
+below target beyond the nominal plan's) and ``scenario_unmet[w, e, p]``, demand left unmet beyond
+the nominal plan's. The recourse cost ``recourse[w]`` is what the scenario costs beyond the nominal
+plan, and a delivery disruption never makes it negative. Symbols and the
 non-anticipativity assumption: ``docs/formulation.md``.
 
 One scenario's part can be built on its own (``only=[name]``), which is what a decomposition
@@ -49,6 +50,7 @@ __all__ = [
 SCENARIO_COLUMNS = (
     "scenario_stock",
     "scenario_unmet",
+    "scenario_shortfall",
     "spot",
     "restock",
     "cvar_level",
@@ -59,6 +61,7 @@ SCENARIO_COLUMNS = (
 SCENARIO_ROWS = (
     "spot_room",
     "scenario_balance",
+    "scenario_target",
     "restock_gap",
     "scenario_unmet_room",
     "cvar_excess_row",
@@ -149,7 +152,10 @@ def _spot_rows(
     """Spot variables: offers still delivering, from an element's first disrupted period on.
 
     Spot buying starts only once a scenario's disruption of that element has begun: before it the
-    recourse could otherwise stock up on a disruption it cannot yet know about.
+    recourse could otherwise stock up on a disruption it cannot yet know about. A spot tonne costs
+    (1 + premium) x the offer's unit cost, and never less than the element's floor price
+    (:func:`~rareopt.inputs.derived.replacement_prices`): a cheap supplier outside the caps must not
+    make a disruption of a dear one pay.
     """
     buy = layout.buy
     columns = ["scenario", "buy", "limit_t", "unit_cost_usd_per_t"]
@@ -168,12 +174,15 @@ def _spot_rows(
     eligible &= ~buy["supplier"].isin(projects).to_numpy()[None, :]
     scenario, row = np.nonzero(eligible)
     capacity = buy["capacity_t"].to_numpy()[row]
+    floor = buy["element"].map(replacement_prices(layout.portfolio)).to_numpy(float)[row]
     return pd.DataFrame(
         {
             "scenario": scenario,
             "buy": row,
             "limit_t": spot_share * fractions[scenario, row] * capacity,
-            "unit_cost_usd_per_t": buy["unit_cost_usd_per_t"].to_numpy()[row] * (1 + spot_premium),
+            "unit_cost_usd_per_t": np.maximum(
+                buy["unit_cost_usd_per_t"].to_numpy()[row] * (1 + spot_premium), floor
+            ),
         }
     )
 
@@ -300,9 +309,10 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     -------
     LinearProgram
         Column families beyond the base model's: ``scenario_stock``, ``scenario_unmet``
-        (scenario, element, period), ``spot`` (scenario, element, supplier, period),
-        ``restock`` (scenario, element), with CVaR ``cvar_level`` and ``cvar_excess``
-        (scenario); row families ``spot_room``, ``scenario_balance``, ``restock_gap``,
+        (scenario, element, period), ``scenario_shortfall`` (scenario, element, period with a
+        stock target), ``spot`` (scenario, element, supplier, period), ``restock`` (scenario,
+        element), with CVaR ``cvar_level`` and ``cvar_excess`` (scenario); row families
+        ``spot_room``, ``scenario_balance``, ``scenario_target``, ``restock_gap``,
         ``scenario_unmet_room`` and with CVaR ``cvar_excess_row``. ``cost_terms`` are the
         first stage's; ``recourse`` the recourse cost (USD) per scenario as a linear function of
         the columns (a CSR matrix, one row per scenario).
@@ -339,6 +349,17 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     level = b.columns("scenario_stock", w_ep, wep_key, 0.0, stock_cap)
     demand = np.tile(ep["demand_t"].to_numpy(float), n_w)
     short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, demand)
+    targets = layout.stock_targets
+    n_t = len(targets)
+    w_target = pd.DataFrame(
+        {
+            "scenario": np.repeat(scenario, n_t),
+            "element": np.tile(targets["element"].to_numpy(object), n_w),
+            "period": np.tile(targets["period"].to_numpy(object), n_w),
+        }
+    )
+    target_t = np.tile(targets["target_t"].to_numpy(float), n_w)
+    below = b.columns("scenario_shortfall", w_target, wep_key, 0.0, target_t)
     sw, sb = spot["scenario"].to_numpy(np.int64), spot["buy"].to_numpy(np.int64)
     spot_frame = pd.DataFrame(
         {
@@ -357,28 +378,34 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     )
     restock = b.columns("restock", restock_frame, ("scenario", "element"), 0.0, np.inf)
 
-    # Recourse per scenario: undelivered contracts not paid for, spot bought, holding beyond the
-    # nominal plan's, extra unmet demand at the shortage penalty, and the stock missing at the
-    # end against the nominal plan at the replacement price (a surplus earns nothing: crediting
-    # it would make a disruption pay, by storing spot purchases or unmet demand to sell later).
+    # Recourse per scenario: undelivered contracts not paid for; every way of making up for
+    # them (spot purchases, extra unmet demand, stock missing at the end against the nominal
+    # plan) at no less than the element's floor price, the dearest contract's unit cost, so that
+    # a delivery disruption never pays; and stock below target beyond the nominal plan's at the
+    # target penalty. A surplus at the end earns nothing (crediting it would let a scenario store
+    # spot purchases or unmet demand to sell later), and holding is the plan's (storage is booked
+    # for the nominal path; drawing it down in an emergency saves nothing).
     cut_w, cut_b = np.nonzero(f < 1.0)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy(float)
-    holding = np.tile(ep["holding_usd_per_t"].to_numpy(float), n_w)
     every_w = np.repeat(np.arange(n_w), n_ep)
     every_i = np.tile(np.arange(n_ep), n_w)
     row_of = np.arange(n_w * n_ep)
-    replacement = replacement_prices(portfolio)
-    last_price = np.array([replacement.get(e, 0.0) for e in elements[last]])
+    floor = pd.Series(elements).map(replacement_prices(portfolio)).fillna(0.0).to_numpy(float)
+    unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, floor)
+    target_penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)[targets["ep"].to_numpy()]
     rw, rc, rv = triplets(
         (cut_w, base["buy"] + cut_b, unit_cost[cut_b] * (f[cut_w, cut_b] - 1.0)),
         (sw, spot_col + np.arange(n_spot), spot["unit_cost_usd_per_t"].to_numpy(float)),
-        (every_w, level + row_of, holding),
-        (every_w, short + row_of, portfolio.policy.shortage_penalty_usd_per_t),
-        (every_w, base["stock"] + every_i, -holding),
+        (every_w, short + row_of, np.tile(unmet_cost, n_w)),
+        (
+            np.repeat(np.arange(n_w), n_t),
+            below + np.arange(n_w * n_t),
+            np.tile(target_penalty, n_w),
+        ),
         (
             np.repeat(np.arange(n_w), n_last),
             restock + np.arange(n_w * n_last),
-            np.tile(last_price, n_w),
+            np.tile(floor[last], n_w),
         ),
     )
     weight, p = slayout.risk.weight, slayout.probabilities
@@ -425,6 +452,21 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (row_of, short + row_of, 1.0),
         (row_of, level + row_of, -1.0),
         (carried, level + carried - 1, 1.0),
+    )
+    # The stock targets hold in every scenario as in the nominal plan, soft (an emergency may
+    # draw the stockpile below target, at the target penalty for what it adds to the nominal
+    # shortfall): h[w] + v + v[w] >= T. The last period's target is the terminal condition.
+    at = np.tile(targets["ep"].to_numpy(), n_w)
+    one_target = np.arange(n_w * n_t)
+    b.rows(
+        "scenario_target",
+        w_target,
+        wep_key,
+        target_t,
+        np.inf,
+        (one_target, level + np.repeat(np.arange(n_w) * n_ep, n_t) + at, 1.0),
+        (one_target, base["shortfall"] + at, 1.0),
+        (one_target, below + one_target, 1.0),
     )
     gap = np.arange(n_w * n_last)
     b.rows(

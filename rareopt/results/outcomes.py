@@ -30,14 +30,15 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     slayout : ScenarioLayout
         Scenario layout.
     values : dict of ndarray
-        ``buy`` (purchases), ``level`` and ``unmet`` (scenarios x element-periods), ``spot``.
+        ``buy`` (purchases), ``level``, ``unmet`` and ``shortfall`` (scenarios x
+        element-periods), ``spot``.
 
     Returns
     -------
     dict
         ``flows``: scenario, element, period, contracted_t, delivered_t, spot_t, unmet_t,
-        level_t; ``spot``: scenario, element, supplier, period, spot_t, limit_t,
-        unit_cost_usd_per_t; ``deliveries``: rows whose delivery differs from the contract or
+        level_t, shortfall_t (below target beyond the nominal plan's); ``spot``: scenario,
+        element, supplier, period, spot_t, limit_t, unit_cost_usd_per_t; ``deliveries``: rows whose delivery differs from the contract or
         that have spot purchases.
     """
     buy, ep = layout.buy, layout.element_period
@@ -66,6 +67,7 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
             "spot_t": flows_spot,
             "unmet_t": values["unmet"].ravel(),
             "level_t": values["level"].ravel(),
+            "shortfall_t": values["shortfall"].ravel(),
         }
     )
     spot_rows = pd.DataFrame(
@@ -350,9 +352,12 @@ def extract_outcome(
         "unmet": lp.values("scenario_unmet", x).reshape(shape)
         + unmet["unmet_t"].to_numpy()[None, :],
         "spot": lp.values("spot", x),
+        "shortfall": np.zeros(shape),
     }
+    at = layout.stock_targets["ep"].to_numpy()
+    values["shortfall"][:, at] = lp.values("scenario_shortfall", x).reshape(len(slayout.names), -1)
     tables = recourse_tables(layout, slayout, values)
-    nominal = stock[["level_t"]].join(unmet[["unmet_t"]])
+    nominal = stock[["level_t", "shortfall_t"]].join(unmet[["unmet_t"]])
     checks, violations, recourse = check_recourse(
         layout.portfolio,
         plan.reset_index(),

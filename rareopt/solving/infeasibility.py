@@ -110,11 +110,15 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
         kind: frame.set_index(["element", kind, "period"])["max_share"]
         for kind, frame in caps.items()
     }
+    # A goal held at a positive optimum (demand that cannot all be met even without the hard
+    # targets) moves when capacities or caps change, so holding it fixed, only lower targets are
+    # sure remedies; a goal at zero stays there whatever is relaxed.
+    moving_goal = any(lp.row_label(r)[0] == "priority" and lp.row_upper[r] > 1e-3 for r in iis.rows)
     rows = []
     for r in iis.rows:
-        rows.append(_row_conflict(lp, r, ep, shares))
+        rows.append(_row_conflict(lp, r, ep, shares, moving_goal))
     for j, bound in zip(iis.cols, iis.col_bounds):
-        rows.append(_col_conflict(lp, j, bound))
+        rows.append(_col_conflict(lp, j, bound, moving_goal))
     conflicts = pd.DataFrame([c for c in rows if c is not None])
     lines = [
         "No plan satisfies every constraint. These conflict (an irreducible infeasible subset: "
@@ -129,6 +133,8 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
     families = members & (set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS) | {""})
     # Nothing changeable in the subset (demand against its own limits): try every lever.
     levers = families or set(_RELAXABLE_ROWS) | set(_RELAXABLE_BOUNDS)
+    if moving_goal:
+        levers = {"stock_target"}
     relaxation = elastic_relaxation(lp, levers, ep["demand_t"] / ep["days"])
     if relaxation is not None and len(relaxation):
         lines.append("The smallest total change of these, over every period, that restores a plan:")
@@ -155,11 +161,26 @@ def _conflict(
 
 
 def _row_conflict(
-    lp: LinearProgram, r: int, ep: pd.DataFrame, shares: dict[str, pd.Series]
+    lp: LinearProgram,
+    r: int,
+    ep: pd.DataFrame,
+    shares: dict[str, pd.Series],
+    moving_goal: bool = False,
 ) -> dict[str, str | None] | None:
     name, key, label = lp.row_label(r)
     if name == "purchases":
         return None  # the definition of total purchases; nothing to relax
+    if name == "priority":
+        (goal,) = key
+        what = {"demand": "unmet demand", "stock_targets": "stock below target"}[goal]
+        return _conflict(
+            f"{goal.replace('_', ' ')} first",
+            "",
+            "",
+            "",
+            f"no more {what} than the best plan's ({lp.row_upper[r]:,.1f} t-equivalent, the "
+            f"{goal.replace('_', ' ')} goal: hard targets may not short demand a plan would meet)",
+        )
     if name == "balance":
         e, p = key
         return _conflict(
@@ -191,7 +212,7 @@ def _row_conflict(
         kind = name.split("_")[0]
         e, holder, p = key
         share = shares[kind].get((e, holder, p), np.nan)
-        amount = _relax(lp, row=r, sign=-1.0)
+        amount = None if moving_goal else _relax(lp, row=r, sign=-1.0)
         fix = None
         if amount is not None:
             fix = f"allowing {amount:,.1f} t more from {holder} alone restores feasibility"
@@ -199,17 +220,19 @@ def _row_conflict(
             f"{kind} cap", e, p, holder, f"{holder} capped at {share:.0%} of {e}'s purchases", fix
         )
     at_most = np.isfinite(lp.row_upper[r]) and not np.isfinite(lp.row_lower[r])
-    amount = _relax(lp, row=r, sign=-1.0 if at_most else 1.0)
-    fix = None if amount is None else f"relaxing it alone by {amount:,.3g} restores feasibility"
+    amount = None if moving_goal else _relax(lp, row=r, sign=-1.0 if at_most else 1.0)
+    fix = None if amount is None else f"relaxing it alone by {amount:,.3f} restores feasibility"
     return _conflict("your constraint", "", "", "", f"constraint {label}", fix)
 
 
-def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None] | None:
+def _col_conflict(
+    lp: LinearProgram, j: int, bound: str, moving_goal: bool = False
+) -> dict[str, str | None] | None:
     name, key, label = lp.col_label(j)
     upper = bound in ("upper", "boxed")
     if name == "buy" and upper:
         e, s, p = key
-        amount = _relax(lp, col=j)
+        amount = None if moving_goal else _relax(lp, col=j)
         fix = (
             None if amount is None else f"{amount:,.1f} t more capacity alone restores feasibility"
         )
@@ -218,7 +241,7 @@ def _col_conflict(lp: LinearProgram, j: int, bound: str) -> dict[str, str | None
         )
     if name == "stock" and upper:
         e, p = key
-        amount = _relax(lp, col=j)
+        amount = None if moving_goal else _relax(lp, col=j)
         fix = None if amount is None else f"{amount:,.1f} t more storage alone restores feasibility"
         return _conflict("storage room", e, p, "", f"storage room {lp.col_upper[j]:,.1f} t", fix)
     if name == "unmet" and upper:
