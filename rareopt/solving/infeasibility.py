@@ -113,7 +113,8 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
     # A goal held at a positive optimum (demand that cannot all be met even without the hard
     # targets) moves when capacities or caps change, so holding it fixed, only lower targets are
     # sure remedies; a goal at zero stays there whatever is relaxed.
-    moving_goal = any(lp.row_label(r)[0] == "priority" and lp.row_upper[r] > 1e-3 for r in iis.rows)
+    goals = lp.row_blocks.get("priority")
+    moving_goal = goals is not None and bool((lp.row_upper[goals.positions] > 1e-3).any())
     rows = []
     for r in iis.rows:
         rows.append(_row_conflict(lp, r, ep, shares, moving_goal))
