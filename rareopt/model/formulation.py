@@ -464,4 +464,9 @@ def target_bounds(
         cols.append(lp.col_blocks["scenario_shortfall"].positions[each])
         lower.append(np.tile(target, n_w))
         upper.append(np.tile(target, n_w))
-    return tuple(np.concatenate(part) for part in (rows, lower, cols, upper))
+    return (
+        np.concatenate(rows),
+        np.concatenate(lower),
+        np.concatenate(cols),
+        np.concatenate(upper),
+    )

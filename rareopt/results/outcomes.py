@@ -38,8 +38,8 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     dict
         ``flows``: scenario, element, period, contracted_t, delivered_t, spot_t, unmet_t,
         level_t, shortfall_t (below target beyond the nominal plan's); ``spot``: scenario,
-        element, supplier, period, spot_t, limit_t, unit_cost_usd_per_t; ``deliveries``: rows whose delivery differs from the contract or
-        that have spot purchases.
+        element, supplier, period, spot_t, limit_t, unit_cost_usd_per_t; ``deliveries``: rows
+        whose delivery differs from the contract or that have spot purchases.
     """
     buy, ep = layout.buy, layout.element_period
     names = slayout.names

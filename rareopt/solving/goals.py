@@ -89,7 +89,9 @@ def run_in_order(
         absolute, relative = GOAL_TOLERANCE
         return value + absolute + relative * abs(value)
 
-    def finish(output: SolverOutput, table: pd.DataFrame | None):
+    def finish(
+        output: SolverOutput, table: pd.DataFrame | None
+    ) -> tuple[SolverOutput, pd.DataFrame | None, pd.DataFrame | None]:
         total = replace(
             output,
             iterations=sum(r.iterations for r in runs),

@@ -187,7 +187,7 @@ def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
     timings["solve_seconds"] = (
         time.perf_counter() - start if hhi_log is not None else output.solve_seconds
     )
-    solver = {
+    solver: dict[str, Any] = {
         "rows": int(lp.matrix.shape[0]),
         "columns": int(lp.matrix.shape[1]),
         "nonzeros": int(lp.matrix.nnz),
@@ -198,8 +198,8 @@ def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
         "max_primal_infeasibility": output.max_primal_infeasibility,
     }
     if goals is not None:
-        # Each goal's optimum in its scaled units (0: no plan does better than none unmet).
-        solver["goal_optima"] = goals["optimum"].to_dict()
+        # Each goal's optimum in its scaled units (0: met in full).
+        solver["goal_optima"] = {str(g): float(v) for g, v in goals["optimum"].items()}
     status, explanation, conflicts, relaxation = output.status, None, None, None
     if hhi_log is not None and len(hhi_log):
         excess = float(hhi_log["max_hhi_excess"].iloc[-1])
