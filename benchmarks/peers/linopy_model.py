@@ -109,7 +109,7 @@ def solve_with_linopy(portfolio, scenarios=None) -> dict:
     )
     if scenarios is not None:
         objective = objective + _add_scenarios(
-            m, portfolio, scenarios, coords, cap, unit, demand, initial, room, holding, first
+            m, portfolio, scenarios, coords, cap, unit, demand, initial, room, first, target_t, penalty
         )
     m.add_objective(objective)
     built = time.perf_counter() - start
@@ -124,7 +124,7 @@ def solve_with_linopy(portfolio, scenarios=None) -> dict:
 
 
 def _add_scenarios(
-    m, portfolio, scenarios, coords, cap, unit, demand, initial, room, holding, first
+    m, portfolio, scenarios, coords, cap, unit, demand, initial, room, first, target_t, penalty
 ):
     """The scenarios' recourse variables and rows; returns the expected recourse cost."""
     from rareopt.inputs.derived import replacement_prices
@@ -153,6 +153,7 @@ def _add_scenarios(
     )
 
     buy, stock, unmet = m.variables["buy"], m.variables["stock"], m.variables["unmet"]
+    nominal_short = m.variables["shortfall"]
     w_ep = {"scenario": names, "element": coords["element"], "period": coords["period"]}
     level = m.add_variables(
         lower=0,
@@ -162,6 +163,13 @@ def _add_scenarios(
     )
     short = m.add_variables(
         lower=0, upper=demand.expand_dims(scenario=names), coords=w_ep, name="scenario_unmet"
+    )
+    below = m.add_variables(
+        lower=0,
+        upper=target_t.expand_dims(scenario=names),
+        coords=w_ep,
+        mask=(target_t > 0).expand_dims(scenario=names),
+        name="scenario_shortfall",
     )
     spot = m.add_variables(lower=0, upper=spot_limit, mask=spot_limit > 0, name="spot")
     restock = m.add_variables(
@@ -183,21 +191,27 @@ def _add_scenarios(
         restock + level.sel(period=last) - stock.sel(period=last) >= 0, name="restock_gap"
     )
     m.add_constraints(unmet + short <= demand, name="scenario_unmet_room")
+    m.add_constraints(
+        level + nominal_short + below >= target_t,
+        mask=(target_t > 0).expand_dims(scenario=names),
+        name="scenario_target",
+    )
     replacement = replacement_prices(portfolio)
     price = xr.DataArray(
         [replacement.get(v, 0.0) for v in coords["element"]],
         coords={"element": coords["element"]},
         dims=["element"],
     )
-    spot_cost = unit * (1 + scenarios.spot_premium)
+    # Every replacement of an undelivered tonne costs at least the element's floor price.
+    spot_cost = np.maximum(unit * (1 + scenarios.spot_premium), price)
+    unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, price)
     # Undelivered contracts are not paid for: expected refund per unit bought, summed over
     # the scenarios once, rather than a term per scenario and purchase.
     refund = (probability * (f - 1.0)).sum("scenario") * unit
     return (
         (refund * buy).sum()
         + (probability * spot_cost * spot).sum()
-        + (probability * holding * level).sum()
-        + portfolio.policy.shortage_penalty_usd_per_t * (probability * short).sum()
-        - (holding * stock).sum()
+        + (probability * unmet_cost * short).sum()
+        + (probability * penalty * below).sum()
         + (probability * price * restock).sum()
     )

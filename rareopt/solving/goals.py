@@ -25,11 +25,11 @@ from rareopt.solving.highs import HighsSession
 
 __all__ = ["GOAL_TOLERANCE", "run_in_order"]
 
-GOAL_TOLERANCE = (1e-6, 1e-9)
+GOAL_TOLERANCE = (1e-9, 1e-12)
 """(absolute, relative): a goal is kept within absolute + relative x its optimum of it.
 
 Goals are in scaled units (a tonne of the goal's least penalised element), so the absolute part
-is at most a millionth of a tonne of any element. The bound is the value at the goal's own
+is at most a billionth of a tonne of any element. The bound is the value at the goal's own
 optimal plan plus this, so that plan stays feasible for the later solves whatever the rounding."""
 
 
@@ -46,8 +46,8 @@ def run_in_order(
     hhi_log : DataFrame or None
         The HHI cut loop's iterations over every solve.
     goals : DataFrame or None
-        Per goal (index ``goal``): ``optimum`` (scaled units), ``bound`` (what the later solves
-        kept it within) and ``solves``; None without goals (``priorities: weighted``).
+        Per goal (index ``goal``): ``optimum``, in scaled units (0: met in full, and then held
+        at exactly 0 by its columns' bounds); None without goals (``priorities: weighted``).
 
     Examples
     --------
@@ -77,6 +77,7 @@ def run_in_order(
     every = np.arange(len(whole))
     runs: list[SolverOutput] = []
     logs: list[pd.DataFrame] = []
+    zeroed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def run() -> SolverOutput:
         output, log = run_with_hhi_caps(session, layout, model)
@@ -85,34 +86,54 @@ def run_in_order(
             logs.append(log)
         return output
 
-    def bound(value: float) -> float:
+    def hold(goal: str, optimum: float) -> None:
+        """Keep ``goal`` at ``optimum``: by its row, and exactly at 0 by its columns' bounds."""
         absolute, relative = GOAL_TOLERANCE
-        return value + absolute + relative * abs(value)
+        session.set_row_bounds([row[goal]], [-np.inf], [optimum + absolute + relative * optimum])
+        if optimum <= absolute:
+            # Met in full: the goal's columns (unmet demand, shortfall) are fixed at 0 so that
+            # no tolerance's worth of them is traded for cost in the later solves.
+            cols = np.flatnonzero(vectors[goal] > 0)
+            zeroed[goal] = (cols, lp.col_upper[cols].copy())
+            session.set_col_bounds(cols, lp.col_lower[cols], np.zeros(len(cols)))
+
+    def release(goal: str) -> None:
+        cols, upper = zeroed.pop(goal)
+        session.set_col_bounds(cols, lp.col_lower[cols], upper)
+        session.set_row_bounds([row[goal]], [-np.inf], [loose[goals.index(goal)]])
 
     def finish(
-        output: SolverOutput, table: pd.DataFrame | None
+        output: SolverOutput, optima: dict[str, float] | None
     ) -> tuple[SolverOutput, pd.DataFrame | None, pd.DataFrame | None]:
+        for goal in list(zeroed):  # the session's bounds as they came (a frontier goes on)
+            cols, upper = zeroed.pop(goal)
+            session.set_col_bounds(cols, lp.col_lower[cols], upper)
+        session.set_costs(every, whole)
         total = replace(
             output,
             iterations=sum(r.iterations for r in runs),
             solve_seconds=sum(r.solve_seconds for r in runs),
         )
-        return total, (pd.concat(logs, ignore_index=True) if logs else None), table
+        table = None
+        if optima is not None:
+            table = pd.DataFrame({"optimum": pd.Series(optima, dtype=float)})
+            table.index.name = "goal"
+        log = pd.concat(logs, ignore_index=True) if logs else None
+        return total, log, table
 
     hard_targets = layout.portfolio.policy.hard_stock_targets
     if not lp.is_mip and not hard_targets:
-        # Every goal at zero: when that is feasible it is the lexicographic optimum, in one solve.
-        session.set_row_bounds(rows, np.full(len(rows), -np.inf), np.full(len(rows), bound(0.0)))
+        # Every goal met in full: when that is feasible it is the lexicographic optimum, in one
+        # solve. Otherwise the goals go in order.
+        for goal in goals:
+            hold(goal, 0.0)
         output = run()
         if output.status.is_ok:
-            table = pd.DataFrame(
-                {"optimum": 0.0, "bound": bound(0.0), "solves": 1},
-                index=pd.Index(goals, name="goal"),
-            )
-            return finish(output, table)
-        session.set_row_bounds(rows, np.full(len(rows), -np.inf), loose)
+            return finish(output, dict.fromkeys(goals, 0.0))
+        for goal in goals:
+            release(goal)
 
-    found = []
+    optima: dict[str, float] = {}
     for goal in goals:
         soft = _soften_targets(session, lp) if hard_targets else None
         session.set_costs(every, vectors[goal])
@@ -120,14 +141,11 @@ def run_in_order(
         if soft is not None:
             session.set_col_bounds(soft, np.zeros(len(soft)), np.zeros(len(soft)))
         if output.x is None:
-            session.set_costs(every, whole)
             return finish(output, None)
-        optimum = float(vectors[goal] @ output.x)
-        session.set_row_bounds([row[goal]], [-np.inf], [bound(optimum)])
-        found.append({"goal": goal, "optimum": optimum, "bound": bound(optimum), "solves": 1})
+        optima[goal] = float(vectors[goal] @ output.x)
+        hold(goal, optima[goal])
     session.set_costs(every, whole)
-    output = run()
-    return finish(output, pd.DataFrame(found).set_index("goal"))
+    return finish(run(), optima)
 
 
 def _soften_targets(session: HighsSession, lp: LinearProgram) -> np.ndarray:
