@@ -263,8 +263,14 @@ def stress(
     plot: Annotated[
         Path | None, typer.Option(help="Save the cost distribution (PNG/SVG); plot extra.")
     ] = None,
+    below_days: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Report the probability of falling below this many days of cover."
+        ),
+    ] = 30.0,
 ) -> None:
-    """Stress-test the portfolio's cost-optimal plan: contracts fixed, recourse per scenario."""
+    """Stress-test the portfolio's plan: contracts fixed, recourse per scenario."""
     from rareopt.analysis.stress import stress_test
     from rareopt.results.solve import solve as run_solve
 
@@ -283,8 +289,8 @@ def stress(
     except RareoptError as exc:
         code = EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_NO_PLAN
         raise _fail(str(exc), code) from None
-    typer.echo(f"stress test of the cost-optimal plan for {problem.name}: {chosen.name}")
-    typer.echo(outcome.summary())
+    typer.echo(f"stress test of the plan for {problem.name}: {chosen.name}")
+    typer.echo(outcome.summary(below_days=below_days))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name in ("cost", "elements", "stock", "deliveries"):

@@ -270,3 +270,30 @@ def test_an_element_bought_nowhere_has_no_hhi_in_the_indicators_or_a_comparison(
     assert np.isnan(rareopt.plan_indicators(result).loc["Dy", "hhi"])
     table = rareopt.compare(result, rareopt.solve(tiny))
     assert np.isnan(table.loc[("hhi", "Dy"), "difference"])  # not "more diversified"
+
+
+def test_probability_of_falling_below_n_days_weights_the_scenarios_where_cover_drops():
+    japan = rareopt.load_example("japan")
+    scenarios = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.75},
+            {
+                "name": "embargo",
+                "probability": 0.25,
+                "disruptions": [{"country": "CN", "start": 6, "duration": 2}],
+            },
+        ]
+    )
+    outcome = rareopt.stress_test(rareopt.solve(japan), scenarios)
+    lowest = outcome.elements["min_days_of_cover"]
+    # Between the embargo's low point and the calm one only the embargo falls below (elements
+    # whose lowest point is the start, before the embargo, have none between).
+    dropped = [e for e in japan.elements if lowest[("embargo", e)] < lowest[("calm", e)] - 1e-6]
+    assert "Nd" in dropped
+    for element in dropped:
+        calm, cut = lowest[("calm", element)], lowest[("embargo", element)]
+        middle = (calm + cut) / 2
+        assert outcome.probability_below(middle)[element] == pytest.approx(0.25)
+        assert outcome.probability_below(cut - 1e-6)[element] == 0.0
+        assert outcome.probability_below(calm + 1e-6)[element] == pytest.approx(1.0)
+    assert "probability of falling below 45 days" in outcome.summary(below_days=45)

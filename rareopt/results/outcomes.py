@@ -262,8 +262,32 @@ class ScenarioOutcome:
             }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("element")
 
-    def summary(self) -> str:
+    def probability_below(self, days: float) -> pd.Series:
+        """Per element: the probability that its stock falls below ``days`` of cover at some point.
+
+        Days of cover are the stock at the end of a period over that period's daily demand; the
+        nominal plan's own low points count too (a plan that starts below ``days`` falls below
+        in every scenario).
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+        >>> out = rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios
+        >>> out.probability_below(0.0).tolist()
+        [0.0, 0.0]
+        """
+        p = self.cost["probability"]
+        low = self.elements["min_days_of_cover"] < days
+        weighted = low.astype(float) * p.reindex(low.index.get_level_values("scenario")).to_numpy()
+        return weighted.groupby(level="element", sort=False).sum().rename(
+            f"probability_below_{days:g}_days"
+        )
+
+    def summary(self, below_days: float = 30.0) -> str:
         """A readable account: risk metrics, then per scenario and per element.
+
+        ``below_days``: the headline probability of falling below this many days of cover.
 
         Examples
         --------
@@ -283,6 +307,8 @@ class ScenarioOutcome:
             f"probability of unmet demand beyond the plan's own "
             f"{m['probability_of_extra_unmet']:.1%} (any unmet {m['probability_of_unmet']:.1%}); "
             f"expected unmet {m['expected_unmet_t']:,.1f} t",
+            f"probability of falling below {below_days:g} days of cover: "
+            + ", ".join(f"{e} {v:.1%}" for e, v in self.probability_below(below_days).items()),
         ]
         with pd.option_context(
             "display.width",
