@@ -380,8 +380,11 @@ def extract_outcome(
         "spot": lp.values("spot", x),
         "shortfall": np.zeros(shape),
     }
-    at = layout.stock_targets["ep"].to_numpy()
-    values["shortfall"][:, at] = lp.values("scenario_shortfall", x).reshape(len(slayout.names), -1)
+    # Where the LP's scenario targets sit (a frontier over target days keeps its base LP's rows).
+    below = lp.col_blocks["scenario_shortfall"]
+    first = below.frame["scenario"].to_numpy() == slayout.names[0]
+    at = ep_index(layout, below.frame[first])
+    values["shortfall"][:, at] = below.values(x).reshape(len(slayout.names), -1)
     tables = recourse_tables(layout, slayout, values)
     nominal = stock[["level_t", "shortfall_t"]].join(unmet[["unmet_t"]])
     checks, violations, recourse = check_recourse(
