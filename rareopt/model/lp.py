@@ -200,7 +200,9 @@ class SolverOutput:
 
     ``x`` is None without a feasible plan; ``row_dual``/``col_dual`` are None for a MIP or when
     HiGHS holds no valid dual solution. ``row_dual[i]`` is the change in objective (USD) per unit
-    increase of row i's active bound; ``col_dual[j]`` the same for column j's bound.
+    increase of row i's active bound; ``col_dual[j]`` the same for column j's bound. ``basis`` is
+    kept with the duals: the solver's optimal basis, opaque to all but the solving layer, which
+    ranges the duals from it when they are read (:func:`rareopt.solving.highs.ranging`).
     """
 
     status: SolveStatus
@@ -215,6 +217,7 @@ class SolverOutput:
     mip_nodes: int | None = None
     iterations: int = 0
     max_primal_infeasibility: float = 0.0
+    basis: Any = None
 
 
 def fix_integers(lp: LinearProgram, x: np.ndarray) -> LinearProgram:

@@ -1,19 +1,23 @@
 """Figures for a briefing (matplotlib, in the ``plot`` extra: ``pip install 'rareopt[plot]'``).
 
 Every function takes an optional ``ax`` to draw on and an optional ``filename`` to save to (PNG, SVG
-or anything matplotlib writes), and returns the ``Axes``. Nothing here changes a result.
+or anything matplotlib writes), and returns the ``Axes``; :func:`plot_stock_cover`, one small panel
+per element, takes no ``ax`` and returns its ``Figure``. Nothing here changes a result.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from rareopt.inputs.tables import ALL
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from rareopt.results.outcomes import ScenarioOutcome
     from rareopt.results.result import Result
@@ -22,6 +26,7 @@ __all__ = [
     "country_colours",
     "plot_imports_by_country",
     "plot_stock",
+    "plot_stock_cover",
     "plot_hhi",
     "plot_frontier",
     "plot_scenario_costs",
@@ -29,12 +34,18 @@ __all__ = [
 ]
 
 
-def _plot_io(ax: Axes | None, filename: str | None, title: str):
-    """The Axes to draw on (a new figure when None) and a finisher that titles and saves it."""
+def _pyplot():
+    """matplotlib.pyplot, or an ImportError that says how to install it."""
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError("plots need matplotlib: pip install 'rareopt[plot]'") from exc
+    return plt
+
+
+def _plot_io(ax: Axes | None, filename: str | None, title: str):
+    """The Axes to draw on (a new figure when None) and a finisher that titles and saves it."""
+    plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
 
@@ -113,6 +124,79 @@ def plot_stock(
     ax.set_ylabel("t REO")
     ax.legend()
     return finish()
+
+
+def plot_stock_cover(
+    result: Result, elements: list[str] | None = None, filename: str | None = None
+) -> Figure:
+    """Stock in days of cover against the target, one small panel per element.
+
+    Days of cover are the stock at the end of a period over that period's daily demand (demand,
+    t / the period's days), as ``result.stock["days_of_cover"]``; a period without demand has none
+    (left blank). Periods below target are shaded.
+
+    Parameters
+    ----------
+    result : Result
+        A result with a plan.
+    elements : list of str, optional
+        The elements to draw (default: all of the portfolio's).
+    filename : str, optional
+        Where to save the figure.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> figure = plot_stock_cover(rareopt.solve(rareopt.load_example("tiny")))
+    >>> [ax.get_title() for ax in figure.axes], figure.axes[0].get_lines()[0].get_ydata().tolist()
+    (['Nd', 'Dy'], [20.0, 30.0, 30.0])
+    """
+    plt = _pyplot()
+    elements = list(result.portfolio.elements if elements is None else elements)
+    columns = min(len(elements), 4)
+    rows = math.ceil(len(elements) / columns)
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(2.8 * columns + 0.6, 2.3 * rows + 0.6),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    labels = result.portfolio.period_labels
+    positions = np.arange(len(labels))
+    # A dozen tick labels at most: 24 monthly labels do not fit under a small panel.
+    ticks = positions[:: math.ceil(len(labels) / 12)]
+    for ax, element in zip(axes.flat, elements):
+        stock = result.stock.xs(element, level="element").reindex(labels)
+        days = stock["days_of_cover"].replace(np.inf, np.nan).to_numpy(float)
+        target = stock["target_days"].to_numpy(float)
+        ax.plot(positions, days, marker=".", label="stock, days of cover")
+        ax.plot(positions, target, linestyle="--", color="grey", label="target, days")
+        ax.fill_between(
+            positions,
+            days,
+            target,
+            where=days < target,
+            interpolate=True,
+            color="tab:red",
+            alpha=0.3,
+            label="below target",
+        )
+        ax.set_title(element)
+        ax.set_ylim(bottom=0)
+        ax.set_xticks(ticks, [labels[k] for k in ticks], rotation=90, fontsize="small")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("days")
+    for ax in axes.flat[len(elements) :]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="outside lower center", ncols=3, fontsize="small")
+    figure.suptitle("Stock against target, days of cover")
+    if filename is not None:
+        figure.savefig(filename, dpi=120)
+    return figure
 
 
 def plot_hhi(result: Result, ax: Axes | None = None, filename: str | None = None) -> Axes:
@@ -228,14 +312,15 @@ def plot_scenario_costs(
 def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[str]:
     """Save every result plot into ``directory``.
 
-    Purchases and stock per element, HHI, and for a two-stage result the scenario cost curve.
+    Purchases and stock per element, stock in days of cover, HHI, and for a two-stage result the
+    scenario cost curve.
 
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import tempfile, rareopt
     >>> len(save_result_plots(rareopt.solve(rareopt.load_example("tiny")), tempfile.mkdtemp()))
-    5
+    6
     """
     import os
 
@@ -248,6 +333,9 @@ def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[
             path = os.path.join(directory, f"{name}_{element}.{fmt}")
             plt.close(draw(result, element, filename=path).figure)
             paths.append(path)
+    path = os.path.join(directory, f"stock_cover.{fmt}")
+    plt.close(plot_stock_cover(result, filename=path))
+    paths.append(path)
     path = os.path.join(directory, f"hhi.{fmt}")
     plt.close(plot_hhi(result, filename=path).figure)
     paths.append(path)

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import highspy
@@ -22,7 +22,15 @@ import numpy as np
 from rareopt.model.lp import LinearProgram, SolverOutput
 from rareopt.status import SolveStatus
 
-__all__ = ["SolveOptions", "HighsSession", "IIS", "status_from_highs", "LP_ALGORITHMS"]
+__all__ = [
+    "SolveOptions",
+    "HighsSession",
+    "IIS",
+    "Ranging",
+    "ranging",
+    "status_from_highs",
+    "LP_ALGORITHMS",
+]
 
 LP_ALGORITHMS = ("choose", "simplex", "ipm", "pdlp")
 
@@ -176,6 +184,7 @@ try:
 except (OSError, TypeError):  # no C library to flush by name (e.g. Windows): Python's flush must do
     _LIBC = None
 
+
 def _flush_c_stdout() -> None:
     if _LIBC is not None:
         _LIBC.fflush(None)
@@ -279,6 +288,140 @@ def _run(h: highspy.Highs, lp: LinearProgram) -> SolverOutput:
         mip_nodes=int(info.mip_node_count) if lp.is_mip else None,
         iterations=int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0),
         max_primal_infeasibility=float(info.max_primal_infeasibility),
+        basis=_saved_basis(h, lp) if duals_ok else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """HiGHS's optimal basis, with the LP's costs and bounds as solved and any rows beyond its own.
+
+    ``cuts`` is None or (lower, upper, starts, columns, values): the HHI cuts HiGHS held, row-wise.
+    """
+
+    basis: highspy.HighsBasis
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    cuts: tuple[np.ndarray, ...] | None
+
+
+def _saved_basis(h: highspy.Highs, lp: LinearProgram) -> _Basis:
+    """What :func:`ranging` needs to rebuild the optimum later without HiGHS's object.
+
+    Copies of the basis, costs and bounds take well under a millisecond; ranging itself (a second
+    hand-off) is left to the few results whose duals are read. The LP's own arrays may be edited
+    after the solve (the goal loop restores the bounds it tightened), hence the copies.
+    """
+    own = lp.matrix.shape[0]
+    extra = h.getNumRow() - own
+    cuts = None
+    if extra > 0:
+        rows = np.arange(own, own + extra, dtype=np.int32)
+        _, _, lower, upper, _ = h.getRows(extra, rows)
+        _, starts, columns, values = h.getRowsEntries(extra, rows)
+        cuts = (lower, upper, starts, columns, values)
+    return _Basis(
+        h.getBasis(),
+        lp.cost.copy(),
+        lp.col_lower.copy(),
+        lp.col_upper.copy(),
+        lp.row_lower.copy(),
+        lp.row_upper.copy(),
+        cuts,
+    )
+
+
+@dataclass(frozen=True)
+class Ranging:
+    """How far each bound of an optimal LP may move while its basis, so every dual, stays optimal.
+
+    Attributes
+    ----------
+    row_from, row_to : ndarray
+        Per row of the LP, the lowest and highest value of its right-hand side (the bound it
+        sits at) for which the duals hold. A row off its bounds (dual 0) keeps its dual until
+        its bound crosses the row's activity: its upper bound from the activity up without
+        limit, its lower bound from the activity down, an equality's only at the activity.
+    col_from, col_to : ndarray
+        Per column, the same for its upper bound (a column below it: from its value up).
+    """
+
+    row_from: np.ndarray
+    row_to: np.ndarray
+    col_from: np.ndarray
+    col_to: np.ndarray
+
+
+_AT_BOUND = (int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kUpper))
+
+
+def _statuses(statuses: list[highspy.HighsBasisStatus], count: int) -> np.ndarray:
+    """The first ``count`` basis statuses as HiGHS's codes."""
+    return np.fromiter(map(int, statuses[:count]), dtype=np.int8, count=count)
+
+
+def ranging(lp: LinearProgram, output: SolverOutput) -> Ranging | None:
+    """HiGHS's ranging (``Highs.getRanging``) at the optimal basis ``output`` kept.
+
+    ``lp``, with the costs and bounds and any HHI cuts it was solved with, goes to a fresh HiGHS
+    started from that basis: optimal, so HiGHS runs no iteration, and ranges it. None when
+    ``output`` kept no basis (a MIP, or no LP duals), or when HiGHS cannot range that basis (it
+    had to move from it: the ranges would be another basis's).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> lp = LinearProgram(cost=np.array([1.0]), offset=0.0, matrix=sp.csc_matrix([[1.0]]),
+    ...     col_lower=np.ones(1), col_upper=np.array([10.0]), row_lower=np.array([2.0]),
+    ...     row_upper=np.array([np.inf]), integrality=np.zeros(1, dtype=np.int32))
+    >>> r = ranging(lp, HighsSession(lp).run())  # x >= 2 costs 1 per unit while 1 <= rhs <= 10
+    >>> r.row_from.tolist(), r.row_to.tolist()
+    ([1.0], [10.0])
+    """
+    saved = output.basis
+    if saved is None:
+        return None
+    lp = replace(
+        lp,
+        cost=saved.cost,
+        col_lower=saved.col_lower,
+        col_upper=saved.col_upper,
+        row_lower=saved.row_lower,
+        row_upper=saved.row_upper,
+    )
+    h = _make_highs(lp, SolveOptions(presolve=False, lp_algorithm="simplex"))
+    if saved.cuts is not None:
+        lower, upper, starts, columns, values = saved.cuts
+        h.addRows(len(lower), lower, upper, len(values), starts, columns, values)
+    h.setBasis(saved.basis)
+    h.run()
+    if (
+        h.getModelStatus() != highspy.HighsModelStatus.kOptimal
+        or h.getInfo().simplex_iteration_count > 0
+    ):
+        return None
+    status, found = h.getRanging()
+    if status != highspy.HighsStatus.kOk or not found.valid:
+        return None
+    n_rows, n_cols = lp.matrix.shape
+    basis, solution = h.getBasis(), h.getSolution()
+    activity = np.asarray(solution.row_value, dtype=float)[:n_rows]
+    x = np.asarray(solution.col_value, dtype=float)
+    # HiGHS ranges a variable off its bounds by forcing its value, not by moving a bound; the
+    # bound of such a row or column is free to move up to its value.
+    row_at = np.isin(_statuses(basis.row_status, n_rows), _AT_BOUND)
+    col_at = _statuses(basis.col_status, n_cols) == int(highspy.HighsBasisStatus.kUpper)
+    row_dn = np.asarray(found.row_bound_dn.value_, dtype=float)[:n_rows]
+    row_up = np.asarray(found.row_bound_up.value_, dtype=float)[:n_rows]
+    finite_upper, finite_lower = np.isfinite(lp.row_upper), np.isfinite(lp.row_lower)
+    return Ranging(
+        row_from=np.where(row_at, row_dn, np.where(finite_upper, activity, -np.inf)),
+        row_to=np.where(row_at, row_up, np.where(finite_lower, activity, np.inf)),
+        col_from=np.where(col_at, np.asarray(found.col_bound_dn.value_, dtype=float), x),
+        col_to=np.where(col_at, np.asarray(found.col_bound_up.value_, dtype=float), np.inf),
     )
 
 
