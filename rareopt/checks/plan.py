@@ -286,6 +286,7 @@ def check_plan(
     initial = np.repeat(stockpile["initial_t"].fillna(0.0).to_numpy(float), n_p)
     previous = np.where(first, initial, np.roll(level, 1))
     grid_elements = np.repeat(np.asarray(elements, dtype=object), n_p)
+    target, target_penalty = stock_targets(portfolio)
     r = {
         "element": grid_elements,
         "period": np.tile(np.asarray(labels, dtype=object), n_e),
@@ -294,7 +295,8 @@ def check_plan(
         "level": level,
         "expected": previous + bought - (d - u),
         "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
-        "target": stock_targets(portfolio)[0].ravel(),
+        "target": target.ravel(),
+        "psi": target_penalty.ravel(),
         "short": on_grid(stock, "shortfall_t"),
     }
     blank = np.full(len(r["u"]), "")
@@ -685,7 +687,7 @@ def _recompute_cost(
     holding_cost = float(
         holding.reindex(pd.Index(r["element"])).fillna(0.0).to_numpy() @ r["level"]
     )
-    per_t = stock_targets(portfolio)[1].ravel()
+    per_t = r["psi"]
     shortfall_cost = float((per_t * r["short"])[r["target"] > 0].sum())
     return float(
         # A purchase with no offer has no price: the capacity check reports it; here it adds 0.

@@ -136,8 +136,8 @@ class LazyTables(Mapping[str, Any]):
 
 _WHY_NO_TABLE = {
     "duals": (
-        "marginal values exist for a deterministic model with a plan (an LP, or a MIP's LP with "
-        "its integer decisions fixed); a two-stage model reports scenario outcomes instead"
+        "marginal values exist for a plan whose LP has duals (an LP, a MIP's LP with its integer "
+        "decisions fixed, or a two-stage LP's first stage with the recourse re-optimised)"
     ),
     "contracts": "the portfolio has no contract costs, minimum orders or counts",
     "projects": "the portfolio has no projects",
