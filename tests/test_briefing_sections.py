@@ -248,3 +248,16 @@ def test_without_matplotlib_each_figure_is_a_note(tmp_path, no_matplotlib):
     assert section(text, "Figures").strip() == note
     assert table(section(text, "Stock against target"))  # the table stays
     assert "![" not in text and not list(tmp_path.glob("*.png"))
+
+
+def test_briefing_quotes_re_solved_steps_of_the_cap_not_only_marginal_values(tmp_path):
+    japan = rareopt.load_example("japan")
+    path = tmp_path / "japan.md"
+    rareopt.solve(japan).report(str(path))
+    text = path.read_text()
+    assert "re-solved point by point" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 49.0 |"))
+    spend = float(row.split("|")[2].replace(",", ""))
+    tighter = rareopt.solve(japan.with_policy(country_caps={"CN": 0.49}))
+    expected = tighter.costs.groupby("kind")["usd"].sum()["spend"]
+    assert spend == pytest.approx(expected, abs=0.1)

@@ -139,6 +139,7 @@ def cost_of_next_points(
         columns ``cap_pct``, ``status``, ``objective_usd``, ``spend_usd``, ``penalty_usd``
         (and ``recourse_usd`` with scenarios), ``step_cost_usd`` (the objective's increase over
         the previous step), ``total_cost_usd`` (over the current cap), ``unmet_t``,
+        ``shortfall_t`` (stock below target, summed over the periods),
         ``marginal_step_usd`` and ``marginal_total_usd`` (the duals' first-order estimates of
         the same, at the start) and ``within_dual_range`` (whether the cap is still within the
         range where the duals hold, converted at the start's purchases).
@@ -208,6 +209,7 @@ def cost_of_next_points(
             "step_cost_usd": np.r_[np.nan, np.diff(objective)],
             "total_cost_usd": objective - objective[0],
             "unmet_t": swept["unmet_t"].to_numpy(float),
+            "shortfall_t": swept["shortfall_t"].to_numpy(float),
             "marginal_step_usd": np.r_[np.nan, np.full(k, step * per_point)],
             "marginal_total_usd": points * per_point,
             "within_dual_range": caps >= lowest - 1e-9,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rareopt.analysis.marginal import cost_of_diversification
+from rareopt.analysis.marginal import cost_of_diversification, cost_of_next_points
 from rareopt.exceptions import NoPlanError
 from rareopt.files import written_whole
 from rareopt.inputs.tables import ALL
@@ -317,7 +317,40 @@ def _diversification(result: Result) -> list[_Block]:
         .sum()
         .to_frame("USD per point tighter, summed over periods")
     )
-    return [*blocks, with_headers_in_words(table)]
+    blocks += [with_headers_in_words(table), *_next_points(result)]
+    return blocks
+
+
+def _next_points(result: Result, k: int = 3) -> list[_Block]:
+    """The next ``k`` points of each country cap on every element, re-solved: what they cost.
+
+    Marginal values hold for small moves (and, with goals met in order, only while no goal
+    moves); the re-solved steps are what a reader can quote for whole points.
+    """
+    if result.scenarios is not None:
+        return ["Re-solved steps are left out for a two-stage plan (each is a two-stage solve)."]
+    caps = result.portfolio.policy.country_caps
+    capped = caps[(caps["element"] == ALL) & (caps["max_share"] < 1)]
+    blocks: list[_Block] = []
+    for country, share in zip(capped["country"], capped["max_share"]):
+        steps = min(k, int(100 * share))
+        if steps < 1:
+            continue
+        worded = {
+            "spend_usd": "Spend, USD",
+            "penalty_usd": "Penalties, USD",
+            "total_cost_usd": "Objective over the current cap's, USD",
+            "unmet_t": "Unmet demand, t",
+            "shortfall_t": "Stock below target, t summed over periods",
+        }
+        table = cost_of_next_points(result, country, k=steps).set_index("cap_pct")[list(worded)]
+        table.index.name = f"{country}'s cap, %"
+        blocks += [
+            f"{country}'s cap on every element, re-solved point by point (goals met as the "
+            "policy orders them; the change is in the objective, spend and penalties together):",
+            table.rename(columns=worded),
+        ]
+    return blocks
 
 
 def _figures(result: Result, plt: Any) -> list[_Block]:
