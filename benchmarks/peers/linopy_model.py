@@ -109,7 +109,18 @@ def solve_with_linopy(portfolio, scenarios=None) -> dict:
     )
     if scenarios is not None:
         objective = objective + _add_scenarios(
-            m, portfolio, scenarios, coords, cap, unit, demand, initial, room, first, target_t, penalty
+            m,
+            portfolio,
+            scenarios,
+            coords,
+            cap,
+            unit,
+            demand,
+            initial,
+            room,
+            first,
+            target_t,
+            penalty,
         )
     m.add_objective(objective)
     built = time.perf_counter() - start

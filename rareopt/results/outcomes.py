@@ -280,8 +280,10 @@ class ScenarioOutcome:
         p = self.cost["probability"]
         low = self.elements["min_days_of_cover"] < days
         weighted = low.astype(float) * p.reindex(low.index.get_level_values("scenario")).to_numpy()
-        return weighted.groupby(level="element", sort=False).sum().rename(
-            f"probability_below_{days:g}_days"
+        return (
+            weighted.groupby(level="element", sort=False)
+            .sum()
+            .rename(f"probability_below_{days:g}_days")
         )
 
     def summary(self, below_days: float = 30.0) -> str:
