@@ -233,9 +233,15 @@ def frontier(
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     except PlanCheckError as exc:
         raise _fail(str(exc), EXIT_NO_PLAN) from None
-    shown = ["status", "objective_usd", *[c for c in table if c.startswith("share:")]]
-    with pd.option_context("display.width", 140, "display.float_format", "{:,.3f}".format):
-        typer.echo(table[shown].to_string())
+    # Money paid apart from priced outcomes, beside what the plan gives up (unmet, below target).
+    money = [c for c in ("objective_usd", "spend_usd", "penalty_usd", "recourse_usd") if c in table]
+    service = [c for c in ("unmet_t", "shortfall_t") if c in table]
+    shares = [c for c in table if c.startswith("share:")]
+    formats = {c: "{:,.0f}".format for c in money}
+    formats.update({c: "{:,.1f}".format for c in service})
+    formats.update({c: "{:.1%}".format for c in shares})
+    with pd.option_context("display.width", 200):
+        typer.echo(table[["status", *money, *service, *shares]].to_string(formatters=formats))
     if out is not None:
         table.to_csv(out)
         typer.echo(f"\nwrote {out}")

@@ -80,3 +80,10 @@ def test_an_infeasible_portfolio_with_an_hhi_cap_is_explained_not_crashed():
     r = rareopt.solve(p)
     assert r.status.value == "infeasible"
     assert "stock target" in r.explanation
+
+
+def test_amounts_to_relax_are_rounded_up_so_that_the_printed_fix_works():
+    from rareopt.solving.infeasibility import _up
+
+    assert _up(0.84) == "0.840" and _up(40.0000001) == "40.0" and _up(40.04) == "40.1"
+    assert _up(0.0004) == "0.0004"

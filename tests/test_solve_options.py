@@ -59,7 +59,7 @@ def test_exports_round_trip(tmp_path):
         "shares",
         "hhi",
         "duals",
-        "cost_terms",
+        "costs",
         "checks",
     }
     r.to_excel(str(tmp_path / "r.xlsx"))

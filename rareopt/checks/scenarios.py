@@ -53,7 +53,9 @@ def check_recourse(
     -------
     checks, violations, recourse : DataFrame
         Rows checked and largest excess per family; rows beyond tolerance; and the recomputed
-        recourse (``extra_cost_usd``) per (scenario, element).
+        recourse per (scenario, element): ``extra_cost_usd``, split into ``extra_spend_usd``
+        (refunds, spot purchases, end stock bought back; may be negative) and
+        ``extra_penalty_usd`` (extra unmet demand, extra stock below target).
     """
     tol = tolerance(portfolio)
     labels, elements = portfolio.period_labels, portfolio.elements
@@ -201,16 +203,20 @@ def check_recourse(
         np.maximum(-short, short - np.where(has_target, target[None], 0.0)).ravel(),
     )
     unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, floor)
-    extra = (
-        refund
-        + spot_cost
-        + unmet_cost[None, :, None] * (unmet - base_unmet)
-        + np.where(has_target, target_penalty[None] * short, 0.0)
-    )
+    # Spend: refunds, spot purchases and the end stock bought back; penalties: extra unmet demand
+    # and extra stock below target.
     missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
-    per_element = extra.sum(axis=2) + floor[None, :] * missing
+    spend = (refund + spot_cost).sum(axis=2) + floor[None, :] * missing
+    penalty = (
+        unmet_cost[None, :, None] * (unmet - base_unmet)
+        + np.where(has_target, target_penalty[None] * short, 0.0)
+    ).sum(axis=2)
     recourse = pd.DataFrame(
-        {"extra_cost_usd": per_element.ravel()},
+        {
+            "extra_cost_usd": (spend + penalty).ravel(),
+            "extra_spend_usd": spend.ravel(),
+            "extra_penalty_usd": penalty.ravel(),
+        },
         index=pd.MultiIndex.from_product([names, elements], names=["scenario", "element"]),
     )
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]

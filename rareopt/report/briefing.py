@@ -60,7 +60,9 @@ GLOSSARY = {
     ),
     "Recourse": (
         "in a plan hedged against disruption scenarios, what reacting to a scenario costs beyond "
-        "the plan (spot purchases, unmet demand, holding, less deliveries not paid for)."
+        "the plan: spend (spot purchases and the end stock bought back, less deliveries not paid "
+        "for) and penalties (extra unmet demand, extra stock below target); never below 0 for a "
+        "disruption that only cuts deliveries."
     ),
     "Unmet demand": "tonnes of consumption neither bought nor drawn from stock in a period.",
     "Days of cover": (

@@ -10,7 +10,7 @@ import pandas as pd
 
 from rareopt.analysis.criticality import criticality_overview
 from rareopt.checks.plan import tolerance
-from rareopt.inputs.tables import ALL
+from rareopt.inputs.tables import ALL, WEIGHTED
 from rareopt.model.formulation import totals_by_kind
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ def summary_text(result: Result, detail: bool = True) -> str:
     unmet = float(result.unmet["unmet_t"].sum())
     short = float(result.stock["shortfall_t"].sum())
     lines.append(
-        f"service: {unmet:,.1f} t of demand unmet; {short:,.1f} t-periods of stock below target"
+        f"service: {unmet:,.1f} t of demand unmet; {short:,.1f} t of stock below target, summed over periods"
     )
     solver = result.solver
     if solver.get("engine") == "mpisppy" and solver.get("method") == "ph":
@@ -307,15 +307,17 @@ def summary_text(result: Result, detail: bool = True) -> str:
                 "share of purchases by country, % (over the horizon):",
                 country_share_matrix(result).to_string(),
             ]
-            caps = portfolio.policy.country_caps
-            if len(caps):
-                # By name: a cap table's column order follows the records it was given.
-                listed = ", ".join(
-                    f"{r['country']} {r['max_share']:.0%}"
-                    + ("" if r["element"] == ALL else f" ({r['element']})")
-                    for r in caps.to_dict("records")
-                )
-                lines.append(f"country caps ({portfolio.policy.cap_basis} basis): {listed}")
+            for kind in ("country", "supplier"):
+                caps = getattr(portfolio.policy, f"{kind}_caps")
+                if len(caps):
+                    # By name: a cap table's column order follows the records it was given.
+                    listed = ", ".join(
+                        (f"every {kind}" if r[kind] == ALL else r[kind])
+                        + f" {r['max_share']:.0%}"
+                        + ("" if r["element"] == ALL else f" ({r['element']})")
+                        for r in caps.to_dict("records")
+                    )
+                    lines.append(f"{kind} caps ({portfolio.policy.cap_basis} basis): {listed}")
             home = portfolio.criticality.home_country
             lines += [
                 "",
@@ -361,6 +363,11 @@ def summary_text(result: Result, detail: bool = True) -> str:
             f"(largest {short.max():,.1f} t, {short.idxmax()[0]} {short.idxmax()[1]}, "
             f"target {worst['target_t']:,.1f} t)"
         )
+        if result.portfolio.policy.priorities == WEIGHTED:
+            lines.append(
+                "note: priorities: weighted lets stock fall short wherever a tonne costs more than "
+                "its target penalty saves; the default priorities reach every target any plan can"
+            )
     return "\n".join(lines)
 
 

@@ -116,9 +116,12 @@ class ScenarioOutcome:
     Attributes
     ----------
     cost : DataFrame
-        Per scenario: probability, recourse_usd (cost beyond the nominal plan: spot purchases,
-        shortage, holding, less the undelivered contracts not paid for), total_usd (first stage +
-        recourse), unmet_t, extra_unmet_t (beyond the nominal plan's), spot_t, undelivered_t.
+        Per scenario: probability, recourse_usd (cost beyond the nominal plan, >= 0 for a
+        disruption that only cuts deliveries), split into recourse_spend_usd (spot purchases and
+        the end stock bought back, less the undelivered contracts not paid for: may be negative)
+        and recourse_penalty_usd (extra unmet demand and extra stock below target), total_usd
+        (first stage + recourse), unmet_t, extra_unmet_t (beyond the nominal plan's), spot_t,
+        undelivered_t.
     elements : DataFrame
         Per (scenario, element): min_days_of_cover (stock at its lowest over the horizon, in days
         of that period's consumption), worst_period, unmet_t, extra_unmet_t (beyond the nominal
@@ -206,6 +209,10 @@ class ScenarioOutcome:
             {
                 "probability": probabilities,
                 "recourse_usd": elements["extra_cost_usd"].groupby(level="scenario").sum(),
+                "recourse_spend_usd": elements["extra_spend_usd"].groupby(level="scenario").sum(),
+                "recourse_penalty_usd": elements["extra_penalty_usd"]
+                .groupby(level="scenario")
+                .sum(),
                 "unmet_t": per_scenario["unmet_t"].sum(),
                 "extra_unmet_t": per_scenario["extra_unmet_t"].sum(),
                 "spot_t": per_scenario["spot_t"].sum(),
@@ -213,7 +220,7 @@ class ScenarioOutcome:
                 - per_scenario["delivered_t"].sum(),
             }
         ).reindex(order)
-        cost.insert(2, "total_usd", first_stage_usd + cost["recourse_usd"])
+        cost.insert(4, "total_usd", first_stage_usd + cost["recourse_usd"])
         cost.index.name = "scenario"
         values, p = cost["recourse_usd"].to_numpy(), cost["probability"].to_numpy()
         metrics = pd.Series(

@@ -366,9 +366,13 @@ class Result:
         return text
 
     def export_tables(self) -> dict[str, pd.DataFrame]:
-        """The tables a file export writes: every table there is, the cost terms and the checks."""
+        """The tables a file export writes: every table there is, the costs and the checks.
+
+        ``costs`` is :attr:`costs`: each term with its kind, spend or penalty, so that no file
+        shows a penalty as if it were money paid.
+        """
         self.raise_for_status()
         tables = {name: self.tables[name] for name in TABLES if self.tables.get(name) is not None}
-        tables["cost_terms"] = self.cost_terms.to_frame()
+        tables["costs"] = self.costs
         tables["checks"] = self.checks
         return tables

@@ -9,6 +9,7 @@ member alone that restores feasibility.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -138,7 +139,10 @@ def explain_infeasibility(layout: ModelLayout, lp: LinearProgram) -> Infeasibili
         levers = {"stock_target"}
     relaxation = elastic_relaxation(lp, levers, ep["demand_t"] / ep["days"])
     if relaxation is not None and len(relaxation):
-        lines.append("The smallest total change of these, over every period, that restores a plan:")
+        lines.append(
+            "The smallest total change of the kinds above (capacities, caps, targets, storage), "
+            "over every element and period, that restores a plan (amounts rounded up):"
+        )
         lines += [f"  - {text}" for text in relaxation["relaxation"]]
     return Infeasibility(conflicts=conflicts, relaxation=relaxation, text="\n".join(lines))
 
@@ -173,14 +177,18 @@ def _row_conflict(
         return None  # the definition of total purchases; nothing to relax
     if name == "priority":
         (goal,) = key
-        what = {"demand": "unmet demand", "stock_targets": "stock below target"}[goal]
+        what = {
+            "demand": "unmet demand than the best plan's ({:,.1f} t, each element's weighted by "
+            "its shortage penalty over the smallest)",
+            "stock_targets": "stock below target than the best plan's ({:,.1f} t summed over "
+            "periods, each element's weighted by its target penalty over the smallest)",
+        }[goal].format(max(lp.row_upper[r], 0.0))
         return _conflict(
             f"{goal.replace('_', ' ')} first",
             "",
             "",
             "",
-            f"no more {what} than the best plan's ({lp.row_upper[r]:,.1f} t-equivalent, the "
-            f"{goal.replace('_', ' ')} goal: hard targets may not short demand a plan would meet)",
+            f"no more {what}: hard targets may not short demand a plan would meet",
         )
     if name == "balance":
         e, p = key
@@ -196,9 +204,9 @@ def _row_conflict(
             None
             if amount is None
             else (
-                f"lowering it alone by {amount:,.1f} t ({amount / daily:,.1f} days) restores feasibility"
+                f"lowering it alone by {_up(amount)} t ({_up(amount / daily)} days) restores feasibility"
                 if daily > 0
-                else f"lowering it alone by {amount:,.1f} t restores feasibility"
+                else f"lowering it alone by {_up(amount)} t restores feasibility"
             )
         )
         return _conflict(
@@ -216,7 +224,7 @@ def _row_conflict(
         amount = None if moving_goal else _relax(lp, row=r, sign=-1.0)
         fix = None
         if amount is not None:
-            fix = f"allowing {amount:,.1f} t more from {holder} alone restores feasibility"
+            fix = f"allowing {_up(amount)} t more from {holder} alone restores feasibility"
         return _conflict(
             f"{kind} cap", e, p, holder, f"{holder} capped at {share:.0%} of {e}'s purchases", fix
         )
@@ -235,7 +243,7 @@ def _col_conflict(
         e, s, p = key
         amount = None if moving_goal else _relax(lp, col=j)
         fix = (
-            None if amount is None else f"{amount:,.1f} t more capacity alone restores feasibility"
+            None if amount is None else f"{_up(amount)} t more capacity alone restores feasibility"
         )
         return _conflict(
             "capacity", e, p, s, f"{s} can supply at most {lp.col_upper[j]:,.1f} t", fix
@@ -243,7 +251,7 @@ def _col_conflict(
     if name == "stock" and upper:
         e, p = key
         amount = None if moving_goal else _relax(lp, col=j)
-        fix = None if amount is None else f"{amount:,.1f} t more storage alone restores feasibility"
+        fix = None if amount is None else f"{_up(amount)} t more storage alone restores feasibility"
         return _conflict("storage room", e, p, "", f"storage room {lp.col_upper[j]:,.1f} t", fix)
     if name == "unmet" and upper:
         e, p = key
@@ -258,6 +266,18 @@ def _col_conflict(
         return None  # non-negativity: nothing to relax
     side = "upper" if upper else "lower"
     return _conflict("your bound", "", "", "", f"{side} bound of {label}")
+
+
+def _up(amount: float) -> str:
+    """An amount rounded *up* for print (0.84 t shows as 0.9, not 0.8): applied, it still works.
+
+    The solver's last digits are not rounded up (40.0000001 t shows as 40.0).
+    """
+    if amount >= 1:
+        return f"{math.ceil(amount * 10 - 1e-6) / 10:,.1f}"
+    if amount >= 1e-3:
+        return f"{math.ceil(amount * 1000 - 1e-6) / 1000:.3f}"
+    return f"{amount:.2g}"
 
 
 def infeasible_status(status: SolveStatus) -> bool:
@@ -349,7 +369,7 @@ def _relaxed_row(
         e, p = key
         daily = float(daily_demand_t.loc[(e, p)])
         days = amount / daily if daily > 0 else np.nan
-        text = f"lower {e}'s stock target in {p} by {amount:,.1f} t ({days:,.1f} days)"
+        text = f"lower {e}'s stock target in {p} by {_up(amount)} t ({_up(days)} days)"
         return _relaxed("hard stock target", e, p, "", amount, text, days=days)
     if name in _RELAXABLE_ROWS:
         e, holder, p = key
@@ -362,7 +382,7 @@ def _relaxed_row(
         what = _RELAXABLE_ROWS[name][1]
         verb = "lower" if name == "group_floor" else "raise"
         text = (
-            f"{verb} the {what} of {holder} on {e} in {p} by {amount:,.1f} t "
+            f"{verb} the {what} of {holder} on {e} in {p} by {_up(amount)} t "
             f"({points:,.1f} share points at the relaxed plan's purchases)"
         )
         return _relaxed(what, e, p, holder, amount, text, points=points)
@@ -373,10 +393,10 @@ def _relaxed_row(
 def _relaxed_bound(name: str, key: tuple, amount: float) -> dict[str, Any]:
     if name == "buy":
         e, s, p = key
-        text = f"{amount:,.1f} t more capacity from {s} for {e} in {p}"
+        text = f"{_up(amount)} t more capacity from {s} for {e} in {p}"
         return _relaxed("capacity", e, p, s, amount, text)
     e, p = key
-    return _relaxed("storage room", e, p, "", amount, f"{amount:,.1f} t more storage of {e} in {p}")
+    return _relaxed("storage room", e, p, "", amount, f"{_up(amount)} t more storage of {e} in {p}")
 
 
 def _relaxed(
