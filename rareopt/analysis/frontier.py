@@ -20,6 +20,7 @@ from rareopt.analysis.progress import progress_bar
 from rareopt.inputs.measures import hhi_points
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.inputs.stages import ANY_STAGE, STAGES
 from rareopt.inputs.tables import ALL
 from rareopt.model.formulation import (
     purchase_costs,
@@ -81,23 +82,43 @@ def _caps_with(caps: pd.DataFrame, country: str, element: str | None, share: flo
     return pd.concat([caps[keep], row], ignore_index=True)
 
 
-def _cap_point(portfolio, session, lp, country, element) -> _Point:
-    """Edit the share coefficient (-kappa on total purchases) of the country's cap rows."""
+def _cap_point(portfolio, session, lp, country, element, stage=None) -> _Point:
+    """Edit the share coefficient (-kappa on the total) of the country's cap rows.
+
+    The total is the element's purchases X, or its tonnes at the stage for a stage cap.
+    """
     # The rows the varied policy row governs: (country, element), or (country, "*") for every
     # element without a cap row of its own (the layout resolved which row governs which).
-    frame = lp.row_blocks["country_cap"].frame
+    family = "country_cap" if stage is None else "stage_cap"
+    frame = lp.row_blocks[family].frame
     scope = (frame["country"] == country) & (frame["cap_element"] == (element or ALL))
+    if stage is not None:
+        scope &= frame["stage"] == stage
     scope = scope.to_numpy()
 
     def apply(value: float) -> None:
-        session.set_coefficients(*share_coefficients(lp, "country_cap", scope, value))
+        session.set_coefficients(*share_coefficients(lp, family, scope, value))
 
     def point(value: float) -> Portfolio:
-        caps = _caps_with(portfolio.policy.country_caps, country, element, value)
         # The share was checked by _check_values; nothing else changes, so no re-validation.
-        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
+        return portfolio._swap_policy(
+            _policy_with_cap(portfolio.policy, country, element, stage, value)
+        )
 
     return _Point(apply, point)
+
+
+def _policy_with_cap(policy, country: str, element: str | None, stage: str | None, share: float):
+    """The policy with the country's cap (at ``stage``, if given) set to ``share``."""
+    if stage is None:
+        return replace(
+            policy, country_caps=_caps_with(policy.country_caps, country, element, share)
+        )
+    scope = ALL if element is None else element
+    caps = policy.stage_caps
+    keep = ~((caps["country"] == country) & (caps["element"] == scope) & (caps["stage"] == stage))
+    row = pd.DataFrame([{"country": country, "element": scope, "stage": stage, "max_share": share}])
+    return replace(policy, stage_caps=pd.concat([caps[keep], row], ignore_index=True))
 
 
 def _cost_point(portfolio, session, lp, vary, country) -> _Point:
@@ -167,16 +188,21 @@ def _cvar_point(portfolio, session, ready, weight) -> _Point:
     return _Point(apply, lambda value: portfolio)
 
 
-def _base(portfolio: Portfolio, vary: str, country, element) -> Portfolio:
+def _base(portfolio: Portfolio, vary: str, country, element, stage=None) -> Portfolio:
     """The portfolio to build once: with every row the varied parameter will need present."""
+    if stage is not None and (vary != "country_cap" or stage not in (*STAGES, ANY_STAGE)):
+        raise ValueError(
+            f"stage: got {stage!r} with vary={vary!r}; allowed: with vary='country_cap', one of "
+            f"{[*STAGES, ANY_STAGE]}"
+        )
     if vary == "country_cap":
         if country not in portfolio.countries:
             raise ValueError(f"country: got {country!r}; allowed: {sorted(portfolio.countries)}")
         if element is not None and element not in portfolio.elements:
             raise ValueError(f"element: got {element!r}; allowed: {portfolio.elements}")
         # Only a cap changes, to a share checked above: no need to re-validate the tables.
-        caps = _caps_with(portfolio.policy.country_caps, country, element, 0.5)
-        return portfolio._swap_policy(replace(portfolio.policy, country_caps=caps))
+        policy = _policy_with_cap(portfolio.policy, country, element, stage, 0.5)
+        return portfolio._swap_policy(policy)
     if vary == "target_days":
         stockpile = portfolio._with_target_paths(portfolio.stockpile)
         missing = [e for e in portfolio.elements if e not in set(stockpile["element"])]
@@ -198,6 +224,7 @@ def frontier(
     *,
     country: str | None = None,
     element: str | None = None,
+    stage: str | None = None,
     progress: bool | None = None,
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
@@ -219,6 +246,10 @@ def frontier(
         The points, solved in the order given (each warm-started from the previous one).
     country, element : str, optional
         Scope of the varied parameter (``country`` is required for ``country_cap`` and ``price``).
+    stage : str, optional
+        With ``country_cap``: vary the country's cap at this processing stage (mining,
+        separation, metal, magnet or ``any``; a stage cap, see :mod:`rareopt.inputs.stages`)
+        instead of its share of purchases.
     progress : bool, optional
         Show a progress bar (tqdm); default: only when writing to a terminal.
     scenarios : ScenarioSet, optional
@@ -261,7 +292,7 @@ def frontier(
             "allowed with scenarios: country_cap, target_days, cvar_alpha"
         )
     settings = SolveOptions.from_keywords(options)
-    base = _base(portfolio, vary, country, element)
+    base = _base(portfolio, vary, country, element, stage)
     if vary == "cvar_alpha":
         weight = risk.weight if isinstance(risk, CVaR) else 1.0
         if weight <= 0:
@@ -276,7 +307,7 @@ def frontier(
     if vary == "cvar_alpha":
         point = _cvar_point(base, session, ready, weight)
     elif vary == "country_cap":
-        point = _cap_point(base, session, lp, country, element)
+        point = _cap_point(base, session, lp, country, element, stage)
     elif vary == "target_days":
         point = _target_point(base, session, lp, element)
     else:

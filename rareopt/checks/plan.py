@@ -17,6 +17,7 @@ from rareopt.inputs.derived import horizon_years, needs_contracts
 from rareopt.inputs.measures import hhi_terms
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
+from rareopt.inputs.stages import ANY_STAGE, STAGES, offer_stages
 from rareopt.inputs.tables import ALL
 
 __all__ = ["check_plan", "stock_targets", "tolerance", "TOL_REL"]
@@ -114,6 +115,7 @@ def check_plan(
     contracts: pd.DataFrame | None = None,
     bundles: dict | None = None,
     projects: pd.DataFrame | None = None,
+    routes: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -132,6 +134,11 @@ def check_plan(
     contracts : DataFrame, optional
         The solver's contract decisions (element, supplier -> contracted); without them an offer
         counts as contracted when anything is bought from it.
+    routes : DataFrame, optional
+        The tonnes at each stage of each route (element, supplier, route, period, stage ->
+        facility, country, volume_t), as ``Result.routes``: each leg recomputed from the previous
+        with the facility's yield, the routes of a purchase adding up to it, facility capacities,
+        stage caps cell by cell, and the tonnes delivered in place of those bought.
     bundles : dict, optional
         With concentrates: ``concentrates`` (supplier, product, period -> volume_t) and
         ``surplus`` (element, period -> surplus_t); the plan's ``bundled_t`` column is then the
@@ -255,6 +262,12 @@ def check_plan(
     )
 
     surplus, bundle_cost = _check_bundles(portfolio, plan, bundles, record)
+    # Converted purchases count as their routes deliver (yields below 1 lose tonnes), in the
+    # balance and in every share; capacities and prices stay on the tonnes bought (plain_t).
+    conversion, processing_cost = _check_routes(portfolio, plan, routes, record)
+    if len(conversion):
+        gain = conversion.reindex(pd.MultiIndex.from_frame(plan[["element", "supplier", "period"]]))
+        plan["volume_t"] = plan["volume_t"] + gain.fillna(0.0).to_numpy()
     # Every (element, period) in order, each balance recomputed from the previous period's
     # reported level (the initial stock for the first), as arrays.
     volume = plan["volume_t"].to_numpy(float)
@@ -410,6 +423,7 @@ def check_plan(
             + (_contract_cost(portfolio, contracted) if len(contracted) else 0.0)
             + bundle_cost
             + capital
+            + processing_cost
         )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         excess = excess if np.isfinite(excess) else np.inf  # a cost that cannot be recomputed fails
@@ -435,6 +449,150 @@ def check_plan(
             )
     columns = ["check", "element", "period", "holder", "value", "limit", "excess"]
     return pd.DataFrame(checks), pd.DataFrame(found, columns=columns)
+
+
+def _check_routes(
+    portfolio: Portfolio, plan: pd.DataFrame, routes: pd.DataFrame | None, record
+) -> tuple[pd.Series, float]:
+    """Routes against the offers' stages and the facilities.
+
+    Returns (delivered - bought) per (element, supplier, period) of the converted purchases, and
+    the processing fees (USD).
+    """
+    nothing = pd.Series(dtype=float), 0.0
+    if routes is None:
+        if len(portfolio.facilities):
+            record("routes given", [""], [""], [""], [0.0], [0.0], [np.inf])
+        return nothing
+    flat = routes.reset_index()
+    if flat.empty:
+        return nothing
+    rank = {s: i for i, s in enumerate(STAGES)}
+    stages = offer_stages(portfolio).set_index(["supplier", "element"])["stage"]
+    facilities = portfolio.facilities.set_index("facility")
+    flat["rank"] = flat["stage"].map(rank)
+    flat = flat.sort_values(["element", "supplier", "route", "period", "rank"], kind="stable")
+    key = ["element", "supplier", "route", "period"]
+    own = (
+        flat["rank"].to_numpy()
+        <= flat.set_index(["supplier", "element"])
+        .index.map(lambda k: rank.get(stages.get(k, ""), -1))
+        .to_numpy()
+    )
+    # Each leg after the offer's own stage: a facility of that stage, taking the element, whose
+    # output is the previous leg's tonnes times its yield.
+    previous = flat.groupby(key, sort=False)["volume_t"].shift(1).to_numpy()
+    known = flat["facility"].isin(facilities.index).to_numpy()
+    recovery = flat["facility"].map(facilities["yield"]).to_numpy(float)
+    fee = flat["facility"].map(facilities["fee_usd_per_t"]).fillna(0.0).to_numpy(float)
+    stage_ok = flat["facility"].map(facilities["stage"]).to_numpy(object) == flat["stage"].to_numpy(
+        object
+    )
+    accepts = [
+        known[i]
+        and (facilities.at[f, "elements"] == ALL or e in tuple(facilities.at[f, "elements"]))
+        for i, (f, e) in enumerate(zip(flat["facility"], flat["element"]))
+    ]
+    converted = ~own
+    expected = np.where(converted, previous * recovery, flat["volume_t"].to_numpy(float))
+    volume = flat["volume_t"].to_numpy(float)
+    wrong_place = converted & ~(known & stage_ok & np.asarray(accepts, dtype=bool))
+    record(
+        "route leg through a facility of its stage that takes the element",
+        flat["element"],
+        flat["period"],
+        flat["route"],
+        volume,
+        0.0 * volume,
+        np.where(wrong_place, np.abs(volume) + 1.0, 0.0),
+    )
+    record(
+        "route leg = previous leg x yield",
+        flat["element"],
+        flat["period"],
+        flat["route"],
+        volume,
+        np.nan_to_num(expected),
+        np.where(converted & ~wrong_place, np.abs(volume - np.nan_to_num(expected)), 0.0),
+    )
+    # The routes of a purchase add up to it.
+    start = flat[own].groupby(key, sort=False)["volume_t"].last()
+    routed = start.groupby(level=["element", "supplier", "period"]).sum()
+    bought = plan.set_index(["element", "supplier", "period"])["plain_t"]
+    both = pd.concat([bought.rename("bought"), routed.rename("routed")], axis=1).fillna(0.0)
+    record(
+        "routes of a purchase add up to it",
+        both.index.get_level_values("element"),
+        both.index.get_level_values("period"),
+        both.index.get_level_values("supplier"),
+        both["routed"],
+        both["bought"],
+        np.abs(both["routed"] - both["bought"]),
+    )
+    # Facility output within its capacity, per period.
+    at_facility = flat[converted & known]
+    output = at_facility.groupby(["facility", "period"])["volume_t"].sum()
+    limit = output.index.get_level_values("facility").map(facilities["capacity_t"]).to_numpy(float)
+    record(
+        "facility capacity",
+        np.full(len(output), ""),
+        output.index.get_level_values("period"),
+        output.index.get_level_values("facility"),
+        output.to_numpy(),
+        limit,
+        output.to_numpy() - limit,
+    )
+    _check_stage_caps(portfolio, flat, key, record)
+    # Delivered (the last leg) less bought (the offer's own stage), per (element, period).
+    last = flat.groupby(key, sort=False)["volume_t"].last()
+    gain = (
+        (last - start.reindex(last.index).fillna(0.0))
+        .groupby(level=["element", "supplier", "period"])
+        .sum()
+    )
+    return gain, float((fee * volume)[converted & known].sum())
+
+
+def _check_stage_caps(portfolio: Portfolio, flat: pd.DataFrame, key: list[str], record) -> None:
+    """Every stage cap, with the cap precedence re-applied, from the routes' tonnes."""
+    caps = portfolio.policy.stage_caps
+    if caps.empty:
+        return
+    last = flat.groupby(key, sort=False)["volume_t"].transform("last")
+    touching = flat.assign(volume_t=last).drop_duplicates([*key, "country"]).assign(stage=ANY_STAGE)
+    tonnes = pd.concat([flat, touching], ignore_index=True)
+    delivered = flat.groupby(key, sort=False)["volume_t"].last().reset_index()
+    horizon = portfolio.policy.cap_basis == "horizon"
+    if horizon:
+        tonnes = tonnes.assign(period=ALL)
+        delivered = delivered.assign(period=ALL)
+    held = tonnes.groupby(["element", "stage", "period", "country"])["volume_t"].sum()
+    total_at = tonnes.groupby(["element", "stage", "period"])["volume_t"].sum()
+    total_any = delivered.groupby(["element", "period"])["volume_t"].sum()
+    rows = []
+    for (element, stage, period, country), value in held.items():
+        share = _stage_share(caps, country, element, stage)
+        if share is None or share >= 1:
+            continue
+        total = (
+            total_any[(element, period)]
+            if stage == ANY_STAGE
+            else total_at[(element, stage, period)]
+        )
+        rows.append((element, period, f"{country} at {stage}", value, share * total))
+    e, p, h, v, lim = (list(c) for c in zip(*rows)) if rows else ([],) * 5
+    v, lim = np.asarray(v, dtype=float), np.asarray(lim, dtype=float)
+    record("stage cap", e, p, h, v, lim, v - lim)
+
+
+def _stage_share(caps: pd.DataFrame, country: str, element: str, stage: str) -> float | None:
+    """The stage cap on (country, element) at ``stage``: a row naming the element beats ``*``."""
+    at = caps[(caps["stage"] == stage) & (caps["country"] == country)]
+    for name in (element, ALL):
+        row = at[at["element"] == name]
+        if len(row):
+            return float(row["max_share"].iloc[0])
+    return None
 
 
 def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Series:

@@ -36,7 +36,8 @@ def check_recourse(
         The portfolio.
     plan : DataFrame
         First-stage purchases, one row per purchase variable in the order of ``fractions``'
-        columns: element, supplier, period, volume_t.
+        columns: element, supplier, period, volume_t (bought) and optionally delivered_t (what
+        it brings at the demand's stage, when converted by facilities).
     fractions : ndarray
         Delivered fraction per scenario (rows, in the order of ``flows``) and purchase.
     nominal : DataFrame
@@ -103,6 +104,8 @@ def check_recourse(
     x = plan["volume_t"].to_numpy(float)
     plan_cell = code(plan["element"], elements) * n_p + plan_period
     cells = n_e * n_p
+    # What a purchase brings at the demand's stage (through its routes when converted).
+    arriving = plan["delivered_t"].to_numpy(float) if "delivered_t" in plan else x
 
     def per_cell(w: np.ndarray, cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Sums over (scenario, element, period) cells, as a scenarios x cells array."""
@@ -113,7 +116,7 @@ def check_recourse(
     # Deliveries and the refund of what is not delivered, per scenario, element and period.
     every_w = np.repeat(np.arange(n_w), len(plan))
     every_cell = np.tile(plan_cell, n_w)
-    delivered = per_cell(every_w, every_cell, (fractions * x).ravel())
+    delivered = per_cell(every_w, every_cell, (fractions * arriving).ravel())
     refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
 
     spot_w = code(spot["scenario"], names)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from rareopt.inputs.stages import route_table
+
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
 
@@ -72,11 +76,14 @@ def has_discrete_decisions(portfolio: Portfolio) -> bool:
 def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
     """USD/t that a tonne a disruption takes away costs to replace, per element: the floor price.
 
-    The dearest unit cost (price + freight) among the element's offers. A scenario refunds an
-    undelivered tonne at its contract's unit cost, which is never above this; so that a delivery
-    disruption can never make a plan cheaper, every way a scenario replaces the tonne costs at
-    least this much: spot purchases, extra unmet demand and stock missing at the horizon's end
-    against the nominal plan (``docs/formulation.md``, "Recourse cost").
+    The dearest purchase cost of a tonne delivered among the element's routes: an offer's unit
+    cost (price + freight) over the route's yield (1 for an offer at the demand's stage;
+    processing fees are not refunded, so they do not count). A scenario refunds an undelivered
+    tonne at its contract's unit cost per tonne bought, which per tonne delivered is never above
+    this; so that a delivery disruption
+    can never make a plan cheaper, every way a scenario replaces the tonne costs at least this
+    much: spot purchases, extra unmet demand and stock missing at the horizon's end against the
+    nominal plan (``docs/formulation.md``, "Recourse cost").
 
     Examples
     --------
@@ -85,5 +92,12 @@ def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
     70000.0
     """
     offers = portfolio.offers
-    unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
-    return {e: float(v) for e, v in unit.groupby(offers["element"]).max().items()}
+    unit = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).to_numpy(float)
+    cost = dict(zip(zip(offers["supplier"], offers["element"]), unit))
+    routes, _ = route_table(portfolio)
+    delivered = [
+        cost[(s, e)] / max(y, 1e-12)
+        for s, e, y in zip(routes["supplier"], routes["element"], routes["yield"])
+    ]
+    per_route = pd.Series(delivered, index=routes["element"], dtype=float)
+    return {e: float(v) for e, v in per_route.groupby(level=0).max().items()}

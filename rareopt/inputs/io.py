@@ -40,6 +40,7 @@ TOP_LEVEL_KEYS = (
     "criticality",
     "concentrates",
     "projects",
+    "facilities",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -156,8 +157,12 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
 
     demand = by_period(portfolio.demand, ["element"], "demand_t")
     capacity = by_period(portfolio.capacity, ["supplier", "element"], "capacity_t")
+    # Stage fields given on some offers only are blank on the others: leave them out there.
     offers = [
-        {**row, "capacity_t": capacity.get((row["supplier"], row["element"]), 0)}
+        {
+            **{k: v for k, v in row.items() if v is not None and v == v},
+            "capacity_t": capacity.get((row["supplier"], row["element"]), 0),
+        }
         for row in _records(portfolio.offers)
     ]
     targets = by_period(portfolio.stock_target, ["element"], "target_days")
@@ -188,6 +193,8 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             ),
             "hard_demand": bool(policy.hard_demand),
             "hard_stock_targets": bool(policy.hard_stock_targets),
+            "stage_caps": _records(policy.stage_caps),
+            "demand_stage": policy.demand_stage,
             "group_caps": _group_records(policy.group_caps),
             "group_floors": _group_records(policy.group_floors),
             "max_suppliers_per_element": policy.max_suppliers_per_element,
@@ -206,6 +213,16 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
     }
     if len(portfolio.concentrates):
         spec["concentrates"] = concentrate_records(portfolio)
+    if len(portfolio.facilities):
+        spec["facilities"] = [
+            {
+                **row,
+                "elements": row["elements"]
+                if isinstance(row["elements"], str)
+                else list(row["elements"]),
+            }
+            for row in _records(portfolio.facilities)
+        ]
     if len(portfolio.projects):
         spec["projects"] = [
             {**row, "ramp": [float(v) for v in row["ramp"]]} for row in _records(portfolio.projects)

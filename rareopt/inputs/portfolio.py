@@ -22,6 +22,7 @@ from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
+from rareopt.inputs.stages import DEFAULT_STAGE, facility_table
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
@@ -145,6 +146,17 @@ def _cap_table(caps: Any, key: str) -> pd.DataFrame:
     return frame
 
 
+def _stage_cap_table(caps: Any) -> pd.DataFrame:
+    """Stage cap table (country, element, stage, max_share) from records."""
+    columns = ["country", "element", "stage", "max_share"]
+    if caps is None or (isinstance(caps, pd.DataFrame) and caps.empty):
+        return pd.DataFrame(columns=columns)
+    frame = _cap_table(caps, "country")
+    if "stage" not in frame:
+        frame["stage"] = None
+    return frame[columns].reset_index(drop=True)
+
+
 def _group_table(groups: Any, share: str) -> pd.DataFrame:
     """Group table (group, countries, element, ``share``) from records.
 
@@ -205,6 +217,15 @@ class Policy:
     hard_stock_targets : bool
         If true, stock must reach its target in every period, without leaving demand unmet that
         a plan without targets would meet; the model may then be infeasible.
+    stage_caps : records, optional
+        Country caps at a processing stage: ``{"country": "CN", "element": "*", "stage":
+        "separation", "max_share": 0.5}``; ``stage`` is mining, separation, metal, magnet or
+        ``any`` (the share of tonnes that touch the country at any stage). A country cap record
+        given with a ``stage`` is a stage cap (and those records replace ``stage_caps``). See
+        :mod:`rareopt.inputs.stages`.
+    demand_stage : str or dict
+        The stage demand is at, for every element or ``{element: stage}``: ``separation``
+        (separated oxide, the default), ``metal`` or ``magnet`` (or ``mining``).
     group_caps : records, optional
         Maximum share of each element's purchases from a group of countries:
         ``{"group": "CN+MM", "countries": ["CN", "MM"], "max_share": 0.6, "element": "*"}``.
@@ -245,6 +266,8 @@ class Policy:
     priorities: Any = GOALS
     hard_demand: bool = False
     hard_stock_targets: bool = False
+    stage_caps: Any = None
+    demand_stage: Any = DEFAULT_STAGE
     group_caps: Any = None
     group_floors: Any = None
     max_suppliers_per_element: int | None = None
@@ -257,7 +280,17 @@ class Policy:
     discount_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "country_caps", _cap_table(self.country_caps, "country"))
+        country_caps = _cap_table(self.country_caps, "country")
+        stage_caps = _stage_cap_table(self.stage_caps)
+        if "stage" in country_caps:
+            at_stage = country_caps["stage"].map(lambda v: isinstance(v, str) and v != "")
+            if at_stage.any():
+                stage_caps = _stage_cap_table(country_caps[at_stage].to_dict("records"))
+            country_caps = country_caps[~at_stage].drop(columns="stage").reset_index(drop=True)
+        object.__setattr__(self, "country_caps", country_caps)
+        object.__setattr__(self, "stage_caps", stage_caps)
+        if isinstance(self.demand_stage, Mapping):
+            object.__setattr__(self, "demand_stage", dict(self.demand_stage))
         object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
         object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
         object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
@@ -394,6 +427,12 @@ class Portfolio:
         Suppliers that exist only if invested in: supplier, capital_usd, earliest_start (period
         label or number), build_periods, ramp (shares of capacity after coming on stream); see
         :mod:`rareopt.inputs.projects`.
+    facilities : DataFrame or records, optional
+        Processing plants that convert tonnes bought at an earlier stage: facility, stage
+        (separation, metal or magnet), country, capacity_t (t of output per period, all elements
+        together), yield, fee_usd_per_t (per t of output) and elements; with the offers' optional
+        stage and origin fields (stage, mined_in, separated_in, metal_in, magnet_in). See
+        :mod:`rareopt.inputs.stages`.
 
     Raises
     ------
@@ -430,6 +469,7 @@ class Portfolio:
     criticality: Criticality | None = None
     concentrates: pd.DataFrame = None  # type: ignore[assignment]
     projects: pd.DataFrame = None  # type: ignore[assignment]
+    facilities: pd.DataFrame = None  # type: ignore[assignment]
     warnings: tuple[ValidationIssue, ...] = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -455,6 +495,7 @@ class Portfolio:
             criticality: Criticality | Mapping[str, Any] | None = None,
             concentrates: TableLike = None,
             projects: TableLike = None,
+            facilities: TableLike = None,
             warnings: tuple[ValidationIssue, ...] = (),
         ) -> None: ...
 
@@ -498,6 +539,7 @@ class Portfolio:
         set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
         set_("criticality", Criticality.from_dict(self.criticality))
         set_("projects", project_table(self.projects))
+        set_("facilities", facility_table(self.facilities))
         bundles = concentrate_tables(self.concentrates, labels)
         set_("concentrates", bundles["concentrates"])
         set_("concentrate_capacity", bundles["concentrate_capacity"])
@@ -586,6 +628,7 @@ class Portfolio:
             "criticality": self.criticality,
             "concentrates": concentrate_records(self),
             "projects": self.projects,
+            "facilities": self.facilities,
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None

@@ -21,6 +21,7 @@ import pandas as pd
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
 from rareopt.inputs.projects import project_issues
+from rareopt.inputs.stages import ANY_STAGE, STAGES, stage_issues
 from rareopt.inputs.tables import ALL, CAP_BASES, GOALS, SOURCE, SUPPLIER_KINDS, WEIGHTED
 
 if TYPE_CHECKING:
@@ -288,6 +289,7 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> Val
 
     issues += concentrate_issues(portfolio, list(supplier_names), elements)
     issues += project_issues(portfolio)
+    issues += stage_issues(portfolio)
     rate = portfolio.policy.discount_rate
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         _Collector(issues, "policy").add(
@@ -351,6 +353,17 @@ def _validate_policy(
                         "(this cap has no effect)",
                         severity="warning",
                     )
+
+    stage_caps = policy.stage_caps
+    check = _Collector(issues, "policy stage caps", ["country", "element", "stage"])
+    if len(stage_caps):
+        check.labels(stage_caps, "country")
+        check.member(
+            stage_caps, "element", [ALL, *elements], "'*' or an element in the demand table"
+        )
+        check.member(stage_caps, "stage", [*STAGES, ANY_STAGE], "one of")
+        check.unique(stage_caps, ["country", "element", "stage"])
+        check.numbers(stage_caps, "max_share", high=1.0)
 
     named: dict = {}
     for table in ("group_caps", "group_floors"):

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from rareopt.inputs.stages import ANY_STAGE
 from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
-from rareopt.model.layout import ModelLayout
+from rareopt.model.layout import ModelLayout, stage_source
 from rareopt.model.lp import LinearProgram, LPBuilder
 from rareopt.model.priorities import add_goal_rows, goals_in_order
 
@@ -60,6 +61,7 @@ COST_TERMS = (
     "shortage_penalty",
     "target_penalty",
     "surplus_cost",
+    "processing_cost",
 )
 """The objective's terms (USD), reported separately."""
 
@@ -69,6 +71,7 @@ COST_KINDS = {
     "capital_cost": "spend",
     "holding_cost": "spend",
     "surplus_cost": "spend",
+    "processing_cost": "spend",
     "risk_penalty": "penalty",
     "shortage_penalty": "penalty",
     "target_penalty": "penalty",
@@ -101,6 +104,7 @@ _EP = ("element", "period")
 COLUMN_FAMILIES = {
     "buy": ("buy", ("element", "supplier", "period")),
     "concentrate": ("concentrate", ("supplier", "product", "period")),
+    "route": ("route", ("element", "supplier", "route", "period")),
     "stock": ("element_period", _EP),
     "unmet": ("element_period", _EP),
     "shortfall": ("element_period", _EP),
@@ -267,6 +271,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         shortfall_room[targets["ep"].to_numpy()] = targets["target_t"].to_numpy(float)
     columns("buy", buy["capacity_t"].to_numpy(float))
     columns("concentrate", conc["capacity_t"].to_numpy(float))
+    route_col = columns("route", np.inf)
     stock = columns("stock", ep["stock_capacity_t"].to_numpy(float))
     unmet = columns("unmet", 0.0 if policy.hard_demand else ep["demand_t"].to_numpy(float))
     shortfall = columns("shortfall", shortfall_room)
@@ -286,6 +291,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     terms["target_penalty"][shortfall : shortfall + n_ep] = np.where(
         shortfall_room > 0, penalty, 0.0
     )
+    fees = layout.route["fee_usd_per_t"].to_numpy(float)
+    terms["processing_cost"][route_col : route_col + len(fees)] = fees
     salvage = policy.salvage_usd_per_t
     terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
 
@@ -297,7 +304,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         (ep_index(layout, supply), supply["pos"].to_numpy(), supply["coef"].to_numpy(float)),
         (every, bought + every, -1.0),
     )
-    bundled = supply[supply["pos"].to_numpy() >= len(buy)]
+    bundled = supply[supply["source"].to_numpy() == "concentrate"]
     surplus_of_ep = np.full(n_ep, -1, dtype=np.int64)
     surplus_of_ep[surplus["ep"].to_numpy()] = np.arange(len(surplus))
     rows(
@@ -346,6 +353,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         )
         rows(name, low, high, supply_terms, total_terms)
         share_entries[name] = (total_terms[0], total_terms[1])
+    share_entries.update(_stage_families(b, layout, bought))
     add_discrete_families(b, layout, terms, bought)
     goals = goals_in_order(policy)
     if goals:
@@ -367,6 +375,105 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         soft_targets=not policy.hard_stock_targets,
     )
     return b, terms
+
+
+def _stage_families(
+    b: LPBuilder, layout: ModelLayout, bought: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Routes, facilities and stage caps (``docs/formulation.md``, "Processing stages").
+
+    ``routing[e, s, p]``: a converted purchase goes down its routes (sum of route - buy = 0);
+    ``facility_capacity[facility, p]``: the output of every route through a facility within its
+    capacity; ``stage_total[stage, e, p]`` (columns) with ``stage_tonnes`` rows: the element's
+    tonnes at a capped stage; ``stage_cap[e, stage, country, p]``: a country's tonnes at the stage
+    within its share of the stage's total (of total purchases X for stage ``any``). Returns the
+    stage caps' share entries, for sweeps.
+    """
+    route, buy = layout.route, layout.buy
+    first_route = b.start["route"]
+    if len(route):
+        converted, at = np.unique(route["buy"].to_numpy(np.int64), return_inverse=True)
+        frame = buy.iloc[converted][["element", "supplier", "period"]].reset_index(drop=True)
+        b.rows(
+            "routing",
+            frame,
+            ("element", "supplier", "period"),
+            0.0,
+            0.0,
+            (at, first_route + np.arange(len(route)), 1.0),
+            (np.arange(len(converted)), converted, -1.0),
+        )
+    use = layout.facility_use
+    if len(layout.facility_periods):
+        b.rows(
+            "facility_capacity",
+            layout.facility_periods[["facility", "period"]],
+            ("facility", "period"),
+            -np.inf,
+            layout.facility_periods["capacity_t"].to_numpy(float),
+            (use["row"].to_numpy(), use["pos"].to_numpy(), use["coef"].to_numpy(float)),
+        )
+    caps = layout.stage_caps
+    if caps.empty:
+        return {}
+    ep, n_ep = layout.element_period, len(layout.element_period)
+    capped = [s for s in dict.fromkeys(caps["stage"]) if s != ANY_STAGE]
+    totals = pd.concat(
+        [ep[["element", "period"]].assign(stage=s) for s in capped], ignore_index=True
+    )
+    first_total = b.columns(
+        "stage_total",
+        totals[["stage", "element", "period"]],
+        ("stage", "element", "period"),
+        0.0,
+        np.inf,
+    )
+    tonnes: list[_Terms] = []
+    for k, stage in enumerate(capped):
+        source = stage_source(layout.stage_supply, stage)
+        tonnes += [
+            (
+                k * n_ep + ep_index(layout, source),
+                source["pos"].to_numpy(),
+                source["coef"].to_numpy(float),
+            ),
+            (k * n_ep + np.arange(n_ep), first_total + k * n_ep + np.arange(n_ep), -1.0),
+        ]
+    if capped:
+        b.rows(
+            "stage_tonnes",
+            totals[["stage", "element", "period"]],
+            ("stage", "element", "period"),
+            0.0,
+            0.0,
+            *tonnes,
+        )
+    supply_terms, total_terms, offset = [], [], 0
+    ordered = []
+    for name, rows in caps.groupby("stage", sort=False):
+        stage = str(name)
+        total = bought if stage == ANY_STAGE else first_total + capped.index(stage) * n_ep
+        source = stage_source(layout.stage_supply, stage)
+        mine, whole = _share_terms(
+            layout, rows.reset_index(drop=True), source, "country", total, False
+        )
+        supply_terms.append((mine[0] + offset, mine[1], mine[2]))
+        total_terms.append((whole[0] + offset, whole[1], whole[2]))
+        ordered.append(rows)
+        offset += len(rows)
+    frame = pd.concat(ordered, ignore_index=True)
+    b.rows(
+        "stage_cap",
+        frame[["element", "stage", "country", "period", "max_share", "cap_element"]],
+        ("element", "stage", "country", "period"),
+        -np.inf,
+        0.0,
+        *supply_terms,
+        *total_terms,
+    )
+    member = np.concatenate([t[0] for t in total_terms])
+    column = np.concatenate([t[1] for t in total_terms])
+    return {"stage_cap": (member, column)}
 
 
 def risk_penalty_costs(lp: LinearProgram, weight_usd_per_t: float) -> np.ndarray:

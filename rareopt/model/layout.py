@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.stages import ANY_STAGE, route_table
 from rareopt.inputs.tables import ALL
 
-__all__ = ["ModelLayout", "make_layout"]
+__all__ = ["ModelLayout", "make_layout", "stage_source"]
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,28 @@ class ModelLayout:
         One row per concentrate purchase variable q[s, k, p]: supplier, product, country, period,
         capacity_t, unit_cost_usd_per_t, risk_score.
     supply : DataFrame
-        Where each element's tonnes come from: element, supplier, country, period, pos (the
-        variable: a row of ``buy``, or ``len(buy)`` + a row of ``concentrate``) and coef (t of the
-        element per unit of the variable).
+        Where each element's tonnes come from: element, supplier, country (the seller's),
+        period, pos (the variable: a row of ``buy``, ``len(buy)`` + a row of ``concentrate``, or
+        ``len(buy) + len(concentrate)`` + a row of ``route``), coef (t of the element delivered
+        per unit of the variable) and source ("buy", "concentrate" or "route"). A purchase
+        converted by facilities delivers through its routes, not directly.
+    route : DataFrame
+        One row per route variable: a purchase converted by facilities on one route
+        (:func:`rareopt.inputs.stages.route_table`): element, supplier, route, period, buy (its
+        row of ``buy``), yield (t delivered per t bought) and fee_usd_per_t (per t bought).
+    stage_supply : DataFrame
+        The tonnes at each stage: element, stage, country, period, pos, coef (t at that stage per
+        unit of the variable) and facility (the supplier up to the offer's stage), for every
+        purchase delivered directly and every route.
+    stage_caps : DataFrame
+        One row per stage-cap constraint: element, stage, country, period (``"*"`` over the
+        horizon), max_share, cap_element; stage ``any`` caps the tonnes that touch the country.
+    facility_periods : DataFrame
+        One row per (facility, period) some route passes with a finite capacity: facility,
+        period, capacity_t.
+    facility_use : DataFrame
+        Which route variables use which facility row: row (of ``facility_periods``), pos, coef
+        (t of the facility's output per t bought).
     stock_targets : DataFrame
         The rows of ``element_period`` with a positive stock target (element, period, target_t),
         with ``ep``, their row in ``element_period``.
@@ -72,6 +92,11 @@ class ModelLayout:
     supply: pd.DataFrame
     stock_targets: pd.DataFrame
     surplus: pd.DataFrame
+    route: pd.DataFrame
+    stage_supply: pd.DataFrame
+    stage_caps: pd.DataFrame
+    facility_periods: pd.DataFrame
+    facility_use: pd.DataFrame
 
 
 def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
@@ -234,13 +259,17 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
     """
     buy = _purchases(portfolio)
     concentrate = _concentrate_purchases(portfolio)
-    supply = _supply(portfolio, buy, concentrate)
+    route, legs = _routes(portfolio, buy)
+    supply = _supply(portfolio, buy, concentrate, route)
+    stage_supply, stage_caps, facility_periods, facility_use = _stage_tables(
+        portfolio, buy, route, legs, len(concentrate)
+    )
     group_buy = _group_buy(portfolio, supply)
     ep = _element_periods(portfolio)
     ep_row = ep[["element", "period"]].assign(ep=np.arange(len(ep)))
     has_target = ep["target_t"].to_numpy() > 0
     targets = ep_row[has_target].assign(target_t=ep["target_t"].to_numpy()[has_target])
-    bundled = supply.loc[supply["pos"] >= len(buy), ["element", "period"]].drop_duplicates()
+    bundled = supply.loc[supply["source"] == "concentrate", ["element", "period"]].drop_duplicates()
     surplus = ep_row.merge(bundled, on=["element", "period"]).sort_values("ep")
     return ModelLayout(
         portfolio=portfolio,
@@ -255,6 +284,11 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
         supply=supply,
         stock_targets=targets.reset_index(drop=True).astype({"ep": np.int64}),
         surplus=surplus.reset_index(drop=True).astype({"ep": np.int64}),
+        route=route.drop(columns="route_id"),
+        stage_supply=stage_supply,
+        stage_caps=stage_caps,
+        facility_periods=facility_periods,
+        facility_use=facility_use,
     )
 
 
@@ -285,15 +319,150 @@ def _concentrate_purchases(portfolio: Portfolio) -> pd.DataFrame:
     return rows[columns].reset_index(drop=True)
 
 
-def _supply(portfolio: Portfolio, buy: pd.DataFrame, concentrate: pd.DataFrame) -> pd.DataFrame:
-    """Every source of an element's tonnes: purchases (coef 1) and concentrates (coef share)."""
-    columns = ["element", "supplier", "country", "period", "pos", "coef"]
+def _supply(
+    portfolio: Portfolio, buy: pd.DataFrame, concentrate: pd.DataFrame, route: pd.DataFrame
+) -> pd.DataFrame:
+    """Every source of an element's tonnes, with the tonnes per unit of its variable.
+
+    Purchases delivered as bought (coef 1), concentrates (coef share) and routes through
+    facilities (coef the route's yield).
+    """
+    columns = ["element", "supplier", "country", "period", "pos", "coef", "source"]
+    converted = np.zeros(len(buy), dtype=bool)
+    converted[route["buy"].to_numpy(np.int64)] = True
     direct = buy[["element", "supplier", "country", "period"]].assign(
-        pos=np.arange(len(buy)), coef=1.0
-    )
+        pos=np.arange(len(buy)), coef=1.0, source="buy"
+    )[~converted]
     mix = portfolio.composition[portfolio.composition["element"].isin(portfolio.elements)]
     bundled = concentrate.assign(pos=len(buy) + np.arange(len(concentrate))).merge(
         mix, on=["supplier", "product"]
     )
     bundled = bundled[bundled["share"] > 0].rename(columns={"share": "coef"})
-    return pd.concat([direct, bundled[columns]], ignore_index=True)[columns]
+    routed = route.assign(
+        country=buy["country"].to_numpy(object)[route["buy"].to_numpy(np.int64)],
+        pos=len(buy) + len(concentrate) + np.arange(len(route)),
+        coef=route["yield"],
+        source="route",
+    )
+    return pd.concat(
+        [direct, bundled.assign(source="concentrate")[columns], routed[columns]],
+        ignore_index=True,
+    )[columns]
+
+
+def _routes(portfolio: Portfolio, buy: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Route variables (converted purchases x periods) and every supply variable's stage legs.
+
+    Returns the ``route`` table and, per purchase delivered directly (by its row of ``buy``) or
+    route variable (by ``len(buy)`` + its row, to be shifted past the concentrates), its legs:
+    key (that position), stage, facility, country, factor.
+    """
+    routes, legs = route_table(portfolio)
+    routes = routes.assign(route_id=np.arange(len(routes)))
+    offer_of_buy = buy[["element", "supplier", "period"]].assign(buy=np.arange(len(buy)))
+    converted = routes[routes["converted"]]
+    route = converted.merge(offer_of_buy, on=["element", "supplier"])
+    route = route.sort_values(["buy", "route_id"], kind="stable").reset_index(drop=True)
+    direct_routes = routes[~routes["converted"]][["element", "supplier", "route_id"]]
+    direct = offer_of_buy.merge(direct_routes, on=["element", "supplier"])
+    keys = pd.concat(
+        [
+            direct[["buy", "route_id"]].rename(columns={"buy": "key"}),
+            pd.DataFrame({"key": len(buy) + np.arange(len(route)), "route_id": route["route_id"]}),
+        ],
+        ignore_index=True,
+    )
+    stage_legs = keys.merge(legs, left_on="route_id", right_on="route")
+    columns = ["element", "supplier", "route", "period", "buy", "yield", "fee_usd_per_t"]
+    return route[[*columns, "route_id"]], stage_legs[
+        ["key", "stage", "facility", "country", "factor"]
+    ]
+
+
+def _stage_tables(
+    portfolio: Portfolio,
+    buy: pd.DataFrame,
+    route: pd.DataFrame,
+    legs: pd.DataFrame,
+    n_concentrate: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stage supply and stage-cap rows; facility rows and which route variables use them."""
+    key = legs["key"].to_numpy(np.int64)
+    is_route = key >= len(buy)
+    buy_row = np.where(
+        is_route,
+        route["buy"].to_numpy(np.int64)[np.maximum(key - len(buy), 0)] if len(route) else 0,
+        key,
+    )
+    pos = np.where(is_route, key + n_concentrate, key)
+    stage_supply = pd.DataFrame(
+        {
+            "element": buy["element"].to_numpy(object)[buy_row],
+            "stage": legs["stage"].to_numpy(object),
+            "country": legs["country"].to_numpy(object),
+            "period": buy["period"].to_numpy(object)[buy_row],
+            "pos": pos,
+            "coef": legs["factor"].to_numpy(float),
+            "facility": legs["facility"].to_numpy(object),
+        }
+    )
+    caps = portfolio.policy.stage_caps
+    frames = []
+    for stage, at_stage in caps.groupby("stage", sort=False):
+        source = stage_source(stage_supply, stage)
+        pairs = source[["country", "element"]].drop_duplicates()
+        effective = _most_specific(at_stage.drop(columns="stage"), "country", pairs)
+        effective = effective[effective["max_share"] < 1.0]
+        if portfolio.policy.cap_basis == "horizon":
+            rows = effective.assign(period=ALL)
+        else:
+            rows = (
+                source[["country", "element", "period"]]
+                .drop_duplicates()
+                .merge(effective, on=["country", "element"])
+            )
+        frames.append(rows.assign(stage=stage))
+    stage_caps = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            columns=["element", "stage", "country", "period", "max_share", "cap_element"]
+        )
+    )
+    stage_caps = stage_caps[["element", "stage", "country", "period", "max_share", "cap_element"]]
+    facilities = portfolio.facilities.set_index("facility")
+    used = stage_supply[stage_supply["facility"].isin(facilities.index)]
+    used = used.assign(capacity_t=used["facility"].map(facilities["capacity_t"]).astype(float))
+    used = used[np.isfinite(used["capacity_t"].to_numpy())]
+    facility_periods = (
+        used[["facility", "period", "capacity_t"]]
+        .drop_duplicates(["facility", "period"])
+        .reset_index(drop=True)
+    )
+    row = facility_periods.reset_index().rename(columns={"index": "row"})
+    use = used.merge(row[["facility", "period", "row"]], on=["facility", "period"])
+    return (
+        stage_supply,
+        stage_caps.reset_index(drop=True),
+        facility_periods,
+        use[["row", "pos", "coef"]].reset_index(drop=True),
+    )
+
+
+def stage_source(stage_supply: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """The tonnes a cap at ``stage`` counts: per variable, its tonnes at that stage.
+
+    For stage ``any``, per variable and each country it touches, the tonnes it delivers (its
+    factor at its last, deepest, stage).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> layout = make_layout(load_example("tiny"))
+    >>> len(stage_source(layout.stage_supply, "any")) == len(layout.buy)
+    True
+    """
+    if stage != ANY_STAGE:
+        return stage_supply[stage_supply["stage"] == stage]
+    last = stage_supply.groupby("pos", sort=False)["coef"].transform("last")
+    return stage_supply.assign(coef=last).drop_duplicates(["pos", "country"])

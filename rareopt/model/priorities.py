@@ -100,7 +100,8 @@ def add_goal_rows(
     ``col_upper`` are the columns' upper bounds so far: a goal's largest value, the bound the row
     starts with, is its vector times them (finite, as unmet demand and shortfall are bounded).
     """
-    vectors = [goal_vector(terms, g)[: b.n_cols] for g in goals]
+    # Terms cover the columns that existed when they were made: later families cost nothing.
+    vectors = [np.pad(v, (0, b.n_cols - len(v))) for v in (goal_vector(terms, g) for g in goals)]
     entries = [
         (np.full(len(c), i), c, v[c]) for i, v in enumerate(vectors) for c in [np.flatnonzero(v)]
     ]

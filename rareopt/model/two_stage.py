@@ -172,6 +172,10 @@ def _spot_rows(
         np.minimum.at(start[w], element_codes[disrupted[w]], period[disrupted[w]])
     eligible = (period[None, :] >= start[:, element_codes]) & (fractions > 0)
     eligible &= ~buy["supplier"].isin(projects).to_numpy()[None, :]
+    # Feed that needs converting is no emergency supply: the spot market sells the demand's form.
+    converted = np.zeros(len(buy), dtype=bool)
+    converted[layout.route["buy"].to_numpy(np.int64)] = True
+    eligible &= ~converted[None, :]
     scenario, row = np.nonzero(eligible)
     capacity = buy["capacity_t"].to_numpy()[row]
     floor = buy["element"].map(replacement_prices(layout.portfolio)).to_numpy(float)[row]
@@ -431,11 +435,17 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (np.arange(n_spot), spot_col + np.arange(n_spot), 1.0),
     )
     # Where nothing of an element is disrupted in a period, the scenario receives the first
-    # stage's total purchases X (one term) rather than every contract's delivery.
+    # stage's total purchases X (one term) rather than every contract's delivery. A purchase
+    # converted by facilities delivers through its routes: f x (its routes' yields) each.
     buy_ep = ep_index(layout, buy)
     hit = np.zeros((n_w, n_ep), dtype=bool)
     hit[cut_w, buy_ep[cut_b]] = True
-    dw, db = np.nonzero(hit[:, buy_ep])
+    route_buy = layout.route["buy"].to_numpy(np.int64)
+    converted = np.zeros(len(buy), dtype=bool)
+    converted[route_buy] = True
+    dw, db = np.nonzero(hit[:, buy_ep] & ~converted[None, :])
+    route_w, route_r = np.nonzero(hit[:, buy_ep[route_buy]])
+    route_yield = layout.route["yield"].to_numpy(float)
     calm_w, calm_i = np.nonzero(~hit)
     carried = np.flatnonzero(np.tile(periods != portfolio.period_labels[0], n_w))
     rhs = np.tile(ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float), n_w)
@@ -446,6 +456,11 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         rhs,
         rhs,
         (dw * n_ep + buy_ep[db], base["buy"] + db, f[dw, db]),
+        (
+            route_w * n_ep + buy_ep[route_buy[route_r]],
+            base["route"] + route_r,
+            f[route_w, route_buy[route_r]] * route_yield[route_r],
+        ),
         (calm_w * n_ep + calm_i, base["bought"] + calm_i, 1.0),
         (sw * n_ep + buy_ep[sb], spot_col + np.arange(n_spot), 1.0),
         (row_of, base["unmet"] + every_i, 1.0),

@@ -45,8 +45,10 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     names = slayout.names
     n_w, n_ep = len(names), len(ep)
     ep_of_buy = ep_index(layout, buy)
-    delivered = slayout.fractions * values["buy"][None, :]
-    contracted = np.bincount(ep_of_buy, weights=values["buy"], minlength=n_ep)
+    # Tonnes arriving at the demand's stage (through a converted purchase's routes).
+    arriving = values.get("delivered", values["buy"])
+    delivered = slayout.fractions * arriving[None, :]
+    contracted = np.bincount(ep_of_buy, weights=arriving, minlength=n_ep)
     every_w = np.repeat(np.arange(n_w), len(buy))
     flows_delivered = np.bincount(
         every_w * n_ep + np.tile(ep_of_buy, n_w), weights=delivered.ravel(), minlength=n_w * n_ep
@@ -89,7 +91,7 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
             "supplier": buy["supplier"].to_numpy()[b_idx],
             "period": buy["period"].to_numpy()[b_idx],
             "contracted_t": values["buy"][b_idx],
-            "delivered_t": delivered[w_idx, b_idx],
+            "delivered_t": slayout.fractions[w_idx, b_idx] * values["buy"][b_idx],
         }
     )
     keys = ["scenario", "element", "supplier", "period"]
@@ -383,6 +385,7 @@ def extract_outcome(
     shape = (len(slayout.names), len(ep))
     values = {
         "buy": plan["volume_t"].to_numpy(),
+        "delivered": plan["delivered_t"].to_numpy(),
         "level": lp.values("scenario_stock", x).reshape(shape),
         "unmet": lp.values("scenario_unmet", x).reshape(shape)
         + unmet["unmet_t"].to_numpy()[None, :],

@@ -65,6 +65,8 @@ TABLES = (
     "projects",
     "concentrates",
     "surplus",
+    "routes",
+    "stage_shares",
     "hhi_cuts",
 )
 
@@ -294,6 +296,16 @@ class Result:
     duals = property(lambda self: self._table("duals"), doc="Marginal values of constraints.")
     contracts = property(
         lambda self: self._table("contracts"), doc="Contract decisions of a MIP, per offer."
+    )
+    routes = property(
+        lambda self: self._table("routes"),
+        doc="Tonnes at each stage of each route: element, supplier, route, period, stage -> "
+        "facility, country, volume_t.",
+    )
+    stage_shares = property(
+        lambda self: self._table("stage_shares"),
+        doc="Each country's share of an element's tonnes at each stage: element, period "
+        "('*': the horizon), stage, country -> volume_t, share.",
     )
 
     def raise_for_status(self) -> Result:

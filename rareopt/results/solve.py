@@ -239,6 +239,7 @@ def checked_solution(
         if tables["concentrates"] is None
         else {"concentrates": tables["concentrates"], "surplus": tables["surplus"]},
         tables["projects"],
+        tables["routes"],
     )
     if not violations.empty:
         raise PlanCheckError(violations)

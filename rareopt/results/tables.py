@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.measures import hhi_terms
+from rareopt.inputs.stages import ANY_STAGE, STAGES
 from rareopt.inputs.tables import ALL, row_keys
 from rareopt.model.formulation import COST_TERMS
 from rareopt.model.layout import ModelLayout
@@ -346,6 +347,81 @@ def _contracts(layout, lp, x, plan) -> pd.DataFrame | None:
     ]
 
 
+def routes_table(layout: ModelLayout, lp: LinearProgram, x: np.ndarray) -> pd.DataFrame:
+    """Tonnes at each stage of each route the plan uses (rows with tonnes only).
+
+    Index element, supplier, route (the supplier, then each facility, joined by ``>``), period,
+    stage; columns facility (the supplier up to the offer's own stage), country and volume_t
+    (t of the element at that stage: bought up to the offer's stage, then each facility's
+    output). A purchase delivered as bought is a route of its own, named by its supplier.
+    """
+    values = np.concatenate(
+        [lp.values("buy", x), lp.values("concentrate", x), lp.values("route", x)]
+    )
+    legs = layout.stage_supply
+    n_buy, n_conc = len(layout.buy), len(layout.concentrate)
+    pos = legs["pos"].to_numpy(np.int64)
+    routed = pos >= n_buy + n_conc
+    label = layout.buy["supplier"].to_numpy(object)[np.where(routed, 0, pos)]
+    if routed.any():
+        label[routed] = layout.route["route"].to_numpy(object)[pos[routed] - n_buy - n_conc]
+    supplier = np.where(
+        routed,
+        layout.route["supplier"].to_numpy(object)[np.maximum(pos - n_buy - n_conc, 0)]
+        if len(layout.route)
+        else None,
+        layout.buy["supplier"].to_numpy(object)[np.minimum(pos, n_buy - 1)] if n_buy else None,
+    )
+    table = pd.DataFrame(
+        {
+            "element": legs["element"].to_numpy(object),
+            "supplier": supplier,
+            "route": label,
+            "period": legs["period"].to_numpy(object),
+            "stage": legs["stage"].to_numpy(object),
+            "facility": legs["facility"].to_numpy(object),
+            "country": legs["country"].to_numpy(object),
+            "volume_t": legs["coef"].to_numpy(float) * values[pos],
+        }
+    )
+    table = table[table["volume_t"] > 1e-9]
+    return table.set_index(["element", "supplier", "route", "period", "stage"])
+
+
+def stage_shares_table(routes: pd.DataFrame) -> pd.DataFrame:
+    """Each country's tonnes and share of an element's tonnes at each stage.
+
+    Per period and over the horizon (period ``*``); at stage ``any``, the tonnes delivered that
+    touch the country at some stage, over all tonnes delivered.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> s = rareopt.solve(rareopt.load_example("tiny")).stage_shares
+    >>> sorted(set(s.index.get_level_values("stage")))
+    ['any', 'mining', 'separation']
+    """
+    flat = routes.reset_index()
+    key = ["element", "supplier", "route", "period"]
+    # What a route delivers: its tonnes at its last stage (the demand's).
+    rank = pd.Categorical(flat["stage"], categories=list(STAGES), ordered=True).codes
+    last = flat.assign(rank=rank).sort_values("rank").groupby(key, sort=False)["volume_t"].last()
+    touching = flat[[*key, "country"]].drop_duplicates().join(last, on=key)
+    columns = ["element", "period", "stage", "country", "volume_t"]
+    both = pd.concat([flat[columns], touching.assign(stage=ANY_STAGE)[columns]], ignore_index=True)
+    frame = pd.concat([both, both.assign(period=ALL)], ignore_index=True)
+    volume = frame.groupby(["element", "period", "stage", "country"], sort=False)["volume_t"].sum()
+    delivered = last.reset_index()
+    delivered = pd.concat([delivered, delivered.assign(period=ALL)], ignore_index=True)
+    delivered = delivered.groupby(["element", "period"])["volume_t"].sum()
+    # Shares of the stage's tonnes; at stage "any", of every tonne delivered.
+    total = volume.groupby(level=["element", "period", "stage"]).transform("sum").to_numpy()
+    at = volume.index.droplevel(["stage", "country"])
+    is_any = volume.index.get_level_values("stage") == ANY_STAGE
+    total = np.where(is_any, delivered.reindex(at).to_numpy(), total)
+    return pd.DataFrame({"volume_t": volume, "share": volume.to_numpy() / total}).sort_index()
+
+
 def extract(
     layout: ModelLayout, lp: LinearProgram, output: SolverOutput, duals: bool = True
 ) -> LazyTables:
@@ -365,8 +441,19 @@ def extract(
     unmet = lp.values("unmet", output.x)
     shortfall = lp.values("shortfall", output.x)
 
+    # What each purchase delivers at the demand's stage: as bought, or through its routes.
+    delivered = volume.copy()
+    route = layout.route
+    if len(route):
+        through = lp.values("route", output.x) * route["yield"].to_numpy(float)
+        at = route["buy"].to_numpy(np.int64)
+        delivered[np.unique(at)] = 0.0
+        np.add.at(delivered, at, through)
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
-        volume_t=volume, cost_usd=volume * buy["unit_cost_usd_per_t"], bundled_t=0.0
+        volume_t=volume,
+        cost_usd=volume * buy["unit_cost_usd_per_t"],
+        bundled_t=0.0,
+        delivered_t=delivered,
     )
     bundles = _bundles(layout, lp, output.x)
     if bundles is not None:
@@ -395,6 +482,9 @@ def extract(
             "cost_terms": cost_terms,
         }
     )
+    routes = routes_table(layout, lp, output.x)
+    tables.put("routes", routes)
+    tables.defer("stage_shares", lambda: stage_shares_table(routes))
     tables.defer("shares", lambda: shares_table(plan))
     tables.defer("hhi", lambda: hhi_table(tables["shares"]))
     if duals and output.row_dual is not None:

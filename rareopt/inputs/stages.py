@@ -1,0 +1,319 @@
+"""Processing stages and routes: where a tonne was mined, separated, made into metal and magnets.
+
+An offer sells an element at a stage (``offers.stage``: ``mining`` for mined concentrate or
+unseparated feed, ``separation`` for separated oxide, the default, ``metal`` or ``magnet``) and
+says where its tonnes passed the stages up to its own (``mined_in``, ``separated_in``,
+``metal_in``, ``magnet_in``; each defaults to the supplier's country, and a recycler's tonnes skip
+mining). Demand is at one stage per element (``policy.demand_stage``, default ``separation``). A
+tonne bought before the demand's stage is converted by one facility of each later stage
+(``facilities``: facility, stage, country, capacity_t of output per period for all elements
+together, yield, fee_usd_per_t of output, elements): a **route**. An offer at the demand's stage
+is a route of its own, with no facility, so today's portfolios are single-stage routes.
+
+:func:`route_table` enumerates the routes once, here, for the model and the independent check:
+per route, the tonnes delivered per tonne bought (the facilities' yields multiplied), the fees per
+tonne bought, and per stage the country and the tonnes at that stage per tonne bought (1 up to the
+offer's stage, then the yields so far). Symbols: ``docs/formulation.md``, "Processing stages".
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rareopt.exceptions import ValidationIssue
+from rareopt.inputs.tables import ALL, table_frame
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+
+__all__ = [
+    "STAGES",
+    "ANY_STAGE",
+    "DEFAULT_STAGE",
+    "ORIGIN_FIELDS",
+    "facility_table",
+    "offer_stages",
+    "demand_stages",
+    "route_table",
+    "stage_issues",
+]
+
+STAGES = ("mining", "separation", "metal", "magnet")
+"""The stages of the chain, in order."""
+ANY_STAGE = "any"
+"""A cap's stage meaning every stage: the share of tonnes that touch a country anywhere."""
+DEFAULT_STAGE = "separation"
+"""Separated oxide: what an offer sells, and the stage of demand, unless told otherwise."""
+ORIGIN_FIELDS = {
+    "mining": "mined_in",
+    "separation": "separated_in",
+    "metal": "metal_in",
+    "magnet": "magnet_in",
+}
+"""The offers' fields naming the country where its tonnes passed each stage."""
+
+_FACILITY_COLUMNS = [
+    "facility",
+    "stage",
+    "country",
+    "capacity_t",
+    "yield",
+    "fee_usd_per_t",
+    "elements",
+]
+
+
+def facility_table(records: Any) -> pd.DataFrame:
+    """Normalise facility records (blank optional fields take their defaults).
+
+    Examples
+    --------
+    >>> f = facility_table([{"facility": "JP-Sep", "stage": "separation", "country": "JP",
+    ...                      "capacity_t": 50}])
+    >>> float(f.at[0, "yield"]), float(f.at[0, "fee_usd_per_t"]), f.at[0, "elements"]
+    (1.0, 0.0, '*')
+    """
+    frame = table_frame(records, _FACILITY_COLUMNS)
+    defaults = {"capacity_t": np.inf, "yield": 1.0, "fee_usd_per_t": 0.0, "elements": ALL}
+    for column in _FACILITY_COLUMNS:
+        if column not in frame:
+            frame[column] = [defaults.get(column)] * len(frame)
+        elif column in defaults:
+            frame[column] = [defaults[column] if _blank(v) else v for v in frame[column]]
+    frame["elements"] = [tuple(v) if isinstance(v, (list, tuple)) else v for v in frame["elements"]]
+    for column in ("capacity_t", "yield", "fee_usd_per_t"):
+        numeric = pd.to_numeric(frame[column], errors="coerce")
+        # Numbers as float; anything else stays as given, for validation to name.
+        frame[column] = numeric.where(numeric.notna(), frame[column]).astype(object)
+        if numeric.notna().all():
+            frame[column] = numeric.astype(float)
+    return frame[_FACILITY_COLUMNS].reset_index(drop=True)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def offer_stages(portfolio: Portfolio) -> pd.DataFrame:
+    """Per offer (supplier, element): its stage and the country of each stage up to it.
+
+    Columns supplier, element, stage and one per stage (``mining`` ... ``magnet``): the country,
+    or None for a stage the tonnes have not passed (after the offer's stage, or mining for a
+    recycler's).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> offer_stages(load_example("tiny"))[["stage", "mining", "separation", "metal"]].iloc[0].tolist()
+    ['separation', 'CN', 'CN', None]
+    """
+    offers = portfolio.offers
+    suppliers = portfolio.suppliers.set_index("supplier")
+    out = offers[["supplier", "element"]].copy()
+    given = offers["stage"] if "stage" in offers else pd.Series(None, index=offers.index)
+    out["stage"] = [DEFAULT_STAGE if _blank(v) else v for v in given]
+    home = out["supplier"].map(suppliers["country"])
+    recycler = out["supplier"].map(suppliers["kind"]).eq("recycler")
+    for position, stage in enumerate(STAGES):
+        field = ORIGIN_FIELDS[stage]
+        stated = offers[field] if field in offers else pd.Series(None, index=offers.index)
+        default = home.where(~recycler, None) if stage == "mining" else home
+        passed = [STAGES.index(s) >= position if s in STAGES else False for s in out["stage"]]
+        chosen = [
+            (d if _blank(v) else v) if p else None for v, d, p in zip(stated, default, passed)
+        ]
+        out[stage] = pd.Series([None if _blank(c) else c for c in chosen], dtype=object).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def demand_stages(portfolio: Portfolio) -> dict[str, str]:
+    """The stage each element's demand is at (``policy.demand_stage``).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> demand_stages(load_example("tiny"))
+    {'Nd': 'separation', 'Dy': 'separation'}
+    """
+    spec = portfolio.policy.demand_stage
+    if isinstance(spec, dict):
+        return {e: spec.get(e, spec.get(ALL, DEFAULT_STAGE)) for e in portfolio.elements}
+    return dict.fromkeys(portfolio.elements, spec)
+
+
+def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every route of every offer, and each route's stages.
+
+    Returns
+    -------
+    routes : DataFrame
+        One row per route: supplier, element, route (a label: the supplier, then each
+        facility, joined by ``>``), converted (True when the route goes through facilities),
+        yield (t delivered per t bought), fee_usd_per_t (processing fees per t bought) and
+        countries (every country the route touches, a frozenset).
+    legs : DataFrame
+        One row per route and stage the tonnes pass: route (row of ``routes``), stage, facility
+        (the supplier up to the offer's stage), country, factor (t at that stage per t bought).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> routes, legs = route_table(load_example("tiny"))
+    >>> bool((routes["yield"] == 1.0).all()), sorted(set(legs["stage"]))
+    (True, ['mining', 'separation'])
+    """
+    stages = offer_stages(portfolio)
+    facilities = portfolio.facilities
+    wanted = demand_stages(portfolio)
+    routes, legs = [], []
+    for offer in stages.to_dict("records"):
+        start = STAGES.index(offer["stage"]) if offer["stage"] in STAGES else 0
+        end = STAGES.index(wanted.get(offer["element"], DEFAULT_STAGE))
+        own = [
+            (s, offer["supplier"], offer[s], 1.0, 0.0)
+            for s in STAGES[: start + 1]
+            if not _blank(offer[s])
+        ]
+        choices = [
+            [
+                (stage, f["facility"], f["country"], float(f["yield"]), float(f["fee_usd_per_t"]))
+                for f in facilities.to_dict("records")
+                if f["stage"] == stage and _accepts(f["elements"], offer["element"])
+            ]
+            for stage in STAGES[start + 1 : end + 1]
+        ]
+        for chain in itertools.product(*choices):
+            factor, fee, steps = 1.0, 0.0, []
+            for stage, facility, country, recovery, charge in chain:
+                factor *= recovery
+                fee += charge * factor
+                steps.append((stage, facility, country, factor))
+            row = len(routes)
+            routes.append(
+                {
+                    "supplier": offer["supplier"],
+                    "element": offer["element"],
+                    "route": ">".join([offer["supplier"], *(c[1] for c in chain)]),
+                    "converted": bool(chain),
+                    "yield": factor,
+                    "fee_usd_per_t": fee,
+                    "countries": frozenset([o[2] for o in own] + [c[2] for c in chain]),
+                }
+            )
+            legs += [
+                {"route": row, "stage": s, "facility": f, "country": c, "factor": 1.0}
+                for s, f, c, _, _ in own
+            ]
+            legs += [
+                {"route": row, "stage": s, "facility": f, "country": c, "factor": k}
+                for s, f, c, k in steps
+            ]
+    route_columns = ["supplier", "element", "route", "converted", "yield", "fee_usd_per_t"]
+    return (
+        pd.DataFrame(routes, columns=[*route_columns, "countries"]),
+        pd.DataFrame(legs, columns=["route", "stage", "facility", "country", "factor"]),
+    )
+
+
+def _accepts(elements: Any, element: str) -> bool:
+    return elements == ALL or element in tuple(elements)
+
+
+def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
+    """Problems with stages, origins, facilities and the demand's stage.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> stage_issues(load_example("tiny"))
+    []
+    """
+    issues: list[ValidationIssue] = []
+
+    def add(table, where, field, value, allowed):
+        issues.append(ValidationIssue(table, where, field, value, allowed))
+
+    facilities = portfolio.facilities
+    seen: set[str] = set()
+    for label, f in facilities.iterrows():
+        where = f"row {label} (facility={f['facility']})"
+        if not isinstance(f["facility"], str) or not f["facility"]:
+            add("facilities", where, "facility", f["facility"], "a name")
+        elif f["facility"] in seen:
+            add("facilities", where, "facility", f["facility"], "each facility once")
+        seen.add(str(f["facility"]))
+        if f["stage"] not in STAGES[1:]:
+            add("facilities", where, "stage", f["stage"], f"one of {list(STAGES[1:])}")
+        if not isinstance(f["country"], str) or not f["country"]:
+            add("facilities", where, "country", f["country"], "a country code, e.g. JP")
+        for field, low, high in (
+            ("capacity_t", 0.0, np.inf),
+            ("yield", 1e-9, 1.0),
+            ("fee_usd_per_t", 0.0, np.inf),
+        ):
+            value = f[field]
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            bound_ok = number and low <= value <= high and (field == "capacity_t" or value < np.inf)
+            if not bound_ok:
+                add("facilities", where, field, value, f"a number in [{low:g}, {high:g}]")
+        elements = f["elements"]
+        if elements != ALL:
+            unknown = [
+                e
+                for e in (elements if isinstance(elements, tuple) else [elements])
+                if e not in portfolio.elements
+            ]
+            if unknown or not isinstance(elements, tuple):
+                add(
+                    "facilities",
+                    where,
+                    "elements",
+                    elements,
+                    f"'*' or a list of elements in the demand table: {portfolio.elements}",
+                )
+    offers = portfolio.offers
+    for field in ("stage", *ORIGIN_FIELDS.values()):
+        if field not in offers:
+            continue
+        for label, value in offers[field].items():
+            if _blank(value):
+                continue
+            where = f"row {label} (supplier={offers.at[label, 'supplier']}, element={offers.at[label, 'element']})"
+            if field == "stage" and value not in STAGES:
+                add("offers", where, "stage", value, f"one of {list(STAGES)}")
+            elif field != "stage" and not isinstance(value, str):
+                add("offers", where, field, value, "a country code, e.g. MY")
+    wanted = portfolio.policy.demand_stage
+    for element, stage in wanted.items() if isinstance(wanted, dict) else [(ALL, wanted)]:
+        if stage not in STAGES:
+            add("policy", "demand_stage", element, stage, f"one of {list(STAGES)}")
+        if element != ALL and element not in portfolio.elements:
+            add("policy", "demand_stage", "element", element, f"an element: {portfolio.elements}")
+    if issues:
+        return issues
+    stages = offer_stages(portfolio)
+    wanted_by = demand_stages(portfolio)
+    for offer in stages.to_dict("records"):
+        where = f"supplier={offer['supplier']}, element={offer['element']}"
+        end = wanted_by.get(offer["element"], DEFAULT_STAGE)
+        if STAGES.index(offer["stage"]) > STAGES.index(end):
+            add("offers", where, "stage", offer["stage"], f"at most the demand's stage, {end}")
+            continue
+        for stage in STAGES[STAGES.index(offer["stage"]) + 1 : STAGES.index(end) + 1]:
+            if not any(
+                f["stage"] == stage and _accepts(f["elements"], offer["element"])
+                for f in facilities.to_dict("records")
+            ):
+                add(
+                    "offers",
+                    where,
+                    "stage",
+                    offer["stage"],
+                    f"a facility of stage {stage} that takes {offer['element']} "
+                    "(facilities table), or an offer at a later stage",
+                )
+    return issues
