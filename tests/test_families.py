@@ -373,6 +373,48 @@ def project():
     return _lp(project_portfolio())
 
 
+def chain_portfolio():
+    """Dy 10 t in one 30-day period. A (CN) sells oxide at 300 USD/t (cap 10); M (MM) sells
+    unseparated feed (stage mining) at 200 (cap 20), separated by CN-Sep (CN, 100 t, yield 0.9,
+    fee 20 per t out) or JP-Sep (JP, 5 t, yield 0.8, fee 60). CN at most 50% of separation; the
+    tonnes touching MM at most 90% of purchases."""
+    return rareopt.Portfolio(
+        periods={"count": 1, "days": 30},
+        demand={"Dy": 10},
+        suppliers=[supplier("A", "CN"), supplier("M", "MM")],
+        offers=[offer("A", "Dy", 300, 10), {**offer("M", "Dy", 200, 20), "stage": "mining"}],
+        facilities=[
+            {
+                "facility": "CN-Sep",
+                "stage": "separation",
+                "country": "CN",
+                "capacity_t": 100,
+                "yield": 0.9,
+                "fee_usd_per_t": 20,
+            },
+            {
+                "facility": "JP-Sep",
+                "stage": "separation",
+                "country": "JP",
+                "capacity_t": 5,
+                "yield": 0.8,
+                "fee_usd_per_t": 60,
+            },
+        ],
+        policy={
+            "stage_caps": [
+                {"country": "CN", "stage": "separation", "max_share": 0.5},
+                {"country": "MM", "stage": "any", "max_share": 0.9},
+            ]
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return _lp(chain_portfolio())
+
+
 @pytest.fixture(scope="module")
 def two_stage():
     portfolio, scenarios, risk = two_stage_inputs()
@@ -1052,6 +1094,105 @@ def test_family_project_capacity(project):
 
 
 # ---------------------------------------------------------------------------------------------
+# Processing stages: routes, facilities, stage caps
+# ---------------------------------------------------------------------------------------------
+CN_ROUTE, JP_ROUTE = "route[Dy,M,M>CN-Sep,P1]", "route[Dy,M,M>JP-Sep,P1]"
+
+
+def test_family_route(chain):
+    # One column per route of a converted purchase (M's feed through each separation plant),
+    # unbounded (the purchase bounds it); fees per t bought: 20 x 0.9 = 18, 60 x 0.8 = 48.
+    assert_columns(
+        chain,
+        "route",
+        {CN_ROUTE: (0, INF), JP_ROUTE: (0, INF)},
+        {"processing_cost": {CN_ROUTE: 18, JP_ROUTE: 48}},
+    )
+
+
+def test_family_routing(chain):
+    # sum of routes - buy = 0 for the converted purchase only.
+    assert_rows(
+        chain,
+        "routing",
+        {("Dy", "M", "P1"): (0, 0, {CN_ROUTE: 1, JP_ROUTE: 1, "buy[Dy,M,P1]": -1})},
+    )
+
+
+def test_family_purchases_with_routes(chain):
+    # A converted purchase delivers through its routes, at their yields.
+    assert_rows(
+        chain,
+        "purchases",
+        {
+            ("Dy", "P1"): (
+                0,
+                0,
+                {"buy[Dy,A,P1]": 1, CN_ROUTE: 0.9, JP_ROUTE: 0.8, "bought[Dy,P1]": -1},
+            )
+        },
+    )
+
+
+def test_family_facility_capacity(chain):
+    # Output of every route through a facility <= its capacity.
+    assert_rows(
+        chain,
+        "facility_capacity",
+        {
+            ("CN-Sep", "P1"): (-INF, 100, {CN_ROUTE: 0.9}),
+            ("JP-Sep", "P1"): (-INF, 5, {JP_ROUTE: 0.8}),
+        },
+    )
+
+
+def test_family_stage_total(chain):
+    # The element's tonnes at each capped stage (not for "any": that is total purchases X).
+    assert_columns(chain, "stage_total", {"stage_total[separation,Dy,P1]": (0, INF)}, {})
+
+
+def test_family_stage_tonnes(chain):
+    # sum of tonnes at the stage - T = 0: A's oxide 1, each route's output.
+    assert_rows(
+        chain,
+        "stage_tonnes",
+        {
+            ("separation", "Dy", "P1"): (
+                0,
+                0,
+                {
+                    "buy[Dy,A,P1]": 1,
+                    CN_ROUTE: 0.9,
+                    JP_ROUTE: 0.8,
+                    "stage_total[separation,Dy,P1]": -1,
+                },
+            )
+        },
+    )
+
+
+def test_family_stage_cap(chain):
+    # CN's tonnes at separation (A's own, CN-Sep's output) - 0.5 T <= 0; the tonnes delivered
+    # that touch MM (both routes) - 0.9 X <= 0.
+    assert_rows(
+        chain,
+        "stage_cap",
+        {
+            ("Dy", "separation", "CN", "P1"): (
+                -INF,
+                0,
+                {"buy[Dy,A,P1]": 1, CN_ROUTE: 0.9, "stage_total[separation,Dy,P1]": -0.5},
+            ),
+            ("Dy", "any", "MM", "P1"): (
+                -INF,
+                0,
+                {CN_ROUTE: 0.9, JP_ROUTE: 0.8, "bought[Dy,P1]": -0.9},
+            ),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Scenario column families (two-stage, CVaR)
 # ---------------------------------------------------------------------------------------------
 # Recourse R_w = sum pi (f - 1) x + sum max((1 + mu) pi, r) y + max(phi, r) sum u_w
@@ -1327,11 +1468,12 @@ def test_family_cvar_excess_row(two_stage):
 def test_every_family_is_covered():
     from rareopt.model.discrete import DISCRETE_COLUMNS, DISCRETE_ROWS
     from rareopt.model.formulation import COLUMN_FAMILIES, ROW_FAMILIES
+    from rareopt.model.formulation import STAGE_COLUMNS, STAGE_ROWS
     from rareopt.model.priorities import GOAL_ROWS
     from rareopt.model.two_stage import SCENARIO_COLUMNS, SCENARIO_ROWS
 
     families = {*COLUMN_FAMILIES, *ROW_FAMILIES, *DISCRETE_COLUMNS, *DISCRETE_ROWS}
-    families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS, *GOAL_ROWS}
+    families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS, *GOAL_ROWS, *STAGE_COLUMNS, *STAGE_ROWS}
     tested = {
         name.removeprefix("test_family_") for name in globals() if name.startswith("test_family_")
     }

@@ -50,6 +50,8 @@ __all__ = [
     "COST_TERMS",
     "COLUMN_FAMILIES",
     "ROW_FAMILIES",
+    "STAGE_COLUMNS",
+    "STAGE_ROWS",
 ]
 
 COST_TERMS = (
@@ -124,6 +126,11 @@ ROW_FAMILIES = {
     "group_floor": ("group_floors", ("element", "group", "period")),
 }
 """Row families, in row order: name -> (the layout table listing the rows, key columns)."""
+
+STAGE_COLUMNS = ("stage_total",)
+"""Column families processing stages add (besides ``route``, a base family)."""
+STAGE_ROWS = ("routing", "facility_capacity", "stage_tonnes", "stage_cap")
+"""Row families processing stages add (each only where the portfolio needs it)."""
 
 _Terms = tuple[ArrayLike, ArrayLike, ArrayLike]
 _Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -419,8 +426,10 @@ def _stage_families(
     ep, n_ep = layout.element_period, len(layout.element_period)
     capped = [s for s in dict.fromkeys(caps["stage"]) if s != ANY_STAGE]
     totals = pd.concat(
-        [ep[["element", "period"]].assign(stage=s) for s in capped], ignore_index=True
-    )
+        [pd.DataFrame(columns=["element", "period"])]
+        + [ep[["element", "period"]].assign(stage=s) for s in capped],
+        ignore_index=True,
+    ).reindex(columns=["stage", "element", "period"])
     first_total = b.columns(
         "stage_total",
         totals[["stage", "element", "period"]],

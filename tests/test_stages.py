@@ -1,0 +1,200 @@
+"""Processing stages and routes: hand-worked optima, stage caps, the check, and today's answers
+for portfolios whose routes are all integrated (docs/formulation.md, "Processing stages")."""
+
+import pandas as pd
+import pytest
+from helpers import offer, supplier
+
+import rareopt
+from rareopt.checks.plan import check_plan
+
+
+def chain(periods=2, **policy):
+    """Dy 10 t a period. A (CN) sells oxide at 300 USD/t (cap 10); M (MM) sells unseparated
+    feed at 200 (cap 20), separated by CN-Sep (yield 0.9, fee 20 per t out, 100 t) or JP-Sep
+    (yield 0.8, fee 60, 5 t of output a period).
+
+    A delivered tonne costs 300 from A, 200 / 0.9 + 20 = 242.2 through CN-Sep and
+    200 / 0.8 + 60 = 310 through JP-Sep.
+    """
+    return rareopt.Portfolio(
+        periods={"count": periods, "days": 30},
+        demand={"Dy": 10},
+        suppliers=[supplier("A", "CN"), supplier("M", "MM")],
+        offers=[offer("A", "Dy", 300, 10), {**offer("M", "Dy", 200, 20), "stage": "mining"}],
+        facilities=[
+            {
+                "facility": "CN-Sep",
+                "stage": "separation",
+                "country": "CN",
+                "capacity_t": 100,
+                "yield": 0.9,
+                "fee_usd_per_t": 20,
+            },
+            {
+                "facility": "JP-Sep",
+                "stage": "separation",
+                "country": "JP",
+                "capacity_t": 5,
+                "yield": 0.8,
+                "fee_usd_per_t": 60,
+            },
+        ],
+        policy=policy,
+    )
+
+
+CN_SEPARATION = {"country": "CN", "element": "*", "stage": "separation", "max_share": 0.5}
+
+
+def test_uncapped_feed_goes_through_the_cheapest_plant():
+    # 10 t from M through CN-Sep each period: 11.11 t bought x 200 + 10 t x 20 = 2,422.2 USD.
+    r = rareopt.solve(chain())
+    assert r.objective == pytest.approx(2 * (200 * 10 / 0.9 + 20 * 10))
+    assert r.cost_terms["processing_cost"] == pytest.approx(2 * 200)
+    assert r.plan.loc[("Dy", "M", "P1"), "volume_t"] == pytest.approx(10 / 0.9)
+    assert r.plan.loc[("Dy", "M", "P1"), "delivered_t"] == pytest.approx(10)
+    shares = r.stage_shares.xs(("*", "separation"), level=("period", "stage"))["share"]
+    assert shares[("Dy", "CN")] == pytest.approx(1.0)
+
+
+def test_a_binding_separation_cap_sends_half_through_japan():
+    # CN may separate at most 5 t of 10: JP-Sep's 5 t (310 a t) and 5 t through CN-Sep (242.2).
+    r = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
+    assert r.objective == pytest.approx(2 * (5 * 310 + 5 * (200 / 0.9 + 20)))
+    routes = r.routes.xs("separation", level="stage")
+    jp = routes[routes["facility"] == "JP-Sep"]["volume_t"]
+    assert jp.tolist() == pytest.approx([5.0, 5.0])
+    shares = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    assert (shares <= 0.5 + 1e-9).all()
+    # The cap on the sellers' countries is unchanged: MM sells all of it.
+    assert r.shares.xs(("*", "country", "MM"), level=("period", "by", "holder"))["share"].iloc[
+        0
+    ] == (pytest.approx(1.0))
+
+
+def test_the_any_stage_cap_counts_every_country_a_tonne_touches():
+    # "At most 50% of Dy touches China anywhere": A and the CN-Sep route both touch CN, only
+    # JP-Sep's route does not, so the optimum is the separation cap's.
+    any_cap = {**CN_SEPARATION, "stage": "any"}
+    r = rareopt.solve(chain(stage_caps=[any_cap]))
+    assert r.objective == pytest.approx(2 * (5 * 310 + 5 * (200 / 0.9 + 20)))
+    touching = r.stage_shares.xs(("*", "any", "CN"), level=("period", "stage", "country"))
+    assert touching["share"].iloc[0] == pytest.approx(0.5)
+
+
+def test_facility_capacity_limits_what_the_cap_can_get():
+    # JP-Sep can deliver 5 t: a 40% cap on CN's separation needs 6 t elsewhere: no plan meets
+    # demand in full, so 1 t goes unmet each period (demand comes before cost, and before the cap
+    # there is nothing to trade).
+    r = rareopt.solve(chain(stage_caps=[{**CN_SEPARATION, "max_share": 0.4}]))
+    assert r.ok
+    separated = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    assert (separated <= 0.4 + 1e-9).all()
+    assert r.unmet["unmet_t"].sum() > 0
+
+
+def test_integrated_routes_give_todays_answers_exactly():
+    # Every stage in the seller's country: a stage cap is the country cap, and an unused
+    # facility changes nothing.
+    tiny = rareopt.load_example("tiny")
+    today = rareopt.solve(tiny)
+    plant = [{"facility": "JP-Sep", "stage": "separation", "country": "JP", "capacity_t": 10}]
+    with_plant = rareopt.solve(tiny.replace_tables(facilities=plant))
+    assert with_plant.objective == pytest.approx(today.objective, rel=1e-12)
+    assert with_plant.plan["volume_t"].tolist() == pytest.approx(today.plan["volume_t"].tolist())
+    as_country = rareopt.solve(tiny.with_policy(country_caps={"CN": 0.5}))
+    as_stage = rareopt.solve(tiny.with_policy(country_caps=[{**CN_SEPARATION, "max_share": 0.5}]))
+    assert as_stage.objective == pytest.approx(as_country.objective, rel=1e-9)
+
+
+def test_the_check_catches_a_plan_that_breaks_a_stage_cap_cell_by_cell():
+    free = rareopt.solve(chain())
+    capped = chain(country_caps=[CN_SEPARATION])
+    _, violations = check_plan(capped, free.plan, free.stock, free.unmet, routes=free.routes)
+    broken = violations[violations["check"] == "stage cap"]
+    assert sorted(broken["period"]) == ["P1", "P2"]
+    assert (broken["holder"] == "CN at separation").all()
+    assert broken["excess"].tolist() == pytest.approx([5.0, 5.0])
+
+
+def test_the_check_recomputes_each_leg_with_the_facilitys_yield():
+    r = rareopt.solve(chain())
+    routes = r.routes.copy()
+    separated = routes.index.get_level_values("stage") == "separation"
+    routes.loc[separated, "volume_t"] *= 1.1  # a yield the facility does not have
+    _, violations = check_plan(chain(), r.plan, r.stock, r.unmet, routes=routes)
+    assert "route leg = previous leg x yield" in set(violations["check"])
+
+
+def test_a_frontier_sweeps_a_stage_cap():
+    f = rareopt.frontier(
+        chain(), "country_cap", [1.0, 0.5], country="CN", stage="separation", progress=False
+    )
+    assert f["objective_usd"].tolist() == pytest.approx(
+        [2 * (200 * 10 / 0.9 + 200), 2 * (5 * 310 + 5 * (200 / 0.9 + 20))]
+    )
+
+
+def test_two_stage_deliveries_go_through_the_routes():
+    # An embargo on MM in P2 loses the feed: the recourse buys A's spare oxide on the spot market.
+    cut = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.9},
+            {"name": "cut", "probability": 0.1, "disruptions": [{"country": "MM", "start": 2}]},
+        ],
+        spot_share=1.0,
+    )
+    r = rareopt.solve(chain(), scenarios=cut)
+    assert r.ok
+    outcome = r.scenarios.cost
+    assert outcome.loc["cut", "recourse_usd"] > 0
+    assert outcome["recourse_usd"].min() >= -1e-6
+    stock = r.scenarios.stock.xs(("cut", "Dy", "P2"))
+    assert stock["delivered_t"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"facilities": [{"facility": "X", "stage": "mining", "country": "JP"}]}, "stage"),
+        (
+            {
+                "facilities": [
+                    {"facility": "X", "stage": "separation", "country": "JP", "yield": 1.5}
+                ]
+            },
+            "yield",
+        ),
+        ({"facilities": []}, "stage"),
+    ],
+)
+def test_stage_inputs_that_cannot_work_are_named(change, field):
+    base = chain()
+    with pytest.raises(rareopt.PortfolioError) as caught:
+        base.replace_tables(**change)
+    assert field in str(caught.value)
+
+
+def test_a_stage_cap_with_an_unknown_stage_is_named():
+    with pytest.raises(rareopt.PortfolioError, match="stage"):
+        chain(stage_caps=[{**CN_SEPARATION, "stage": "refining"}])
+
+
+def test_japan_separates_more_than_half_of_dy_in_china_until_capped():
+    japan = rareopt.load_example("japan")
+    free = rareopt.solve(japan).stage_shares
+    dy = free.xs(("Dy", "*", "separation", "CN"), level=("element", "period", "stage", "country"))
+    assert dy["share"].iloc[0] > 0.5
+    capped = rareopt.solve(
+        japan.with_policy(
+            country_caps=[
+                {"country": "CN", "element": "*", "max_share": 0.5},
+                {"country": "CN", "element": "*", "stage": "separation", "max_share": 0.5},
+            ]
+        )
+    )
+    shares = capped.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    assert (shares <= 0.5 + 1e-7).all()
+    assert capped.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
+    assert isinstance(capped.routes, pd.DataFrame)
