@@ -1467,8 +1467,7 @@ def test_family_cvar_excess_row(two_stage):
 
 def test_every_family_is_covered():
     from rareopt.model.discrete import DISCRETE_COLUMNS, DISCRETE_ROWS
-    from rareopt.model.formulation import COLUMN_FAMILIES, ROW_FAMILIES
-    from rareopt.model.formulation import STAGE_COLUMNS, STAGE_ROWS
+    from rareopt.model.formulation import COLUMN_FAMILIES, ROW_FAMILIES, STAGE_COLUMNS, STAGE_ROWS
     from rareopt.model.priorities import GOAL_ROWS
     from rareopt.model.two_stage import SCENARIO_COLUMNS, SCENARIO_ROWS
 

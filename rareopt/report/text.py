@@ -10,6 +10,7 @@ import pandas as pd
 
 from rareopt.analysis.criticality import criticality_overview
 from rareopt.checks.plan import tolerance
+from rareopt.inputs.stages import ANY_STAGE, STAGES
 from rareopt.inputs.tables import ALL, WEIGHTED
 from rareopt.model.formulation import totals_by_kind
 
@@ -115,6 +116,26 @@ def country_share_matrix(result: Result) -> pd.DataFrame:
     matrix = (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
     order = matrix.mean().sort_values(ascending=False).index
     return matrix[order].reindex(result.portfolio.elements).dropna(how="all")
+
+
+def stage_leaders(result: Result) -> pd.DataFrame:
+    """Per element and stage, the country with the largest share over the horizon ("CN 78%").
+
+    Stages in chain order, then ``any`` (the tonnes delivered that touch the country at some
+    stage). From :attr:`Result.stage_shares`.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> stage_leaders(rareopt.solve(rareopt.load_example("tiny"))).loc["Nd", "separation"]
+    'CN 60%'
+    """
+    shares = result.stage_shares.xs(ALL, level="period")["share"]
+    top = shares.groupby(level=["element", "stage"]).idxmax()
+    cells = {k: f"{i[-1]} {100 * shares[i]:.0f}%" for k, i in top.items()}
+    table = pd.Series(cells).unstack()
+    stages = [s for s in (*STAGES, ANY_STAGE) if s in table.columns]
+    return table.reindex(index=result.portfolio.elements, columns=stages).dropna(how="all")
 
 
 def element_overview(result: Result) -> pd.DataFrame:
@@ -318,6 +339,20 @@ def summary_text(result: Result, detail: bool = True) -> str:
                         for r in caps.to_dict("records")
                     )
                     lines.append(f"{kind} caps ({portfolio.policy.cap_basis} basis): {listed}")
+            caps = portfolio.policy.stage_caps
+            if len(caps):
+                listed = ", ".join(
+                    f"{r['country']} {r['max_share']:.0%} at {r['stage']}"
+                    + ("" if r["element"] == ALL else f" ({r['element']})")
+                    for r in caps.to_dict("records")
+                )
+                lines.append(f"stage caps ({portfolio.policy.cap_basis} basis): {listed}")
+            lines += [
+                "",
+                "largest country's share at each stage, over the horizon (any: of the tonnes "
+                "delivered, those that touch the country at some stage):",
+                stage_leaders(result).to_string(),
+            ]
             home = portfolio.criticality.home_country
             lines += [
                 "",
