@@ -198,3 +198,18 @@ def test_japan_separates_more_than_half_of_dy_in_china_until_capped():
     assert (shares <= 0.5 + 1e-7).all()
     assert capped.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
     assert isinstance(capped.routes, pd.DataFrame)
+
+
+def test_the_data_format_example_with_stages_solves_within_its_separation_cap():
+    import pathlib
+    import re
+
+    import yaml
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "data-format.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "facilities:" in b)
+    r = rareopt.solve(rareopt.Portfolio.from_dict(yaml.safe_load(block)))
+    assert r.ok and r.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
+    separated = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    assert (separated <= 0.5 + 1e-9).all()
+    assert "MM-Kachin" in set(r.routes.index.get_level_values("supplier"))

@@ -293,6 +293,15 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             add("policy", "demand_stage", element, stage, f"one of {list(STAGES)}")
         if element != ALL and element not in portfolio.elements:
             add("policy", "demand_stage", "element", element, f"an element: {portfolio.elements}")
+    if len(portfolio.concentrates) and (len(facilities) or len(portfolio.policy.stage_caps)):
+        add(
+            "concentrates",
+            "all rows",
+            "concentrates",
+            f"{len(portfolio.concentrates)} with facilities or stage caps",
+            "concentrates, or facilities and stage caps: together not built yet (a concentrate "
+            "has no stages)",
+        )
     if issues:
         return issues
     stages = offer_stages(portfolio)
