@@ -14,7 +14,7 @@ from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import Scenario, ScenarioSet
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import Expectation
-from rareopt.model.two_stage import delivered_fractions
+from rareopt.model.two_stage import delivered_fractions, route_fractions
 from rareopt.results.outcomes import ScenarioOutcome
 from rareopt.results.result import Result
 from rareopt.results.solve import solve_prepared
@@ -115,9 +115,12 @@ def value_of_stochastic_solution(
         alone = ScenarioSet([Scenario(scenario.name, 1.0, scenario.disruptions)], **market)
         ws += probability * solved(prepare(portfolio, alone)).objective
     mean = ScenarioSet([Scenario("expected value", 1.0)], **market)
-    buy = make_layout(portfolio).buy
-    fractions = p @ delivered_fractions(portfolio, buy, scenarios)
-    ev = solved(prepare(portfolio, mean, fractions=fractions[None, :]))
+    layout = make_layout(portfolio)
+    per_buy = delivered_fractions(portfolio, layout.buy, scenarios)
+    per_route = route_fractions(layout, scenarios, per_buy)
+    ev = solved(
+        prepare(portfolio, mean, fractions=((p @ per_buy)[None, :], (p @ per_route)[None, :]))
+    )
     eev = solved(prepare_fixed(portfolio, _volumes(ev.plan), scenarios))
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]

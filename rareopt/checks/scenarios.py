@@ -22,6 +22,7 @@ def check_recourse(
     portfolio: Portfolio,
     plan: pd.DataFrame,
     fractions: np.ndarray,
+    arriving: np.ndarray,
     nominal: pd.DataFrame,
     flows: pd.DataFrame,
     spot: pd.DataFrame,
@@ -39,7 +40,12 @@ def check_recourse(
         columns: element, supplier, period, volume_t (bought) and optionally delivered_t (what
         it brings at the demand's stage, when converted by facilities).
     fractions : ndarray
-        Delivered fraction per scenario (rows, in the order of ``flows``) and purchase.
+        Share of each purchase delivered (and paid for) per scenario (rows, in the order of
+        ``flows``): the delivered fraction, or for a purchase converted by facilities the share
+        of it its routes still deliver.
+    arriving : ndarray
+        t of each purchase arriving at the demand's stage per scenario (same shape): the
+        fraction times the tonnes, or what a converted purchase's routes deliver.
     nominal : DataFrame
         Nominal plan per (element, period): level_t, shortfall_t, unmet_t.
     flows : DataFrame
@@ -104,8 +110,6 @@ def check_recourse(
     x = plan["volume_t"].to_numpy(float)
     plan_cell = code(plan["element"], elements) * n_p + plan_period
     cells = n_e * n_p
-    # What a purchase brings at the demand's stage (through its routes when converted).
-    arriving = plan["delivered_t"].to_numpy(float) if "delivered_t" in plan else x
 
     def per_cell(w: np.ndarray, cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Sums over (scenario, element, period) cells, as a scenarios x cells array."""
@@ -116,7 +120,7 @@ def check_recourse(
     # Deliveries and the refund of what is not delivered, per scenario, element and period.
     every_w = np.repeat(np.arange(n_w), len(plan))
     every_cell = np.tile(plan_cell, n_w)
-    delivered = per_cell(every_w, every_cell, (fractions * arriving).ravel())
+    delivered = per_cell(every_w, every_cell, np.asarray(arriving, dtype=float).ravel())
     refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
 
     spot_w = code(spot["scenario"], names)

@@ -25,6 +25,7 @@ import yaml
 from rareopt.exceptions import ScenarioError, ValidationIssue
 from rareopt.inputs.derived import horizon_years
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.stages import STAGES
 from rareopt.inputs.tables import ALL
 
 __all__ = [
@@ -63,6 +64,11 @@ class Disruption:
         Number of periods hit (at least 1; cut at the end of the horizon).
     delivered_fraction : float
         Share of contracted volume still delivered while it lasts, in [0, 1] (0 = embargo).
+    stage : str, optional
+        With ``country``: hit the tonnes that pass this processing stage (mining, separation,
+        metal, magnet) in the country, whoever sells them (China's 2025 licences held up
+        separated heavy rare earths, not ore). Without it, the deliveries of the country's
+        suppliers are hit, as before.
 
     Examples
     --------
@@ -76,6 +82,7 @@ class Disruption:
     start: int | str = 1
     duration: int = 1
     delivered_fraction: float = 0.0
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.elements, str) and isinstance(self.elements, Sequence):
@@ -128,6 +135,8 @@ class Disruption:
             add("duration", self.duration, "a whole number of periods >= 1")
         if not (_number(self.delivered_fraction) and 0 <= self.delivered_fraction <= 1):
             add("delivered_fraction", self.delivered_fraction, "a number from 0 to 1")
+        if self.stage is not None and (self.stage not in STAGES or self.country is None):
+            add("stage", self.stage, f"with a country, one of {list(STAGES)}")
         return out
 
 
@@ -645,6 +654,7 @@ def event_scenarios(
             start=start,
             duration=int(event["duration_months"]),
             delivered_fraction=float(event["delivered_fraction"]),
+            stage=event.get("stage"),
         )
         scenarios.append(
             Scenario(name, probability, (disruption,), " ".join(event["what"].split()))

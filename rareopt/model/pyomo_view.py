@@ -190,7 +190,7 @@ def build(
     risk: Expectation | CVaR | None = None,
     *,
     only: list[str] | None = None,
-    fractions: np.ndarray | None = None,
+    fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pyo.ConcreteModel:
     """The sourcing model of ``portfolio`` as a Pyomo ``ConcreteModel``, for your own constraints.
 
@@ -281,7 +281,7 @@ def build_two_stage(
     scenarios: ScenarioSet,
     risk: Expectation | CVaR | None = None,
     only: list[str] | None = None,
-    fractions: np.ndarray | None = None,
+    fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pyo.ConcreteModel:
     """Deprecated: ``build(portfolio, scenarios, risk)`` builds the two-stage model.
 

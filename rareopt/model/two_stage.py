@@ -27,6 +27,8 @@ import scipy.sparse as sp
 from rareopt.exceptions import NotSupportedError, PortfolioError, ValidationIssue
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.inputs.stages import offer_stages
+from rareopt.inputs.tables import ALL
 from rareopt.model.formulation import base_builder, ep_index
 from rareopt.model.lp import LinearProgram, triplets
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
@@ -43,6 +45,7 @@ __all__ = [
     "SCENARIO_ROWS",
     "ScenarioLayout",
     "delivered_fractions",
+    "route_fractions",
     "fix_first_stage",
 ]
 
@@ -83,6 +86,9 @@ class ScenarioLayout:
         One per scenario.
     fractions : ndarray
         Delivered fraction of each purchase variable, shape (scenarios, purchase variables).
+    route_fractions : ndarray
+        Delivered fraction of each route variable (a purchase converted by facilities), shape
+        (scenarios, routes): its purchase's, times any disruption of a stage on the route.
     spot : DataFrame
         One row per spot variable: scenario (position), buy (row of the layout's ``buy``),
         limit_t, unit_cost_usd_per_t.
@@ -96,6 +102,7 @@ class ScenarioLayout:
     names: list[str]
     probabilities: np.ndarray
     fractions: np.ndarray
+    route_fractions: np.ndarray
     spot: pd.DataFrame
     spot_premium: float
     spot_share: float
@@ -129,6 +136,10 @@ def delivered_fractions(
     position = pd.Series(range(len(labels)), index=labels)
     period = position[buy["period"]].to_numpy()
     elements, suppliers, countries = (buy[c].to_numpy() for c in ("element", "supplier", "country"))
+    # Where each purchase passed each stage (None: not passed), for disruptions of a stage.
+    origins = buy[["supplier", "element"]].merge(
+        offer_stages(portfolio), on=["supplier", "element"], how="left"
+    )
     by_name = {s.name: s for s in scenario_set.scenarios}
     chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
     fractions = np.ones((len(chosen), len(buy)))
@@ -138,16 +149,66 @@ def delivered_fractions(
             mask = np.isin(period, hit_periods)
             if d.supplier is not None:
                 mask &= suppliers == d.supplier
-            elif d.country != "*":
+            elif d.stage is not None:
+                at = origins[d.stage].to_numpy(object)
+                mask &= (at == d.country) if d.country != ALL else pd.notna(at)
+            elif d.country != ALL:
                 mask &= countries == d.country
-            if d.elements != "*":
+            if d.elements != ALL:
                 mask &= np.isin(elements, list(d.elements))
             fractions[w, mask] *= d.delivered_fraction
     return fractions
 
 
+def route_fractions(
+    layout: ModelLayout,
+    scenario_set: ScenarioSet,
+    fractions: np.ndarray,
+    only: list[str] | None = None,
+) -> np.ndarray:
+    """Delivered fraction of each route variable in each scenario (scenarios x routes).
+
+    A route inherits its purchase's fraction (``fractions``, from :func:`delivered_fractions`),
+    times that of every disruption of a stage whose facility on the route is in the disrupted
+    country: a stage disruption in China holds up Myanmar feed separated in China, not that
+    separated in Japan.
+    """
+    route = layout.route
+    out = fractions[:, route["buy"].to_numpy(np.int64)].copy()
+    if not len(route):
+        return out
+    labels = layout.portfolio.period_labels
+    n_fixed = len(layout.buy) + len(layout.concentrate)
+    legs = layout.stage_supply[layout.stage_supply["pos"] >= n_fixed]
+    leg_route = legs["pos"].to_numpy(np.int64) - n_fixed
+    facility = legs["facility"].isin(layout.portfolio.facilities["facility"]).to_numpy()
+    position = pd.Series(range(len(labels)), index=labels)
+    period = position[route["period"]].to_numpy()
+    elements = route["element"].to_numpy(object)
+    by_name = {s.name: s for s in scenario_set.scenarios}
+    chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
+    for w, scenario in enumerate(chosen):
+        for d in scenario.disruptions:
+            if d.stage is None:
+                continue
+            at_stage = facility & (legs["stage"].to_numpy(object) == d.stage)
+            if d.country != ALL:
+                at_stage &= legs["country"].to_numpy(object) == d.country
+            hit = np.zeros(len(route), dtype=bool)
+            hit[leg_route[at_stage]] = True
+            hit &= np.isin(period, d.periods(labels))
+            if d.elements != ALL:
+                hit &= np.isin(elements, list(d.elements))
+            out[w, hit] *= d.delivered_fraction
+    return out
+
+
 def _spot_rows(
-    layout: ModelLayout, fractions: np.ndarray, spot_share: float, spot_premium: float
+    layout: ModelLayout,
+    fractions: np.ndarray,
+    spot_share: float,
+    spot_premium: float,
+    started: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Spot variables: offers still delivering, from an element's first disrupted period on.
 
@@ -166,7 +227,7 @@ def _spot_rows(
     labels = layout.portfolio.period_labels
     period = pd.Series(range(len(labels)), index=labels)[buy["period"]].to_numpy()
     element_codes, _ = pd.factorize(buy["element"])
-    disrupted = fractions < 1.0
+    disrupted = (fractions if started is None else started) < 1.0
     start = np.full((len(fractions), element_codes.max() + 1), np.iinfo(np.int64).max)
     for w in range(len(fractions)):
         np.minimum.at(start[w], element_codes[disrupted[w]], period[disrupted[w]])
@@ -261,7 +322,7 @@ def scenario_layout(
     scenarios: ScenarioSet,
     risk: Expectation | CVaR | None = None,
     only: list[str] | None = None,
-    fractions: np.ndarray | None = None,
+    fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ScenarioLayout:
     """The :class:`ScenarioLayout` of ``scenarios`` over a first stage's layout.
 
@@ -290,16 +351,27 @@ def scenario_layout(
             raise ValueError(f"only: unknown scenario(s) {unknown}; allowed: {names}")
         keep = [position[n] for n in only]
         names, probabilities = list(only), conditional_probabilities(probabilities[keep])
-        if fractions is not None:
+        if isinstance(fractions, tuple):
+            fractions = (fractions[0][keep], fractions[1][keep])
+        elif fractions is not None:
             fractions = fractions[keep]
     if fractions is None:
         fractions = delivered_fractions(portfolio, layout.buy, scenarios, only)
+        routed = route_fractions(layout, scenarios, fractions, only)
+    elif isinstance(fractions, tuple):
+        fractions, routed = fractions
+    else:
+        routed = fractions[:, layout.route["buy"].to_numpy(np.int64)]
+    # A route held up counts for when the element's disruption starts (spot buying opens).
+    started = fractions.copy()
+    np.minimum.at(started.T, layout.route["buy"].to_numpy(np.int64), routed.T)
     return ScenarioLayout(
         scenario_set=scenarios,
         names=list(names),
         probabilities=np.asarray(probabilities, dtype=float),
         fractions=fractions,
-        spot=_spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium),
+        route_fractions=routed,
+        spot=_spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium, started),
         spot_premium=scenarios.spot_premium,
         spot_share=scenarios.spot_share,
         risk=risk,
@@ -389,7 +461,13 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # target penalty. A surplus at the end earns nothing (crediting it would let a scenario store
     # spot purchases or unmet demand to sell later), and holding is the plan's (storage is booked
     # for the nominal path; drawing it down in an emergency saves nothing).
-    cut_w, cut_b = np.nonzero(f < 1.0)
+    # A purchase converted by facilities is cut (and refunded) route by route.
+    route_buy = layout.route["buy"].to_numpy(np.int64)
+    converted = np.zeros(len(buy), dtype=bool)
+    converted[route_buy] = True
+    g = slayout.route_fractions
+    cut_w, cut_b = np.nonzero((f < 1.0) & ~converted[None, :])
+    cut_gw, cut_gr = np.nonzero(g < 1.0)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy(float)
     every_w = np.repeat(np.arange(n_w), n_ep)
     every_i = np.tile(np.arange(n_ep), n_w)
@@ -399,6 +477,11 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     target_penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)[targets["ep"].to_numpy()]
     rw, rc, rv = triplets(
         (cut_w, base["buy"] + cut_b, unit_cost[cut_b] * (f[cut_w, cut_b] - 1.0)),
+        (
+            cut_gw,
+            base["route"] + cut_gr,
+            unit_cost[route_buy[cut_gr]] * (g[cut_gw, cut_gr] - 1.0),
+        ),
         (sw, spot_col + np.arange(n_spot), spot["unit_cost_usd_per_t"].to_numpy(float)),
         (every_w, short + row_of, np.tile(unmet_cost, n_w)),
         (
@@ -440,9 +523,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     buy_ep = ep_index(layout, buy)
     hit = np.zeros((n_w, n_ep), dtype=bool)
     hit[cut_w, buy_ep[cut_b]] = True
-    route_buy = layout.route["buy"].to_numpy(np.int64)
-    converted = np.zeros(len(buy), dtype=bool)
-    converted[route_buy] = True
+    hit[cut_gw, buy_ep[route_buy[cut_gr]]] = True
     dw, db = np.nonzero(hit[:, buy_ep] & ~converted[None, :])
     route_w, route_r = np.nonzero(hit[:, buy_ep[route_buy]])
     route_yield = layout.route["yield"].to_numpy(float)
@@ -459,7 +540,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (
             route_w * n_ep + buy_ep[route_buy[route_r]],
             base["route"] + route_r,
-            f[route_w, route_buy[route_r]] * route_yield[route_r],
+            g[route_w, route_r] * route_yield[route_r],
         ),
         (calm_w * n_ep + calm_i, base["bought"] + calm_i, 1.0),
         (sw * n_ep + buy_ep[sb], spot_col + np.arange(n_spot), 1.0),

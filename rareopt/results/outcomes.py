@@ -45,10 +45,11 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     names = slayout.names
     n_w, n_ep = len(names), len(ep)
     ep_of_buy = ep_index(layout, buy)
-    # Tonnes arriving at the demand's stage (through a converted purchase's routes).
-    arriving = values.get("delivered", values["buy"])
-    delivered = slayout.fractions * arriving[None, :]
-    contracted = np.bincount(ep_of_buy, weights=arriving, minlength=n_ep)
+    # Tonnes arriving at the demand's stage (through a converted purchase's routes), as planned
+    # and in each scenario.
+    planned = values.get("delivered", values["buy"])
+    delivered = values.get("arriving", slayout.fractions * planned[None, :])
+    contracted = np.bincount(ep_of_buy, weights=planned, minlength=n_ep)
     every_w = np.repeat(np.arange(n_w), len(buy))
     flows_delivered = np.bincount(
         every_w * n_ep + np.tile(ep_of_buy, n_w), weights=delivered.ravel(), minlength=n_w * n_ep
@@ -386,6 +387,7 @@ def extract_outcome(
     values = {
         "buy": plan["volume_t"].to_numpy(),
         "delivered": plan["delivered_t"].to_numpy(),
+        **_through_routes(layout, slayout, lp, x, plan["volume_t"].to_numpy()),
         "level": lp.values("scenario_stock", x).reshape(shape),
         "unmet": lp.values("scenario_unmet", x).reshape(shape)
         + unmet["unmet_t"].to_numpy()[None, :],
@@ -402,7 +404,8 @@ def extract_outcome(
     checks, violations, recourse = check_recourse(
         layout.portfolio,
         plan.reset_index(),
-        slayout.fractions,
+        values["paid"],
+        values["arriving"],
         nominal,
         tables["flows"],
         tables["spot"],
@@ -427,6 +430,32 @@ def extract_outcome(
         _event_windows(layout, slayout),
     )
     return outcome, violations, outcome.cost["recourse_usd"].to_numpy()
+
+
+def _through_routes(layout, slayout, lp, x: np.ndarray, bought: np.ndarray) -> dict:
+    """Per scenario and purchase: t arriving (``arriving``) and the share paid for (``paid``).
+
+    A purchase delivered as bought arrives and is paid at its delivered fraction; one converted
+    by facilities arrives through each route at the route's fraction and yield, and is paid for
+    the tonnes its routes deliver.
+    """
+    f = slayout.fractions
+    arriving, paid = np.zeros_like(f), f.copy()
+    direct = np.ones(len(layout.buy), dtype=bool)
+    route = layout.route
+    if len(route):
+        at = route["buy"].to_numpy(np.int64)
+        direct[at] = False
+        z = lp.values("route", x)
+        g = slayout.route_fractions
+        reach, sent = np.zeros_like(f), np.zeros_like(f)
+        np.add.at(reach.T, at, (g * z * route["yield"].to_numpy(float)).T)
+        np.add.at(sent.T, at, (g * z).T)
+        arriving[:, ~direct] = reach[:, ~direct]
+        safe = np.where(bought > 0, bought, 1.0)
+        paid[:, ~direct] = np.where(bought[~direct] > 0, sent[:, ~direct] / safe[~direct], 1.0)
+    arriving[:, direct] = f[:, direct] * bought[direct]
+    return {"arriving": arriving, "paid": paid}
 
 
 def _damage(stock: pd.DataFrame, target: pd.Series, windows: pd.DataFrame | None) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def prepare(
     problem: Portfolio | pyo.ConcreteModel,
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
-    fractions: np.ndarray | None = None,
+    fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Prepared:
     """The LP of a portfolio (straight from its layout, no Pyomo) or of your built model.
 
