@@ -213,3 +213,41 @@ def test_the_data_format_example_with_stages_solves_within_its_separation_cap():
     separated = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
     assert (separated <= 0.5 + 1e-9).all()
     assert "MM-Kachin" in set(r.routes.index.get_level_values("supplier"))
+
+
+@pytest.mark.parametrize(
+    "disruption, arriving",
+    [
+        # China's separation stops: A's oxide (separated in CN) and the CN-Sep route; only
+        # JP-Sep's 5 t arrive.
+        ({"country": "CN", "stage": "separation", "start": 2}, 5.0),
+        # China's suppliers stop: A only; M's feed, separated in China or Japan, still arrives.
+        ({"country": "CN", "start": 2}, 5.0 + 5.0),
+        # Myanmar's mines stop: M's feed on both routes; A's oxide arrives.
+        ({"country": "MM", "stage": "mining", "start": 2}, 0.0),
+    ],
+)
+def test_a_stage_disruption_hits_the_tonnes_that_pass_that_stage_there(disruption, arriving):
+    capped = chain(country_caps=[CN_SEPARATION])
+    plan = rareopt.solve(capped)
+    # The capped plan: 5 t through JP-Sep, 5 t through CN-Sep, nothing from A (dearer).
+    assert plan.plan.loc[("Dy", "A", "P2"), "volume_t"] == pytest.approx(0, abs=1e-9)
+    cut = rareopt.ScenarioSet([{"name": "cut", "probability": 1.0, "disruptions": [disruption]}])
+    outcome = rareopt.stress_test(plan, cut)
+    p2 = outcome.stock.xs(("cut", "Dy", "P2"))
+    assert p2["delivered_t"] == pytest.approx(arriving, abs=1e-6)
+    assert outcome.cost["recourse_usd"].min() >= -1e-6
+
+
+def test_japan_can_be_stress_tested_with_the_2025_licences_on_chinese_separation():
+    japan = rareopt.load_example("japan")
+    plan = rareopt.solve(japan)
+    licences = rareopt.event_scenarios(["china-export-licensing-2025"], start=6)
+    assert licences.scenarios[0].disruptions[0].stage == "separation"
+    outcome = rareopt.stress_test(plan, licences)
+    hit = outcome.deliveries.xs("china-export-licensing-2025", level="scenario")
+    # Myanmar feed is cut only where China separates it; Lynas (separated in Malaysia) is not.
+    assert "AU-Lynas" not in set(hit.index.get_level_values("supplier"))
+    assert (outcome.cost["recourse_usd"] >= -1e-6).all()
+    dy = outcome.stock.xs(("china-export-licensing-2025", "Dy"), level=("scenario", "element"))
+    assert (dy["delivered_t"] < dy["contracted_t"] - 1e-6).any()
