@@ -251,3 +251,15 @@ def test_japan_can_be_stress_tested_with_the_2025_licences_on_chinese_separation
     assert (outcome.cost["recourse_usd"] >= -1e-6).all()
     dy = outcome.stock.xs(("china-export-licensing-2025", "Dy"), level=("scenario", "element"))
     assert (dy["delivered_t"] < dy["contracted_t"] - 1e-6).any()
+
+
+def test_a_stage_caps_marginal_value_prices_a_point_of_looser_cap():
+    # At 50% a point looser moves 0.1 t a period from JP-Sep (310 a t) to CN-Sep (242.2): the
+    # objective falls by 2 x 6.78 USD, as the duals say.
+    tight = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
+    duals = tight.duals.xs("stage_cap", level="constraint")
+    assert (duals["valid_to_pct"] >= 51.0).all()
+    per_point = duals["usd_per_point_tighter"]
+    assert per_point.tolist() == pytest.approx([0.1 * (310 - (200 / 0.9 + 20))] * 2)
+    looser = rareopt.solve(chain(country_caps=[{**CN_SEPARATION, "max_share": 0.51}]))
+    assert tight.objective - looser.objective == pytest.approx(per_point.sum())

@@ -25,6 +25,7 @@ from rareopt.report.text import (
     element_overview,
     in_words,
     purchase_plan_table,
+    stage_leaders,
     summary_text,
     with_headers_in_words,
 )
@@ -44,6 +45,7 @@ SECTIONS = (
     "Cost",
     "Per element",
     "Shares by country",
+    "Shares by stage",
     "Criticality",
     "Cost of diversification",
     "Figures",
@@ -206,6 +208,14 @@ def _sections(result: Result) -> dict[str, list[_Block]]:
         "Shares by country": [
             "Share of each element's purchases over the horizon by country, %.",
             with_headers_in_words(by_country),
+        ],
+        "Shares by stage": [
+            "The country with the largest share of each element's tonnes at each processing "
+            "stage, over the horizon (mining, separation ...: where the tonnes were mined, "
+            "separated ...; any: the tonnes delivered that touch the country at some stage). "
+            "A plan that keeps China's share of purchases at its cap can still separate most of "
+            "an element there.",
+            stage_leaders(result).rename_axis(index="Element").rename(columns=str.capitalize),
         ],
         "Criticality": [
             "Indicators of the plan's purchases over the horizon; the columns named on offer give "

@@ -168,6 +168,8 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
                 )
                 frame[f"valid_{end}_pct"] = np.clip(100.0 * share.to_numpy(float) + points, 0, 100)
         frames.append(frame)
+    if "stage_cap" in lp.row_blocks:
+        frames.append(_stage_cap_duals(lp, output, ranges))
     buy = layout.buy
     # A column's reduced cost is the value of its upper bound only where it is negative (at the
     # bound); a positive reduced cost belongs to the lower bound, and capacity is then worth 0.
@@ -204,6 +206,39 @@ def _row_range(block, ranges) -> tuple[np.ndarray, np.ndarray]:
         missing = np.full(len(block.frame), np.nan)
         return missing, missing
     return block.values(ranges.row_from, np.nan), block.values(ranges.row_to, np.nan)
+
+
+def _stage_cap_duals(lp: LinearProgram, output: SolverOutput, ranges) -> pd.DataFrame:
+    """Stage caps' marginal values: per point tighter, -dual x the stage's tonnes / 100.
+
+    The tonnes are the row's own total at the solution (the element's tonnes at the stage, or
+    its purchases X for stage ``any``), read through the share entries the sweeps edit.
+    """
+    block = lp.row_blocks["stage_cap"]
+    frame = block.frame
+    member, column = lp.parameters["share_entries"]["stage_cap"]
+    scope = np.bincount(member, weights=output.x[column], minlength=len(frame))
+    out = pd.DataFrame(
+        {
+            "constraint": "stage_cap",
+            "element": frame["element"].to_numpy(object),
+            "period": frame["period"].to_numpy(object),
+            "holder": (frame["country"] + " at " + frame["stage"]).to_numpy(object),
+            "dual": block.values(output.row_dual),
+            "unit": "marginal USD per t of stage-cap headroom",
+        }
+    )
+    out["usd_per_point_tighter"] = -out["dual"] * scope / 100.0
+    out["valid_from_t"], out["valid_to_t"] = _row_range(block, ranges)
+    for end in ("from", "to"):
+        headroom = out[f"valid_{end}_t"].to_numpy(float)
+        points = np.divide(
+            100.0 * headroom, scope, out=np.full(len(scope), np.nan), where=scope > 0
+        )
+        out[f"valid_{end}_pct"] = np.clip(
+            100.0 * frame["max_share"].to_numpy(float) + points, 0, 100
+        )
+    return out
 
 
 def _summed_over_scenarios(lp, family, output, keys: pd.DataFrame) -> np.ndarray:
