@@ -263,3 +263,62 @@ def test_a_stage_caps_marginal_value_prices_a_point_of_looser_cap():
     assert per_point.tolist() == pytest.approx([0.1 * (310 - (200 / 0.9 + 20))] * 2)
     looser = rareopt.solve(chain(country_caps=[{**CN_SEPARATION, "max_share": 0.51}]))
     assert tight.objective - looser.objective == pytest.approx(per_point.sum())
+
+
+def shipped(lead=1, in_transit=None, initial=10.0):
+    """Nd 10 t in each of three periods; A (CN) ships in ``lead`` periods at 100 USD/t; B (AU)
+    at 150 with no lead; stock ``initial`` at the start."""
+    return rareopt.Portfolio(
+        periods={"count": 3, "days": 30},
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[{**offer("A", "Nd", 100, 100), "lead_periods": lead}, offer("B", "Nd", 150, 100)],
+        stockpile=[{"element": "Nd", "initial_t": initial, "capacity_t": 100}],
+        in_transit=in_transit,
+    )
+
+
+def test_a_lead_time_delays_arrivals_by_exactly_its_length():
+    # P1 is covered by the stock; A's purchases in P1 and P2 arrive in P2 and P3; nothing of A
+    # bought in P3 could arrive in the horizon, so there is no such purchase.
+    r = rareopt.solve(shipped(lead=1))
+    plan = r.plan.xs("A", level="supplier")
+    assert plan["volume_t"].to_dict() == pytest.approx({("Nd", "P1"): 10.0, ("Nd", "P2"): 10.0})
+    assert plan["arrival"].tolist() == ["P2", "P3"]
+    assert r.objective == pytest.approx(2 * 10 * 100)
+    # Two periods of lead: only the purchase of P1 arrives (in P3); P2 needs B.
+    r2 = rareopt.solve(shipped(lead=2))
+    assert r2.plan.xs("A", level="supplier")["arrival"].tolist() == ["P3"]
+    assert r2.objective == pytest.approx(10 * 100 + 10 * 150)
+
+
+def test_shipments_in_transit_at_the_start_arrive_as_given():
+    # No stock, 10 t of A's arriving in P1: P1 is covered, then as before.
+    r = rareopt.solve(
+        shipped(lead=1, initial=0.0, in_transit=[{"element": "Nd", "period": "P1", "volume_t": 10}])
+    )
+    assert r.objective == pytest.approx(2 * 10 * 100)
+    assert r.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-9)
+
+
+def test_the_check_counts_a_purchase_where_it_arrives():
+    r = rareopt.solve(shipped(lead=1))
+    # The same plan read as if A had no lead time breaks the balance in P1 .. P3.
+    _, violations = check_plan(shipped(lead=0), r.plan, r.stock, r.unmet)
+    assert "stock balance" in set(violations["check"])
+    # A purchase that would arrive after the horizon is named.
+    late = r.plan.copy()
+    late.loc[("Nd", "A", "P2"), "volume_t"] = 10.0
+    _, violations = check_plan(shipped(lead=2), late, r.stock, r.unmet)
+    assert "purchase arrives within the horizon" in set(violations["check"])
+
+
+def test_a_disruption_hits_the_shipments_not_yet_left():
+    # A cut of CN in P2 stops what A ships in P2 (due in P3), not what left in P1 (due in P2).
+    cut = rareopt.ScenarioSet(
+        [{"name": "cut", "probability": 1.0, "disruptions": [{"country": "CN", "start": 2}]}]
+    )
+    outcome = rareopt.stress_test(rareopt.solve(shipped(lead=1)), cut)
+    stock = outcome.stock.xs(("cut", "Nd"))
+    assert stock.loc["P2", "delivered_t"] == pytest.approx(10.0)
+    assert stock.loc["P3", "delivered_t"] == pytest.approx(0.0, abs=1e-9)

@@ -17,7 +17,7 @@ from rareopt.inputs.derived import horizon_years, needs_contracts
 from rareopt.inputs.measures import hhi_terms
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
-from rareopt.inputs.stages import ANY_STAGE, STAGES, offer_stages
+from rareopt.inputs.stages import ANY_STAGE, STAGES, arrivals, offer_stages
 from rareopt.inputs.tables import ALL
 
 __all__ = ["check_plan", "stock_targets", "tolerance", "TOL_REL"]
@@ -268,8 +268,24 @@ def check_plan(
     if len(conversion):
         gain = conversion.reindex(pd.MultiIndex.from_frame(plan[["element", "supplier", "period"]]))
         plan["volume_t"] = plan["volume_t"] + gain.fillna(0.0).to_numpy()
+    # From here on a purchase counts where it arrives, its offer's lead time after it is bought
+    # (in the balance and every share); one that would arrive after the horizon is a violation.
+    arrival = arrivals(portfolio, plan)
+    late = arrival.isna().to_numpy() & (plan["volume_t"].abs().to_numpy(float) > 0)
+    record(
+        "purchase arrives within the horizon",
+        plan["element"],
+        plan["period"],
+        plan["supplier"],
+        plan["volume_t"],
+        0.0 * plan["volume_t"],
+        np.where(late, 2 * tol + plan["volume_t"].abs().to_numpy(float), 0.0),
+    )
+    purchases = plan  # in the periods bought in: minimum orders and projects' ramps
+    plan = plan.assign(period=arrival.fillna(labels[-1]).to_numpy(object))
+    plan_p = _codes(plan["period"], labels)
     # Every (element, period) in order, each balance recomputed from the previous period's
-    # reported level (the initial stock for the first), as arrays.
+    # reported level (the initial stock for the first) and what arrived, as arrays.
     volume = plan["volume_t"].to_numpy(float)
     bought = np.bincount(plan_e * n_p + plan_p, weights=volume, minlength=n_e * n_p)
     if not surplus.empty:
@@ -306,7 +322,7 @@ def check_plan(
         "u": u,
         "d": d,
         "level": level,
-        "expected": previous + bought - (d - u),
+        "expected": previous + bought + on_grid(portfolio.in_transit, "volume_t") - (d - u),
         "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
         "target": target.ravel(),
         "psi": target_penalty.ravel(),
@@ -413,8 +429,8 @@ def check_plan(
     if contracts is None and not needs_contracts(portfolio):
         contracted = pd.Series(dtype=bool)  # no contract constraints, no contract costs
     else:
-        contracted = _check_contracts(portfolio, plan, scoped, contracts, tol, record)
-    capital = _check_projects(portfolio, plan, bundles, projects, record)
+        contracted = _check_contracts(portfolio, purchases, scoped, contracts, tol, record)
+    capital = _check_projects(portfolio, purchases, bundles, projects, record)
     _check_hhi(portfolio, scoped, record)
 
     if objective is not None:
@@ -542,7 +558,12 @@ def _check_routes(
         limit,
         output.to_numpy() - limit,
     )
-    _check_stage_caps(portfolio, flat, key, record)
+    _check_stage_caps(
+        portfolio,
+        flat.assign(period=arrivals(portfolio, flat).fillna("").to_numpy(object)),
+        key,
+        record,
+    )
     # Delivered (the last leg) less bought (the offer's own stage), per (element, period).
     last = flat.groupby(key, sort=False)["volume_t"].last()
     gain = (

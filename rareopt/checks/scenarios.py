@@ -14,6 +14,7 @@ import pandas as pd
 from rareopt.checks.plan import TOL_REL, stock_targets, tolerance
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.stages import arrivals
 
 __all__ = ["check_recourse"]
 
@@ -108,7 +109,10 @@ def check_recourse(
     plan_period = code(plan["period"], labels)
     unit = unit_grid[plan_offer]
     x = plan["volume_t"].to_numpy(float)
-    plan_cell = code(plan["element"], elements) * n_p + plan_period
+    # Deliveries count where they arrive, their offer's lead time after purchase.
+    plan_cell = code(plan["element"], elements) * n_p + code(
+        arrivals(portfolio, plan).fillna(labels[-1]), labels
+    )
     cells = n_e * n_p
 
     def per_cell(w: np.ndarray, cell: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -144,7 +148,9 @@ def check_recourse(
     record("spot >= 0", where, -spot_t)
     record("spot <= share x delivered capacity", where, spot_t - spot_share * f_spot * cap_spot)
     record("deliveries + spot <= capacity", where, f_spot * x_spot + spot_t - f_spot * cap_spot)
-    spot_cell = code(spot["element"], elements) * n_p + spot_period
+    spot_cell = code(spot["element"], elements) * n_p + code(
+        arrivals(portfolio, spot).fillna(labels[-1]), labels
+    )
     spot_in = per_cell(spot_w, spot_cell, spot_t)
     spot_cost = per_cell(spot_w, spot_cell, spot_t * unit_spot)
 
@@ -173,7 +179,15 @@ def check_recourse(
     shape = (n_w, n_e, n_p)
     delivered, refund = delivered.reshape(shape), refund.reshape(shape)
     spot_in, spot_cost = spot_in.reshape(shape), spot_cost.reshape(shape)
-    residual = previous + delivered + spot_in + unmet - level - demand[None]
+    transit = np.zeros(cells)
+    in_transit = portfolio.in_transit
+    np.add.at(
+        transit,
+        code(in_transit["element"], elements) * n_p + code(in_transit["period"], labels),
+        in_transit["volume_t"].to_numpy(float),
+    )
+    residual = previous + delivered + spot_in + unmet + transit.reshape(n_e, n_p)[None] - level
+    residual -= demand[None]
     grid = pd.DataFrame(
         {
             "scenario": np.repeat(names, cells),

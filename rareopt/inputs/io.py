@@ -41,6 +41,7 @@ TOP_LEVEL_KEYS = (
     "concentrates",
     "projects",
     "facilities",
+    "in_transit",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -223,6 +224,8 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             }
             for row in _records(portfolio.facilities)
         ]
+    if len(portfolio.in_transit):
+        spec["in_transit"] = _records(portfolio.in_transit)
     if len(portfolio.projects):
         spec["projects"] = [
             {**row, "ramp": [float(v) for v in row["ramp"]]} for row in _records(portfolio.projects)

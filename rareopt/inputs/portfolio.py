@@ -22,7 +22,7 @@ from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
-from rareopt.inputs.stages import DEFAULT_STAGE, facility_table
+from rareopt.inputs.stages import DEFAULT_STAGE, facility_table, in_transit_table
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
@@ -433,6 +433,9 @@ class Portfolio:
         together), yield, fee_usd_per_t (per t of output) and elements; with the offers' optional
         stage and origin fields (stage, mined_in, separated_in, metal_in, magnet_in). See
         :mod:`rareopt.inputs.stages`.
+    in_transit : DataFrame or records, optional
+        Shipments on their way at the start: element, period (when they arrive), volume_t. They
+        arrive whatever happens (offers' ``lead_periods`` delay what is bought in the horizon).
 
     Raises
     ------
@@ -470,6 +473,7 @@ class Portfolio:
     concentrates: pd.DataFrame = None  # type: ignore[assignment]
     projects: pd.DataFrame = None  # type: ignore[assignment]
     facilities: pd.DataFrame = None  # type: ignore[assignment]
+    in_transit: pd.DataFrame = None  # type: ignore[assignment]
     warnings: tuple[ValidationIssue, ...] = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -496,6 +500,7 @@ class Portfolio:
             concentrates: TableLike = None,
             projects: TableLike = None,
             facilities: TableLike = None,
+            in_transit: TableLike = None,
             warnings: tuple[ValidationIssue, ...] = (),
         ) -> None: ...
 
@@ -540,6 +545,7 @@ class Portfolio:
         set_("criticality", Criticality.from_dict(self.criticality))
         set_("projects", project_table(self.projects))
         set_("facilities", facility_table(self.facilities))
+        set_("in_transit", in_transit_table(self.in_transit))
         bundles = concentrate_tables(self.concentrates, labels)
         set_("concentrates", bundles["concentrates"])
         set_("concentrate_capacity", bundles["concentrate_capacity"])
@@ -629,6 +635,7 @@ class Portfolio:
             "concentrates": concentrate_records(self),
             "projects": self.projects,
             "facilities": self.facilities,
+            "in_transit": self.in_transit,
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None

@@ -40,6 +40,9 @@ __all__ = [
     "demand_stages",
     "route_table",
     "stage_issues",
+    "in_transit_table",
+    "lead_periods",
+    "arrivals",
 ]
 
 STAGES = ("mining", "separation", "metal", "magnet")
@@ -92,6 +95,70 @@ def facility_table(records: Any) -> pd.DataFrame:
         if numeric.notna().all():
             frame[column] = numeric.astype(float)
     return frame[_FACILITY_COLUMNS].reset_index(drop=True)
+
+
+def in_transit_table(records: Any) -> pd.DataFrame:
+    """Normalise shipments in transit at the start: element, period (arrival), volume_t.
+
+    Examples
+    --------
+    >>> in_transit_table([{"element": "Nd", "period": "P2", "volume_t": 40}])["volume_t"].tolist()
+    [40.0]
+    """
+    frame = table_frame(records, ["element", "period", "volume_t"])
+    for column in ("element", "period", "volume_t"):
+        if column not in frame:
+            frame[column] = None
+    frame["period"] = frame["period"].astype(str) if len(frame) else frame["period"]
+    numeric = pd.to_numeric(frame["volume_t"], errors="coerce")
+    if numeric.notna().all():
+        frame["volume_t"] = numeric.astype(float)
+    return frame[["element", "period", "volume_t"]].reset_index(drop=True)
+
+
+def lead_periods(portfolio: Portfolio) -> pd.Series:
+    """Periods from purchase to arrival per offer (supplier, element): ``offers.lead_periods``.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> int(lead_periods(load_example("tiny")).max())
+    0
+    """
+    offers = portfolio.offers
+    given = offers["lead_periods"] if "lead_periods" in offers else pd.Series(0, index=offers.index)
+    lead = pd.to_numeric(given, errors="coerce").fillna(0).astype(int)
+    return pd.Series(
+        lead.to_numpy(), index=pd.MultiIndex.from_frame(offers[["supplier", "element"]])
+    )
+
+
+def arrivals(portfolio: Portfolio, frame: pd.DataFrame) -> pd.Series:
+    """The arrival period of purchases (rows of ``frame``: supplier, element, period).
+
+    None where they would arrive after the horizon.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> p = load_example("tiny")
+    >>> arrivals(p, p.capacity.head(1)).tolist()
+    ['P1']
+    """
+    labels = portfolio.period_labels
+    at = pd.Categorical(frame["period"], categories=labels).codes
+    lead = (
+        lead_periods(portfolio)
+        .reindex(pd.MultiIndex.from_frame(frame[["supplier", "element"]]))
+        .fillna(0)
+        .to_numpy(int)
+    )
+    arrive = at + lead
+    inside = (at >= 0) & (arrive < len(labels))
+    out = np.where(
+        inside, np.asarray(labels, dtype=object)[np.minimum(arrive, len(labels) - 1)], None
+    )
+    return pd.Series(out, index=frame.index, dtype=object)
 
 
 def _blank(value: Any) -> bool:
@@ -223,6 +290,13 @@ def _accepts(elements: Any, element: str) -> bool:
     return elements == ALL or element in tuple(elements)
 
 
+def _offer_row(offers: pd.DataFrame, label: Any) -> str:
+    return (
+        f"row {label} (supplier={offers.at[label, 'supplier']}, "
+        f"element={offers.at[label, 'element']})"
+    )
+
+
 def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
     """Problems with stages, origins, facilities and the demand's stage.
 
@@ -276,13 +350,34 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
                     f"'*' or a list of elements in the demand table: {portfolio.elements}",
                 )
     offers = portfolio.offers
+    if "lead_periods" in offers:
+        for label, value in offers["lead_periods"].items():
+            whole = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if _blank(value):
+                continue
+            if not (whole and value >= 0 and int(value) == value):
+                where = _offer_row(offers, label)
+                add("offers", where, "lead_periods", value, "a whole number of periods >= 0")
+    transit = portfolio.in_transit
+    for label, row in transit.iterrows():
+        where = f"row {label} (element={row['element']}, period={row['period']})"
+        if row["element"] not in portfolio.elements:
+            add("in_transit", where, "element", row["element"], f"an element: {portfolio.elements}")
+        if row["period"] not in portfolio.period_labels:
+            add("in_transit", where, "period", row["period"], "a period of the portfolio")
+        value = row["volume_t"]
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if not (number and np.isfinite(value) and value >= 0):
+            add("in_transit", where, "volume_t", value, "a finite number >= 0 (t)")
+    if transit.duplicated(["element", "period"]).any():
+        add("in_transit", "rows", "element+period", "duplicates", "each element and period once")
     for field in ("stage", *ORIGIN_FIELDS.values()):
         if field not in offers:
             continue
         for label, value in offers[field].items():
             if _blank(value):
                 continue
-            where = f"row {label} (supplier={offers.at[label, 'supplier']}, element={offers.at[label, 'element']})"
+            where = _offer_row(offers, label)
             if field == "stage" and value not in STAGES:
                 add("offers", where, "stage", value, f"one of {list(STAGES)}")
             elif field != "stage" and not isinstance(value, str):

@@ -326,7 +326,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         ),
     )
     carried = np.flatnonzero(ep["period"].to_numpy() != portfolio.period_labels[0])
-    rhs = ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float)
+    rhs = ep[["demand_t", "initial_t", "arriving_t"]].to_numpy(float) @ np.array([1.0, -1.0, -1.0])
     rows(
         "balance",
         rhs,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.portfolio import Portfolio
-from rareopt.inputs.stages import ANY_STAGE, route_table
+from rareopt.inputs.stages import ANY_STAGE, arrivals, route_table
 from rareopt.inputs.tables import ALL
 
 __all__ = ["ModelLayout", "make_layout", "stage_source"]
@@ -29,12 +29,14 @@ class ModelLayout:
     portfolio : Portfolio
         The portfolio the model was built from.
     buy : DataFrame
-        One row per purchase variable x[e,s,p]: element, supplier, country, period,
-        capacity_t, unit_cost_usd_per_t (price + freight), risk_score, price_usd_per_t.
+        One row per purchase variable x[e,s,p]: element, supplier, country, period (bought in),
+        arrival (the period it arrives in: ``offers.lead_periods`` later), capacity_t,
+        unit_cost_usd_per_t (price + freight), risk_score, price_usd_per_t.
     element_period : DataFrame
         One row per (element, period): demand_t, days, target_t, stock_capacity_t,
         holding_usd_per_t, shortfall_penalty_usd_per_t (the policy's where the stockpile leaves it
-        blank), initial_t (stock before the period's first day, first period only).
+        blank), initial_t (stock before the period's first day, first period only), arriving_t
+        (shipments in transit at the start that arrive in the period).
     country_caps : DataFrame
         One row per country-cap constraint: element, country, period (``"*"`` over the horizon),
         max_share, and cap_element: the element the governing policy row names (``"*"`` for a
@@ -119,6 +121,12 @@ def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
     )
     first = ep["period"] == labels[0]
     ep["initial_t"] = ep["initial_t"].fillna(0.0).where(first, 0.0)
+    transit = portfolio.in_transit.groupby(["element", "period"])["volume_t"].sum()
+    ep["arriving_t"] = (
+        transit.reindex(pd.MultiIndex.from_frame(ep[["element", "period"]]))
+        .fillna(0.0)
+        .to_numpy(float)
+    )
     columns = [
         "element",
         "period",
@@ -130,6 +138,7 @@ def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
         "holding_usd_per_t",
         "shortfall_penalty_usd_per_t",
         "initial_t",
+        "arriving_t",
     ]
     return ep[columns].reset_index(drop=True)
 
@@ -143,11 +152,16 @@ def _purchases(portfolio: Portfolio) -> pd.DataFrame:
     buy["element"] = pd.Categorical(buy["element"], categories=portfolio.elements)
     buy["period"] = pd.Categorical(buy["period"], categories=portfolio.period_labels)
     buy = buy.sort_values(["element", "period", "supplier"]).astype({"element": str, "period": str})
+    # A purchase arrives its offer's lead time later; one that would arrive after the horizon
+    # has no variable (it could serve no demand).
+    buy["arrival"] = arrivals(portfolio, buy).to_numpy()
+    buy = buy[buy["arrival"].notna()]
     columns = [
         "element",
         "supplier",
         "country",
         "period",
+        "arrival",
         "capacity_t",
         "unit_cost_usd_per_t",
         "risk_score",
@@ -330,15 +344,18 @@ def _supply(
     columns = ["element", "supplier", "country", "period", "pos", "coef", "source"]
     converted = np.zeros(len(buy), dtype=bool)
     converted[route["buy"].to_numpy(np.int64)] = True
-    direct = buy[["element", "supplier", "country", "period"]].assign(
-        pos=np.arange(len(buy)), coef=1.0, source="buy"
-    )[~converted]
+    # Tonnes count in the period they arrive: the balance's and every share's.
+    direct = buy[["element", "supplier", "country", "arrival"]].rename(
+        columns={"arrival": "period"}
+    )
+    direct = direct.assign(pos=np.arange(len(buy)), coef=1.0, source="buy")[~converted]
     mix = portfolio.composition[portfolio.composition["element"].isin(portfolio.elements)]
     bundled = concentrate.assign(pos=len(buy) + np.arange(len(concentrate))).merge(
         mix, on=["supplier", "product"]
     )
     bundled = bundled[bundled["share"] > 0].rename(columns={"share": "coef"})
     routed = route.assign(
+        period=buy["arrival"].to_numpy(object)[route["buy"].to_numpy(np.int64)],
         country=buy["country"].to_numpy(object)[route["buy"].to_numpy(np.int64)],
         pos=len(buy) + len(concentrate) + np.arange(len(route)),
         coef=route["yield"],
@@ -400,7 +417,8 @@ def _stage_tables(
             "element": buy["element"].to_numpy(object)[buy_row],
             "stage": legs["stage"].to_numpy(object),
             "country": legs["country"].to_numpy(object),
-            "period": buy["period"].to_numpy(object)[buy_row],
+            "period": buy["arrival"].to_numpy(object)[buy_row],
+            "bought_in": buy["period"].to_numpy(object)[buy_row],
             "pos": pos,
             "coef": legs["factor"].to_numpy(float),
             "facility": legs["facility"].to_numpy(object),

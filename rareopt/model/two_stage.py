@@ -520,7 +520,8 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # Where nothing of an element is disrupted in a period, the scenario receives the first
     # stage's total purchases X (one term) rather than every contract's delivery. A purchase
     # converted by facilities delivers through its routes: f x (its routes' yields) each.
-    buy_ep = ep_index(layout, buy)
+    # Deliveries count where they arrive (a purchase's lead time later).
+    buy_ep = ep_index(layout, buy[["element", "arrival"]].rename(columns={"arrival": "period"}))
     hit = np.zeros((n_w, n_ep), dtype=bool)
     hit[cut_w, buy_ep[cut_b]] = True
     hit[cut_gw, buy_ep[route_buy[cut_gr]]] = True
@@ -529,7 +530,10 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     route_yield = layout.route["yield"].to_numpy(float)
     calm_w, calm_i = np.nonzero(~hit)
     carried = np.flatnonzero(np.tile(periods != portfolio.period_labels[0], n_w))
-    rhs = np.tile(ep["demand_t"].to_numpy(float) - ep["initial_t"].to_numpy(float), n_w)
+    rhs = np.tile(
+        ep[["demand_t", "initial_t", "arriving_t"]].to_numpy(float) @ np.array([1.0, -1.0, -1.0]),
+        n_w,
+    )
     b.rows(
         "scenario_balance",
         w_ep,

@@ -44,7 +44,7 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     buy, ep = layout.buy, layout.element_period
     names = slayout.names
     n_w, n_ep = len(names), len(ep)
-    ep_of_buy = ep_index(layout, buy)
+    ep_of_buy = ep_index(layout, buy[["element", "arrival"]].rename(columns={"arrival": "period"}))
     # Tonnes arriving at the demand's stage (through a converted purchase's routes), as planned
     # and in each scenario.
     planned = values.get("delivered", values["buy"])

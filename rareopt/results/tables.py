@@ -126,8 +126,14 @@ def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, pl
     two_stage = "scenario_balance" in lp.row_blocks
     in_scenarios = {"balance": "scenario_balance", "stock_target": "scenario_target"}
     ranges = ranging(lp, output)
-    totals = plan.groupby(["element", "period"])["volume_t"].sum()
-    horizon = plan.groupby("element")["volume_t"].sum()
+    # X, the element's purchases as the caps count them: delivered, in the period they arrive.
+    flat = plan.reset_index() if "element" in plan.index.names else plan
+    flat = flat.assign(
+        period=flat["arrival"] if "arrival" in flat else flat["period"],
+        volume_t=flat["delivered_t"] if "delivered_t" in flat else flat["volume_t"],
+    )
+    totals = flat.groupby(["element", "period"])["volume_t"].sum()
+    horizon = flat.groupby("element")["volume_t"].sum()
     frames = []
     for name, unit in families:
         block = lp.row_blocks[name]
@@ -385,10 +391,11 @@ def _contracts(layout, lp, x, plan) -> pd.DataFrame | None:
 def routes_table(layout: ModelLayout, lp: LinearProgram, x: np.ndarray) -> pd.DataFrame:
     """Tonnes at each stage of each route the plan uses (rows with tonnes only).
 
-    Index element, supplier, route (the supplier, then each facility, joined by ``>``), period,
-    stage; columns facility (the supplier up to the offer's own stage), country and volume_t
-    (t of the element at that stage: bought up to the offer's stage, then each facility's
-    output). A purchase delivered as bought is a route of its own, named by its supplier.
+    Index element, supplier, route (the supplier, then each facility, joined by ``>``), period
+    (bought in), stage; columns facility (the supplier up to the offer's own stage), country,
+    volume_t (t of the element at that stage: bought up to the offer's stage, then each
+    facility's output) and arrival (the period the tonnes arrive in). A purchase delivered as
+    bought is a route of its own, named by its supplier.
     """
     values = np.concatenate(
         [lp.values("buy", x), lp.values("concentrate", x), lp.values("route", x)]
@@ -412,11 +419,12 @@ def routes_table(layout: ModelLayout, lp: LinearProgram, x: np.ndarray) -> pd.Da
             "element": legs["element"].to_numpy(object),
             "supplier": supplier,
             "route": label,
-            "period": legs["period"].to_numpy(object),
+            "period": legs["bought_in"].to_numpy(object),
             "stage": legs["stage"].to_numpy(object),
             "facility": legs["facility"].to_numpy(object),
             "country": legs["country"].to_numpy(object),
             "volume_t": legs["coef"].to_numpy(float) * values[pos],
+            "arrival": legs["period"].to_numpy(object),
         }
     )
     table = table[table["volume_t"] > 1e-9]
@@ -436,7 +444,8 @@ def stage_shares_table(routes: pd.DataFrame) -> pd.DataFrame:
     >>> sorted(set(s.index.get_level_values("stage")))
     ['any', 'mining', 'separation']
     """
-    flat = routes.reset_index()
+    # Shares count tonnes in the period they arrive, as the caps do.
+    flat = routes.reset_index().drop(columns="period").rename(columns={"arrival": "period"})
     key = ["element", "supplier", "route", "period"]
     # What a route delivers: its tonnes at its last stage (the demand's).
     rank = pd.Categorical(flat["stage"], categories=list(STAGES), ordered=True).codes
@@ -489,6 +498,7 @@ def extract(
         cost_usd=volume * buy["unit_cost_usd_per_t"],
         bundled_t=0.0,
         delivered_t=delivered,
+        arrival=buy["arrival"].to_numpy(object),
     )
     bundles = _bundles(layout, lp, output.x)
     if bundles is not None:
@@ -520,7 +530,9 @@ def extract(
     routes = routes_table(layout, lp, output.x)
     tables.put("routes", routes)
     tables.defer("stage_shares", lambda: stage_shares_table(routes))
-    tables.defer("shares", lambda: shares_table(plan))
+    # Shares (and the caps' totals) count purchases in the period they arrive.
+    arrived = plan.assign(period=plan["arrival"].fillna(plan["period"]))
+    tables.defer("shares", lambda: shares_table(arrived))
     tables.defer("hhi", lambda: hhi_table(tables["shares"]))
     if duals and output.row_dual is not None:
         tables.defer("duals", lambda: duals_table(layout, lp, output, plan))
