@@ -14,6 +14,11 @@ measured in a fresh process, so that peak memory (RSS) is its own:
 - a frontier over China's cap (21 points, 0.70 .. 0.30) with model reuse and warm starts
   (``rareopt.frontier``) against rebuilding and solving per point.
 
+Model ``staged`` is the deterministic portfolio with processing stages
+(``rareopt.inputs.synthetic.with_stages``: a third of the offers sell feed that one of four
+separation facilities converts, China capped at 60% of separation): the route model at scale
+(no linopy peer).
+
 The portfolios blend their goals (``priorities: weighted``), so that HiGHS alone and linopy
 solve the same single LP; the rareopt worker also solves the default, goals in order (demand,
 stock targets, cost: one solve when every goal can be met in full, else one per goal and a last),
@@ -42,16 +47,18 @@ import numpy as np
 from peak_memory import peak_rss_mib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = ("two-stage", "deterministic")
+MODELS = ("two-stage", "deterministic", "staged")
 
 
 def _problem(size: str, model: str, priorities: str = "weighted"):
     """The size's portfolio (and scenarios), with its goals blended or met in order."""
-    from rareopt.inputs.synthetic import SIZES, disruptions, generate_size
+    from rareopt.inputs.synthetic import SIZES, disruptions, generate_size, with_stages
     from rareopt.inputs.tables import GOALS
 
     order = list(GOALS) if priorities == "in order" else priorities
     portfolio = generate_size(size).with_policy(priorities=order)
+    if model == "staged":
+        return with_stages(portfolio), None
     scenarios = disruptions(portfolio, SIZES[size][3]) if model == "two-stage" else None
     return portfolio, scenarios
 
@@ -108,6 +115,9 @@ def worker_highs(mps: str) -> dict:
 
 def worker_linopy(size: str, model: str) -> dict:
     import warnings
+
+    if model == "staged":
+        raise SystemExit("n/a: the linopy peer has no processing stages")
 
     from peers.linopy_model import solve_with_linopy
 

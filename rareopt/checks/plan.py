@@ -591,8 +591,13 @@ def _check_stage_caps(portfolio: Portfolio, flat: pd.DataFrame, key: list[str], 
     total_at = tonnes.groupby(["element", "stage", "period"])["volume_t"].sum()
     total_any = delivered.groupby(["element", "period"])["volume_t"].sum()
     rows = []
+    # The cap on (country, element) at a stage: a row naming the element beats "*".
+    given = {
+        (st, c, e): float(v)
+        for st, c, e, v in zip(caps["stage"], caps["country"], caps["element"], caps["max_share"])
+    }
     for (element, stage, period, country), value in held.items():
-        share = _stage_share(caps, country, element, stage)
+        share = given.get((stage, country, element), given.get((stage, country, ALL)))
         if share is None or share >= 1:
             continue
         total = (
@@ -604,16 +609,6 @@ def _check_stage_caps(portfolio: Portfolio, flat: pd.DataFrame, key: list[str], 
     e, p, h, v, lim = (list(c) for c in zip(*rows)) if rows else ([],) * 5
     v, lim = np.asarray(v, dtype=float), np.asarray(lim, dtype=float)
     record("stage cap", e, p, h, v, lim, v - lim)
-
-
-def _stage_share(caps: pd.DataFrame, country: str, element: str, stage: str) -> float | None:
-    """The stage cap on (country, element) at ``stage``: a row naming the element beats ``*``."""
-    at = caps[(caps["stage"] == stage) & (caps["country"] == country)]
-    for name in (element, ALL):
-        row = at[at["element"] == name]
-        if len(row):
-            return float(row["max_share"].iloc[0])
-    return None
 
 
 def _check_contracts(portfolio, plan, scoped, contracts, tol, record) -> pd.Series:

@@ -7,7 +7,7 @@ import numpy as np
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 
-__all__ = ["generate", "generate_size", "disruptions", "SIZES"]
+__all__ = ["generate", "generate_size", "disruptions", "with_stages", "SIZES"]
 
 SIZES = {
     "small": (7, 15, 12, 10),
@@ -100,6 +100,53 @@ def generate_size(name: str, seed: int = 0) -> Portfolio:
         raise ValueError(f"size: got {name!r}; allowed: {sorted(SIZES)}")
     elements, suppliers, periods, _ = SIZES[name]
     return generate(elements, suppliers, periods, seed=seed)
+
+
+def with_stages(portfolio: Portfolio, share: float = 1 / 3, seed: int = 0) -> Portfolio:
+    """The portfolio with processing stages: about ``share`` of the offers sell unseparated feed.
+
+    Those offers (chosen at random, deterministic for a seed) become ``stage: mining`` at 85% of
+    their price, to be separated by one of four facilities (CN, JP, EE, US: yields 0.9-0.95,
+    fees 2-8% of the mean price, the non-Chinese ones with capacity for about a tenth of
+    demand), and China is capped at 60% of each element's separated tonnes. Benchmarks the
+    route model at scale.
+
+    Examples
+    --------
+    >>> p = with_stages(generate_size("small"))
+    >>> sorted(p.facilities["country"]), bool((p.offers["stage"] == "mining").any())
+    (['CN', 'EE', 'JP', 'US'], True)
+    """
+    rng = np.random.default_rng(seed)
+    offers = portfolio.offers.copy()
+    feed = rng.random(len(offers)) < share
+    offers["stage"] = np.where(feed, "mining", "separation")
+    offers["price_usd_per_t"] = offers["price_usd_per_t"].where(
+        ~feed, offers["price_usd_per_t"] * 0.85
+    )
+    mean_price = float(portfolio.offers["price_usd_per_t"].mean())
+    demand = float(portfolio.demand["demand_t"].sum()) / len(portfolio.period_labels)
+    facilities = [
+        {
+            "facility": f"{c}-Separation",
+            "stage": "separation",
+            "country": c,
+            "capacity_t": cap,
+            "yield": y,
+            "fee_usd_per_t": fee * mean_price,
+        }
+        for c, cap, y, fee in (
+            ("CN", np.inf, 0.95, 0.02),
+            ("JP", 0.1 * demand, 0.92, 0.06),
+            ("EE", 0.1 * demand, 0.92, 0.05),
+            ("US", 0.1 * demand, 0.9, 0.08),
+        )
+    ]
+    caps = [{"country": "CN", "element": "*", "stage": "separation", "max_share": 0.6}]
+    staged = portfolio.replace_tables(
+        offers=offers, capacity=portfolio.capacity, facilities=facilities
+    )
+    return staged.with_policy(stage_caps=caps)
 
 
 def disruptions(portfolio: Portfolio, n: int, seed: int = 0) -> ScenarioSet:
