@@ -481,7 +481,9 @@ def _check_routes(
             record("routes given", [""], [""], [""], [0.0], [0.0], [np.inf])
         return nothing
     flat = routes.reset_index()
-    if flat.empty:
+    if flat.empty or (portfolio.facilities.empty and portfolio.policy.stage_caps.empty):
+        # No facility, no stage cap: every route is a purchase delivered as bought, which the
+        # plan's own checks cover.
         return nothing
     rank = {s: i for i, s in enumerate(STAGES)}
     stages = offer_stages(portfolio).set_index(["supplier", "element"])["stage"]
@@ -489,12 +491,8 @@ def _check_routes(
     flat["rank"] = flat["stage"].map(rank)
     flat = flat.sort_values(["element", "supplier", "route", "period", "rank"], kind="stable")
     key = ["element", "supplier", "route", "period"]
-    own = (
-        flat["rank"].to_numpy()
-        <= flat.set_index(["supplier", "element"])
-        .index.map(lambda k: rank.get(stages.get(k, ""), -1))
-        .to_numpy()
-    )
+    offer_rank = stages.map(rank).reindex(pd.MultiIndex.from_frame(flat[["supplier", "element"]]))
+    own = flat["rank"].to_numpy() <= offer_rank.fillna(-1).to_numpy()
     # Each leg after the offer's own stage: a facility of that stage, taking the element, whose
     # output is the previous leg's tonnes times its yield.
     previous = flat.groupby(key, sort=False)["volume_t"].shift(1).to_numpy()

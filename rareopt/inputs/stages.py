@@ -236,8 +236,38 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
     stages = offer_stages(portfolio)
     facilities = portfolio.facilities
     wanted = demand_stages(portfolio)
-    routes, legs = [], []
-    for offer in stages.to_dict("records"):
+    # Offers at the demand's stage are routes of their own: tabulated at once (most portfolios
+    # have nothing else); the others' chains through facilities are enumerated below.
+    at_demand = stages["stage"].to_numpy(object) == np.array(
+        [wanted.get(e, DEFAULT_STAGE) for e in stages["element"]], dtype=object
+    )
+    direct = stages[at_demand].reset_index(drop=True)
+    passed = direct[list(STAGES)].to_numpy(object)
+    routes = [
+        {
+            "supplier": supplier,
+            "element": element,
+            "route": supplier,
+            "converted": False,
+            "yield": 1.0,
+            "fee_usd_per_t": 0.0,
+            "countries": frozenset(c for c in row if not _blank(c)),
+        }
+        for supplier, element, row in zip(direct["supplier"], direct["element"], passed)
+    ]
+    has = pd.DataFrame(passed, columns=list(STAGES)).notna().to_numpy()
+    row, column = np.nonzero(has)
+    direct_legs = pd.DataFrame(
+        {
+            "route": row,
+            "stage": np.asarray(STAGES, dtype=object)[column],
+            "facility": direct["supplier"].to_numpy(object)[row],
+            "country": passed[row, column],
+            "factor": 1.0,
+        }
+    )
+    legs: list[dict] = []
+    for offer in stages[~at_demand].to_dict("records"):
         start = STAGES.index(offer["stage"]) if offer["stage"] in STAGES else 0
         end = STAGES.index(wanted.get(offer["element"], DEFAULT_STAGE))
         own = [
@@ -280,9 +310,10 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
                 for s, f, c, k in steps
             ]
     route_columns = ["supplier", "element", "route", "converted", "yield", "fee_usd_per_t"]
+    leg_columns = ["route", "stage", "facility", "country", "factor"]
     return (
         pd.DataFrame(routes, columns=[*route_columns, "countries"]),
-        pd.DataFrame(legs, columns=["route", "stage", "facility", "country", "factor"]),
+        pd.concat([direct_legs, pd.DataFrame(legs, columns=leg_columns)], ignore_index=True),
     )
 
 
