@@ -1225,9 +1225,12 @@ def test_family_scenario_shortfall(two_stage):
 
 
 def test_family_scenario_unmet(two_stage):
-    # 0 <= u_w <= d = 40; objective p_w x phi: 750, 250.
+    # 0 <= u_w <= d = 40 from the element's first disrupted period on, else 0 (the scenario
+    # cannot short demand for an event it does not yet know of): only cut's P2. Objective
+    # p_w x phi: 750, 250.
     labels = [f"scenario_unmet[{w},Nd,{p}]" for w in ("calm", "cut") for p in ("P1", "P2")]
-    assert_columns(two_stage, "scenario_unmet", {lab: (0, 40) for lab in labels}, {})
+    bounds = dict(zip(labels, [(0, 0), (0, 0), (0, 0), (0, 40)]))
+    assert_columns(two_stage, "scenario_unmet", bounds, {})
     assert objective_entries(two_stage, "scenario_unmet") == pytest.approx(
         dict(zip(labels, [750, 750, 250, 250]))
     )

@@ -217,3 +217,15 @@ def test_build_two_stage_still_works_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="rareopt.build"):
         model = build_two_stage(rareopt.load_example("tiny"), scenarios)
     assert list(model.recourse) == ["china-japan-2010"]
+
+
+def test_a_scenario_does_not_short_demand_before_its_disruption_begins():
+    """No extra unmet demand (or stock hoarded by shorting it) before the event is known."""
+    japan = rareopt.load_example("japan")
+    cut = rareopt.ScenarioSet(
+        [{"name": "cut", "probability": 1.0, "disruptions": [{"country": "CN", "start": 6}]}]
+    )
+    outcome = rareopt.stress_test(rareopt.solve(japan), cut)
+    before = outcome.stock.xs("cut", level="scenario")
+    early = before[before.index.get_level_values("period") < "2026-06"]
+    assert early["extra_unmet_t"].max() == pytest.approx(0.0, abs=1e-9)

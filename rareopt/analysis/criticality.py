@@ -123,7 +123,11 @@ def plan_indicators(result: Result, **settings) -> pd.DataFrame:
     >>> ind["top1_country"].tolist(), round(float(ind.loc["Dy", "net_import_reliance"]), 3)
     (['CN', 'CN'], 0.881)
     """
-    plan = result.plan.reset_index()[["element", "country", "volume_t"]]
+    # The tonnes delivered (after any facility's yield), as the caps and shares count them.
+    plan = result.plan.reset_index()
+    plan = plan.assign(volume_t=plan["delivered_t"].fillna(plan["volume_t"]))[
+        ["element", "country", "volume_t"]
+    ]
     return _with_settings(plan, result.portfolio, settings)
 
 

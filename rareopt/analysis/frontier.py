@@ -381,7 +381,11 @@ def _point_summary(objective: float, checked: CheckedSolution, country: str | No
         "unmet_t": float(tables["unmet"]["unmet_t"].sum()),
         "shortfall_t": float(tables["stock"]["shortfall_t"].sum()),
     }
-    shares = horizon_country_shares(tables["plan"])
+    # As the caps count them: the tonnes delivered (after any facility's yield).
+    plan = tables["plan"]
+    shares = horizon_country_shares(
+        plan.assign(volume_t=plan["delivered_t"].fillna(plan["volume_t"]))
+    )
     if country is not None:
         of_country = shares[country] if country in shares else pd.Series(0.0, index=shares.index)
         out.update({f"share:{e}": float(v) for e, v in of_country.items()})

@@ -252,6 +252,28 @@ def _spot_rows(
     )
 
 
+def _from_first_disruption(layout: ModelLayout, slayout: ScenarioLayout) -> np.ndarray:
+    """Per scenario and element-period: whether the element's first disruption has begun.
+
+    Shape (scenarios, element-periods). A disruption begins in the period a purchase it cuts (or
+    a route of one) is bought in.
+    """
+    buy, ep = layout.buy, layout.element_period
+    labels = layout.portfolio.period_labels
+    started = slayout.fractions.copy()
+    route_buy = layout.route["buy"].to_numpy(np.int64)
+    np.minimum.at(started.T, route_buy, slayout.route_fractions.T)
+    n_w, n_e = len(started), len(layout.portfolio.elements)
+    element = pd.Categorical(buy["element"], categories=layout.portfolio.elements).codes
+    period = pd.Categorical(buy["period"], categories=labels).codes
+    first = np.full((n_w, n_e), len(labels))
+    w, b = np.nonzero(started < 1.0)
+    np.minimum.at(first, (w, element[b]), period[b])
+    ep_element = pd.Categorical(ep["element"], categories=layout.portfolio.elements).codes
+    ep_period = pd.Categorical(ep["period"], categories=labels).codes
+    return ep_period[None, :] >= first[:, ep_element]
+
+
 def unknown_offers_error(keys: list[tuple[Any, ...]]) -> PortfolioError:
     """The error naming plan keys (element, supplier, period) that have no purchase column."""
     return PortfolioError(
@@ -424,7 +446,11 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     stock_cap = np.tile(ep["stock_capacity_t"].to_numpy(float), n_w)
     level = b.columns("scenario_stock", w_ep, wep_key, 0.0, stock_cap)
     demand = np.tile(ep["demand_t"].to_numpy(float), n_w)
-    short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, demand)
+    # Demand goes unmet beyond the nominal plan's only from the element's first disrupted
+    # period on: before it the scenario cannot know what is coming, and shorting demand early to
+    # hoard stock for the event would anticipate it (as spot buying would; see _spot_rows).
+    known = _from_first_disruption(layout, slayout)
+    short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, np.where(known.ravel(), demand, 0.0))
     targets = layout.stock_targets
     n_t = len(targets)
     w_target = pd.DataFrame(

@@ -530,8 +530,11 @@ def extract(
     routes = routes_table(layout, lp, output.x)
     tables.put("routes", routes)
     tables.defer("stage_shares", lambda: stage_shares_table(routes))
-    # Shares (and the caps' totals) count purchases in the period they arrive.
-    arrived = plan.assign(period=plan["arrival"].fillna(plan["period"]))
+    # Shares count purchases as the caps do: the tonnes delivered, in the period they arrive.
+    arrived = plan.assign(
+        period=plan["arrival"].fillna(plan["period"]),
+        volume_t=plan["delivered_t"].fillna(plan["volume_t"]),
+    )
     tables.defer("shares", lambda: shares_table(arrived))
     tables.defer("hhi", lambda: hhi_table(tables["shares"]))
     if duals and output.row_dual is not None:
