@@ -322,3 +322,13 @@ def test_a_disruption_hits_the_shipments_not_yet_left():
     stock = outcome.stock.xs(("cut", "Nd"))
     assert stock.loc["P2", "delivered_t"] == pytest.approx(10.0)
     assert stock.loc["P3", "delivered_t"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_inputs_that_do_nothing_are_warned_about():
+    with pytest.warns(UserWarning, match="lead_periods"):
+        late = shipped(lead=3)
+    assert [w.field for w in late.warnings] == ["lead_periods"]
+    base = chain()
+    with pytest.warns(UserWarning, match="metal_in"):
+        told = base.replace_tables(offers=base.offers.assign(metal_in="JP"), capacity=base.capacity)
+    assert {(w.field, w.severity) for w in told.warnings} == {("metal_in", "warning")}

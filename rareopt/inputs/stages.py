@@ -339,8 +339,8 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
     """
     issues: list[ValidationIssue] = []
 
-    def add(table, where, field, value, allowed):
-        issues.append(ValidationIssue(table, where, field, value, allowed))
+    def add(table, where, field, value, allowed, severity="error"):
+        issues.append(ValidationIssue(table, where, field, value, allowed, severity))
 
     facilities = portfolio.facilities
     seen: set[str] = set()
@@ -389,6 +389,16 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             if not (whole and value >= 0 and int(value) == value):
                 where = _offer_row(offers, label)
                 add("offers", where, "lead_periods", value, "a whole number of periods >= 0")
+            elif value >= len(portfolio.period_labels):
+                add(
+                    "offers",
+                    _offer_row(offers, label),
+                    "lead_periods",
+                    int(value),
+                    f"fewer than the {len(portfolio.period_labels)} periods of the horizon (as "
+                    "given, nothing bought arrives in time)",
+                    "warning",
+                )
     transit = portfolio.in_transit
     for label, row in transit.iterrows():
         where = f"row {label} (element={row['element']}, period={row['period']})"
@@ -413,6 +423,20 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
                 add("offers", where, "stage", value, f"one of {list(STAGES)}")
             elif field != "stage" and not isinstance(value, str):
                 add("offers", where, field, value, "a country code, e.g. MY")
+            elif field != "stage":
+                stage = next(st for st, f in ORIGIN_FIELDS.items() if f == field)
+                sold = offers.at[label, "stage"] if "stage" in offers else None
+                sold = DEFAULT_STAGE if _blank(sold) else sold
+                if sold in STAGES and STAGES.index(stage) > STAGES.index(sold):
+                    add(
+                        "offers",
+                        where,
+                        field,
+                        value,
+                        f"a stage up to the offer's own ({sold}): the model chooses later ones "
+                        "(this field is ignored)",
+                        "warning",
+                    )
     wanted = portfolio.policy.demand_stage
     for element, stage in wanted.items() if isinstance(wanted, dict) else [(ALL, wanted)]:
         if stage not in STAGES:

@@ -416,6 +416,24 @@ def _assumptions(result: Result) -> list[_Block]:
         "supplier's risk score (0 to 1)."
     )
     lines += _discrete_choices(result)
+    portfolio = result.portfolio
+    if len(portfolio.facilities):
+        plants = ", ".join(
+            f"{f['facility']} ({f['stage']}, {f['country']})"
+            for f in portfolio.facilities.to_dict("records")
+        )
+        lines.append(f"Processing facilities that convert feed bought before separation: {plants}.")
+    lead = portfolio.offers.get("lead_periods")
+    if lead is not None and (lead.fillna(0) > 0).any():
+        lines.append(
+            f"Lead times: {int((lead.fillna(0) > 0).sum())} offers arrive up to "
+            f"{int(lead.max())} periods after purchase."
+        )
+    if len(portfolio.in_transit):
+        lines.append(
+            f"In transit at the start: {portfolio.in_transit['volume_t'].sum():,.1f} t arriving "
+            "when the in_transit table says, whatever happens."
+        )
     if result.scenarios is not None:
         lines.append(
             f"Disruption scenarios: {len(result.scenarios.cost)}; the objective adds their "
@@ -473,6 +491,15 @@ def _caps(policy: Policy) -> list[str]:
         ),
         ("Group caps", rows(policy.group_caps, group, "max_share", "at most")),
         ("Group floors", rows(policy.group_floors, group, "min_share", "at least")),
+        (
+            "Stage caps",
+            rows(
+                policy.stage_caps,
+                lambda r: f"{holder(r['country'], 'country')} at {r['stage']}",
+                "max_share",
+                "at most",
+            ),
+        ),
     ]
     lines = []
     for name, items in listed:
