@@ -332,3 +332,20 @@ def test_inputs_that_do_nothing_are_warned_about():
     with pytest.warns(UserWarning, match="metal_in"):
         told = base.replace_tables(offers=base.offers.assign(metal_in="JP"), capacity=base.capacity)
     assert {(w.field, w.severity) for w in told.warnings} == {("metal_in", "warning")}
+
+
+def test_the_next_points_of_a_stage_cap_are_re_solved():
+    # JP-Sep's 5 t are used up at 50%: with CN at most a share k of the separated tonnes D,
+    # D = CN + 5 <= k D + 5, so D <= 5 / (1 - k) and 10 - 5 / (1 - k) t a period go unmet.
+    r = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
+    steps = rareopt.cost_of_next_points(r, "CN", k=2, stage="separation")
+    assert steps["cap_pct"].tolist() == [50.0, 49.0, 48.0]
+    assert steps["unmet_t"].tolist() == pytest.approx(
+        [2 * (10 - 5 / (1 - k)) for k in (0.5, 0.49, 0.48)], abs=1e-9
+    )
+    looser = rareopt.solve(chain(country_caps=[{**CN_SEPARATION, "max_share": 0.6}]))
+    up = rareopt.cost_of_next_points(looser, "CN", k=1, step=5.0, stage="separation")
+    assert up["total_cost_usd"].iloc[-1] == pytest.approx(
+        rareopt.solve(chain(country_caps=[{**CN_SEPARATION, "max_share": 0.55}])).objective
+        - looser.objective
+    )

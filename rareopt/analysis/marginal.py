@@ -68,9 +68,19 @@ def cost_of_diversification(result: Result, tol: float = 1e-9) -> pd.DataFrame:
     return out.sort_values("usd_per_point_tighter", ascending=False)
 
 
-def _current_cap(portfolio: Portfolio, country: str, element: str | None) -> float:
+def _caps_of(portfolio: Portfolio, stage: str | None) -> pd.DataFrame:
+    """The country caps, or the stage caps at ``stage`` (country, element, max_share)."""
+    if stage is None:
+        return portfolio.policy.country_caps
+    caps = portfolio.policy.stage_caps
+    return caps[caps["stage"] == stage].drop(columns="stage")
+
+
+def _current_cap(
+    portfolio: Portfolio, country: str, element: str | None, stage: str | None = None
+) -> float:
     """The share (0-1) of the policy row that caps ``country`` (for ``element``, or every one)."""
-    caps = portfolio.policy.country_caps
+    caps = _caps_of(portfolio, stage)
     mine = caps[caps["country"] == country].set_index("element")["max_share"]
     for scope in ([element] if element is not None else []) + [ALL]:
         if scope in mine.index:
@@ -79,11 +89,13 @@ def _current_cap(portfolio: Portfolio, country: str, element: str | None) -> flo
     raise ValueError(f"country: {country!r} has no cap to tighten; capped countries: {capped}")
 
 
-def _governed(portfolio: Portfolio, country: str, element: str | None) -> list[str]:
+def _governed(
+    portfolio: Portfolio, country: str, element: str | None, stage: str | None = None
+) -> list[str]:
     """The elements whose cap on ``country`` the varied policy row sets (see the frontier)."""
     if element is not None:
         return [element]
-    caps = portfolio.policy.country_caps
+    caps = _caps_of(portfolio, stage)
     own = set(caps.loc[(caps["country"] == country) & (caps["element"] != ALL), "element"])
     return [e for e in portfolio.elements if e not in own]
 
@@ -95,6 +107,7 @@ def cost_of_next_points(
     k: int = 5,
     step: float = 1.0,
     *,
+    stage: str | None = None,
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
     **options,
@@ -127,6 +140,9 @@ def cost_of_next_points(
         Steps to take (>= 1).
     step : float
         Percentage points per step (> 0); the last cap, current - k x step, must be >= 0.
+    stage : str, optional
+        Tighten the country's cap at this processing stage (a stage cap of the policy) instead
+        of its share of purchases; the marginal estimate is then the stage caps' duals.
     scenarios, risk : optional
         For a two-stage plan: the scenarios (and risk measure) it was solved with.
     **options
@@ -160,7 +176,7 @@ def cost_of_next_points(
     True
     """
     portfolio = base.portfolio if isinstance(base, Result) else base
-    cap_pct = 100.0 * _current_cap(portfolio, country, element)
+    cap_pct = 100.0 * _current_cap(portfolio, country, element, stage)
     if not (isinstance(k, (int, np.integer)) and k >= 1):
         raise ValueError(f"k: got {k!r}; allowed: an integer >= 1")
     if not (step > 0 and cap_pct - k * step >= 0):
@@ -185,15 +201,18 @@ def cost_of_next_points(
         list(caps / 100.0),
         country=country,
         element=element,
+        stage=stage,
         progress=False,
         scenarios=scenarios,
         risk=risk,
         **options,
     )
-    rows = result.duals.xs("country_cap", level="constraint")
+    family = "country_cap" if stage is None else "stage_cap"
+    holder = country if stage is None else f"{country} at {stage}"
+    rows = result.duals.xs(family, level="constraint")
     rows = rows[
-        (rows.index.get_level_values("holder") == country)
-        & rows.index.get_level_values("element").isin(_governed(portfolio, country, element))
+        (rows.index.get_level_values("holder") == holder)
+        & rows.index.get_level_values("element").isin(_governed(portfolio, country, element, stage))
     ]
     per_point = float(rows["usd_per_point_tighter"].sum())
     # The cap can fall to the highest of its rows' lower limits before some row's dual changes.
