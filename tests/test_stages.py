@@ -131,6 +131,7 @@ def test_a_frontier_sweeps_a_stage_cap():
     f = rareopt.frontier(
         chain(), "country_cap", [1.0, 0.5], country="CN", stage="separation", progress=False
     )
+    assert f["separation share:Dy"].tolist() == pytest.approx([1.0, 0.5])
     assert f["objective_usd"].tolist() == pytest.approx(
         [2 * (200 * 10 / 0.9 + 200), 2 * (5 * 310 + 5 * (200 / 0.9 + 20))]
     )

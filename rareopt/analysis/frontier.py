@@ -32,6 +32,7 @@ from rareopt.model.formulation import (
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
 from rareopt.results.solve import CheckedSolution, checked_solution
+from rareopt.results.tables import stage_shares_table
 from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
@@ -268,8 +269,10 @@ def frontier(
         penalty_usd (money paid apart from priced outcomes; with scenarios also recourse_usd:
         the expected recourse and weighted CVaR), each cost term,
         unmet_t, shortfall_t, for each element its horizon share from ``country`` (``share:<el>``,
-        when a country is given) and its HHI (``hhi:<el>``), HiGHS's iterations and seconds, and
-        with scenarios the recourse's expected value, VaR, CVaR and worst case (USD).
+        when a country is given; purchases delivered) and its HHI (``hhi:<el>``); with ``stage``
+        also the country's share of each element's tonnes at that stage (``<stage>
+        share:<el>``, the swept quantity); HiGHS's iterations and seconds, and with scenarios the
+        recourse's expected value, VaR, CVaR and worst case (USD).
 
     Raises
     ------
@@ -333,7 +336,7 @@ def frontier(
             else:
                 point_layout = make_layout(at_point)
             checked = checked_solution(ready, output, point_layout, duals=False)
-            record.update(_point_summary(output.objective, checked, country))
+            record.update(_point_summary(output.objective, checked, country, stage))
             record["extract_seconds"] = time.perf_counter() - start
         records.append(record)
     return pd.DataFrame.from_records(records).set_index(vary)
@@ -367,7 +370,9 @@ def horizon_country_shares(plan: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(share, index=list(element), columns=list(country))
 
 
-def _point_summary(objective: float, checked: CheckedSolution, country: str | None) -> dict:
+def _point_summary(
+    objective: float, checked: CheckedSolution, country: str | None, stage: str | None = None
+) -> dict:
     """One frontier row: objective, cost terms, unmet and shortfall, shares, HHI, risk metrics.
 
     Shares and HHI are over the horizon; risk metrics only for a two-stage model.
@@ -390,6 +395,15 @@ def _point_summary(objective: float, checked: CheckedSolution, country: str | No
         of_country = shares[country] if country in shares else pd.Series(0.0, index=shares.index)
         out.update({f"share:{e}": float(v) for e, v in of_country.items()})
     out.update({f"hhi:{e}": float(v) for e, v in hhi_points(shares).items()})
+    if stage is not None and country is not None:
+        # The swept quantity: the country's share of each element's tonnes at the stage.
+        at = stage_shares_table(tables["routes"])["share"]
+        at = at[
+            (at.index.get_level_values("period") == ALL)
+            & (at.index.get_level_values("stage") == stage)
+            & (at.index.get_level_values("country") == country)
+        ]
+        out.update({f"{stage} share:{e}": float(v) for (e, *_), v in at.items()})
     if checked.scenarios is not None:
         metrics = checked.scenarios.metrics
         for key in ("expected_recourse_usd", "var_usd", "cvar_usd", "worst_recourse_usd"):

@@ -55,7 +55,9 @@ SECTIONS = (
 """The report's sections, in order; one that does not apply to a result holds a one-line note."""
 
 GLOSSARY = {
-    "Spend": "money paid: purchases, contracts, capital and holding stock (USD).",
+    "Spend": (
+        "money paid: purchases, processing fees, contracts, capital and holding stock (USD)."
+    ),
     "Penalty": (
         "a price the model puts on an outcome to steer the plan away from it (demand unmet, stock "
         "below target, supplier risk); priced, not paid."
