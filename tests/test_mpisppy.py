@@ -202,3 +202,23 @@ def test_fewer_bundles_than_hub_ranks_are_refused():
     assert done.returncode != 0
     assert "1 subproblem(s) of 3 scenarios for 2 hub ranks" in done.stderr
     assert "allowed: at most 2" in done.stderr
+
+
+def test_the_extensive_form_on_mpi_sppy_handles_routes_and_stage_disruptions():
+    """Pyomo subproblems built from the same arrays: routes, facilities and a stage disruption."""
+    from test_stages import chain
+
+    cut = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.9},
+            {
+                "name": "cut",
+                "probability": 0.1,
+                "disruptions": [{"country": "CN", "stage": "separation", "start": 2}],
+            },
+        ],
+        spot_share=1.0,
+    )
+    ours = rareopt.solve(chain(), scenarios=cut)
+    theirs = rareopt.solve(chain(), scenarios=cut, engine="mpisppy", method="ef")
+    assert theirs.objective == pytest.approx(ours.objective, rel=1e-7)
