@@ -350,3 +350,13 @@ def test_the_next_points_of_a_stage_cap_are_re_solved():
         rareopt.solve(chain(country_caps=[{**CN_SEPARATION, "max_share": 0.55}])).objective
         - looser.objective
     )
+
+
+def test_the_hhi_at_a_stage_is_of_that_stages_country_shares():
+    # With the separation cap binding: CN and JP separate 5 t each a period, so 5,000 at
+    # separation; mining is all MM's (10,000).
+    r = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
+    hhi = r.stage_hhi["hhi"]
+    assert hhi[("Dy", "P1", "separation")] == pytest.approx(5000.0)
+    assert hhi[("Dy", "*", "mining")] == pytest.approx(10000.0)
+    assert "any" not in set(r.stage_hhi.index.get_level_values("stage"))

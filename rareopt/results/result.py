@@ -67,6 +67,7 @@ TABLES = (
     "surplus",
     "routes",
     "stage_shares",
+    "stage_hhi",
     "hhi_cuts",
 )
 
@@ -306,6 +307,10 @@ class Result:
         lambda self: self._table("stage_shares"),
         doc="Each country's share of an element's tonnes at each stage: element, period "
         "('*': the horizon), stage, country -> volume_t, share.",
+    )
+    stage_hhi = property(
+        lambda self: self._table("stage_hhi"),
+        doc="HHI (0-10,000) of the countries' shares at each stage: element, period, stage.",
     )
 
     def raise_for_status(self) -> Result:

@@ -76,6 +76,23 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     return hhi.where(by_cell["volume_t"].sum() > 0).to_frame("hhi")
 
 
+def stage_hhi_table(stage_shares: pd.DataFrame) -> pd.DataFrame:
+    """HHI (0-10,000) of the countries' shares of each element's tonnes at each stage.
+
+    Per element, period (``*``: the horizon) and stage (not ``any``, whose shares overlap).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> h = rareopt.solve(rareopt.load_example("tiny")).stage_hhi
+    >>> round(float(h.loc[("Nd", "*", "separation"), "hhi"]))
+    4859
+    """
+    staged = stage_shares[stage_shares.index.get_level_values("stage") != ANY_STAGE]
+    hhi = hhi_terms(staged["share"]).groupby(level=["element", "period", "stage"]).sum()
+    return hhi.to_frame("hhi")
+
+
 def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
     """Marginal values: d(total cost)/d(right-hand side) per constraint, and where each holds.
 
@@ -530,6 +547,7 @@ def extract(
     routes = routes_table(layout, lp, output.x)
     tables.put("routes", routes)
     tables.defer("stage_shares", lambda: stage_shares_table(routes))
+    tables.defer("stage_hhi", lambda: stage_hhi_table(tables["stage_shares"]))
     # Shares count purchases as the caps do: the tonnes delivered, in the period they arrive.
     arrived = plan.assign(
         period=plan["arrival"].fillna(plan["period"]),
