@@ -18,8 +18,8 @@ def test_html_report_is_one_page_with_every_section_and_embedded_figures(result,
     text = open(result.report(str(tmp_path / "brief.html")), encoding="utf-8").read()
     for section in SECTIONS:
         assert f"<h2>{section}</h2>" in text
-    # stock in days of cover, HHI, and each element's purchases
-    assert text.count("data:image/png;base64,") == 2 + len(result.portfolio.elements)
+    # stock in days of cover, HHI, shares at separation, and each element's purchases
+    assert text.count("data:image/png;base64,") == 3 + len(result.portfolio.elements)
     assert "status: optimal" in text
 
 

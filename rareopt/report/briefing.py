@@ -368,12 +368,18 @@ def _next_points(result: Result, k: int = 3) -> list[_Block]:
 
 
 def _figures(result: Result, plt: Any) -> list[_Block]:
-    """The HHI and each element's purchases by country (a note without matplotlib)."""
+    """The HHI, the shares at separation and each element's purchases by country.
+
+    A note in their place without matplotlib.
+    """
     if plt is None:
         return [_NO_MATPLOTLIB]
-    from rareopt.report.plots import plot_hhi, plot_imports_by_country
+    from rareopt.report.plots import plot_hhi, plot_imports_by_country, plot_stage_shares
 
-    figures = [_Figure("HHI by element", _png(plt, plot_hhi(result).figure))]
+    figures = [
+        _Figure("HHI by element", _png(plt, plot_hhi(result).figure)),
+        _Figure("Shares at separation", _png(plt, plot_stage_shares(result).figure)),
+    ]
     for element in result.portfolio.elements:
         ax = plot_imports_by_country(result, element)
         figures.append(_Figure(f"{element}: purchases by country", _png(plt, ax.figure)))

@@ -28,6 +28,7 @@ __all__ = [
     "plot_stock",
     "plot_stock_cover",
     "plot_hhi",
+    "plot_stage_shares",
     "plot_frontier",
     "plot_scenario_costs",
     "save_result_plots",
@@ -224,6 +225,40 @@ def plot_hhi(result: Result, ax: Axes | None = None, filename: str | None = None
     return finish()
 
 
+def plot_stage_shares(
+    result: Result, stage: str = "separation", ax: Axes | None = None, filename: str | None = None
+) -> Axes:
+    """Each element's tonnes at ``stage`` by country over the horizon, % (stacked bars).
+
+    Beside the purchases by country, where the concentration sits further down the chain: the
+    japan example buys half its Dy from China but separates 78% of it there.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import rareopt
+    >>> len(plot_stage_shares(rareopt.solve(rareopt.load_example("tiny"))).patches) > 0
+    True
+    """
+    ax, finish = _plot_io(ax, filename, f"Share of each element's tonnes at {stage}, by country")
+    shares = result.stage_shares["share"]
+    at = shares[
+        (shares.index.get_level_values("period") == ALL)
+        & (shares.index.get_level_values("stage") == stage)
+    ]
+    table = (100 * at.droplevel(["period", "stage"])).unstack("country").fillna(0.0)
+    table = table.reindex([e for e in result.portfolio.elements if e in table.index])
+    colours = country_colours(list(table.columns))
+    bottom = np.zeros(len(table))
+    for country in table.columns:
+        ax.bar(table.index, table[country], bottom=bottom, label=country, color=colours[country])
+        bottom += table[country].to_numpy()
+    ax.set_ylabel(f"% of the element's tonnes at {stage}")
+    ax.set_ylim(0, 100)
+    ax.legend(ncols=3, fontsize="small")
+    return finish()
+
+
 _VARIED = {
     "country_cap": "country's share cap, % of each element",
     "risk_weight": "risk weight, USD/t per unit of risk score",
@@ -312,15 +347,15 @@ def plot_scenario_costs(
 def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[str]:
     """Save every result plot into ``directory``.
 
-    Purchases and stock per element, stock in days of cover, HHI, and for a two-stage result the
-    scenario cost curve.
+    Purchases and stock per element, stock in days of cover, HHI, the shares at separation, and
+    for a two-stage result the scenario cost curve.
 
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import tempfile, rareopt
     >>> len(save_result_plots(rareopt.solve(rareopt.load_example("tiny")), tempfile.mkdtemp()))
-    6
+    7
     """
     import os
 
@@ -338,6 +373,9 @@ def save_result_plots(result: Result, directory: str, fmt: str = "png") -> list[
     paths.append(path)
     path = os.path.join(directory, f"hhi.{fmt}")
     plt.close(plot_hhi(result, filename=path).figure)
+    paths.append(path)
+    path = os.path.join(directory, f"separation_shares.{fmt}")
+    plt.close(plot_stage_shares(result, filename=path).figure)
     paths.append(path)
     if result.scenarios is not None:
         path = os.path.join(directory, f"scenario_costs.{fmt}")
