@@ -360,3 +360,18 @@ def test_the_hhi_at_a_stage_is_of_that_stages_country_shares():
     assert hhi[("Dy", "P1", "separation")] == pytest.approx(5000.0)
     assert hhi[("Dy", "*", "mining")] == pytest.approx(10000.0)
     assert "any" not in set(r.stage_hhi.index.get_level_values("stage"))
+
+
+def test_a_stress_tests_deliveries_show_converted_feed_held_up_at_its_plant():
+    # Myanmar feed separated in China is held up by the 2025 licences; its row shows what was due
+    # (oxide, after the plant's yield) and what arrived.
+    plan = rareopt.solve(rareopt.load_example("japan"))
+    outcome = rareopt.stress_test(
+        plan, rareopt.event_scenarios(["china-export-licensing-2025"], start=6)
+    )
+    rows = outcome.deliveries.xs(
+        ("china-export-licensing-2025", "MM-Kachin"), level=("scenario", "supplier")
+    )
+    assert len(rows) and (rows["delivered_t"] < rows["contracted_t"] - 1e-9).all()
+    due = plan.plan.xs("MM-Kachin", level="supplier")["delivered_t"]
+    assert rows["contracted_t"].to_numpy() == pytest.approx(due.reindex(rows.index).to_numpy())

@@ -39,7 +39,8 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
         ``flows``: scenario, element, period, contracted_t, delivered_t, spot_t, unmet_t,
         level_t, shortfall_t (below target beyond the nominal plan's); ``spot``: scenario,
         element, supplier, period, spot_t, limit_t, unit_cost_usd_per_t; ``deliveries``: rows
-        whose delivery differs from the contract or that have spot purchases.
+        whose delivery differs from the plan (contracted_t and delivered_t in t at the demand's
+        stage: a converted purchase's through its routes) or that have spot purchases.
     """
     buy, ep = layout.buy, layout.element_period
     names = slayout.names
@@ -84,15 +85,19 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
             "unit_cost_usd_per_t": spot["unit_cost_usd_per_t"].to_numpy(float),
         }
     )
-    w_idx, b_idx = np.nonzero(slayout.fractions < 1.0)
+    # Purchases whose tonnes arrive short (a converted one's through any of its routes): t due
+    # at the demand's stage as planned, and as delivered in the scenario.
+    short = delivered < planned[None, :] * (1.0 - 1e-12) - 1e-12
+    short |= slayout.fractions < 1.0
+    w_idx, b_idx = np.nonzero(short)
     changed = pd.DataFrame(
         {
             "scenario": np.asarray(names, dtype=object)[w_idx],
             "element": buy["element"].to_numpy()[b_idx],
             "supplier": buy["supplier"].to_numpy()[b_idx],
             "period": buy["period"].to_numpy()[b_idx],
-            "contracted_t": values["buy"][b_idx],
-            "delivered_t": slayout.fractions[w_idx, b_idx] * values["buy"][b_idx],
+            "contracted_t": planned[b_idx],
+            "delivered_t": delivered[w_idx, b_idx],
         }
     )
     keys = ["scenario", "element", "supplier", "period"]
@@ -101,7 +106,7 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     if len(bought_spot):
         missing = deliveries["contracted_t"].isna()
         contract = pd.Series(
-            values["buy"], index=pd.MultiIndex.from_frame(buy[["element", "supplier", "period"]])
+            planned, index=pd.MultiIndex.from_frame(buy[["element", "supplier", "period"]])
         )
         fill = contract.reindex(
             list(zip(*(deliveries.loc[missing, k] for k in keys[1:])))
