@@ -12,6 +12,7 @@ Column labels are those of ``LinearProgram.col_label``: ``family[key,...]``.
 
 import numpy as np
 import pytest
+from helpers import chain as chain_of
 from helpers import offer, supplier
 
 import rareopt
@@ -374,39 +375,14 @@ def project():
 
 
 def chain_portfolio():
-    """Dy 10 t in one 30-day period. A (CN) sells oxide at 300 USD/t (cap 10); M (MM) sells
-    unseparated feed (stage mining) at 200 (cap 20), separated by CN-Sep (CN, 100 t, yield 0.9,
-    fee 20 per t out) or JP-Sep (JP, 5 t, yield 0.8, fee 60). CN at most 50% of separation; the
-    tonnes touching MM at most 90% of purchases."""
-    return rareopt.Portfolio(
-        periods={"count": 1, "days": 30},
-        demand={"Dy": 10},
-        suppliers=[supplier("A", "CN"), supplier("M", "MM")],
-        offers=[offer("A", "Dy", 300, 10), {**offer("M", "Dy", 200, 20), "stage": "mining"}],
-        facilities=[
-            {
-                "facility": "CN-Sep",
-                "stage": "separation",
-                "country": "CN",
-                "capacity_t": 100,
-                "yield": 0.9,
-                "fee_usd_per_t": 20,
-            },
-            {
-                "facility": "JP-Sep",
-                "stage": "separation",
-                "country": "JP",
-                "capacity_t": 5,
-                "yield": 0.8,
-                "fee_usd_per_t": 60,
-            },
+    """helpers.chain in one period, CN at most 50% of separation and the tonnes touching MM at
+    most 90% of purchases."""
+    return chain_of(
+        periods=1,
+        stage_caps=[
+            {"country": "CN", "stage": "separation", "max_share": 0.5},
+            {"country": "MM", "stage": "any", "max_share": 0.9},
         ],
-        policy={
-            "stage_caps": [
-                {"country": "CN", "stage": "separation", "max_share": 0.5},
-                {"country": "MM", "stage": "any", "max_share": 0.9},
-            ]
-        },
     )
 
 

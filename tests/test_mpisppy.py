@@ -206,7 +206,7 @@ def test_fewer_bundles_than_hub_ranks_are_refused():
 
 def test_the_extensive_form_on_mpi_sppy_handles_routes_and_stage_disruptions():
     """Pyomo subproblems built from the same arrays: routes, facilities and a stage disruption."""
-    from test_stages import chain
+    from helpers import chain
 
     cut = rareopt.ScenarioSet(
         [

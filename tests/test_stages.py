@@ -3,46 +3,10 @@ for portfolios whose routes are all integrated (docs/formulation.md, "Processing
 
 import pandas as pd
 import pytest
-from helpers import offer, supplier
+from helpers import chain, offer, supplier
 
 import rareopt
 from rareopt.checks.plan import check_plan
-
-
-def chain(periods=2, **policy):
-    """Dy 10 t a period. A (CN) sells oxide at 300 USD/t (cap 10); M (MM) sells unseparated
-    feed at 200 (cap 20), separated by CN-Sep (yield 0.9, fee 20 per t out, 100 t) or JP-Sep
-    (yield 0.8, fee 60, 5 t of output a period).
-
-    A delivered tonne costs 300 from A, 200 / 0.9 + 20 = 242.2 through CN-Sep and
-    200 / 0.8 + 60 = 310 through JP-Sep.
-    """
-    return rareopt.Portfolio(
-        periods={"count": periods, "days": 30},
-        demand={"Dy": 10},
-        suppliers=[supplier("A", "CN"), supplier("M", "MM")],
-        offers=[offer("A", "Dy", 300, 10), {**offer("M", "Dy", 200, 20), "stage": "mining"}],
-        facilities=[
-            {
-                "facility": "CN-Sep",
-                "stage": "separation",
-                "country": "CN",
-                "capacity_t": 100,
-                "yield": 0.9,
-                "fee_usd_per_t": 20,
-            },
-            {
-                "facility": "JP-Sep",
-                "stage": "separation",
-                "country": "JP",
-                "capacity_t": 5,
-                "yield": 0.8,
-                "fee_usd_per_t": 60,
-            },
-        ],
-        policy=policy,
-    )
-
 
 CN_SEPARATION = {"country": "CN", "element": "*", "stage": "separation", "max_share": 0.5}
 

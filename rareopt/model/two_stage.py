@@ -203,12 +203,32 @@ def route_fractions(
     return out
 
 
+def _first_disruption(
+    layout: ModelLayout, fractions: np.ndarray, route_fractions: np.ndarray
+) -> np.ndarray:
+    """Per scenario and element: the first period (position) a disruption cuts it.
+
+    Shape (scenarios, elements), ``len(periods)`` where nothing of the element is cut. A
+    disruption begins in the period a purchase it cuts (or a route of one) is bought in.
+    """
+    buy = layout.buy
+    labels = layout.portfolio.period_labels
+    started = fractions.copy()
+    np.minimum.at(started.T, layout.route["buy"].to_numpy(np.int64), route_fractions.T)
+    element = pd.Categorical(buy["element"], categories=layout.portfolio.elements).codes
+    period = pd.Categorical(buy["period"], categories=labels).codes
+    first = np.full((len(started), len(layout.portfolio.elements)), len(labels))
+    w, b = np.nonzero(started < 1.0)
+    np.minimum.at(first, (w, element[b]), period[b])
+    return first
+
+
 def _spot_rows(
     layout: ModelLayout,
     fractions: np.ndarray,
+    first: np.ndarray,
     spot_share: float,
     spot_premium: float,
-    started: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Spot variables: offers still delivering, from an element's first disrupted period on.
 
@@ -224,14 +244,9 @@ def _spot_rows(
         return pd.DataFrame(columns=columns)
     # A project sells nothing before it is built; its spot offers would not know that.
     projects = set(layout.portfolio.projects["supplier"])
-    labels = layout.portfolio.period_labels
-    period = pd.Series(range(len(labels)), index=labels)[buy["period"]].to_numpy()
-    element_codes, _ = pd.factorize(buy["element"])
-    disrupted = (fractions if started is None else started) < 1.0
-    start = np.full((len(fractions), element_codes.max() + 1), np.iinfo(np.int64).max)
-    for w in range(len(fractions)):
-        np.minimum.at(start[w], element_codes[disrupted[w]], period[disrupted[w]])
-    eligible = (period[None, :] >= start[:, element_codes]) & (fractions > 0)
+    period = pd.Categorical(buy["period"], categories=layout.portfolio.period_labels).codes
+    element = pd.Categorical(buy["element"], categories=layout.portfolio.elements).codes
+    eligible = (period[None, :] >= first[:, element]) & (fractions > 0)
     eligible &= ~buy["supplier"].isin(projects).to_numpy()[None, :]
     # Feed that needs converting is no emergency supply: the spot market sells the demand's form.
     converted = np.zeros(len(buy), dtype=bool)
@@ -250,28 +265,6 @@ def _spot_rows(
             ),
         }
     )
-
-
-def _from_first_disruption(layout: ModelLayout, slayout: ScenarioLayout) -> np.ndarray:
-    """Per scenario and element-period: whether the element's first disruption has begun.
-
-    Shape (scenarios, element-periods). A disruption begins in the period a purchase it cuts (or
-    a route of one) is bought in.
-    """
-    buy, ep = layout.buy, layout.element_period
-    labels = layout.portfolio.period_labels
-    started = slayout.fractions.copy()
-    route_buy = layout.route["buy"].to_numpy(np.int64)
-    np.minimum.at(started.T, route_buy, slayout.route_fractions.T)
-    n_w, n_e = len(started), len(layout.portfolio.elements)
-    element = pd.Categorical(buy["element"], categories=layout.portfolio.elements).codes
-    period = pd.Categorical(buy["period"], categories=labels).codes
-    first = np.full((n_w, n_e), len(labels))
-    w, b = np.nonzero(started < 1.0)
-    np.minimum.at(first, (w, element[b]), period[b])
-    ep_element = pd.Categorical(ep["element"], categories=layout.portfolio.elements).codes
-    ep_period = pd.Categorical(ep["period"], categories=labels).codes
-    return ep_period[None, :] >= first[:, ep_element]
 
 
 def unknown_offers_error(keys: list[tuple[Any, ...]]) -> PortfolioError:
@@ -385,15 +378,14 @@ def scenario_layout(
     else:
         routed = fractions[:, layout.route["buy"].to_numpy(np.int64)]
     # A route held up counts for when the element's disruption starts (spot buying opens).
-    started = fractions.copy()
-    np.minimum.at(started.T, layout.route["buy"].to_numpy(np.int64), routed.T)
+    first = _first_disruption(layout, fractions, routed)
     return ScenarioLayout(
         scenario_set=scenarios,
         names=list(names),
         probabilities=np.asarray(probabilities, dtype=float),
         fractions=fractions,
         route_fractions=routed,
-        spot=_spot_rows(layout, fractions, scenarios.spot_share, scenarios.spot_premium, started),
+        spot=_spot_rows(layout, fractions, first, scenarios.spot_share, scenarios.spot_premium),
         spot_premium=scenarios.spot_premium,
         spot_share=scenarios.spot_share,
         risk=risk,
@@ -449,7 +441,10 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # Demand goes unmet beyond the nominal plan's only from the element's first disrupted
     # period on: before it the scenario cannot know what is coming, and shorting demand early to
     # hoard stock for the event would anticipate it (as spot buying would; see _spot_rows).
-    known = _from_first_disruption(layout, slayout)
+    first = _first_disruption(layout, slayout.fractions, slayout.route_fractions)
+    ep_element = pd.Categorical(ep["element"], categories=portfolio.elements).codes
+    ep_period = pd.Categorical(ep["period"], categories=portfolio.period_labels).codes
+    known = ep_period[None, :] >= first[:, ep_element]
     short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, np.where(known.ravel(), demand, 0.0))
     targets = layout.stock_targets
     n_t = len(targets)
