@@ -24,7 +24,7 @@ print(
 )
 
 # Shares over the whole horizon (period "*"), by country, per element, in percent.
-shares = tighter.shares.xs(("*", "country"), level=("period", "by"))["share"]
+shares = tighter.shares.xs(("*", "seller", "country"), level=("period", "stage", "by"))["share"]
 print((100 * shares).unstack("holder").fillna(0).round(1).to_string())
 
 # What one more point of tightening would cost, from the LP duals, summed over the months.

@@ -69,7 +69,7 @@ def test_uniform_governance_rescales_the_plain_hhi(tonnes, score):
 def test_plan_indicators_agree_with_the_results_hhi_and_shares():
     result = rareopt.solve(rareopt.load_example("japan"))
     plan = plan_indicators(result)
-    horizon = result.hhi.xs("*", level="period")["hhi"]
+    horizon = result.hhi.xs(("*", "seller"), level=("period", "stage"))["hhi"]
     pd.testing.assert_series_equal(plan["hhi"], horizon, check_names=False, rtol=1e-9)
     # The 50% China cap holds in every month, so over the horizon too.
     assert (plan["top1_share"] <= 0.5 + 1e-6).all()

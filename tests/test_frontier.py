@@ -74,11 +74,11 @@ def test_frontier_reports_shares_within_the_cap(portfolio):
 def test_frontier_shares_and_hhi_equal_the_result_tables(portfolio):
     f = frontier(portfolio, "country_cap", [0.45], country="CN", progress=False)
     r = rareopt.solve(independent(portfolio, "country_cap", 0.45, "CN"))
-    horizon = r.shares.xs(("*", "country"), level=("period", "by"))["share"]
+    horizon = r.shares.xs(("*", "seller", "country"), level=("period", "stage", "by"))["share"]
     for element in portfolio.elements:
         cn = horizon.get((element, "CN"), 0.0)
         assert f.loc[0.45, f"share:{element}"] == pytest.approx(cn, abs=1e-9)
-        hhi = r.hhi.loc[(element, "*"), "hhi"]
+        hhi = r.hhi.loc[(element, "*", "seller"), "hhi"]
         assert f.loc[0.45, f"hhi:{element}"] == pytest.approx(hhi, rel=1e-9)
 
 

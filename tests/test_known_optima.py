@@ -20,8 +20,8 @@ def test_binding_country_cap_splits_volume_exactly():
     volume = r.plan["volume_t"]
     assert volume["Nd", "A", "P1"] == pytest.approx(60)
     assert volume["Nd", "B", "P2"] == pytest.approx(40)
-    assert r.shares.loc[("Nd", "P1", "country", "CN"), "share"] == pytest.approx(0.6)
-    assert r.hhi.loc[("Nd", "P1"), "hhi"] == pytest.approx(60**2 + 40**2)
+    assert r.shares.loc[("Nd", "P1", "seller", "country", "CN"), "share"] == pytest.approx(0.6)
+    assert r.hhi.loc[("Nd", "P1", "seller"), "hhi"] == pytest.approx(60**2 + 40**2)
 
 
 def test_cap_dual_matches_resolve_with_cap_moved():

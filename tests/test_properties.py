@@ -199,7 +199,7 @@ def test_check_names_the_holder_and_scope_of_a_broken_cap(basis):
     shares = loose.shares["share"]
     shares = shares[shares.index.get_level_values("period").isin(scope)]
     for check, by, limit in (("country cap", "country", 0.05), ("supplier cap", "supplier", 0.2)):
-        over = shares.xs(by, level="by")
+        over = shares.xs(("seller", by), level=("stage", "by"))
         if by == "country":
             over = over[over.index.get_level_values("holder") == "CN"]
         expected = set(over[over > limit + 1e-6].index)

@@ -232,7 +232,7 @@ def test_concentrate_with_sold_surplus_beats_the_plain_offer():
     surplus = result.tables["surplus"]
     assert surplus.loc[("Ce", "P1"), "surplus_t"] == pytest.approx(25)
     assert result.plan.loc[("Nd", "B", "P1"), "bundled_t"] == pytest.approx(10)
-    assert result.shares.loc[("Nd", "P1", "country", "AU"), "share"] == pytest.approx(1.0)
+    assert result.shares.loc[("Nd", "P1", "seller", "country", "AU"), "share"] == pytest.approx(1.0)
 
 
 def test_concentrate_loses_when_its_surplus_costs_to_dispose_of():
@@ -253,7 +253,7 @@ def test_concentrate_counts_against_the_country_cap_of_each_element():
     nd_only = [{"country": "AU", "element": "Nd", "max_share": 0.5}]
     result = rareopt.solve(base.with_policy(country_caps=nd_only))
     assert result.objective == pytest.approx(4_875)
-    assert result.shares.loc[("Nd", "P1", "country", "AU"), "share"] == pytest.approx(0.5)
+    assert result.shares.loc[("Nd", "P1", "seller", "country", "AU"), "share"] == pytest.approx(0.5)
     every = rareopt.solve(base.with_policy(country_caps={"AU": 0.5}))
     assert every.objective == pytest.approx(6_000)
 

@@ -18,7 +18,7 @@ def test_uncapped_feed_goes_through_the_cheapest_plant():
     assert r.cost_terms["processing_cost"] == pytest.approx(2 * 200)
     assert r.plan.loc[("Dy", "M", "P1"), "volume_t"] == pytest.approx(10 / 0.9)
     assert r.plan.loc[("Dy", "M", "P1"), "delivered_t"] == pytest.approx(10)
-    shares = r.stage_shares.xs(("*", "separation"), level=("period", "stage"))["share"]
+    shares = r.shares.xs(("*", "separation", "country"), level=("period", "stage", "by"))["share"]
     assert shares[("Dy", "CN")] == pytest.approx(1.0)
 
 
@@ -29,10 +29,10 @@ def test_a_binding_separation_cap_sends_half_through_japan():
     routes = r.routes.xs("separation", level="stage")
     jp = routes[routes["facility"] == "JP-Sep"]["volume_t"]
     assert jp.tolist() == pytest.approx([5.0, 5.0])
-    shares = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    shares = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
     assert (shares <= 0.5 + 1e-9).all()
     # The cap on the sellers' countries is unchanged: MM sells all of it.
-    assert r.shares.xs(("*", "country", "MM"), level=("period", "by", "holder"))["share"].iloc[
+    assert r.shares.xs(("*", "seller", "country", "MM"), level=("period", "stage", "by", "holder"))["share"].iloc[
         0
     ] == (pytest.approx(1.0))
 
@@ -43,7 +43,7 @@ def test_the_any_stage_cap_counts_every_country_a_tonne_touches():
     any_cap = {**CN_SEPARATION, "stage": "any"}
     r = rareopt.solve(chain(stage_caps=[any_cap]))
     assert r.objective == pytest.approx(2 * (5 * 310 + 5 * (200 / 0.9 + 20)))
-    touching = r.stage_shares.xs(("*", "any", "CN"), level=("period", "stage", "country"))
+    touching = r.shares.xs(("*", "any", "country", "CN"), level=("period", "stage", "by", "holder"))
     assert touching["share"].iloc[0] == pytest.approx(0.5)
 
 
@@ -53,7 +53,7 @@ def test_facility_capacity_limits_what_the_cap_can_get():
     # there is nothing to trade).
     r = rareopt.solve(chain(stage_caps=[{**CN_SEPARATION, "max_share": 0.4}]))
     assert r.ok
-    separated = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
     assert (separated <= 0.4 + 1e-9).all()
     assert r.unmet["unmet_t"].sum() > 0
 
@@ -148,8 +148,11 @@ def test_a_stage_cap_with_an_unknown_stage_is_named():
 
 def test_japan_separates_more_than_half_of_dy_in_china_until_capped():
     japan = rareopt.load_example("japan")
-    free = rareopt.solve(japan).stage_shares
-    dy = free.xs(("Dy", "*", "separation", "CN"), level=("element", "period", "stage", "country"))
+    free = rareopt.solve(japan).shares
+    dy = free.xs(
+        ("Dy", "*", "separation", "country", "CN"),
+        level=("element", "period", "stage", "by", "holder"),
+    )
     assert dy["share"].iloc[0] > 0.5
     capped = rareopt.solve(
         japan.with_policy(
@@ -159,7 +162,7 @@ def test_japan_separates_more_than_half_of_dy_in_china_until_capped():
             ]
         )
     )
-    shares = capped.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    shares = capped.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
     assert (shares <= 0.5 + 1e-7).all()
     assert capped.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
     assert isinstance(capped.routes, pd.DataFrame)
@@ -175,7 +178,7 @@ def test_the_data_format_example_with_stages_solves_within_its_separation_cap():
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "facilities:" in b)
     r = rareopt.solve(rareopt.Portfolio.from_dict(yaml.safe_load(block)))
     assert r.ok and r.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
-    separated = r.stage_shares.xs(("separation", "CN"), level=("stage", "country"))["share"]
+    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
     assert (separated <= 0.5 + 1e-9).all()
     assert "MM-Kachin" in set(r.routes.index.get_level_values("supplier"))
 
@@ -320,10 +323,10 @@ def test_the_hhi_at_a_stage_is_of_that_stages_country_shares():
     # With the separation cap binding: CN and JP separate 5 t each a period, so 5,000 at
     # separation; mining is all MM's (10,000).
     r = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
-    hhi = r.stage_hhi["hhi"]
+    hhi = r.hhi["hhi"]
     assert hhi[("Dy", "P1", "separation")] == pytest.approx(5000.0)
     assert hhi[("Dy", "*", "mining")] == pytest.approx(10000.0)
-    assert "any" not in set(r.stage_hhi.index.get_level_values("stage"))
+    assert "any" not in set(r.hhi.index.get_level_values("stage"))
 
 
 def test_a_stress_tests_deliveries_show_converted_feed_held_up_at_its_plant():

@@ -22,6 +22,8 @@ import pandas as pd
 from rareopt.exceptions import PortfolioError
 from rareopt.inputs.measures import hhi_points
 from rareopt.inputs.portfolio import Criticality, Portfolio
+from rareopt.inputs.stages import SELLER, STAGES
+from rareopt.inputs.tables import ALL
 from rareopt.inputs.validation import criticality_issues
 
 if TYPE_CHECKING:
@@ -110,25 +112,41 @@ def indicators(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("element")
 
 
-def plan_indicators(result: Result, **settings) -> pd.DataFrame:
-    """Indicators of a plan's purchases over the horizon, per element (see :func:`indicators`).
+def plan_indicators(result: Result, stage: str = SELLER, **settings) -> pd.DataFrame:
+    """Indicators of a plan's tonnes over the horizon, per element (see :func:`indicators`).
 
-    Home country, WGI scores and trade parameters default to the portfolio's ``criticality``
-    settings; keyword arguments override them.
+    Parameters
+    ----------
+    result : Result
+        A solved plan.
+    stage : str
+        Whose countries: ``seller`` (default; the sellers', as a cap without a stage counts) or
+        a processing stage (mining, separation, metal, magnet: the countries that did it, of the
+        element's tonnes at that stage), from :attr:`Result.shares`.
+    **settings
+        Home country, WGI scores and trade parameters; they default to the portfolio's
+        ``criticality`` settings.
 
     Examples
     --------
     >>> import rareopt
-    >>> ind = plan_indicators(rareopt.solve(rareopt.load_example("tiny")), home_country="JP")
+    >>> r = rareopt.solve(rareopt.load_example("tiny"))
+    >>> ind = plan_indicators(r, home_country="JP")
     >>> ind["top1_country"].tolist(), round(float(ind.loc["Dy", "net_import_reliance"]), 3)
     (['CN', 'CN'], 0.881)
+    >>> round(float(plan_indicators(r, stage="separation").loc["Nd", "top1_share"]), 2)
+    0.6
     """
+    if stage not in (SELLER, *STAGES):
+        raise ValueError(f"stage {stage!r}: allowed are {', '.join((SELLER, *STAGES))}")
     # The tonnes delivered (after any facility's yield), as the caps and shares count them.
-    plan = result.plan.reset_index()
-    plan = plan.assign(volume_t=plan["delivered_t"].fillna(plan["volume_t"]))[
-        ["element", "country", "volume_t"]
-    ]
-    return _with_settings(plan, result.portfolio, settings)
+    shares = result.shares
+    level = shares.index.get_level_values
+    at = shares[(level("period") == ALL) & (level("stage") == stage) & (level("by") == "country")]
+    volumes = at.reset_index()[["element", "holder", "volume_t"]].rename(
+        columns={"holder": "country"}
+    )
+    return _with_settings(volumes, result.portfolio, settings)
 
 
 def market_indicators(portfolio: Portfolio, **settings) -> pd.DataFrame:

@@ -32,7 +32,6 @@ from rareopt.model.formulation import (
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
 from rareopt.results.solve import CheckedSolution, checked_solution
-from rareopt.results.tables import stage_shares_table
 from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
@@ -397,11 +396,13 @@ def _point_summary(
     out.update({f"hhi:{e}": float(v) for e, v in hhi_points(shares).items()})
     if stage is not None and country is not None:
         # The swept quantity: the country's share of each element's tonnes at the stage.
-        at = stage_shares_table(tables["routes"])["share"]
+        at = tables["shares"]["share"]
+        level = at.index.get_level_values
         at = at[
-            (at.index.get_level_values("period") == ALL)
-            & (at.index.get_level_values("stage") == stage)
-            & (at.index.get_level_values("country") == country)
+            (level("period") == ALL)
+            & (level("stage") == stage)
+            & (level("by") == "country")
+            & (level("holder") == country)
         ]
         out.update({f"{stage} share:{e}": float(v) for (e, *_), v in at.items()})
     if checked.scenarios is not None:

@@ -49,6 +49,10 @@ STAGES = ("mining", "separation", "metal", "magnet")
 """The stages of the chain, in order."""
 ANY_STAGE = "any"
 """A cap's stage meaning every stage: the share of tonnes that touch a country anywhere."""
+SELLER = "seller"
+"""The ``stage`` label of shares by the seller's country or supplier: what a cap without a stage
+counts (no processing stage)."""
+
 DEFAULT_STAGE = "separation"
 """Separated oxide: what an offer sells, and the stage of demand, unless told otherwise."""
 ORIGIN_FIELDS = {

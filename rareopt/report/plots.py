@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rareopt.inputs.stages import SELLER
 from rareopt.inputs.tables import ALL
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def plot_hhi(result: Result, ax: Axes | None = None, filename: str | None = None
     3
     """
     ax, finish = _plot_io(ax, filename, "Concentration of purchases by country (HHI)")
-    hhi = result.hhi["hhi"]
+    hhi = result.hhi["hhi"].xs(SELLER, level="stage")
     hhi = hhi[hhi.index.get_level_values("period") != ALL].unstack("element")
     hhi = hhi.reindex(result.portfolio.period_labels)
     positions = range(len(hhi))
@@ -241,12 +242,8 @@ def plot_stage_shares(
     True
     """
     ax, finish = _plot_io(ax, filename, f"Share of each element's tonnes at {stage}, by country")
-    shares = result.stage_shares["share"]
-    at = shares[
-        (shares.index.get_level_values("period") == ALL)
-        & (shares.index.get_level_values("stage") == stage)
-    ]
-    table = (100 * at.droplevel(["period", "stage"])).unstack("country").fillna(0.0)
+    at = result.shares["share"].xs((ALL, stage, "country"), level=("period", "stage", "by"))
+    table = (100 * at).unstack("holder").fillna(0.0)
     table = table.reindex([e for e in result.portfolio.elements if e in table.index])
     colours = country_colours(list(table.columns))
     bottom = np.zeros(len(table))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from rareopt.analysis.criticality import criticality_overview
 from rareopt.checks.plan import tolerance
-from rareopt.inputs.stages import ANY_STAGE, STAGES
+from rareopt.inputs.stages import ANY_STAGE, SELLER, STAGES
 from rareopt.inputs.tables import ALL, WEIGHTED
 from rareopt.model.formulation import totals_by_kind
 
@@ -112,7 +112,7 @@ def country_share_matrix(result: Result) -> pd.DataFrame:
     >>> bool(np.allclose(m.sum(axis=1), 100))
     True
     """
-    shares = _select(result.shares, period=ALL, by="country")["share"]
+    shares = _select(result.shares, period=ALL, stage=SELLER, by="country")["share"]
     matrix = (100 * shares).unstack("holder").fillna(0.0).rename_axis(columns="country")
     order = matrix.mean().sort_values(ascending=False).index
     return matrix[order].reindex(result.portfolio.elements).dropna(how="all")
@@ -122,7 +122,7 @@ def stage_leaders(result: Result) -> pd.DataFrame:
     """Per element and stage, the country with the largest share over the horizon ("CN 78%").
 
     Stages in chain order, then ``any`` (the tonnes delivered that touch the country at some
-    stage). From :attr:`Result.stage_shares`.
+    stage). From :attr:`Result.shares`.
 
     Examples
     --------
@@ -130,7 +130,8 @@ def stage_leaders(result: Result) -> pd.DataFrame:
     >>> stage_leaders(rareopt.solve(rareopt.load_example("tiny"))).loc["Nd", "separation"]
     'CN 60%'
     """
-    shares = result.stage_shares.xs(ALL, level="period")["share"]
+    shares = _select(result.shares, period=ALL, by="country")["share"]
+    shares = shares[shares.index.get_level_values("stage") != SELLER]
     top = shares.groupby(level=["element", "stage"]).idxmax()
     cells = {k: f"{i[-1]} {100 * shares[i]:.0f}%" for k, i in top.items()}
     table = pd.Series(cells).unstack()
@@ -150,7 +151,7 @@ def element_overview(result: Result) -> pd.DataFrame:
     ['bought_t', 'unmet_t', 'max_period_country_share_%']
     """
     plan, stock, unmet = result.plan, result.stock, result.unmet
-    per_period = _select(result.shares, by="country")
+    per_period = _select(result.shares, stage=SELLER, by="country")
     per_period = per_period[per_period.index.get_level_values("period") != ALL]
     largest = per_period["share"].groupby(level="element", sort=False).max()
     last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")

@@ -66,8 +66,6 @@ TABLES = (
     "concentrates",
     "surplus",
     "routes",
-    "stage_shares",
-    "stage_hhi",
     "hhi_cuts",
 )
 
@@ -189,9 +187,11 @@ class Result:
     Tables (raise :class:`~rareopt.exceptions.NoPlanError` when there is no plan):
     ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd),
     ``stock`` (element, period -> level_t, target_t, shortfall_t, days_of_cover ...),
-    ``unmet`` (element, period -> demand_t, unmet_t), ``shares`` (element, period, by, holder ->
-    volume_t, share), ``hhi`` (element, period -> hhi) and ``duals`` (constraint, element, period,
-    holder -> dual, unit; LP only).
+    ``unmet`` (element, period -> demand_t, unmet_t), ``shares`` (element, period, stage, by,
+    holder -> volume_t, share; stage ``seller`` is the sellers' countries and suppliers, what a
+    cap without a stage counts), ``hhi`` (element, period, stage -> hhi), ``routes`` (each
+    route's tonnes at each stage) and ``duals`` (constraint, element, period, holder -> dual,
+    unit; LP only).
 
     Examples
     --------
@@ -292,8 +292,15 @@ class Result:
     )
     stock = property(lambda self: self._table("stock"), doc="Stock level, target and shortfall.")
     unmet = property(lambda self: self._table("unmet"), doc="Unmet demand per element and period.")
-    shares = property(lambda self: self._table("shares"), doc="Country and supplier shares.")
-    hhi = property(lambda self: self._table("hhi"), doc="HHI of country shares (0-10,000).")
+    shares = property(
+        lambda self: self._table("shares"),
+        doc="Country and supplier shares: element, period ('*': the horizon), stage (seller, "
+        "mining, separation, metal, magnet, any), by, holder -> volume_t, share.",
+    )
+    hhi = property(
+        lambda self: self._table("hhi"),
+        doc="HHI (0-10,000) of country shares: element, period, stage (seller or a stage).",
+    )
     duals = property(lambda self: self._table("duals"), doc="Marginal values of constraints.")
     contracts = property(
         lambda self: self._table("contracts"), doc="Contract decisions of a MIP, per offer."
@@ -302,15 +309,6 @@ class Result:
         lambda self: self._table("routes"),
         doc="Tonnes at each stage of each route: element, supplier, route, period, stage -> "
         "facility, country, volume_t.",
-    )
-    stage_shares = property(
-        lambda self: self._table("stage_shares"),
-        doc="Each country's share of an element's tonnes at each stage: element, period "
-        "('*': the horizon), stage, country -> volume_t, share.",
-    )
-    stage_hhi = property(
-        lambda self: self._table("stage_hhi"),
-        doc="HHI (0-10,000) of the countries' shares at each stage: element, period, stage.",
     )
 
     def raise_for_status(self) -> Result:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.measures import hhi_terms
-from rareopt.inputs.stages import ANY_STAGE, STAGES
+from rareopt.inputs.stages import ANY_STAGE, SELLER, STAGES
 from rareopt.inputs.tables import ALL, row_keys
 from rareopt.model.formulation import COST_TERMS
 from rareopt.model.layout import ModelLayout
@@ -21,47 +21,114 @@ from rareopt.solving.highs import ranging
 __all__ = ["extract", "shares_table", "hhi_table", "duals_table"]
 
 
-def shares_table(plan: pd.DataFrame) -> pd.DataFrame:
-    """Shares of each element's purchases by country and by supplier, per period and over all.
+def shares_table(plan: pd.DataFrame, routes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Shares of each element's tonnes by country and by supplier: as sold, and at each stage.
 
     Parameters
     ----------
     plan : DataFrame
-        Columns element, supplier, country, period, volume_t.
+        Columns element, supplier, country, period, volume_t (the tonnes delivered, in the
+        period they arrive, as the caps count them).
+    routes : DataFrame, optional
+        :attr:`Result.routes <rareopt.results.result.Result.routes>`: each route's tonnes at each
+        stage. Without it, only the sellers' shares.
 
     Returns
     -------
     DataFrame
-        Index (element, period, by, holder) with ``by`` in {"country", "supplier"} and period
-        ``"*"`` for the horizon; columns volume_t and share (0-1; 0 where nothing is bought).
+        Index (element, period, stage, by, holder) with period ``"*"`` for the horizon; ``stage``
+        ``seller`` (the seller's country or supplier, what a cap without a stage counts), a
+        processing stage (mining, separation, metal, magnet: the country or supplier/facility
+        that did that stage, of the element's tonnes at it), or ``any`` (the tonnes delivered
+        that touch the holder at some stage, of all tonnes delivered); ``by`` in {"country",
+        "supplier"}. Columns volume_t and share (0-1; 0 where nothing is bought).
 
     Examples
     --------
     >>> plan = pd.DataFrame({"element": ["Nd", "Nd"], "supplier": ["A", "B"],
     ...                      "country": ["CN", "AU"], "period": ["P1", "P1"], "volume_t": [60.0, 40.0]})
-    >>> shares_table(plan).loc[("Nd", "P1", "country", "CN"), "share"]
+    >>> shares_table(plan).loc[("Nd", "P1", "seller", "country", "CN"), "share"]
     np.float64(0.6)
     """
-    frames = []
-    horizon = plan.assign(period=ALL)
-    for by in ("country", "supplier"):
-        for frame in (plan, horizon):
-            grouped = frame.groupby(["element", "period", by], sort=False)["volume_t"].sum()
-            frames.append(
-                grouped.rename_axis(["element", "period", "holder"]).reset_index().assign(by=by)
-            )
-    out = pd.concat(frames, ignore_index=True)
-    out["holder"] = out["holder"].astype(object)
-    total = out.groupby(["element", "period", "by"])["volume_t"].transform("sum")
-    out["share"] = np.where(total > 0, out["volume_t"] / total.where(total > 0, 1.0), 0.0)
-    return out.set_index(["element", "period", "by", "holder"])[["volume_t", "share"]]
+    sold = plan[["element", "period", "country", "supplier", "volume_t"]].assign(stage=SELLER)
+    frames = [_by_holder(sold, "supplier")]
+    delivered = sold[["element", "period", "volume_t"]]
+    if routes is not None and len(routes):
+        flat, touching, delivered = _route_tonnes(routes)
+        frames += [_by_holder(flat, "facility"), touching]
+    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.concat([frame, frame.assign(period=ALL)], ignore_index=True)
+    frame["holder"] = frame["holder"].astype(object)
+    keys = ["element", "period", "stage", "by", "holder"]
+    volume = frame.groupby(keys, sort=False)["volume_t"].sum()
+    total = volume.groupby(level=["element", "period", "stage", "by"], sort=False).transform("sum")
+    # At stage "any" the holders' tonnes overlap: the share is of every tonne delivered.
+    delivered = pd.concat([delivered, delivered.assign(period=ALL)], ignore_index=True)
+    delivered = delivered.groupby(["element", "period"])["volume_t"].sum()
+    is_any = volume.index.get_level_values("stage") == ANY_STAGE
+    at = volume.index.droplevel(["stage", "by", "holder"])
+    total = np.where(is_any, delivered.reindex(at).fillna(0.0).to_numpy(), total.to_numpy())
+    share = np.divide(
+        volume.to_numpy(), total, out=np.zeros(len(volume)), where=total > 0
+    )
+    out = pd.DataFrame({"volume_t": volume, "share": share}, index=volume.index)
+    # Readable order: elements and periods as they come, stages down the chain.
+    level = out.index.get_level_values
+    stage_rank = {s: k for k, s in enumerate((SELLER, *STAGES, ANY_STAGE))}
+    order = np.lexsort(
+        (
+            pd.factorize(level("holder"))[0],
+            pd.factorize(level("by"))[0],
+            level("stage").map(stage_rank).to_numpy(),
+            pd.factorize(level("period"))[0],
+            pd.factorize(level("element"))[0],
+        )
+    )
+    return out.iloc[order]
+
+
+def _by_holder(frame: pd.DataFrame, supplier: str) -> pd.DataFrame:
+    """Long rows element, period, stage, by, holder, volume_t: by country and by ``supplier``."""
+    columns = ["element", "period", "stage", "by", "holder", "volume_t"]
+    return pd.concat(
+        [
+            frame.assign(by="country", holder=frame["country"])[columns],
+            frame.assign(by="supplier", holder=frame[supplier])[columns],
+        ],
+        ignore_index=True,
+    )
+
+
+def _route_tonnes(routes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Routes' tonnes per stage, the tonnes touching each holder, and the tonnes delivered.
+
+    Counted in the period the tonnes arrive, as the caps do. A route delivers its tonnes at its
+    last stage (the demand's); ``any`` counts those for every country and supplier or facility
+    on the route, once each.
+    """
+    flat = routes.reset_index().drop(columns="period").rename(columns={"arrival": "period"})
+    key = ["element", "supplier", "route", "period"]
+    rank = pd.Categorical(flat["stage"], categories=list(STAGES), ordered=True).codes
+    last = flat.assign(rank=rank).sort_values("rank").groupby(key, sort=False)["volume_t"].last()
+    touching = []
+    for by, column in (("country", "country"), ("supplier", "facility")):
+        touched = flat[[*key, column]].drop_duplicates().join(last, on=key)
+        touching.append(
+            touched.assign(stage=ANY_STAGE, by=by, holder=touched[column])[
+                ["element", "period", "stage", "by", "holder", "volume_t"]
+            ]
+        )
+    delivered = last.reset_index()[["element", "period", "volume_t"]]
+    return flat, pd.concat(touching, ignore_index=True), delivered
 
 
 def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
-    """Herfindahl-Hirschman index of country shares per element and period (0-10,000 scale).
+    """Herfindahl-Hirschman index (0-10,000) of country shares per element, period and stage.
 
-    NaN where nothing of the element is bought in the period: no purchases have no concentration
-    (0 would read as perfectly diversified).
+    Stage ``seller`` is the sellers' countries (what an HHI cap counts); a processing stage, the
+    countries doing it (``any`` is left out: its shares overlap). NaN where nothing of the
+    element is bought in the period: no purchases have no concentration (0 would read as
+    perfectly diversified).
 
     Examples
     --------
@@ -70,27 +137,12 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     >>> hhi_table(shares_table(plan))["hhi"].tolist()
     [5200.0, nan, 5200.0]
     """
-    country = shares[shares.index.get_level_values("by") == "country"].droplevel("by")
-    by_cell = country.groupby(level=["element", "period"], sort=False)
-    hhi = hhi_terms(country["share"]).groupby(level=["element", "period"], sort=False).sum()
+    level = shares.index.get_level_values
+    country = shares[(level("by") == "country") & (level("stage") != ANY_STAGE)].droplevel("by")
+    cells = ["element", "period", "stage"]
+    by_cell = country.groupby(level=cells, sort=False)
+    hhi = hhi_terms(country["share"]).groupby(level=cells, sort=False).sum()
     return hhi.where(by_cell["volume_t"].sum() > 0).to_frame("hhi")
-
-
-def stage_hhi_table(stage_shares: pd.DataFrame) -> pd.DataFrame:
-    """HHI (0-10,000) of the countries' shares of each element's tonnes at each stage.
-
-    Per element, period (``*``: the horizon) and stage (not ``any``, whose shares overlap).
-
-    Examples
-    --------
-    >>> import rareopt
-    >>> h = rareopt.solve(rareopt.load_example("tiny")).stage_hhi
-    >>> round(float(h.loc[("Nd", "*", "separation"), "hhi"]))
-    4859
-    """
-    staged = stage_shares[stage_shares.index.get_level_values("stage") != ANY_STAGE]
-    hhi = hhi_terms(staged["share"]).groupby(level=["element", "period", "stage"]).sum()
-    return hhi.to_frame("hhi")
 
 
 def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
@@ -448,41 +500,6 @@ def routes_table(layout: ModelLayout, lp: LinearProgram, x: np.ndarray) -> pd.Da
     return table.set_index(["element", "supplier", "route", "period", "stage"])
 
 
-def stage_shares_table(routes: pd.DataFrame) -> pd.DataFrame:
-    """Each country's tonnes and share of an element's tonnes at each stage.
-
-    Per period and over the horizon (period ``*``); at stage ``any``, the tonnes delivered that
-    touch the country at some stage, over all tonnes delivered.
-
-    Examples
-    --------
-    >>> import rareopt
-    >>> s = rareopt.solve(rareopt.load_example("tiny")).stage_shares
-    >>> sorted(set(s.index.get_level_values("stage")))
-    ['any', 'mining', 'separation']
-    """
-    # Shares count tonnes in the period they arrive, as the caps do.
-    flat = routes.reset_index().drop(columns="period").rename(columns={"arrival": "period"})
-    key = ["element", "supplier", "route", "period"]
-    # What a route delivers: its tonnes at its last stage (the demand's).
-    rank = pd.Categorical(flat["stage"], categories=list(STAGES), ordered=True).codes
-    last = flat.assign(rank=rank).sort_values("rank").groupby(key, sort=False)["volume_t"].last()
-    touching = flat[[*key, "country"]].drop_duplicates().join(last, on=key)
-    columns = ["element", "period", "stage", "country", "volume_t"]
-    both = pd.concat([flat[columns], touching.assign(stage=ANY_STAGE)[columns]], ignore_index=True)
-    frame = pd.concat([both, both.assign(period=ALL)], ignore_index=True)
-    volume = frame.groupby(["element", "period", "stage", "country"], sort=False)["volume_t"].sum()
-    delivered = last.reset_index()
-    delivered = pd.concat([delivered, delivered.assign(period=ALL)], ignore_index=True)
-    delivered = delivered.groupby(["element", "period"])["volume_t"].sum()
-    # Shares of the stage's tonnes; at stage "any", of every tonne delivered.
-    total = volume.groupby(level=["element", "period", "stage"]).transform("sum").to_numpy()
-    at = volume.index.droplevel(["stage", "country"])
-    is_any = volume.index.get_level_values("stage") == ANY_STAGE
-    total = np.where(is_any, delivered.reindex(at).to_numpy(), total)
-    return pd.DataFrame({"volume_t": volume, "share": volume.to_numpy() / total}).sort_index()
-
-
 def extract(
     layout: ModelLayout, lp: LinearProgram, output: SolverOutput, duals: bool = True
 ) -> LazyTables:
@@ -546,14 +563,12 @@ def extract(
     )
     routes = routes_table(layout, lp, output.x)
     tables.put("routes", routes)
-    tables.defer("stage_shares", lambda: stage_shares_table(routes))
-    tables.defer("stage_hhi", lambda: stage_hhi_table(tables["stage_shares"]))
     # Shares count purchases as the caps do: the tonnes delivered, in the period they arrive.
     arrived = plan.assign(
         period=plan["arrival"].fillna(plan["period"]),
         volume_t=plan["delivered_t"].fillna(plan["volume_t"]),
     )
-    tables.defer("shares", lambda: shares_table(arrived))
+    tables.defer("shares", lambda: shares_table(arrived, routes))
     tables.defer("hhi", lambda: hhi_table(tables["shares"]))
     if duals and output.row_dual is not None:
         tables.defer("duals", lambda: duals_table(layout, lp, output, plan))
