@@ -375,13 +375,16 @@ def project():
 
 
 def chain_portfolio():
-    """helpers.chain in one period, CN at most 50% of separation and the tonnes touching MM at
-    most 90% of purchases."""
+    """helpers.chain in one period: CN at most 50% of separation, the tonnes touching MM at
+    most 90% of purchases, CN-Sep at most 80% of separation, and the tonnes touching CN or JP
+    at most 95% of purchases."""
     return chain_of(
         periods=1,
         stage_caps=[
             {"country": "CN", "stage": "separation", "max_share": 0.5},
             {"country": "MM", "stage": "any", "max_share": 0.9},
+            {"supplier": "CN-Sep", "stage": "separation", "max_share": 0.8},
+            {"countries": ["CN", "JP"], "stage": "any", "max_share": 0.95},
         ],
     )
 
@@ -1149,20 +1152,32 @@ def test_family_stage_tonnes(chain):
 
 def test_family_stage_cap(chain):
     # CN's tonnes at separation (A's own, CN-Sep's output) - 0.5 T <= 0; the tonnes delivered
-    # that touch MM (both routes) - 0.9 X <= 0.
+    # that touch MM (both routes) - 0.9 X <= 0; CN-Sep's output - 0.8 T <= 0; the tonnes
+    # delivered that touch CN or JP (every route, each once) - 0.95 X <= 0.
+    total = "stage_total[separation,Dy,P1]"
     assert_rows(
         chain,
         "stage_cap",
         {
-            ("Dy", "separation", "CN", "P1"): (
+            ("Dy", "separation", "country", "CN", "P1"): (
                 -INF,
                 0,
-                {"buy[Dy,A,P1]": 1, CN_ROUTE: 0.9, "stage_total[separation,Dy,P1]": -0.5},
+                {"buy[Dy,A,P1]": 1, CN_ROUTE: 0.9, total: -0.5},
             ),
-            ("Dy", "any", "MM", "P1"): (
+            ("Dy", "any", "country", "MM", "P1"): (
                 -INF,
                 0,
                 {CN_ROUTE: 0.9, JP_ROUTE: 0.8, "bought[Dy,P1]": -0.9},
+            ),
+            ("Dy", "separation", "supplier", "CN-Sep", "P1"): (
+                -INF,
+                0,
+                {CN_ROUTE: 0.9, total: -0.8},
+            ),
+            ("Dy", "any", "group", "CN+JP", "P1"): (
+                -INF,
+                0,
+                {"buy[Dy,A,P1]": 1, CN_ROUTE: 0.9, JP_ROUTE: 0.8, "bought[Dy,P1]": -0.95},
             ),
         },
     )

@@ -105,6 +105,20 @@ ACCEPTED = [
             "hard_stock_targets": True,
         },
     ),
+    (
+        ("policy",),
+        {
+            "supplier_caps": [{"supplier": "*", "stage": "separation", "max_share": 0.7}],
+            "group_caps": [{"countries": ["CN", "AU"], "stage": "any", "max_share": 0.95}],
+            "stage_caps": [{"country": "CN", "element": "Dy", "stage": "mining", "max_share": 0.9}],
+            "hhi_cap": [
+                {"max_hhi": 9000},
+                {"element": "Dy", "stage": "separation", "max_hhi": 9000},
+            ],
+        },
+    ),
+    (("policy",), {"hhi_cap": {"*": 9000, "Dy": 8000}}),
+    (("policy",), {"stage_hhi_caps": [{"stage": "mining", "max_hhi": 9000}]}),
 ]
 
 

@@ -32,9 +32,9 @@ def test_a_binding_separation_cap_sends_half_through_japan():
     shares = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
     assert (shares <= 0.5 + 1e-9).all()
     # The cap on the sellers' countries is unchanged: MM sells all of it.
-    assert r.shares.xs(("*", "seller", "country", "MM"), level=("period", "stage", "by", "holder"))["share"].iloc[
-        0
-    ] == (pytest.approx(1.0))
+    assert r.shares.xs(("*", "seller", "country", "MM"), level=("period", "stage", "by", "holder"))[
+        "share"
+    ].iloc[0] == (pytest.approx(1.0))
 
 
 def test_the_any_stage_cap_counts_every_country_a_tonne_touches():
@@ -53,7 +53,9 @@ def test_facility_capacity_limits_what_the_cap_can_get():
     # there is nothing to trade).
     r = rareopt.solve(chain(stage_caps=[{**CN_SEPARATION, "max_share": 0.4}]))
     assert r.ok
-    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
+    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))[
+        "share"
+    ]
     assert (separated <= 0.4 + 1e-9).all()
     assert r.unmet["unmet_t"].sum() > 0
 
@@ -80,6 +82,45 @@ def test_the_check_catches_a_plan_that_breaks_a_stage_cap_cell_by_cell():
     assert sorted(broken["period"]) == ["P1", "P2"]
     assert (broken["holder"] == "CN at separation").all()
     assert broken["excess"].tolist() == pytest.approx([5.0, 5.0])
+
+
+SEPARATION = 200 / 0.9 + 20  # a delivered tonne through CN-Sep (USD)
+
+
+def test_a_supplier_cap_at_a_stage_caps_the_plant_not_the_country():
+    # CN-Sep may separate at most 7 of 10 t: the other 3 come from A (300, also Chinese), not
+    # JP-Sep (310). CN keeps all the separation: a country cap would not have moved a tonne.
+    cap = {"supplier": "CN-Sep", "element": "Dy", "stage": "separation", "max_share": 0.7}
+    r = rareopt.solve(chain(supplier_caps=[cap]))
+    assert r.objective == pytest.approx(2 * (7 * SEPARATION + 3 * 300))
+    by_plant = r.shares.xs(("*", "separation", "supplier"), level=("period", "stage", "by"))
+    assert by_plant.loc[("Dy", "CN-Sep"), "share"] == pytest.approx(0.7)
+    assert r.shares.loc[("Dy", "*", "separation", "country", "CN"), "share"] == pytest.approx(1)
+
+
+def test_a_wildcard_supplier_cap_at_a_stage_caps_each_plant_and_seller():
+    # At most 4 of 10 t from any one separator: CN-Sep 4, A 4, JP-Sep 2.
+    cap = {"supplier": "*", "element": "*", "stage": "separation", "max_share": 0.4}
+    r = rareopt.solve(chain(stage_caps=[cap]))
+    assert r.objective == pytest.approx(2 * (4 * SEPARATION + 4 * 300 + 2 * 310))
+    free = rareopt.solve(chain())
+    _, violations = check_plan(
+        chain(stage_caps=[cap]), free.plan, free.stock, free.unmet, routes=free.routes
+    )
+    broken = violations[violations["check"] == "stage cap"]
+    assert set(broken["holder"]) == {"CN-Sep at separation"}
+    assert broken["excess"].tolist() == pytest.approx([6.0, 6.0])
+
+
+def test_a_group_cap_at_any_stage_counts_a_route_once_per_group():
+    # CN may separate half, so JP-Sep runs full (5 t); the route M -> JP-Sep touches MM and JP
+    # but counts once towards the MM+JP group's 7 t: JP-Sep 5, CN-Sep 2, A 3.
+    group = {"countries": ["MM", "JP"], "element": "Dy", "stage": "any", "max_share": 0.7}
+    r = rareopt.solve(chain(country_caps=[CN_SEPARATION], group_caps=[group]))
+    assert r.objective == pytest.approx(2 * (5 * 310 + 2 * SEPARATION + 3 * 300))
+    touching = r.shares.xs(("any", "country"), level=("stage", "by"))
+    assert touching.loc[("Dy", "*", "MM"), "share"] == pytest.approx(0.7)
+    assert r.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-9)
 
 
 def test_the_check_recomputes_each_leg_with_the_facilitys_yield():
@@ -162,7 +203,9 @@ def test_japan_separates_more_than_half_of_dy_in_china_until_capped():
             ]
         )
     )
-    shares = capped.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
+    shares = capped.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))[
+        "share"
+    ]
     assert (shares <= 0.5 + 1e-7).all()
     assert capped.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
     assert isinstance(capped.routes, pd.DataFrame)
@@ -178,7 +221,9 @@ def test_the_data_format_example_with_stages_solves_within_its_separation_cap():
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "facilities:" in b)
     r = rareopt.solve(rareopt.Portfolio.from_dict(yaml.safe_load(block)))
     assert r.ok and r.unmet["unmet_t"].sum() == pytest.approx(0, abs=1e-6)
-    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))["share"]
+    separated = r.shares.xs(("separation", "country", "CN"), level=("stage", "by", "holder"))[
+        "share"
+    ]
     assert (separated <= 0.5 + 1e-9).all()
     assert "MM-Kachin" in set(r.routes.index.get_level_values("supplier"))
 
@@ -342,3 +387,65 @@ def test_a_stress_tests_deliveries_show_converted_feed_held_up_at_its_plant():
     assert len(rows) and (rows["delivered_t"] < rows["contracted_t"] - 1e-9).all()
     due = plan.plan.xs("MM-Kachin", level="supplier")["delivered_t"]
     assert rows["contracted_t"].to_numpy() == pytest.approx(due.reindex(rows.index).to_numpy())
+
+
+@pytest.mark.parametrize(
+    "cap, words",
+    [
+        (
+            {"country": "CN", "supplier": "A", "stage": "separation", "max_share": 0.5},
+            ["country/supplier/group", "exactly one of country, supplier or group"],
+        ),
+        (
+            {"supplier": "CN-Sepp", "stage": "separation", "max_share": 0.5},
+            ["holder", "CN-Sepp", "'*', a supplier or a facility", "JP-Sep"],
+        ),
+        ({"stage": "separation", "max_share": 0.5}, ["none"]),
+    ],
+)
+def test_a_stage_cap_that_names_no_single_holder_is_named(cap, words):
+    with pytest.raises(rareopt.PortfolioError) as caught:
+        chain(stage_caps=[cap])
+    message = str(caught.value)
+    assert "policy stage caps" in message
+    for word in words:
+        assert word in message
+
+
+def test_supplier_and_group_stage_caps_survive_a_round_trip():
+    import yaml
+
+    p = chain(
+        supplier_caps=[{"supplier": "CN-Sep", "stage": "separation", "max_share": 0.7}],
+        group_caps=[{"countries": ["MM", "JP"], "stage": "any", "max_share": 0.7}],
+    )
+    again = rareopt.Portfolio.from_dict(yaml.safe_load(p.to_yaml()))
+    pd.testing.assert_frame_equal(again.policy.stage_caps, p.policy.stage_caps)
+    assert rareopt.solve(again).objective == pytest.approx(rareopt.solve(p).objective)
+
+
+def test_an_hhi_cap_at_a_stage_spreads_the_stage_over_countries():
+    # Separation HHI <= 5,000 with two separating countries (CN, JP) means 5 t each, as the 50%
+    # cap on CN did. Cuts approach from below: within 1e-3 HHI points CN may separate 0.0002 t
+    # more, about 0.3 USD cheaper.
+    cap = {"element": "Dy", "stage": "separation", "max_hhi": 5000}
+    r = rareopt.solve(chain(hhi_cap=[cap], hhi_tolerance=1e-3))
+    assert r.objective == pytest.approx(2 * (5 * 310 + 5 * SEPARATION), rel=1e-4)
+    assert r.objective <= 2 * (5 * 310 + 5 * SEPARATION)
+    assert r.hhi.loc[("Dy", "P1", "separation"), "hhi"] <= 5000 + 1e-3
+    assert r.solver["hhi_cuts"] >= 1
+    free = rareopt.solve(chain())
+    _, violations = check_plan(
+        chain(stage_hhi_caps=[cap]), free.plan, free.stock, free.unmet, routes=free.routes
+    )
+    broken = violations[violations["check"] == "HHI cap at separation"]
+    assert sorted(broken["period"]) == ["P1", "P2"]
+
+
+def test_a_stage_hhi_cap_and_a_group_floor_at_a_stage_are_checked_inputs():
+    with pytest.raises(rareopt.PortfolioError) as caught:
+        chain(stage_hhi_caps=[{"stage": "any", "max_hhi": 5000}])
+    assert "policy stage HHI caps" in str(caught.value) and "any" in str(caught.value)
+    with pytest.raises(rareopt.PortfolioError) as caught:
+        chain(group_floors=[{"countries": ["JP"], "min_share": 0.1, "stage": "separation"}])
+    assert "stages take caps only" in str(caught.value)

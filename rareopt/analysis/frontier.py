@@ -91,8 +91,11 @@ def _cap_point(portfolio, session, lp, country, element, stage=None) -> _Point:
     # element without a cap row of its own (the layout resolved which row governs which).
     family = "country_cap" if stage is None else "stage_cap"
     frame = lp.row_blocks[family].frame
-    scope = (frame["country"] == country) & (frame["cap_element"] == (element or ALL))
-    if stage is not None:
+    scope = frame["cap_element"] == (element or ALL)
+    if stage is None:
+        scope &= frame["country"] == country
+    else:
+        scope &= (frame["by"] == "country") & (frame["holder"] == country)
         scope &= frame["stage"] == stage
     scope = scope.to_numpy()
 
@@ -116,9 +119,13 @@ def _policy_with_cap(policy, country: str, element: str | None, stage: str | Non
         )
     scope = ALL if element is None else element
     caps = policy.stage_caps
-    keep = ~((caps["country"] == country) & (caps["element"] == scope) & (caps["stage"] == stage))
-    row = pd.DataFrame([{"country": country, "element": scope, "stage": stage, "max_share": share}])
-    return replace(policy, stage_caps=pd.concat([caps[keep], row], ignore_index=True))
+    mine = (caps["by"] == "country") & (caps["holder"] == country)
+    keep = ~(mine & (caps["element"] == scope) & (caps["stage"] == stage))
+    row = {"by": "country", "holder": country, "countries": None, "element": scope}
+    row = pd.DataFrame([{**row, "stage": stage, "max_share": share}])
+    return replace(
+        policy, stage_caps=pd.concat([caps[keep], row] if keep.any() else [row], ignore_index=True)
+    )
 
 
 def _cost_point(portfolio, session, lp, vary, country) -> _Point:

@@ -73,7 +73,8 @@ def _caps_of(portfolio: Portfolio, stage: str | None) -> pd.DataFrame:
     if stage is None:
         return portfolio.policy.country_caps
     caps = portfolio.policy.stage_caps
-    return caps[caps["stage"] == stage].drop(columns="stage")
+    caps = caps[(caps["stage"] == stage) & (caps["by"] == "country")]
+    return caps.rename(columns={"holder": "country"})[["country", "element", "max_share"]]
 
 
 def _current_cap(

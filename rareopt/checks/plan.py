@@ -481,7 +481,10 @@ def _check_routes(
             record("routes given", [""], [""], [""], [0.0], [0.0], [np.inf])
         return nothing
     flat = routes.reset_index()
-    if flat.empty or (portfolio.facilities.empty and portfolio.policy.stage_caps.empty):
+    policy = portfolio.policy
+    if flat.empty or (
+        portfolio.facilities.empty and policy.stage_caps.empty and policy.stage_hhi_caps.empty
+    ):
         # No facility, no stage cap: every route is a purchase delivered as bought, which the
         # plan's own checks cover.
         return nothing
@@ -556,12 +559,14 @@ def _check_routes(
         limit,
         output.to_numpy() - limit,
     )
-    _check_stage_caps(
-        portfolio,
-        flat.assign(period=arrivals(portfolio, flat).fillna("").to_numpy(object)),
-        key,
-        record,
-    )
+    arrived = flat.assign(period=arrivals(portfolio, flat).fillna("").to_numpy(object))
+    _check_stage_caps(portfolio, arrived, key, record)
+    for stage in dict.fromkeys(policy.stage_hhi_caps["stage"]):
+        at = arrived[arrived["stage"] == stage]
+        if policy.cap_basis == "horizon":
+            at = at.assign(period=ALL)
+        caps = policy.hhi_caps(portfolio.elements, stage)
+        _record_hhi(portfolio, at, caps, f"HHI cap at {stage}", record)
     # Delivered (the last leg) less bought (the offer's own stage), per (element, period).
     last = flat.groupby(key, sort=False)["volume_t"].last()
     gain = (
@@ -573,37 +578,74 @@ def _check_routes(
 
 
 def _check_stage_caps(portfolio: Portfolio, flat: pd.DataFrame, key: list[str], record) -> None:
-    """Every stage cap, with the cap precedence re-applied, from the routes' tonnes."""
+    """Every stage cap, with the cap precedence re-applied, from the routes' tonnes.
+
+    A holder is the country doing a stage, the supplier or facility doing it (``facility`` in
+    the routes), or a group of countries; at stage ``any``, the tonnes delivered that touch it.
+    """
     caps = portfolio.policy.stage_caps
     if caps.empty:
         return
-    last = flat.groupby(key, sort=False)["volume_t"].transform("last")
-    touching = flat.assign(volume_t=last).drop_duplicates([*key, "country"]).assign(stage=ANY_STAGE)
-    tonnes = pd.concat([flat, touching], ignore_index=True)
-    delivered = flat.groupby(key, sort=False)["volume_t"].last().reset_index()
-    horizon = portfolio.policy.cap_basis == "horizon"
-    if horizon:
-        tonnes = tonnes.assign(period=ALL)
-        delivered = delivered.assign(period=ALL)
-    held = tonnes.groupby(["element", "stage", "period", "country"])["volume_t"].sum()
-    total_at = tonnes.groupby(["element", "stage", "period"])["volume_t"].sum()
-    total_any = delivered.groupby(["element", "period"])["volume_t"].sum()
-    rows = []
-    # The cap on (country, element) at a stage: a row naming the element beats "*".
-    given = {
-        (st, c, e): float(v)
-        for st, c, e, v in zip(caps["stage"], caps["country"], caps["element"], caps["max_share"])
+    # Each route (a purchase's path in its period) and what it delivers: its last leg.
+    flat = flat.assign(
+        route_id=flat.groupby(key, sort=False).ngroup(),
+        delivered_t=flat.groupby(key, sort=False)["volume_t"].transform("last"),
+    )
+    if portfolio.policy.cap_basis == "horizon":
+        flat = flat.assign(period=ALL)
+    total_at = flat.groupby(["element", "stage", "period"])["volume_t"].sum()
+    routes = flat.drop_duplicates("route_id")
+    total_any = routes.groupby(["element", "period"])["delivered_t"].sum()
+    groups = caps[caps["by"] == "group"]
+    holders = {
+        "country": [flat.assign(holder=flat["country"])],
+        "supplier": [flat.assign(holder=flat["facility"])],
+        "group": [
+            flat[flat["country"].isin(members)].assign(holder=name)
+            for name, members in zip(groups["holder"], groups["countries"])
+        ],
     }
-    for (element, stage, period, country), value in held.items():
-        share = given.get((stage, country, element), given.get((stage, country, ALL)))
-        if share is None or share >= 1:
-            continue
-        total = (
-            total_any[(element, period)]
-            if stage == ANY_STAGE
-            else total_at[(element, stage, period)]
+    # The cap on (holder, element) at a stage: a named holder beats "*" (each one), then a row
+    # naming the element beats "*".
+    given = {
+        (st, by, h, e): float(v)
+        for st, by, h, e, v in zip(
+            caps["stage"], caps["by"], caps["holder"], caps["element"], caps["max_share"]
         )
-        rows.append((element, period, f"{country} at {stage}", value, share * total))
+    }
+    rows = []
+    for by, frames in holders.items():
+        if not frames:
+            continue
+        at = pd.concat(frames, ignore_index=True)
+        touching = at.drop_duplicates(["route_id", "holder"])
+        tonnes = pd.concat(
+            [at, touching.assign(stage=ANY_STAGE, volume_t=touching["delivered_t"])],
+            ignore_index=True,
+        )
+        held = tonnes.groupby(["element", "stage", "period", "holder"])["volume_t"].sum()
+        for (element, stage, period, holder), value in held.items():
+            share = next(
+                (
+                    given[k]
+                    for k in (
+                        (stage, by, holder, element),
+                        (stage, by, holder, ALL),
+                        (stage, by, ALL, element),
+                        (stage, by, ALL, ALL),
+                    )
+                    if k in given
+                ),
+                None,
+            )
+            if share is None or share >= 1:
+                continue
+            total = (
+                total_any[(element, period)]
+                if stage == ANY_STAGE
+                else total_at[(element, stage, period)]
+            )
+            rows.append((element, period, f"{holder} at {stage}", value, share * total))
     e, p, h, v, lim = (list(c) for c in zip(*rows)) if rows else ([],) * 5
     v, lim = np.asarray(v, dtype=float), np.asarray(lim, dtype=float)
     record("stage cap", e, p, h, v, lim, v - lim)
@@ -803,13 +845,15 @@ def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
     Per period or over the horizon as the caps; both in HHI points.
     """
     policy = portfolio.policy
-    if policy.hhi_cap is None:
+    caps = policy.hhi_caps(portfolio.elements)
+    if not caps:
         return
-    caps = (
-        policy.hhi_cap
-        if isinstance(policy.hhi_cap, dict)
-        else dict.fromkeys(portfolio.elements, policy.hhi_cap)
-    )
+    _record_hhi(portfolio, scoped, caps, "HHI cap", record)
+
+
+def _record_hhi(portfolio, scoped: pd.DataFrame, caps: dict, check: str, record) -> None:
+    """HHI of each capped element's tonnes in ``scoped`` by country, against ``caps``."""
+    policy = portfolio.policy
     held = scoped.groupby(["element", "period", "country"])["volume_t"].sum()
     total = held.groupby(level=["element", "period"]).transform("sum")
     # Purchases within the volume tolerance of zero have no meaningful shares (a solver's 1e-13 t).
@@ -818,7 +862,7 @@ def _check_hhi(portfolio, scoped: pd.DataFrame, record) -> None:
     hhi = hhi[hhi.index.get_level_values("element").isin(list(caps))]
     limit = np.array([float(caps[e]) for e in hhi.index.get_level_values("element")])
     record(
-        "HHI cap",
+        check,
         hhi.index.get_level_values("element"),
         hhi.index.get_level_values("period"),
         [""] * len(hhi),

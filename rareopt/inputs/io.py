@@ -139,6 +139,16 @@ def _group_records(groups: pd.DataFrame) -> list[dict]:
     return [{**row, "countries": list(row["countries"])} for row in _records(groups)]
 
 
+def _stage_cap_records(caps: pd.DataFrame) -> list[dict]:
+    """Stage caps as written: each names its holder by kind (country, supplier, group)."""
+    out = []
+    for row in _records(caps):
+        by, holder, countries = row.pop("by"), row.pop("holder"), row.pop("countries")
+        named = {by: holder} if by != "group" else {"group": holder, "countries": list(countries)}
+        out.append({**named, **row})
+    return out
+
+
 def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
     """The YAML mapping of a portfolio (the inverse of ``Portfolio.from_dict``).
 
@@ -194,7 +204,7 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             ),
             "hard_demand": bool(policy.hard_demand),
             "hard_stock_targets": bool(policy.hard_stock_targets),
-            "stage_caps": _records(policy.stage_caps),
+            "stage_caps": _stage_cap_records(policy.stage_caps),
             "demand_stage": policy.demand_stage,
             "group_caps": _group_records(policy.group_caps),
             "group_floors": _group_records(policy.group_floors),
@@ -206,6 +216,7 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
                 if isinstance(policy.hhi_cap, dict)
                 else _plain(policy.hhi_cap)
             ),
+            "stage_hhi_caps": _records(policy.stage_hhi_caps),
             "hhi_tolerance": _plain(policy.hhi_tolerance),
             "hhi_max_iterations": policy.hhi_max_iterations,
             "salvage_usd_per_t": {k: _plain(v) for k, v in policy.salvage_usd_per_t.items()},

@@ -22,7 +22,13 @@ from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
-from rareopt.inputs.stages import DEFAULT_STAGE, facility_table, in_transit_table
+from rareopt.inputs.stages import (
+    DEFAULT_STAGE,
+    SELLER,
+    STAGE_CAP_HOLDERS,
+    facility_table,
+    in_transit_table,
+)
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
@@ -146,15 +152,103 @@ def _cap_table(caps: Any, key: str) -> pd.DataFrame:
     return frame
 
 
+_STAGE_CAP_COLUMNS = ["by", "holder", "countries", "element", "stage", "max_share"]
+
+
 def _stage_cap_table(caps: Any) -> pd.DataFrame:
-    """Stage cap table (country, element, stage, max_share) from records."""
-    columns = ["country", "element", "stage", "max_share"]
+    """Stage caps (by, holder, countries, element, stage, max_share) from records.
+
+    Each record names its holder with one of ``country``, ``supplier`` or ``group`` (a group
+    with its ``countries``; the name defaults to them joined with '+'); ``by`` says which. A
+    record naming none or several gets the names it gives joined with '/' as ``by``, for
+    validation to report.
+    """
     if caps is None or (isinstance(caps, pd.DataFrame) and caps.empty):
-        return pd.DataFrame(columns=columns)
-    frame = _cap_table(caps, "country")
-    if "stage" not in frame:
-        frame["stage"] = None
-    return frame[columns].reset_index(drop=True)
+        return pd.DataFrame(columns=_STAGE_CAP_COLUMNS)
+    frame = table_frame(caps, _STAGE_CAP_COLUMNS)
+    if "by" in frame:  # already in this form (a policy's own table)
+        return frame[_STAGE_CAP_COLUMNS].reset_index(drop=True)
+    rows = []
+    for record in frame.to_dict("records"):
+        named = [k for k in STAGE_CAP_HOLDERS if not _blank_cell(record.get(k))]
+        if "group" not in named and not _blank_cell(record.get("countries")):
+            named.append("group")
+        by = "/".join(named)
+        countries = record.get("countries")
+        countries = tuple(countries) if isinstance(countries, (list, tuple)) else None
+        holder = record.get(by) if len(named) == 1 else None
+        if by == "group" and _blank_cell(holder) and countries is not None:
+            holder = "+".join(map(str, countries))
+        element = record.get("element")
+        rows.append(
+            {
+                **{k: v for k, v in record.items() if k not in (*STAGE_CAP_HOLDERS, "countries")},
+                "by": by,
+                "holder": holder,
+                "countries": countries,
+                "element": ALL if _blank_cell(element) else element,
+                "stage": record.get("stage"),
+                "max_share": record.get("max_share"),
+            }
+        )
+    out = pd.DataFrame.from_records(rows)
+    extra = [c for c in out.columns if c not in _STAGE_CAP_COLUMNS]
+    return out[[*_STAGE_CAP_COLUMNS, *extra]]
+
+
+def _blank_cell(value: Any) -> bool:
+    """An absent cell: None, NaN or an empty string."""
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _split_staged(table: pd.DataFrame, key: str) -> tuple[pd.DataFrame, list[dict]]:
+    """A cap table's rows without a stage, and the records of those with one (for stage caps)."""
+    if "stage" not in table:
+        return table, []
+    staged = ~table["stage"].map(_blank_cell)
+    records = [
+        {k: v for k, v in r.items() if not (k == "group" and key != "group")}
+        for r in table[staged].to_dict("records")
+    ]
+    return table[~staged].drop(columns="stage").reset_index(drop=True), records
+
+
+_STAGE_HHI_COLUMNS = ["element", "stage", "max_hhi"]
+
+
+def _split_hhi_caps(caps: Any) -> tuple[Any, list[dict]]:
+    """An ``hhi_cap`` split by stage: a number or dict stays as it is.
+
+    Records split into a dict of those without a stage (element -> max_hhi, element ``"*"`` by
+    default) and the records with one.
+    """
+    if caps is None or isinstance(caps, (Mapping, int, float, np.number, str, bool)):
+        return caps, []
+    records = caps.to_dict("records") if isinstance(caps, pd.DataFrame) else list(caps)
+    if not all(isinstance(r, Mapping) for r in records):
+        return caps, []
+    staged = [dict(r) for r in records if not _blank_cell(r.get("stage"))]
+    plain = {
+        (ALL if _blank_cell(r.get("element")) else r["element"]): r.get("max_hhi")
+        for r in records
+        if _blank_cell(r.get("stage"))
+    }
+    return (plain or None), staged
+
+
+def _stage_hhi_table(caps: Any) -> pd.DataFrame:
+    """HHI caps at a stage (element, stage, max_hhi) from records; element ``"*"`` by default."""
+    if caps is None or (isinstance(caps, pd.DataFrame) and caps.empty):
+        return pd.DataFrame(columns=_STAGE_HHI_COLUMNS)
+    frame = table_frame(caps, _STAGE_HHI_COLUMNS)
+    for column in _STAGE_HHI_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame["element"] = [ALL if _blank_cell(e) else e for e in frame["element"]]
+    extra = [c for c in frame.columns if c not in _STAGE_HHI_COLUMNS]
+    return frame[[*_STAGE_HHI_COLUMNS, *extra]].reset_index(drop=True)
 
 
 def _group_table(groups: Any, share: str) -> pd.DataFrame:
@@ -181,7 +275,7 @@ def _group_table(groups: Any, share: str) -> pd.DataFrame:
         g if isinstance(g, str) and g else "+".join(map(str, c)) if isinstance(c, tuple) else g
         for g, c in zip(frame["group"], frame["countries"])
     ]
-    return frame[columns]
+    return frame[[*columns, *(["stage"] if "stage" in frame else [])]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,9 +332,15 @@ class Policy:
         element's purchases over the horizon (MIP).
     country_floor_share : float
         Share a country must reach to count towards ``min_countries_per_element`` (default 0.05).
-    hhi_cap : float or dict, optional
-        Cap on the HHI of each element's purchases by country (0-10,000; per element with a
-        dict), per period or over the horizon as ``cap_basis``; kept by tangent cuts.
+    hhi_cap : float, dict or records, optional
+        Cap on the HHI of each element's purchases by the sellers' countries (0-10,000; per
+        element with a dict, ``"*"`` for the others), per period or over the horizon as
+        ``cap_basis``; kept by tangent cuts. Records ``{"element", "stage", "max_hhi"}`` with a
+        ``stage`` are stage HHI caps (and replace ``stage_hhi_caps``).
+    stage_hhi_caps : records, optional
+        Caps on the HHI of the countries doing a stage (mining, separation, metal, magnet), of
+        the element's tonnes at that stage: ``{"element": "Dy", "stage": "separation",
+        "max_hhi": 5000}`` (element ``"*"`` by default; a named element beats ``"*"``).
     hhi_tolerance : float
         HHI points a capped HHI may exceed its cap by when the cut loop stops (default 1).
     hhi_max_iterations : int
@@ -274,34 +374,71 @@ class Policy:
     min_countries_per_element: int | None = None
     country_floor_share: float = 0.05
     hhi_cap: Any = None
+    stage_hhi_caps: Any = None
     hhi_tolerance: float = 1.0
     hhi_max_iterations: int = 50
     salvage_usd_per_t: Any = None
     discount_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        country_caps = _cap_table(self.country_caps, "country")
+        # Cap records with a stage are stage caps; they replace the stage caps of their kind.
         stage_caps = _stage_cap_table(self.stage_caps)
-        if "stage" in country_caps:
-            at_stage = country_caps["stage"].map(lambda v: isinstance(v, str) and v != "")
-            if at_stage.any():
-                stage_caps = _stage_cap_table(country_caps[at_stage].to_dict("records"))
-            country_caps = country_caps[~at_stage].drop(columns="stage").reset_index(drop=True)
-        object.__setattr__(self, "country_caps", country_caps)
+        tables = {
+            "country": _cap_table(self.country_caps, "country"),
+            "supplier": _cap_table(self.supplier_caps, "supplier"),
+            "group": _group_table(self.group_caps, "max_share"),
+        }
+        for by, table in tables.items():
+            tables[by], staged = _split_staged(table, by)
+            if staged:
+                kept = stage_caps[stage_caps["by"] != by]
+                stage_caps = pd.concat(
+                    [kept, _stage_cap_table(staged)] if len(kept) else [_stage_cap_table(staged)],
+                    ignore_index=True,
+                )
+        object.__setattr__(self, "country_caps", tables["country"])
+        object.__setattr__(self, "supplier_caps", tables["supplier"])
+        object.__setattr__(self, "group_caps", tables["group"])
         object.__setattr__(self, "stage_caps", stage_caps)
         if isinstance(self.demand_stage, Mapping):
             object.__setattr__(self, "demand_stage", dict(self.demand_stage))
-        object.__setattr__(self, "supplier_caps", _cap_table(self.supplier_caps, "supplier"))
-        object.__setattr__(self, "group_caps", _group_table(self.group_caps, "max_share"))
         object.__setattr__(self, "group_floors", _group_table(self.group_floors, "min_share"))
         if isinstance(self.priorities, (list, tuple)):
             object.__setattr__(self, "priorities", tuple(self.priorities))
+        hhi_cap, staged_hhi = _split_hhi_caps(self.hhi_cap)
+        object.__setattr__(self, "hhi_cap", hhi_cap)
+        object.__setattr__(
+            self, "stage_hhi_caps", _stage_hhi_table(staged_hhi or self.stage_hhi_caps)
+        )
         salvage = self.salvage_usd_per_t
         object.__setattr__(
             self,
             "salvage_usd_per_t",
             dict(salvage) if isinstance(salvage, Mapping) else ({} if salvage is None else salvage),
         )
+
+    def hhi_caps(self, elements: Sequence[str], stage: str = SELLER) -> dict[str, float]:
+        """The HHI cap (0-10,000) of each element that has one, by sellers or at ``stage``.
+
+        Examples
+        --------
+        >>> Policy(hhi_cap={"*": 5000, "Dy": 4000}).hhi_caps(["Nd", "Dy"])
+        {'Nd': 5000.0, 'Dy': 4000.0}
+        >>> Policy(stage_hhi_caps=[{"stage": "separation", "max_hhi": 6000}]).hhi_caps(
+        ...     ["Nd"], "separation")
+        {'Nd': 6000.0}
+        """
+        if stage == SELLER:
+            caps = self.hhi_cap
+            if caps is None:
+                return {}
+            if not isinstance(caps, Mapping):
+                caps = {ALL: caps}
+        else:
+            at = self.stage_hhi_caps[self.stage_hhi_caps["stage"] == stage]
+            caps = dict(zip(at["element"], at["max_hhi"]))
+        out = {e: caps.get(e, caps.get(ALL)) for e in elements}
+        return {e: float(v) for e, v in out.items() if v is not None}
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Policy | None) -> Policy:

@@ -49,6 +49,8 @@ STAGES = ("mining", "separation", "metal", "magnet")
 """The stages of the chain, in order."""
 ANY_STAGE = "any"
 """A cap's stage meaning every stage: the share of tonnes that touch a country anywhere."""
+STAGE_CAP_HOLDERS = ("country", "supplier", "group")
+"""Who a stage cap caps: a country, a supplier or facility (``"*"``: each), or a group."""
 SELLER = "seller"
 """The ``stage`` label of shares by the seller's country or supplier: what a cap without a stage
 counts (no processing stage)."""

@@ -21,7 +21,7 @@ import pandas as pd
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
 from rareopt.inputs.projects import project_issues
-from rareopt.inputs.stages import ANY_STAGE, STAGES, stage_issues
+from rareopt.inputs.stages import ANY_STAGE, STAGE_CAP_HOLDERS, STAGES, stage_issues
 from rareopt.inputs.tables import ALL, CAP_BASES, GOALS, SOURCE, SUPPLIER_KINDS, WEIGHTED
 
 if TYPE_CHECKING:
@@ -355,16 +355,48 @@ def _validate_policy(
                     )
 
     stage_caps = policy.stage_caps
-    check = _Collector(issues, "policy stage caps", ["country", "element", "stage"])
+    check = _Collector(issues, "policy stage caps", ["by", "holder", "element", "stage"])
     if len(stage_caps):
-        check.labels(stage_caps, "country")
+        named = stage_caps["by"].isin(STAGE_CAP_HOLDERS)
+        for label in stage_caps.index[~named]:
+            check.add(
+                check.row(stage_caps, label),
+                "country/supplier/group",
+                stage_caps.at[label, "by"] or "none",
+                "exactly one of country, supplier or group (a group with its countries)",
+            )
+        known = stage_caps[named]
+        check.labels(known, "holder")
+        groups = known[known["by"] == "group"]
+        for label, members in groups["countries"].items():
+            if not isinstance(members, tuple) or not members:
+                check.add(check.row(known, label), "countries", members, "a list of countries")
+        facility_names = list(portfolio.facilities["facility"])
+        suppliers = known[known["by"] == "supplier"]
+        check.member(
+            suppliers,
+            "holder",
+            [ALL, *supplier_names, *facility_names],
+            "'*', a supplier or a facility",
+        )
         check.member(
             stage_caps, "element", [ALL, *elements], "'*' or an element in the demand table"
         )
         check.member(stage_caps, "stage", [*STAGES, ANY_STAGE], "one of")
-        check.unique(stage_caps, ["country", "element", "stage"])
+        check.unique(stage_caps, ["by", "holder", "element", "stage"])
         check.numbers(stage_caps, "max_share", high=1.0)
 
+    floors = policy.group_floors
+    if "stage" in floors:
+        at_stage = _Collector(issues, "policy group floors", ["group"])
+        for label, stage in floors["stage"].items():
+            if not (stage is None or (isinstance(stage, float) and np.isnan(stage))):
+                at_stage.add(
+                    at_stage.row(floors, label),
+                    "stage",
+                    stage,
+                    "no stage: floors are on the sellers' countries (stages take caps only)",
+                )
     named: dict = {}
     for table in ("group_caps", "group_floors"):
         groups = getattr(policy, table)
@@ -434,6 +466,16 @@ def _validate_policy(
             check.add("policy", f"hhi_cap {element}", cap, "an HHI from above 0 to 10,000")
         if element != "*" and element not in elements:
             check.add("policy", "hhi_cap", element, f"an element in the demand table: {elements}")
+    stage_hhi = policy.stage_hhi_caps
+    if len(stage_hhi):
+        at = _Collector(issues, "policy stage HHI caps", ["element", "stage"])
+        at.member(stage_hhi, "element", [ALL, *elements], "'*' or an element in the demand table")
+        at.member(stage_hhi, "stage", list(STAGES), "one of")
+        at.unique(stage_hhi, ["element", "stage"])
+        at.numbers(stage_hhi, "max_hhi", high=10_000.0)
+        for label, value in stage_hhi["max_hhi"].items():
+            if isinstance(value, (int, float)) and value == 0:
+                at.add(at.row(stage_hhi, label), "max_hhi", value, "an HHI from above 0 to 10,000")
     tolerance, rounds = policy.hhi_tolerance, policy.hhi_max_iterations
     if not (
         isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance > 0

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from rareopt.inputs.stages import ANY_STAGE
 from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
-from rareopt.model.layout import ModelLayout, stage_source
+from rareopt.model.layout import ModelLayout, stage_cap_groups, stage_source
 from rareopt.model.lp import LinearProgram, LPBuilder
 from rareopt.model.priorities import add_goal_rows, goals_in_order
 
@@ -392,8 +392,9 @@ def _stage_families(
     ``routing[e, s, p]``: a converted purchase goes down its routes (sum of route - buy = 0);
     ``facility_capacity[facility, p]``: the output of every route through a facility within its
     capacity; ``stage_total[stage, e, p]`` (columns) with ``stage_tonnes`` rows: the element's
-    tonnes at a capped stage; ``stage_cap[e, stage, country, p]``: a country's tonnes at the stage
-    within its share of the stage's total (of total purchases X for stage ``any``). Returns the
+    tonnes at a capped stage; ``stage_cap[e, stage, by, holder, p]``: a country's, supplier's or
+    group's tonnes at the stage within its share of the stage's total (of total purchases X for
+    stage ``any``). Returns the
     stage caps' share entries, for sweeps.
     """
     route, buy = layout.route, layout.buy
@@ -459,12 +460,13 @@ def _stage_families(
         )
     supply_terms, total_terms, offset = [], [], 0
     ordered = []
-    for name, rows in caps.groupby("stage", sort=False):
+    groups = stage_cap_groups(layout.portfolio.policy.stage_caps)
+    for (name, by), rows in caps.groupby(["stage", "by"], sort=False):
         stage = str(name)
         total = bought if stage == ANY_STAGE else first_total + capped.index(stage) * n_ep
-        source = stage_source(layout.stage_supply, stage)
+        source = stage_source(layout.stage_supply, stage, str(by), groups)
         mine, whole = _share_terms(
-            layout, rows.reset_index(drop=True), source, "country", total, False
+            layout, rows.reset_index(drop=True), source, "holder", total, False
         )
         supply_terms.append((mine[0] + offset, mine[1], mine[2]))
         total_terms.append((whole[0] + offset, whole[1], whole[2]))
@@ -473,8 +475,8 @@ def _stage_families(
     frame = pd.concat(ordered, ignore_index=True)
     b.rows(
         "stage_cap",
-        frame[["element", "stage", "country", "period", "max_share", "cap_element"]],
-        ("element", "stage", "country", "period"),
+        frame[["element", "stage", "by", "holder", "period", "max_share", "cap_element"]],
+        ("element", "stage", "by", "holder", "period"),
         -np.inf,
         0.0,
         *supply_terms,

@@ -17,7 +17,7 @@ from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.stages import ANY_STAGE, arrivals, route_table
 from rareopt.inputs.tables import ALL
 
-__all__ = ["ModelLayout", "make_layout", "stage_source"]
+__all__ = ["ModelLayout", "make_layout", "stage_cap_groups", "stage_source"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ class ModelLayout:
         unit of the variable) and facility (the supplier up to the offer's stage), for every
         purchase delivered directly and every route.
     stage_caps : DataFrame
-        One row per stage-cap constraint: element, stage, country, period (``"*"`` over the
-        horizon), max_share, cap_element; stage ``any`` caps the tonnes that touch the country.
+        One row per stage-cap constraint: element, stage, by (country, supplier or group),
+        holder, period (``"*"`` over the horizon), max_share, cap_element; stage ``any`` caps
+        the tonnes that touch the holder.
     facility_periods : DataFrame
         One row per (facility, period) some route passes with a finite capacity: facility,
         period, capacity_t.
@@ -425,29 +426,26 @@ def _stage_tables(
         }
     )
     caps = portfolio.policy.stage_caps
+    groups = stage_cap_groups(caps)
+    columns = ["element", "stage", "by", "holder", "period", "max_share", "cap_element"]
     frames = []
-    for stage, at_stage in caps.groupby("stage", sort=False):
-        source = stage_source(stage_supply, stage)
-        pairs = source[["country", "element"]].drop_duplicates()
-        effective = _most_specific(at_stage.drop(columns="stage"), "country", pairs)
+    for (stage, by), at_stage in caps.groupby(["stage", "by"], sort=False):
+        source = stage_source(stage_supply, str(stage), str(by), groups)
+        pairs = source[["holder", "element"]].drop_duplicates()
+        effective = _most_specific(at_stage[["holder", "element", "max_share"]], "holder", pairs)
         effective = effective[effective["max_share"] < 1.0]
         if portfolio.policy.cap_basis == "horizon":
             rows = effective.assign(period=ALL)
         else:
             rows = (
-                source[["country", "element", "period"]]
+                source[["holder", "element", "period"]]
                 .drop_duplicates()
-                .merge(effective, on=["country", "element"])
+                .merge(effective, on=["holder", "element"])
             )
-        frames.append(rows.assign(stage=stage))
+        frames.append(rows.assign(stage=stage, by=by))
     stage_caps = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            columns=["element", "stage", "country", "period", "max_share", "cap_element"]
-        )
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )
-    stage_caps = stage_caps[["element", "stage", "country", "period", "max_share", "cap_element"]]
     facilities = portfolio.facilities.set_index("facility")
     used = stage_supply[stage_supply["facility"].isin(facilities.index)]
     used = used.assign(capacity_t=used["facility"].map(facilities["capacity_t"]).astype(float))
@@ -467,11 +465,33 @@ def _stage_tables(
     )
 
 
-def stage_source(stage_supply: pd.DataFrame, stage: str) -> pd.DataFrame:
-    """The tonnes a cap at ``stage`` counts: per variable, its tonnes at that stage.
+def stage_cap_groups(caps: pd.DataFrame) -> dict[str, tuple]:
+    """The countries of each group a stage cap names (group name -> countries).
 
-    For stage ``any``, per variable and each country it touches, the tonnes it delivers (its
-    factor at its last, deepest, stage).
+    Examples
+    --------
+    >>> from rareopt.inputs.portfolio import Policy
+    >>> caps = Policy(stage_caps=[{"countries": ["CN", "MM"], "stage": "mining",
+    ...                            "max_share": 0.6}]).stage_caps
+    >>> stage_cap_groups(caps)
+    {'CN+MM': ('CN', 'MM')}
+    """
+    groups = caps[caps["by"] == "group"]
+    return dict(zip(groups["holder"], groups["countries"]))
+
+
+def stage_source(
+    stage_supply: pd.DataFrame,
+    stage: str,
+    by: str = "country",
+    groups: dict[str, tuple] | None = None,
+) -> pd.DataFrame:
+    """The tonnes a cap at ``stage`` counts, per variable and holder (column ``holder``).
+
+    The holder ``by`` country is the country doing the stage; by supplier, the supplier or the
+    facility doing it; by group, each of ``groups`` (name -> countries) that country is in. For
+    stage ``any``, per variable and each holder it touches at some stage, the tonnes it delivers
+    (its factor at its last, deepest, stage), once per holder.
 
     Examples
     --------
@@ -480,7 +500,21 @@ def stage_source(stage_supply: pd.DataFrame, stage: str) -> pd.DataFrame:
     >>> len(stage_source(layout.stage_supply, "any")) == len(layout.buy)
     True
     """
-    if stage != ANY_STAGE:
-        return stage_supply[stage_supply["stage"] == stage]
-    last = stage_supply.groupby("pos", sort=False)["coef"].transform("last")
-    return stage_supply.assign(coef=last).drop_duplicates(["pos", "country"])
+    source = stage_supply
+    if stage == ANY_STAGE:
+        last = stage_supply.groupby("pos", sort=False)["coef"].transform("last")
+        source = stage_supply.assign(coef=last)
+    else:
+        source = stage_supply[stage_supply["stage"] == stage]
+    if by == "group":
+        members = (groups or {}).items()
+        source = pd.concat(
+            [source.iloc[:0].assign(holder="")]
+            + [source[source["country"].isin(c)].assign(holder=g) for g, c in members],
+            ignore_index=True,
+        )
+    else:
+        source = source.assign(holder=source["facility" if by == "supplier" else "country"])
+    if stage == ANY_STAGE:
+        source = source.drop_duplicates(["pos", "holder"])
+    return source

@@ -503,7 +503,14 @@ def _caps(policy: Policy) -> list[str]:
             "Stage caps",
             rows(
                 policy.stage_caps,
-                lambda r: f"{holder(r['country'], 'country')} at {r['stage']}",
+                lambda r: (
+                    (
+                        group({"group": r["holder"], "countries": r["countries"]})
+                        if r["by"] == "group"
+                        else holder(r["holder"], r["by"])
+                    )
+                    + f" at {r['stage']}"
+                ),
                 "max_share",
                 "at most",
             ),
@@ -521,6 +528,12 @@ def _caps(policy: Policy) -> list[str]:
             else f"{caps:,.0f} for every element"
         )
         lines.append(f"HHI cap: {cap} (0-10,000; kept to within {policy.hhi_tolerance:g} of it).")
+    for stage, caps in policy.stage_hhi_caps.groupby("stage", sort=False):
+        listed = ", ".join(
+            f"{'every element' if e == ALL else e} {float(v):,.0f}"
+            for e, v in zip(caps["element"], caps["max_hhi"])
+        )
+        lines.append(f"HHI cap at {stage}: {listed} (of the countries doing {stage}).")
     if policy.max_suppliers_per_element is not None:
         lines.append(
             f"At most {policy.max_suppliers_per_element} contracted suppliers per element."

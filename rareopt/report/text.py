@@ -343,7 +343,7 @@ def summary_text(result: Result, detail: bool = True) -> str:
             caps = portfolio.policy.stage_caps
             if len(caps):
                 listed = ", ".join(
-                    f"{r['country']} {r['max_share']:.0%} at {r['stage']}"
+                    f"{r['holder']} {r['max_share']:.0%} at {r['stage']}"
                     + ("" if r["element"] == ALL else f" ({r['element']})")
                     for r in caps.to_dict("records")
                 )

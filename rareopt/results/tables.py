@@ -68,9 +68,7 @@ def shares_table(plan: pd.DataFrame, routes: pd.DataFrame | None = None) -> pd.D
     is_any = volume.index.get_level_values("stage") == ANY_STAGE
     at = volume.index.droplevel(["stage", "by", "holder"])
     total = np.where(is_any, delivered.reindex(at).fillna(0.0).to_numpy(), total.to_numpy())
-    share = np.divide(
-        volume.to_numpy(), total, out=np.zeros(len(volume)), where=total > 0
-    )
+    share = np.divide(volume.to_numpy(), total, out=np.zeros(len(volume)), where=total > 0)
     out = pd.DataFrame({"volume_t": volume, "share": share}, index=volume.index)
     # Readable order: elements and periods as they come, stages down the chain.
     level = out.index.get_level_values
@@ -298,7 +296,7 @@ def _stage_cap_duals(lp: LinearProgram, output: SolverOutput, ranges) -> pd.Data
             "constraint": "stage_cap",
             "element": frame["element"].to_numpy(object),
             "period": frame["period"].to_numpy(object),
-            "holder": (frame["country"] + " at " + frame["stage"]).to_numpy(object),
+            "holder": (frame["holder"] + " at " + frame["stage"]).to_numpy(object),
             "dual": block.values(output.row_dual),
             "unit": "marginal USD per t of stage-cap headroom",
         }

@@ -13,7 +13,6 @@ within ``hhi_tolerance`` HHI points of its cap, or after ``hhi_max_iterations`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -21,67 +20,59 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from rareopt.inputs.measures import HHI_SCALE, hhi_points
+from rareopt.inputs.stages import SELLER
 from rareopt.inputs.tables import ALL
+from rareopt.model.layout import stage_source
 from rareopt.model.lp import LinearProgram, SolverOutput
 from rareopt.solving.highs import HighsSession
 
 if TYPE_CHECKING:
-    from rareopt.inputs.portfolio import Portfolio
     from rareopt.model.layout import ModelLayout
 
-_Group = tuple[Any, Any, float, dict[Any, tuple[np.ndarray, np.ndarray]], np.ndarray]
+_Group = tuple[Any, Any, float, dict[Any, tuple[np.ndarray, np.ndarray]], np.ndarray | None]
 """A capped group: element, scope, cap, per country (columns, coefficients), total columns."""
 
 _Cut = tuple[list[int], list[float]]
 """A tangent cut: column indices and coefficients (the row's upper bound is 0)."""
 
-__all__ = ["hhi_caps", "run_with_hhi_caps"]
-
-
-def hhi_caps(portfolio: Portfolio) -> dict[str, float]:
-    """The HHI cap (0-10,000) of each element that has one.
-
-    Examples
-    --------
-    >>> from rareopt.inputs.examples import load_example
-    >>> hhi_caps(load_example("tiny").with_policy(hhi_cap=5000))
-    {'Nd': 5000.0, 'Dy': 5000.0}
-    """
-    cap = portfolio.policy.hhi_cap
-    if cap is None:
-        return {}
-    if isinstance(cap, Mapping):
-        return {e: float(v) for e, v in cap.items() if e in portfolio.elements}
-    return {e: float(cap) for e in portfolio.elements}
+__all__ = ["run_with_hhi_caps"]
 
 
 def _groups(layout: ModelLayout, lp: LinearProgram) -> list[_Group]:
-    """The capped (element, period-or-'*') groups of columns.
+    """The capped (element, period-or-'*') groups of columns, by sellers and at each stage.
 
     Each: element, scope, cap, per country the (columns, tonnes of the element per unit) of its
-    supply (purchases, and concentrates by their share), and the columns of the element's total
-    purchases X.
+    supply (purchases, and concentrates by their share; at a stage, the tonnes there), and the
+    columns of the element's total purchases X (None at a stage: the total is the countries'
+    tonnes there).
     """
     portfolio = layout.portfolio
-    caps = hhi_caps(portfolio)
-    horizon = portfolio.policy.cap_basis == "horizon"
-    cols = np.concatenate([lp.col_blocks["buy"].positions, lp.col_blocks["concentrate"].positions])
-    supply = layout.supply
+    policy = portfolio.policy
+    horizon = policy.cap_basis == "horizon"
+    blocks = ("buy", "concentrate", "route")
+    cols = np.concatenate([lp.col_blocks[b].positions for b in blocks if b in lp.col_blocks])
     bought = dict(zip(lp.col_blocks["bought"].keys(), lp.col_blocks["bought"].positions))
-    frame = supply.assign(col=cols[supply["pos"].to_numpy()])
-    frame["scope"] = ALL if horizon else frame["period"]
-    frame = frame[frame["col"] >= 0]
+    sources = [(SELLER, layout.supply)] + [
+        (stage, stage_source(layout.stage_supply, stage))
+        for stage in dict.fromkeys(policy.stage_hhi_caps["stage"])
+    ]
     out: list[_Group] = []
-    for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
-        if element not in caps:
-            continue
-        periods = rows["period"].unique()
-        totals = np.array([bought[element, p] for p in periods])
-        by_country = {
-            c: (g["col"].to_numpy(), g["coef"].to_numpy(float))
-            for c, g in rows.groupby("country", sort=False)
-        }
-        out.append((element, scope, caps[element], by_country, totals))
+    for stage, supply in sources:
+        caps = policy.hhi_caps(portfolio.elements, stage)
+        frame = supply.assign(col=cols[supply["pos"].to_numpy()])
+        frame["scope"] = ALL if horizon else frame["period"]
+        frame = frame[frame["col"] >= 0]
+        for (element, scope), rows in frame.groupby(["element", "scope"], sort=False):
+            if element not in caps:
+                continue
+            totals = None
+            if stage == SELLER:
+                totals = np.array([bought[element, p] for p in rows["period"].unique()])
+            by_country = {
+                c: (g["col"].to_numpy(), g["coef"].to_numpy(float))
+                for c, g in rows.groupby("country", sort=False)
+            }
+            out.append((element, scope, caps[element], by_country, totals))
     return out
 
 
@@ -104,7 +95,7 @@ def run_with_hhi_caps(
     lp = session.lp
     output = session.run()
     policy = layout.portfolio.policy
-    if policy.hhi_cap is None:
+    if policy.hhi_cap is None and policy.stage_hhi_caps.empty:
         return output, None
     groups = _groups(layout, lp)
     if model is not None and not hasattr(model, "hhi_cut"):
@@ -155,7 +146,12 @@ def _cuts(groups: list[_Group], x: np.ndarray, tolerance: float) -> tuple[list[_
         for w, (cols, coef) in zip(weight, by_country.values()):
             index += cols.tolist()
             value += (w * coef).tolist()
-        index += totals.tolist()
-        value += [-np.sqrt(cap / HHI_SCALE)] * len(totals)
+        root = np.sqrt(cap / HHI_SCALE)
+        if totals is None:  # at a stage: the total is the countries' own tonnes
+            every = np.concatenate([coef for _cols, coef in by_country.values()])
+            value = (np.asarray(value) - root * every).tolist()
+        else:
+            index += totals.tolist()
+            value += [-root] * len(totals)
         cuts.append((index, value))
     return cuts, worst
