@@ -7,6 +7,7 @@ from helpers import chain, offer, supplier
 
 import rareopt
 from rareopt.checks.plan import check_plan
+from rareopt.exceptions import ScenarioError
 
 CN_SEPARATION = {"country": "CN", "element": "*", "stage": "separation", "max_share": 0.5}
 
@@ -238,6 +239,10 @@ def test_the_data_format_example_with_stages_solves_within_its_separation_cap():
         ({"country": "CN", "start": 2}, 5.0 + 5.0),
         # Myanmar's mines stop: M's feed on both routes; A's oxide arrives.
         ({"country": "MM", "stage": "mining", "start": 2}, 0.0),
+        # JP-Sep's outage (a leg of one route): only the CN-Sep route's 5 t arrive.
+        ({"facility": "JP-Sep", "start": 2}, 5.0),
+        # Half of CN-Sep's output held up: 2.5 t of its 5 and JP-Sep's 5.
+        ({"facility": "CN-Sep", "start": 2, "delivered_fraction": 0.5}, 2.5 + 5.0),
     ],
 )
 def test_a_stage_disruption_hits_the_tonnes_that_pass_that_stage_there(disruption, arriving):
@@ -449,3 +454,15 @@ def test_a_stage_hhi_cap_and_a_group_floor_at_a_stage_are_checked_inputs():
     with pytest.raises(rareopt.PortfolioError) as caught:
         chain(group_floors=[{"countries": ["JP"], "min_share": 0.1, "stage": "separation"}])
     assert "stages take caps only" in str(caught.value)
+
+
+def test_a_facility_disruption_names_a_facility_of_the_portfolio():
+    cut = rareopt.ScenarioSet(
+        [{"name": "cut", "probability": 1.0, "disruptions": [{"facility": "XX-Sep"}]}]
+    )
+    with pytest.raises(ScenarioError) as caught:
+        rareopt.solve(chain(), scenarios=cut)
+    assert "XX-Sep" in str(caught.value) and "CN-Sep" in str(caught.value)
+    both = [{"facility": "CN-Sep", "country": "CN"}]
+    with pytest.raises(ScenarioError, match="exactly one of the three"):
+        rareopt.ScenarioSet([{"name": "x", "probability": 1.0, "disruptions": both}])

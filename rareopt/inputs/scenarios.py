@@ -69,6 +69,9 @@ class Disruption:
         metal, magnet) in the country, whoever sells them (China's 2025 licences held up
         separated heavy rare earths, not ore). Without it, the deliveries of the country's
         suppliers are hit, as before.
+    facility : str, optional
+        Instead of a country or supplier: hit the tonnes routed through this facility (a leg
+        of their routes: a plant's outage, or a closed port or border on the way to it).
 
     Examples
     --------
@@ -83,6 +86,7 @@ class Disruption:
     duration: int = 1
     delivered_fraction: float = 0.0
     stage: str | None = None
+    facility: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.elements, str) and isinstance(self.elements, Sequence):
@@ -95,6 +99,8 @@ class Disruption:
 
     def hits(self, country: str, supplier: str, element: str) -> bool:
         """Whether an offer of ``supplier`` (in ``country``) for ``element`` is hit."""
+        if self.facility is not None:  # hits routes through a facility, not offers
+            return False
         where = (
             self.supplier == supplier
             if self.supplier is not None
@@ -109,9 +115,14 @@ class Disruption:
         def add(name, value, allowed):
             out.append(ValidationIssue("scenarios", where, name, value, allowed))
 
-        if (self.country is None) == (self.supplier is None):
-            add("country/supplier", (self.country, self.supplier), "exactly one of the two")
-        for name in ("country", "supplier"):
+        named = [n for n in ("country", "supplier", "facility") if getattr(self, n) is not None]
+        if len(named) != 1:
+            add(
+                "country/supplier/facility",
+                (self.country, self.supplier, self.facility),
+                "exactly one of the three",
+            )
+        for name in ("country", "supplier", "facility"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 add(name, value, "a name (quote codes such as 'NO')")
@@ -333,6 +344,9 @@ class ScenarioSet:
 
                 if d.supplier is not None and d.supplier not in suppliers:
                     add("supplier", d.supplier, f"a supplier of the portfolio: {suppliers}")
+                facilities = portfolio.facilities["facility"].tolist()
+                if d.facility is not None and d.facility not in facilities:
+                    add("facility", d.facility, f"a facility of the portfolio: {facilities}")
                 if d.country not in (None, ALL) and d.country not in countries:
                     add(
                         "country",

@@ -147,6 +147,8 @@ def delivered_fractions(
         for d in scenario.disruptions:
             hit_periods = d.periods(labels)
             mask = np.isin(period, hit_periods)
+            if d.facility is not None:  # routes through it: see route_fractions
+                continue
             if d.supplier is not None:
                 mask &= suppliers == d.supplier
             elif d.stage is not None:
@@ -170,8 +172,8 @@ def route_fractions(
 
     A route inherits its purchase's fraction (``fractions``, from :func:`delivered_fractions`),
     times that of every disruption of a stage whose facility on the route is in the disrupted
-    country: a stage disruption in China holds up Myanmar feed separated in China, not that
-    separated in Japan.
+    country (a stage disruption in China holds up Myanmar feed separated in China, not that
+    separated in Japan) and of every disruption of a facility on the route.
     """
     route = layout.route
     out = fractions[:, route["buy"].to_numpy(np.int64)].copy()
@@ -189,11 +191,14 @@ def route_fractions(
     chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
     for w, scenario in enumerate(chosen):
         for d in scenario.disruptions:
-            if d.stage is None:
+            if d.facility is not None:
+                at_stage = legs["facility"].to_numpy(object) == d.facility
+            elif d.stage is not None:
+                at_stage = facility & (legs["stage"].to_numpy(object) == d.stage)
+                if d.country != ALL:
+                    at_stage &= legs["country"].to_numpy(object) == d.country
+            else:
                 continue
-            at_stage = facility & (legs["stage"].to_numpy(object) == d.stage)
-            if d.country != ALL:
-                at_stage &= legs["country"].to_numpy(object) == d.country
             hit = np.zeros(len(route), dtype=bool)
             hit[leg_route[at_stage]] = True
             hit &= np.isin(period, d.periods(labels))
