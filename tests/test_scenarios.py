@@ -40,7 +40,10 @@ def test_probabilities_must_sum_to_one_and_every_problem_is_listed():
     assert text.startswith("the scenario set has 6 problem(s)")
     assert "field probability: got 0.7; allowed: probabilities summing to 1" in text
     assert "scenario a, field name: got 'a'; allowed: each name once" in text
-    assert "field country/supplier/facility: got ('CN', 'X', None); allowed: exactly one of the three" in text
+    assert (
+        "field country/supplier/facility: got ('CN', 'X', None); allowed: exactly one of the three"
+        in text
+    )
     assert "field delivered_fraction: got 1.5; allowed: a number from 0 to 1" in text
     assert "field duration: got 0; allowed: a whole number of periods >= 1" in text
     assert "field spot_share: got 2; allowed: a number from 0 to 1" in text

@@ -1,6 +1,7 @@
 """Processing stages and routes: hand-worked optima, stage caps, the check, and today's answers
 for portfolios whose routes are all integrated (docs/formulation.md, "Processing stages")."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import chain, offer, supplier
@@ -466,3 +467,63 @@ def test_a_facility_disruption_names_a_facility_of_the_portfolio():
     both = [{"facility": "CN-Sep", "country": "CN"}]
     with pytest.raises(ScenarioError, match="exactly one of the three"):
         rareopt.ScenarioSet([{"name": "x", "probability": 1.0, "disruptions": both}])
+
+
+def lead_chain(lead=1):
+    """helpers.chain with CN at most 50% of separation and JP-Sep's output ``lead`` periods on
+    the way (transit to Japan and through the plant)."""
+    p = chain(country_caps=[CN_SEPARATION])
+    facilities = p.facilities.assign(
+        lead_periods=np.where(p.facilities["facility"] == "JP-Sep", lead, 0)
+    )
+    return p.replace_tables(facilities=facilities)
+
+
+def test_a_facilitys_transit_delays_its_routes_arrivals_by_exactly_its_length():
+    # Feed separated by JP-Sep arrives a period after purchase: in P1 only Chinese separation
+    # could arrive, which the cap forbids, so P1's 10 t go unmet; in P2 JP-Sep's 5 t bought in
+    # P1 arrive beside 5 t through CN-Sep (what JP-Sep works in P2 would arrive after the
+    # horizon, so there is no such route).
+    r = rareopt.solve(lead_chain())
+    assert r.unmet.loc[("Dy", "P1"), "unmet_t"] == pytest.approx(10)
+    assert r.unmet.loc[("Dy", "P2"), "unmet_t"] == pytest.approx(0, abs=1e-9)
+    assert r.cost_terms.drop(["shortage_penalty"]).sum() == pytest.approx(
+        5 * 310 + 5 * SEPARATION, rel=1e-9
+    )
+    jp = r.routes.xs(("Dy", "M", "M>JP-Sep", "P1", "separation"))
+    assert jp["volume_t"] == pytest.approx(5) and jp["arrival"] == "P2"
+    assert r.plan.loc[("Dy", "M", "P1"), "arrival"] == "P2"
+    assert ("Dy", "M", "M>JP-Sep", "P2", "separation") not in r.routes.index
+    assert r.shares.loc[("Dy", "P2", "separation", "country", "CN"), "share"] == pytest.approx(0.5)
+
+
+def test_the_check_recomputes_a_routes_arrival_from_the_facilitys_transit():
+    # The same plan read against JP-Sep without transit: its 5 t would have arrived in P1.
+    r = rareopt.solve(lead_chain())
+    _, violations = check_plan(lead_chain(0), r.plan, r.stock, r.unmet, routes=r.routes)
+    assert "stock balance" in set(violations["check"])
+
+
+@pytest.mark.parametrize(
+    "start, arriving_p2",
+    [
+        # JP-Sep's outage in P1 holds up the feed it works then: 5 t fewer arrive in P2.
+        (1, 5.0),
+        # An outage from P2 comes after those tonnes went through: P2 gets its 10 t.
+        (2, 10.0),
+    ],
+)
+def test_a_facility_disruption_hits_the_tonnes_when_they_reach_it(start, arriving_p2):
+    r = rareopt.solve(lead_chain())
+    cut = rareopt.ScenarioSet(
+        [
+            {
+                "name": "cut",
+                "probability": 1.0,
+                "disruptions": [{"facility": "JP-Sep", "start": start, "duration": 1}],
+            }
+        ]
+    )
+    outcome = rareopt.stress_test(r, cut)
+    assert outcome.stock.xs(("cut", "Dy", "P2"))["delivered_t"] == pytest.approx(arriving_p2)
+    assert outcome.cost["recourse_usd"].min() >= -1e-6

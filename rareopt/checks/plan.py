@@ -17,7 +17,7 @@ from rareopt.inputs.derived import horizon_years, needs_contracts
 from rareopt.inputs.measures import hhi_terms
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
-from rareopt.inputs.stages import ANY_STAGE, STAGES, arrivals, offer_stages
+from rareopt.inputs.stages import ANY_STAGE, STAGES, arrivals, lead_periods, offer_stages
 from rareopt.inputs.tables import ALL
 
 __all__ = ["check_plan", "stock_targets", "tolerance", "TOL_REL"]
@@ -264,7 +264,7 @@ def check_plan(
     surplus, bundle_cost = _check_bundles(portfolio, plan, bundles, record)
     # Converted purchases count as their routes deliver (yields below 1 lose tonnes), in the
     # balance and in every share; capacities and prices stay on the tonnes bought (plain_t).
-    conversion, processing_cost = _check_routes(portfolio, plan, routes, record)
+    conversion, processing_cost, through_routes = _check_routes(portfolio, plan, routes, record)
     if len(conversion):
         gain = conversion.reindex(pd.MultiIndex.from_frame(plan[["element", "supplier", "period"]]))
         plan["volume_t"] = plan["volume_t"] + gain.fillna(0.0).to_numpy()
@@ -283,6 +283,31 @@ def check_plan(
     )
     purchases = plan  # in the periods bought in: minimum orders and projects' ramps
     plan = plan.assign(period=arrival.fillna(labels[-1]).to_numpy(object))
+    if len(through_routes):
+        # A converted purchase arrives route by route, each after its facilities' transit.
+        late = through_routes["arrival"].eq("").to_numpy() & (
+            through_routes["volume_t"].abs().to_numpy(float) > 0
+        )
+        record(
+            "route arrives within the horizon",
+            through_routes["element"],
+            through_routes["period"],
+            through_routes["supplier"],
+            through_routes["volume_t"],
+            0.0 * through_routes["volume_t"],
+            np.where(late, 2 * tol + through_routes["volume_t"].abs().to_numpy(float), 0.0),
+        )
+        keys = ["element", "supplier", "period"]
+        sent = through_routes.groupby(keys)["volume_t"].sum()
+        sent = sent.reindex(pd.MultiIndex.from_frame(purchases[keys])).fillna(0.0)
+        plan["volume_t"] = plan["volume_t"] - sent.to_numpy()
+        arriving = through_routes.assign(
+            period=through_routes["arrival"].where(~late, labels[-1]).replace("", labels[-1]),
+            plain_t=0.0,
+            bundled_t=0.0,
+        ).drop(columns="arrival")
+        plan = pd.concat([plan, arriving[arriving["volume_t"] != 0]], ignore_index=True)
+        plan_e, plan_s = _codes(plan["element"], elements), _codes(plan["supplier"], suppliers)
     plan_p = _codes(plan["period"], labels)
     # Every (element, period) in order, each balance recomputed from the previous period's
     # reported level (the initial stock for the first) and what arrived, as arrays.
@@ -475,7 +500,7 @@ def _check_routes(
     Returns (delivered - bought) per (element, supplier, period) of the converted purchases, and
     the processing fees (USD).
     """
-    nothing = pd.Series(dtype=float), 0.0
+    nothing = pd.Series(dtype=float), 0.0, pd.DataFrame()
     if routes is None:
         if len(portfolio.facilities):
             record("routes given", [""], [""], [""], [0.0], [0.0], [np.inf])
@@ -546,20 +571,44 @@ def _check_routes(
         both["bought"],
         np.abs(both["routed"] - both["bought"]),
     )
-    # Facility output within its capacity, per period.
+    # When the tonnes reach each leg and arrive: the offer's own stages when bought, the first
+    # facility its offer's lead time later, each next one (and the buyer) a facility's later.
+    offer_lead = lead_periods(portfolio)
+    offer_lead = offer_lead[~offer_lead.index.duplicated()]
+    lead = (
+        offer_lead.reindex(pd.MultiIndex.from_frame(flat[["supplier", "element"]]))
+        .fillna(0)
+        .to_numpy(int)
+    )
+    transit = np.where(
+        converted & known,
+        pd.to_numeric(flat["facility"].map(facilities["lead_periods"]), errors="coerce")
+        .fillna(0)
+        .to_numpy(float),
+        0.0,
+    ).astype(int)
+    before = pd.Series(transit, index=flat.index).groupby([flat[k] for k in key], sort=False)
+    reached_lead = np.where(converted, lead + (before.cumsum() - transit).to_numpy(), 0)
+    route_lead = lead + before.transform("sum").to_numpy()
+    labels = np.asarray(portfolio.period_labels, dtype=object)
+    bought_at = pd.Categorical(flat["period"], categories=labels).codes
+    reach = bought_at + reached_lead
+    flat["reached"] = np.where(reach < len(labels), labels[np.minimum(reach, len(labels) - 1)], "")
+    flat["arrival"] = arrivals(portfolio, flat, route_lead).fillna("").to_numpy(object)
+    # Facility output within its capacity, per period it works the tonnes.
     at_facility = flat[converted & known]
-    output = at_facility.groupby(["facility", "period"])["volume_t"].sum()
+    output = at_facility.groupby(["facility", "reached"])["volume_t"].sum()
     limit = output.index.get_level_values("facility").map(facilities["capacity_t"]).to_numpy(float)
     record(
         "facility capacity",
         np.full(len(output), ""),
-        output.index.get_level_values("period"),
+        output.index.get_level_values("reached"),
         output.index.get_level_values("facility"),
         output.to_numpy(),
         limit,
         output.to_numpy() - limit,
     )
-    arrived = flat.assign(period=arrivals(portfolio, flat).fillna("").to_numpy(object))
+    arrived = flat.assign(period=flat["arrival"])
     _check_stage_caps(portfolio, arrived, key, record)
     for stage in dict.fromkeys(policy.stage_hhi_caps["stage"]):
         at = arrived[arrived["stage"] == stage]
@@ -574,7 +623,10 @@ def _check_routes(
         .groupby(level=["element", "supplier", "period"])
         .sum()
     )
-    return gain, float((fee * volume)[converted & known].sum())
+    # Each converted route's delivery where it arrives (its own transit after the purchase).
+    through = flat[converted].drop_duplicates(key)[[*key, "arrival"]]
+    moved = through.join(last.rename("volume_t"), on=key).drop(columns="route")
+    return gain, float((fee * volume)[converted & known].sum()), moved
 
 
 def _check_stage_caps(portfolio: Portfolio, flat: pd.DataFrame, key: list[str], record) -> None:

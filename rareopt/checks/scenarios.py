@@ -14,7 +14,7 @@ import pandas as pd
 from rareopt.checks.plan import TOL_REL, stock_targets, tolerance
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.portfolio import Portfolio
-from rareopt.inputs.stages import arrivals
+from rareopt.inputs.stages import arrivals, route_table
 
 __all__ = ["check_recourse"]
 
@@ -29,6 +29,8 @@ def check_recourse(
     spot: pd.DataFrame,
     spot_share: float,
     spot_premium: float,
+    routes: pd.DataFrame | None = None,
+    route_arriving: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Check scenario flows; recompute the recourse cost.
 
@@ -56,6 +58,12 @@ def check_recourse(
         Spot rows: scenario, element, supplier, period, spot_t.
     spot_share, spot_premium : float
         The emergency market's terms.
+    routes : DataFrame, optional
+        The routes of purchases converted by facilities: element, supplier, route (its label),
+        period (bought in). Their purchases then arrive route by route, each when its route
+        does (recomputed here from the offers' and facilities' lead times), not all at once.
+    route_arriving : ndarray, optional
+        t arriving through each route per scenario (scenarios x routes).
 
     Returns
     -------
@@ -124,7 +132,29 @@ def check_recourse(
     # Deliveries and the refund of what is not delivered, per scenario, element and period.
     every_w = np.repeat(np.arange(n_w), len(plan))
     every_cell = np.tile(plan_cell, n_w)
-    delivered = per_cell(every_w, every_cell, np.asarray(arriving, dtype=float).ravel())
+    arriving = np.asarray(arriving, dtype=float)
+    route_in = np.zeros((n_w, cells))
+    if routes is not None and route_arriving is not None and len(routes):
+        # A converted purchase arrives route by route: the offer's lead time and then each
+        # facility's on the route, from the portfolio's own tables.
+        lead = route_table(portfolio)[0].set_index(["supplier", "element", "route"])
+        lead = lead[~lead.index.duplicated()]["lead_periods"]
+        route_lead = lead.reindex(
+            pd.MultiIndex.from_frame(routes[["supplier", "element", "route"]])
+        ).fillna(0)
+        route_cell = code(routes["element"], elements) * n_p + code(
+            arrivals(portfolio, routes, route_lead.to_numpy(int)).fillna(labels[-1]), labels
+        )
+        route_in = per_cell(
+            np.repeat(np.arange(n_w), len(routes)),
+            np.tile(route_cell, n_w),
+            np.asarray(route_arriving, dtype=float).ravel(),
+        )
+        converted = pd.MultiIndex.from_frame(plan[["element", "supplier", "period"]]).isin(
+            pd.MultiIndex.from_frame(routes[["element", "supplier", "period"]])
+        )
+        arriving = arriving * ~converted[None, :]
+    delivered = per_cell(every_w, every_cell, arriving.ravel()) + route_in
     refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
 
     spot_w = code(spot["scenario"], names)

@@ -73,6 +73,7 @@ _FACILITY_COLUMNS = [
     "yield",
     "fee_usd_per_t",
     "elements",
+    "lead_periods",
 ]
 
 
@@ -87,14 +88,20 @@ def facility_table(records: Any) -> pd.DataFrame:
     (1.0, 0.0, '*')
     """
     frame = table_frame(records, _FACILITY_COLUMNS)
-    defaults = {"capacity_t": np.inf, "yield": 1.0, "fee_usd_per_t": 0.0, "elements": ALL}
+    defaults = {
+        "capacity_t": np.inf,
+        "yield": 1.0,
+        "fee_usd_per_t": 0.0,
+        "elements": ALL,
+        "lead_periods": 0,
+    }
     for column in _FACILITY_COLUMNS:
         if column not in frame:
             frame[column] = [defaults.get(column)] * len(frame)
         elif column in defaults:
             frame[column] = [defaults[column] if _blank(v) else v for v in frame[column]]
     frame["elements"] = [tuple(v) if isinstance(v, (list, tuple)) else v for v in frame["elements"]]
-    for column in ("capacity_t", "yield", "fee_usd_per_t"):
+    for column in ("capacity_t", "yield", "fee_usd_per_t", "lead_periods"):
         numeric = pd.to_numeric(frame[column], errors="coerce")
         # Numbers as float; anything else stays as given, for validation to name.
         frame[column] = numeric.where(numeric.notna(), frame[column]).astype(object)
@@ -139,10 +146,13 @@ def lead_periods(portfolio: Portfolio) -> pd.Series:
     )
 
 
-def arrivals(portfolio: Portfolio, frame: pd.DataFrame) -> pd.Series:
+def arrivals(
+    portfolio: Portfolio, frame: pd.DataFrame, lead: np.ndarray | None = None
+) -> pd.Series:
     """The arrival period of purchases (rows of ``frame``: supplier, element, period).
 
-    None where they would arrive after the horizon.
+    ``lead`` (periods per row) replaces the offers' lead times: a route's, through its
+    facilities' transit. None where they would arrive after the horizon.
 
     Examples
     --------
@@ -153,12 +163,13 @@ def arrivals(portfolio: Portfolio, frame: pd.DataFrame) -> pd.Series:
     """
     labels = portfolio.period_labels
     at = pd.Categorical(frame["period"], categories=labels).codes
-    lead = (
-        lead_periods(portfolio)
-        .reindex(pd.MultiIndex.from_frame(frame[["supplier", "element"]]))
-        .fillna(0)
-        .to_numpy(int)
-    )
+    if lead is None:
+        lead = (
+            lead_periods(portfolio)
+            .reindex(pd.MultiIndex.from_frame(frame[["supplier", "element"]]))
+            .fillna(0)
+            .to_numpy(int)
+        )
     arrive = at + lead
     inside = (at >= 0) & (arrive < len(labels))
     out = np.where(
@@ -226,11 +237,14 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
     routes : DataFrame
         One row per route: supplier, element, route (a label: the supplier, then each
         facility, joined by ``>``), converted (True when the route goes through facilities),
-        yield (t delivered per t bought), fee_usd_per_t (processing fees per t bought) and
+        yield (t delivered per t bought), fee_usd_per_t (processing fees per t bought),
+        lead_periods (from purchase to arrival: the offer's, then each facility's) and
         countries (every country the route touches, a frozenset).
     legs : DataFrame
         One row per route and stage the tonnes pass: route (row of ``routes``), stage, facility
-        (the supplier up to the offer's stage), country, factor (t at that stage per t bought).
+        (the supplier up to the offer's stage), country, factor (t at that stage per t bought)
+        and lead_periods (from purchase until the tonnes reach the leg: 0 for the offer's own
+        stages, the offer's lead and the earlier facilities' for a facility).
 
     Examples
     --------
@@ -249,6 +263,8 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     direct = stages[at_demand].reset_index(drop=True)
     passed = direct[list(STAGES)].to_numpy(object)
+    offer_lead = lead_periods(portfolio)
+    offer_lead = offer_lead[~offer_lead.index.duplicated()]
     routes = [
         {
             "supplier": supplier,
@@ -257,6 +273,7 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
             "converted": False,
             "yield": 1.0,
             "fee_usd_per_t": 0.0,
+            "lead_periods": int(offer_lead.get((supplier, element), 0)),
             "countries": frozenset(c for c in row if not _blank(c)),
         }
         for supplier, element, row in zip(direct["supplier"], direct["element"], passed)
@@ -270,6 +287,7 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
             "facility": direct["supplier"].to_numpy(object)[row],
             "country": passed[row, column],
             "factor": 1.0,
+            "lead_periods": 0,
         }
     )
     legs: list[dict] = []
@@ -283,18 +301,29 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
         ]
         choices = [
             [
-                (stage, f["facility"], f["country"], float(f["yield"]), float(f["fee_usd_per_t"]))
+                (
+                    stage,
+                    f["facility"],
+                    f["country"],
+                    float(f["yield"]),
+                    float(f["fee_usd_per_t"]),
+                    int(f["lead_periods"]),
+                )
                 for f in facilities.to_dict("records")
                 if f["stage"] == stage and _accepts(f["elements"], offer["element"])
             ]
             for stage in STAGES[start + 1 : end + 1]
         ]
         for chain in itertools.product(*choices):
+            # Tonnes reach the first facility the offer's lead time after purchase, and each
+            # next one (or the buyer) a facility's lead time after the previous.
             factor, fee, steps = 1.0, 0.0, []
-            for stage, facility, country, recovery, charge in chain:
+            lead = int(offer_lead.get((offer["supplier"], offer["element"]), 0))
+            for stage, facility, country, recovery, charge, transit in chain:
                 factor *= recovery
                 fee += charge * factor
-                steps.append((stage, facility, country, factor))
+                steps.append((stage, facility, country, factor, lead))
+                lead += transit
             row = len(routes)
             routes.append(
                 {
@@ -304,19 +333,42 @@ def route_table(portfolio: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "converted": bool(chain),
                     "yield": factor,
                     "fee_usd_per_t": fee,
+                    "lead_periods": lead,
                     "countries": frozenset([o[2] for o in own] + [c[2] for c in chain]),
                 }
             )
             legs += [
-                {"route": row, "stage": s, "facility": f, "country": c, "factor": 1.0}
+                {
+                    "route": row,
+                    "stage": s,
+                    "facility": f,
+                    "country": c,
+                    "factor": 1.0,
+                    "lead_periods": 0,
+                }
                 for s, f, c, _, _ in own
             ]
             legs += [
-                {"route": row, "stage": s, "facility": f, "country": c, "factor": k}
-                for s, f, c, k in steps
+                {
+                    "route": row,
+                    "stage": s,
+                    "facility": f,
+                    "country": c,
+                    "factor": k,
+                    "lead_periods": t,
+                }
+                for s, f, c, k, t in steps
             ]
-    route_columns = ["supplier", "element", "route", "converted", "yield", "fee_usd_per_t"]
-    leg_columns = ["route", "stage", "facility", "country", "factor"]
+    route_columns = [
+        "supplier",
+        "element",
+        "route",
+        "converted",
+        "yield",
+        "fee_usd_per_t",
+        "lead_periods",
+    ]
+    leg_columns = ["route", "stage", "facility", "country", "factor", "lead_periods"]
     return (
         pd.DataFrame(routes, columns=[*route_columns, "countries"]),
         pd.concat([direct_legs, pd.DataFrame(legs, columns=leg_columns)], ignore_index=True),
@@ -361,6 +413,20 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             add("facilities", where, "stage", f["stage"], f"one of {list(STAGES[1:])}")
         if not isinstance(f["country"], str) or not f["country"]:
             add("facilities", where, "country", f["country"], "a country code, e.g. JP")
+        lead = f["lead_periods"]
+        whole = isinstance(lead, (int, float, np.number)) and not isinstance(lead, bool)
+        if not (whole and np.isfinite(lead) and lead >= 0 and int(lead) == lead):
+            add("facilities", where, "lead_periods", lead, "a whole number of periods >= 0")
+        elif lead >= len(portfolio.period_labels):
+            add(
+                "facilities",
+                where,
+                "lead_periods",
+                int(lead),
+                f"fewer than the {len(portfolio.period_labels)} periods of the horizon (as "
+                "given, nothing through it arrives in time)",
+                "warning",
+            )
         for field, low, high in (
             ("capacity_t", 0.0, np.inf),
             ("yield", 1e-9, 1.0),

@@ -59,12 +59,16 @@ class ModelLayout:
         converted by facilities delivers through its routes, not directly.
     route : DataFrame
         One row per route variable: a purchase converted by facilities on one route
-        (:func:`rareopt.inputs.stages.route_table`): element, supplier, route, period, buy (its
-        row of ``buy``), yield (t delivered per t bought) and fee_usd_per_t (per t bought).
+        (:func:`rareopt.inputs.stages.route_table`): element, supplier, route, period (bought
+        in), arrival (the offer's lead time and each facility's later), buy (its row of
+        ``buy``), yield (t delivered per t bought), fee_usd_per_t (per t bought) and
+        lead_periods.
     stage_supply : DataFrame
-        The tonnes at each stage: element, stage, country, period, pos, coef (t at that stage per
-        unit of the variable) and facility (the supplier up to the offer's stage), for every
-        purchase delivered directly and every route.
+        The tonnes at each stage: element, stage, country, period (the variable's arrival),
+        bought_in, reached (the period the tonnes reach that stage: bought in for the offer's
+        own stages), pos, coef (t at that stage per unit of the variable) and facility (the
+        supplier up to the offer's stage), for every purchase delivered directly and every
+        route.
     stage_caps : DataFrame
         One row per stage-cap constraint: element, stage, by (country, supplier or group),
         holder, period (``"*"`` over the horizon), max_share, cap_element; stage ``any`` caps
@@ -274,7 +278,7 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
     """
     buy = _purchases(portfolio)
     concentrate = _concentrate_purchases(portfolio)
-    route, legs = _routes(portfolio, buy)
+    buy, route, legs = _routes(portfolio, buy)
     supply = _supply(portfolio, buy, concentrate, route)
     stage_supply, stage_caps, facility_periods, facility_use = _stage_tables(
         portfolio, buy, route, legs, len(concentrate)
@@ -356,7 +360,7 @@ def _supply(
     )
     bundled = bundled[bundled["share"] > 0].rename(columns={"share": "coef"})
     routed = route.assign(
-        period=buy["arrival"].to_numpy(object)[route["buy"].to_numpy(np.int64)],
+        period=route["arrival"].to_numpy(object),
         country=buy["country"].to_numpy(object)[route["buy"].to_numpy(np.int64)],
         pos=len(buy) + len(concentrate) + np.arange(len(route)),
         coef=route["yield"],
@@ -368,18 +372,34 @@ def _supply(
     )[columns]
 
 
-def _routes(portfolio: Portfolio, buy: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _routes(
+    portfolio: Portfolio, buy: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Route variables (converted purchases x periods) and every supply variable's stage legs.
 
-    Returns the ``route`` table and, per purchase delivered directly (by its row of ``buy``) or
-    route variable (by ``len(buy)`` + its row, to be shifted past the concentrates), its legs:
-    key (that position), stage, facility, country, factor.
+    Returns the purchases (less those converted by facilities whose every route would arrive
+    after the horizon), the ``route`` table and, per purchase delivered directly (by its row of
+    ``buy``) or route variable (by ``len(buy)`` + its row, to be shifted past the concentrates),
+    its legs: key (that position), stage, facility, country, factor, lead_periods (from
+    purchase to the leg).
     """
     routes, legs = route_table(portfolio)
     routes = routes.assign(route_id=np.arange(len(routes)))
-    offer_of_buy = buy[["element", "supplier", "period"]].assign(buy=np.arange(len(buy)))
     converted = routes[routes["converted"]]
-    route = converted.merge(offer_of_buy, on=["element", "supplier"])
+    route = converted.merge(buy[["element", "supplier", "period"]], on=["element", "supplier"])
+    # A route arrives when its last leg does; one arriving after the horizon has no variable,
+    # and a converted purchase with no route left has none either.
+    route["arrival"] = arrivals(portfolio, route, route["lead_periods"].to_numpy(int)).to_numpy()
+    route = route[route["arrival"].notna()]
+    offers = set(zip(converted["element"], converted["supplier"]))
+    routed = set(zip(route["element"], route["supplier"], route["period"]))
+    keep = [
+        (e, s) not in offers or (e, s, p) in routed
+        for e, s, p in zip(buy["element"], buy["supplier"], buy["period"])
+    ]
+    buy = buy[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+    offer_of_buy = buy[["element", "supplier", "period"]].assign(buy=np.arange(len(buy)))
+    route = route.merge(offer_of_buy, on=["element", "supplier", "period"])
     route = route.sort_values(["buy", "route_id"], kind="stable").reset_index(drop=True)
     direct_routes = routes[~routes["converted"]][["element", "supplier", "route_id"]]
     direct = offer_of_buy.merge(direct_routes, on=["element", "supplier"])
@@ -391,10 +411,12 @@ def _routes(portfolio: Portfolio, buy: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         ignore_index=True,
     )
     stage_legs = keys.merge(legs, left_on="route_id", right_on="route")
-    columns = ["element", "supplier", "route", "period", "buy", "yield", "fee_usd_per_t"]
-    return route[[*columns, "route_id"]], stage_legs[
-        ["key", "stage", "facility", "country", "factor"]
-    ]
+    columns = ["element", "supplier", "route", "period", "arrival", "buy", "yield"]
+    return (
+        buy,
+        route[[*columns, "fee_usd_per_t", "lead_periods", "route_id"]],
+        stage_legs[["key", "stage", "facility", "country", "factor", "lead_periods"]],
+    )
 
 
 def _stage_tables(
@@ -413,13 +435,23 @@ def _stage_tables(
         key,
     )
     pos = np.where(is_route, key + n_concentrate, key)
+    # Tonnes count where they arrive (a route's arrival); a facility works them in the period
+    # they reach it.
+    arrival = buy["arrival"].to_numpy(object)[buy_row]
+    if len(route):
+        on_route = route["arrival"].to_numpy(object)[np.maximum(key - len(buy), 0)]
+        arrival = np.where(is_route, on_route, arrival)
+    labels = np.asarray(portfolio.period_labels, dtype=object)
+    bought = pd.Categorical(buy["period"].to_numpy(object)[buy_row], categories=labels).codes
+    reached = labels[bought + legs["lead_periods"].to_numpy(np.int64)]
     stage_supply = pd.DataFrame(
         {
             "element": buy["element"].to_numpy(object)[buy_row],
             "stage": legs["stage"].to_numpy(object),
             "country": legs["country"].to_numpy(object),
-            "period": buy["arrival"].to_numpy(object)[buy_row],
+            "period": arrival,
             "bought_in": buy["period"].to_numpy(object)[buy_row],
+            "reached": reached,
             "pos": pos,
             "coef": legs["factor"].to_numpy(float),
             "facility": legs["facility"].to_numpy(object),
@@ -448,7 +480,10 @@ def _stage_tables(
     )
     facilities = portfolio.facilities.set_index("facility")
     used = stage_supply[stage_supply["facility"].isin(facilities.index)]
-    used = used.assign(capacity_t=used["facility"].map(facilities["capacity_t"]).astype(float))
+    used = used.assign(
+        capacity_t=used["facility"].map(facilities["capacity_t"]).astype(float),
+        period=used["reached"],
+    )
     used = used[np.isfinite(used["capacity_t"].to_numpy())]
     facility_periods = (
         used[["facility", "period", "capacity_t"]]

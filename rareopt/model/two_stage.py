@@ -185,7 +185,8 @@ def route_fractions(
     leg_route = legs["pos"].to_numpy(np.int64) - n_fixed
     facility = legs["facility"].isin(layout.portfolio.facilities["facility"]).to_numpy()
     position = pd.Series(range(len(labels)), index=labels)
-    period = position[route["period"]].to_numpy()
+    # A facility's leg is hit in the period the tonnes reach it (not yet through it).
+    reached = position[legs["reached"]].to_numpy()
     elements = route["element"].to_numpy(object)
     by_name = {s.name: s for s in scenario_set.scenarios}
     chosen = scenario_set.scenarios if only is None else [by_name[n] for n in only]
@@ -199,9 +200,9 @@ def route_fractions(
                     at_stage &= legs["country"].to_numpy(object) == d.country
             else:
                 continue
+            at_stage &= np.isin(reached, d.periods(labels))
             hit = np.zeros(len(route), dtype=bool)
             hit[leg_route[at_stage]] = True
-            hit &= np.isin(period, d.periods(labels))
             if d.elements != ALL:
                 hit &= np.isin(elements, list(d.elements))
             out[w, hit] *= d.delivered_fraction
@@ -548,11 +549,14 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # converted by facilities delivers through its routes: f x (its routes' yields) each.
     # Deliveries count where they arrive (a purchase's lead time later).
     buy_ep = ep_index(layout, buy[["element", "arrival"]].rename(columns={"arrival": "period"}))
+    route_ep = ep_index(
+        layout, layout.route[["element", "arrival"]].rename(columns={"arrival": "period"})
+    )
     hit = np.zeros((n_w, n_ep), dtype=bool)
     hit[cut_w, buy_ep[cut_b]] = True
-    hit[cut_gw, buy_ep[route_buy[cut_gr]]] = True
+    hit[cut_gw, route_ep[cut_gr]] = True
     dw, db = np.nonzero(hit[:, buy_ep] & ~converted[None, :])
-    route_w, route_r = np.nonzero(hit[:, buy_ep[route_buy]])
+    route_w, route_r = np.nonzero(hit[:, route_ep])
     route_yield = layout.route["yield"].to_numpy(float)
     calm_w, calm_i = np.nonzero(~hit)
     carried = np.flatnonzero(np.tile(periods != portfolio.period_labels[0], n_w))
@@ -568,7 +572,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         rhs,
         (dw * n_ep + buy_ep[db], base["buy"] + db, f[dw, db]),
         (
-            route_w * n_ep + buy_ep[route_buy[route_r]],
+            route_w * n_ep + route_ep[route_r],
             base["route"] + route_r,
             g[route_w, route_r] * route_yield[route_r],
         ),

@@ -55,6 +55,27 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     flows_delivered = np.bincount(
         every_w * n_ep + np.tile(ep_of_buy, n_w), weights=delivered.ravel(), minlength=n_w * n_ep
     )
+    if "route_arriving" in values:
+        # A converted purchase arrives route by route, each after its facilities' transit.
+        route = layout.route
+        route_ep = ep_index(
+            layout, route[["element", "arrival"]].rename(columns={"arrival": "period"})
+        )
+        converted = np.zeros(len(buy), dtype=bool)
+        converted[route["buy"].to_numpy(np.int64)] = True
+        flows_delivered -= np.bincount(
+            every_w * n_ep + np.tile(ep_of_buy, n_w),
+            weights=(delivered * converted[None, :]).ravel(),
+            minlength=n_w * n_ep,
+        )
+        flows_delivered += np.bincount(
+            np.repeat(np.arange(n_w), len(route)) * n_ep + np.tile(route_ep, n_w),
+            weights=values["route_arriving"].ravel(),
+            minlength=n_w * n_ep,
+        )
+        planned_by_route = values["route_planned"]
+        contracted -= np.bincount(ep_of_buy, weights=planned * converted, minlength=n_ep)
+        contracted += np.bincount(route_ep, weights=planned_by_route, minlength=n_ep)
     spot = slayout.spot
     spot_b = spot["buy"].to_numpy(int)
     spot_w = spot["scenario"].to_numpy(int)
@@ -416,6 +437,10 @@ def extract_outcome(
         tables["spot"],
         slayout.spot_share,
         slayout.spot_premium,
+        routes=layout.route[["element", "supplier", "route", "period"]]
+        if len(layout.route)
+        else None,
+        route_arriving=values.get("route_arriving"),
     )
     days = ep[["element", "period"]].assign(
         daily_demand_t=ep["demand_t"] / ep["days"],
@@ -442,25 +467,29 @@ def _through_routes(layout, slayout, lp, x: np.ndarray, bought: np.ndarray) -> d
 
     A purchase delivered as bought arrives and is paid at its delivered fraction; one converted
     by facilities arrives through each route at the route's fraction and yield, and is paid for
-    the tonnes its routes deliver.
+    the tonnes its routes deliver. With routes, also per scenario and route the t arriving
+    (``route_arriving``) and per route the t planned (``route_planned``).
     """
     f = slayout.fractions
     arriving, paid = np.zeros_like(f), f.copy()
     direct = np.ones(len(layout.buy), dtype=bool)
     route = layout.route
+    out = {}
     if len(route):
         at = route["buy"].to_numpy(np.int64)
         direct[at] = False
         z = lp.values("route", x)
         g = slayout.route_fractions
+        planned = z * route["yield"].to_numpy(float)
         reach, sent = np.zeros_like(f), np.zeros_like(f)
-        np.add.at(reach.T, at, (g * z * route["yield"].to_numpy(float)).T)
+        np.add.at(reach.T, at, (g * planned).T)
         np.add.at(sent.T, at, (g * z).T)
         arriving[:, ~direct] = reach[:, ~direct]
         safe = np.where(bought > 0, bought, 1.0)
         paid[:, ~direct] = np.where(bought[~direct] > 0, sent[:, ~direct] / safe[~direct], 1.0)
+        out = {"route_arriving": g * planned, "route_planned": planned}
     arriving[:, direct] = f[:, direct] * bought[direct]
-    return {"arriving": arriving, "paid": paid}
+    return {"arriving": arriving, "paid": paid, **out}
 
 
 def _damage(stock: pd.DataFrame, target: pd.Series, windows: pd.DataFrame | None) -> pd.DataFrame:

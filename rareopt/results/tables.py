@@ -520,17 +520,23 @@ def extract(
     # What each purchase delivers at the demand's stage: as bought, or through its routes.
     delivered = volume.copy()
     route = layout.route
+    labels = np.asarray(layout.portfolio.period_labels, dtype=object)
+    arrival = pd.Categorical(buy["arrival"], categories=labels).codes.astype(np.int64)
     if len(route):
         through = lp.values("route", output.x) * route["yield"].to_numpy(float)
         at = route["buy"].to_numpy(np.int64)
         delivered[np.unique(at)] = 0.0
         np.add.at(delivered, at, through)
+        # A converted purchase has arrived when its last route with tonnes has.
+        used = through > 1e-9
+        route_arrival = pd.Categorical(route["arrival"], categories=labels).codes
+        np.maximum.at(arrival, at[used], route_arrival[used])
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
         volume_t=volume,
         cost_usd=volume * buy["unit_cost_usd_per_t"],
         bundled_t=0.0,
         delivered_t=delivered,
-        arrival=buy["arrival"].to_numpy(object),
+        arrival=labels[arrival],
     )
     bundles = _bundles(layout, lp, output.x)
     if bundles is not None:
@@ -561,11 +567,18 @@ def extract(
     )
     routes = routes_table(layout, lp, output.x)
     tables.put("routes", routes)
-    # Shares count purchases as the caps do: the tonnes delivered, in the period they arrive.
+    # Shares count purchases as the caps do: the tonnes delivered, in the period they arrive (a
+    # converted purchase's route by route: their facilities' transit may differ).
     arrived = plan.assign(
         period=plan["arrival"].fillna(plan["period"]),
         volume_t=plan["delivered_t"].fillna(plan["volume_t"]),
     )
+    if len(route):
+        by_route = buy.iloc[route["buy"].to_numpy(np.int64)][["element", "supplier", "country"]]
+        by_route = by_route.assign(period=route["arrival"].to_numpy(object), volume_t=through)
+        converted = np.zeros(len(buy), dtype=bool)
+        converted[route["buy"].to_numpy(np.int64)] = True
+        arrived = pd.concat([arrived[~converted], by_route], ignore_index=True)
     tables.defer("shares", lambda: shares_table(arrived, routes))
     tables.defer("hhi", lambda: hhi_table(tables["shares"]))
     if duals and output.row_dual is not None:
