@@ -527,3 +527,17 @@ def test_a_facility_disruption_hits_the_tonnes_when_they_reach_it(start, arrivin
     outcome = rareopt.stress_test(r, cut)
     assert outcome.stock.xs(("cut", "Dy", "P2"))["delivered_t"] == pytest.approx(arriving_p2)
     assert outcome.cost["recourse_usd"].min() >= -1e-6
+
+
+def test_criticality_indicators_at_a_stage_are_of_the_countries_doing_it():
+    from rareopt.analysis.criticality import plan_indicators
+
+    r = rareopt.solve(chain(country_caps=[CN_SEPARATION]))
+    sold = plan_indicators(r, home_country="JP")
+    separated = plan_indicators(r, stage="separation", home_country="JP")
+    # Myanmar sells all the feed; China and Japan separate half each.
+    assert sold.loc["Dy", "top1_country"] == "MM" and sold.loc["Dy", "hhi"] == pytest.approx(1e4)
+    assert separated.loc["Dy", "hhi"] == pytest.approx(5000)
+    assert separated.loc["Dy", "net_import_reliance"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="allowed are seller, mining"):
+        plan_indicators(r, stage="any")

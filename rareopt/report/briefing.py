@@ -25,6 +25,7 @@ from rareopt.report.text import (
     element_overview,
     in_words,
     purchase_plan_table,
+    stage_concentration,
     stage_leaders,
     summary_text,
     with_headers_in_words,
@@ -218,6 +219,12 @@ def _sections(result: Result) -> dict[str, list[_Block]]:
             "A plan that keeps China's share of purchases at its cap can still separate most of "
             "an element there.",
             stage_leaders(result).rename_axis(index="Element").rename(columns=str.capitalize),
+            "The HHI (0-10,000) of the countries selling each element and doing each stage, "
+            "over the horizon.",
+            stage_concentration(result)
+            .round(0)
+            .rename_axis(index="Element")
+            .rename(columns=str.capitalize),
         ],
         "Criticality": [
             "Indicators of the plan's purchases over the horizon; the columns named on offer give "

@@ -22,6 +22,8 @@ __all__ = [
     "element_overview",
     "country_share_matrix",
     "criticality_table",
+    "stage_concentration",
+    "stage_leaders",
     "purchase_plan_table",
     "in_words",
     "with_headers_in_words",
@@ -137,6 +139,20 @@ def stage_leaders(result: Result) -> pd.DataFrame:
     table = pd.Series(cells).unstack()
     stages = [s for s in (*STAGES, ANY_STAGE) if s in table.columns]
     return table.reindex(index=result.portfolio.elements, columns=stages).dropna(how="all")
+
+
+def stage_concentration(result: Result) -> pd.DataFrame:
+    """Per element, the HHI (0-10,000) of the countries as sellers and at each stage, horizon.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> stage_concentration(rareopt.solve(rareopt.load_example("tiny"))).columns.tolist()
+    ['seller', 'mining', 'separation']
+    """
+    hhi = result.hhi["hhi"].xs(ALL, level="period").unstack("stage")
+    stages = [s for s in (SELLER, *STAGES) if s in hhi.columns]
+    return hhi.reindex(index=result.portfolio.elements, columns=stages).dropna(how="all")
 
 
 def element_overview(result: Result) -> pd.DataFrame:
@@ -353,6 +369,9 @@ def summary_text(result: Result, detail: bool = True) -> str:
                 "largest country's share at each stage, over the horizon (any: of the tonnes "
                 "delivered, those that touch the country at some stage):",
                 stage_leaders(result).to_string(),
+                "",
+                "HHI of the countries as sellers and at each stage, over the horizon (0-10,000):",
+                stage_concentration(result).to_string(float_format=lambda v: f"{v:,.0f}"),
             ]
             home = portfolio.criticality.home_country
             lines += [
