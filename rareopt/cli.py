@@ -217,6 +217,13 @@ def frontier(
     ] = "0.7,0.6,0.5,0.4",
     country: Annotated[str | None, typer.Option(help="Country for country_cap / price.")] = "CN",
     element: Annotated[str | None, typer.Option(help="Only this element (default: all).")] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            help="With country_cap: the country's cap at this stage (mining, separation, "
+            "metal, magnet, any) instead of its share of purchases."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the frontier table (CSV) here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Save the cost curve (PNG/SVG); needs the plot extra.")
@@ -228,7 +235,7 @@ def frontier(
     problem = _load(portfolio)
     try:
         points = [float(v) for v in values.split(",") if v.strip()]
-        table = run_frontier(problem, vary, points, country=country, element=element)
+        table = run_frontier(problem, vary, points, country=country, element=element, stage=stage)
     except (ValueError, TypeError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     except PlanCheckError as exc:
@@ -236,7 +243,9 @@ def frontier(
     # Money paid apart from priced outcomes, beside what the plan gives up (unmet, below target).
     money = [c for c in ("objective_usd", "spend_usd", "penalty_usd", "recourse_usd") if c in table]
     service = [c for c in ("unmet_t", "shortfall_t") if c in table]
-    shares = [c for c in table if c.startswith("share:")]
+    # The swept share: the country's of purchases, or of the tonnes at the stage.
+    prefix = "share:" if stage is None else f"{stage} share:"
+    shares = [c for c in table if c.startswith(prefix)]
     formats = {c: "{:,.0f}".format for c in money}
     formats.update({c: "{:,.1f}".format for c in service})
     formats.update({c: "{:.1%}".format for c in shares})

@@ -93,6 +93,14 @@ def test_frontier_command_prints_points_and_writes_csv(tmp_path):
     assert bad.exit_code == EXIT_BAD_INPUT and "allowed" in bad.output
 
 
+def test_frontier_command_sweeps_a_stage_cap():
+    result = run("frontier", example_path("tiny"), "--values", "0.7,0.5", "--stage", "separation")
+    assert result.exit_code == 0, result.output
+    assert "separation share:Nd" in result.output and "50.0%" in result.output
+    bad = run("frontier", example_path("tiny"), "--stage", "refining")
+    assert bad.exit_code == EXIT_BAD_INPUT and "one of ['mining'" in bad.output
+
+
 def test_plots_are_written(tmp_path):
     result = run("solve", example_path("tiny"), "--plots", str(tmp_path / "plots"))
     assert result.exit_code == 0, result.output

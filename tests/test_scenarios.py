@@ -182,3 +182,12 @@ def test_the_documented_scenario_file_loads_and_fits_the_japan_example():
     scenarios = ScenarioSet.from_dict(yaml.safe_load(block))
     assert scenarios.check(rareopt.load_example("japan")) == []
     assert scenarios.scenarios[1].disruptions[1].elements == ("Dy", "Tb")
+
+
+def test_stock_held_exactly_at_a_level_is_not_below_it():
+    # tiny's calm plan holds Dy at exactly 15 days (to round-off) and Nd at 20 at its lowest.
+    calm = rareopt.ScenarioSet([{"name": "calm", "probability": 1.0}])
+    outcome = rareopt.solve(rareopt.load_example("tiny"), scenarios=calm).scenarios
+    assert outcome.probability_below(15.0).tolist() == [0.0, 0.0]
+    assert outcome.probability_below(15.01).tolist() == [0.0, 1.0]
+    assert outcome.probability_below(20.01).tolist() == [1.0, 1.0]

@@ -541,3 +541,18 @@ def test_criticality_indicators_at_a_stage_are_of_the_countries_doing_it():
     assert separated.loc["Dy", "net_import_reliance"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="allowed are seller, mining"):
         plan_indicators(r, stage="any")
+
+
+def test_a_facility_outage_is_an_event_in_the_stress_tests_damage_table():
+    r = rareopt.solve(lead_chain())
+    cut = rareopt.ScenarioSet(
+        [
+            {
+                "name": "cut",
+                "probability": 1.0,
+                "disruptions": [{"facility": "JP-Sep", "start": 1, "duration": 1}],
+            }
+        ]
+    )
+    damage = rareopt.stress_test(r, cut).elements.loc[("cut", "Dy")]
+    assert damage[["days_of_cover_after_event", "days_of_cover_at_horizon_end"]].notna().all()

@@ -213,3 +213,17 @@ def test_namibia_in_a_csv_table_is_a_country_not_a_missing_value(tmp_path):
     p = rareopt.Portfolio.from_yaml(str(tmp_path / "p.yaml"))
     assert p.suppliers["country"].tolist() == ["CN", "NA"]
     assert p.suppliers["risk_score"].tolist() == [0.5, 0.0]
+
+
+def test_the_unknown_key_message_in_the_docs_is_the_loaders_own():
+    import pathlib
+
+    import yaml
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "data-format.md").read_text()
+    quoted = next(line for line in text.splitlines() if line.startswith("portfolio file: unknown"))
+    spec = yaml.safe_load(rareopt.load_example("tiny").to_yaml())
+    spec["polciy"] = {}
+    with pytest.raises(ValueError) as caught:
+        rareopt.Portfolio.from_dict(spec)
+    assert quoted in str(caught.value)

@@ -46,6 +46,7 @@ __all__ = [
     "ScenarioLayout",
     "delivered_fractions",
     "route_fractions",
+    "least_fractions",
     "fix_first_stage",
 ]
 
@@ -209,6 +210,19 @@ def route_fractions(
     return out
 
 
+def least_fractions(
+    layout: ModelLayout, fractions: np.ndarray, route_fractions: np.ndarray
+) -> np.ndarray:
+    """Per scenario and purchase, the least delivered fraction: its own or one of its routes'.
+
+    Below 1 where a disruption cuts the purchase, directly or on a route (a stage or facility
+    disruption); shape (scenarios, purchases).
+    """
+    least = fractions.copy()
+    np.minimum.at(least.T, layout.route["buy"].to_numpy(np.int64), route_fractions.T)
+    return least
+
+
 def _first_disruption(
     layout: ModelLayout, fractions: np.ndarray, route_fractions: np.ndarray
 ) -> np.ndarray:
@@ -219,8 +233,7 @@ def _first_disruption(
     """
     buy = layout.buy
     labels = layout.portfolio.period_labels
-    started = fractions.copy()
-    np.minimum.at(started.T, layout.route["buy"].to_numpy(np.int64), route_fractions.T)
+    started = least_fractions(layout, fractions, route_fractions)
     element = pd.Categorical(buy["element"], categories=layout.portfolio.elements).codes
     period = pd.Categorical(buy["period"], categories=labels).codes
     first = np.full((len(started), len(layout.portfolio.elements)), len(labels))

@@ -16,6 +16,7 @@ import pandas as pd
 from rareopt.checks.scenarios import check_recourse
 from rareopt.model.formulation import ep_index
 from rareopt.model.risk import conditional_value_at_risk, value_at_risk
+from rareopt.model.two_stage import least_fractions
 
 __all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
 
@@ -314,7 +315,8 @@ class ScenarioOutcome:
         [0.0, 0.0]
         """
         p = self.cost["probability"]
-        low = self.elements["min_days_of_cover"] < days
+        # Stock held exactly at ``days`` (to round-off) is not below it.
+        low = self.elements["min_days_of_cover"] < days * (1 - 1e-9) - 1e-9
         weighted = low.astype(float) * p.reindex(low.index.get_level_values("scenario")).to_numpy()
         return (
             weighted.groupby(level="element", sort=False)
@@ -535,12 +537,14 @@ def _damage(stock: pd.DataFrame, target: pd.Series, windows: pd.DataFrame | None
 def _event_windows(layout, slayout) -> pd.DataFrame:
     """Per (scenario, element) hit by a disruption: its first and last disrupted period (0-based).
 
-    A period counts as disrupted when some offer of the element delivers less than contracted.
+    A period counts as disrupted when some purchase of the element bought in it delivers less
+    than contracted, directly or through one of its routes (a stage or facility disruption).
     """
     buy = layout.buy
     labels = layout.portfolio.period_labels
     period = pd.Categorical(buy["period"], categories=labels).codes
-    w, b = np.nonzero(slayout.fractions < 1.0)
+    least = least_fractions(layout, slayout.fractions, slayout.route_fractions)
+    w, b = np.nonzero(least < 1.0)
     hit = pd.DataFrame(
         {
             "scenario": np.asarray(slayout.names, dtype=object)[w],
