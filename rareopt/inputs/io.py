@@ -60,6 +60,99 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+MAX_YAML_DEPTH = 64
+"""Deepest nesting of lists and mappings a YAML file may have (a portfolio needs about 5)."""
+MAX_YAML_NODES = 1_000_000
+"""Most values a YAML file may hold with its aliases expanded (a large portfolio has ~100,000)."""
+
+
+class _StrictLoader(_Loader):
+    """:class:`_Loader` that refuses duplicate keys, deep nesting and alias bombs.
+
+    A key given twice would otherwise keep its last value silently (a second ``policy:`` block
+    replacing the first); nesting and aliases are bounded so that a malformed or hostile file
+    is refused at once instead of exhausting the stack or memory.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(
+                    f"nesting deeper than {MAX_YAML_DEPTH} levels"
+                    f" (line {self.peek_event().start_mark.line + 1})"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node: Any) -> Any:
+        size = _expanded_size(node)
+        if size > MAX_YAML_NODES:
+            raise yaml.YAMLError(
+                f"{size:,} values once its aliases are expanded; at most {MAX_YAML_NODES:,}"
+            )
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.YAMLError(
+                    f"key {key!r} given twice in one mapping (lines {seen[key] + 1} and "
+                    f"{key_node.start_mark.line + 1}); each key once"
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(root: Any) -> int:
+    """How many nodes ``root`` holds with every alias expanded (shared nodes counted each time)."""
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_YAML_NODES:
+                return sizes[id(node)]
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def load_yaml(handle: Any) -> Any:
+    """Parse YAML strictly: safe types only, each key once, bounded nesting and aliases.
+
+    Raises ``yaml.YAMLError`` naming the problem (and its line where there is one).
+
+    Examples
+    --------
+    >>> load_yaml("demand: {Nd: 9000}")
+    {'demand': {'Nd': 9000}}
+    >>> load_yaml("demand: {Nd: 9000, Nd: 90}")
+    Traceback (most recent call last):
+    ...
+    yaml.error.YAMLError: key 'Nd' given twice in one mapping (lines 1 and 1); each key once
+    """
+    return yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
 
 def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, Any]:
     """:class:`~rareopt.Portfolio` arguments from the mapping a YAML file holds.
@@ -107,7 +200,9 @@ def read_arguments(path: str) -> dict[str, Any]:
     'tiny'
     """
     with open(path, encoding="utf-8") as handle:
-        spec = yaml.load(handle, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        spec = load_yaml(handle)
+    if spec is not None and not isinstance(spec, dict):
+        raise ValueError(f"a portfolio file must hold a mapping of {list(TOP_LEVEL_KEYS)}")
     spec = dict(spec or {})
     spec.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     return portfolio_arguments(spec, base_dir=os.path.dirname(os.path.abspath(path)))

@@ -24,6 +24,7 @@ import yaml
 
 from rareopt.exceptions import ScenarioError, ValidationIssue
 from rareopt.inputs.derived import horizon_years
+from rareopt.inputs.io import load_yaml
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.stages import STAGES
 from rareopt.inputs.tables import ALL
@@ -404,11 +405,25 @@ class ScenarioSet:
                     )
                 ]
             )
+        if "scenarios" not in spec or not isinstance(spec["scenarios"], (list, tuple)):
+            raise ScenarioError(
+                [
+                    ValidationIssue(
+                        "scenarios",
+                        "file",
+                        "scenarios",
+                        spec.get("scenarios"),
+                        "a list of scenarios: [{name, probability, disruptions}, ...]",
+                    )
+                ]
+            )
         return cls(**spec)
 
     @classmethod
     def from_yaml(cls, path: str) -> ScenarioSet:
-        """Read a scenario set from a YAML file (``yaml.safe_load``).
+        """Read a scenario set from a YAML file (strict YAML: each key once, bounded size).
+
+        Errors name the file.
 
         Examples
         --------
@@ -419,7 +434,18 @@ class ScenarioSet:
         ['calm']
         """
         with open(path, encoding="utf-8") as handle:
-            return cls.from_dict(yaml.safe_load(handle))
+            try:
+                spec = load_yaml(handle)
+            except yaml.YAMLError as exc:
+                issue = ValidationIssue(
+                    str(path), "file", "YAML", str(exc), "YAML with each key once"
+                )
+                raise ScenarioError([issue]) from None
+        try:
+            return cls.from_dict(spec)
+        except ScenarioError as exc:
+            located = [replace(i, table=f"{path}: {i.table}") for i in exc.issues]
+            raise ScenarioError(located) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping :meth:`from_dict` reads.
