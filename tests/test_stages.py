@@ -454,7 +454,7 @@ def test_a_stage_hhi_cap_and_a_group_floor_at_a_stage_are_checked_inputs():
     assert "policy stage HHI caps" in str(caught.value) and "any" in str(caught.value)
     with pytest.raises(rareopt.PortfolioError) as caught:
         chain(group_floors=[{"countries": ["JP"], "min_share": 0.1, "stage": "separation"}])
-    assert "stages take caps only" in str(caught.value)
+    assert "group_floors, row 0, field stage" in str(caught.value)
 
 
 def test_a_facility_disruption_names_a_facility_of_the_portfolio():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rareopt.exceptions import ValidationIssue
+from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
@@ -29,6 +29,7 @@ from rareopt.inputs.stages import (
     facility_table,
     in_transit_table,
 )
+from rareopt.inputs.strict import ROW_FIELDS, raw_issues
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
@@ -49,6 +50,50 @@ __all__ = ["Portfolio", "Policy", "SUPPLIER_KINDS", "CAP_BASES", "ALL"]
 
 _FREQ_ALIASES = {"month": "M", "quarter": "Q", "year": "Y"}
 
+RAW_TABLES = (
+    "demand",
+    "suppliers",
+    "offers",
+    "capacity",
+    "stockpile",
+    "concentrates",
+    "projects",
+    "facilities",
+    "in_transit",
+)
+"""The portfolio's tables checked as given (:mod:`rareopt.inputs.strict`)."""
+
+MAX_PERIODS = 10_000
+"""Most periods a horizon may have (about 830 years of months)."""
+
+
+def _whole_count(value: Any) -> float | None:
+    """``value`` as a number when it is one or text that reads as one, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _period_count(value: Any, where: str) -> int:
+    """A count of periods: a whole number from 1 to :data:`MAX_PERIODS` (text that reads as one)."""
+    number = _whole_count(value)
+    if number is None or not np.isfinite(number) or number != int(number):
+        raise ValueError(
+            f"{where}: got {value!r}; allowed: a whole number of periods from 1 to {MAX_PERIODS:,}"
+        )
+    if not 1 <= number <= MAX_PERIODS:
+        raise ValueError(
+            f"{where}: got {value!r}; allowed: a whole number of periods from 1 to {MAX_PERIODS:,}"
+        )
+    return int(number)
+
 
 def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int) -> list[float]:
     """Linear stock-target path in days: ``start_days`` now, ``end_days`` from period ``n_periods`` on.
@@ -58,7 +103,7 @@ def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int)
     >>> ramp(60, 180, 4, 6)
     [90.0, 120.0, 150.0, 180.0, 180.0, 180.0]
     """
-    steps = max(int(n_periods), 1)
+    steps = _period_count(n_periods, "target_days ramp, field periods")
     return [
         float(start_days + (end_days - start_days) * min(k, steps) / steps)
         for k in range(1, total_periods + 1)
@@ -83,22 +128,29 @@ def make_periods(spec: Any) -> pd.DataFrame:
     """
     if isinstance(spec, pd.DataFrame):
         frame = spec.copy()
-    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
-        frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, int(spec) + 1)]})
+    elif _whole_count(spec) is not None:
+        count = _period_count(spec, "periods")
+        frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, count + 1)]})
     elif isinstance(spec, Mapping):
         unknown = sorted(set(spec) - {"count", "days", "start", "freq"})
         if unknown:
             raise ValueError(
                 f"periods: unknown key(s) {unknown}; allowed: count, days, start, freq"
             )
-        count = int(spec.get("count", 0))
+        count = _period_count(spec.get("count"), "periods, field count")
         if "start" in spec:
             freq = str(spec.get("freq", "month"))
             if freq not in _FREQ_ALIASES:
                 raise ValueError(
                     f"periods, field freq: got {freq!r}; allowed: one of {sorted(_FREQ_ALIASES)}"
                 )
-            index = pd.period_range(str(spec["start"]), periods=count, freq=_FREQ_ALIASES[freq])
+            try:
+                index = pd.period_range(str(spec["start"]), periods=count, freq=_FREQ_ALIASES[freq])
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"periods, field start: got {spec['start']!r}; allowed: a date such as "
+                    f"2026-01 or 2026Q1 ({exc})"
+                ) from None
             days = ((index + 1).start_time - index.start_time).days
             frame = pd.DataFrame({"period": index.astype(str), "days": days.astype(float)})
         else:
@@ -108,12 +160,25 @@ def make_periods(spec: Any) -> pd.DataFrame:
                     "days": float(spec.get("days", 365.0 / 12)),
                 }
             )
-    else:
+    elif isinstance(spec, (list, tuple)):
         items = list(spec)
+        if len(items) > MAX_PERIODS:
+            raise ValueError(f"periods: got {len(items)} periods; allowed: at most {MAX_PERIODS:,}")
         if items and isinstance(items[0], Mapping):
             frame = pd.DataFrame.from_records(items)
         else:
+            bad = [v for v in items if isinstance(v, (Mapping, list, tuple, float, bool))]
+            if bad:
+                raise ValueError(
+                    f"periods: got the label {bad[0]!r}; allowed: labels as text or whole "
+                    "numbers, or records {period, days}"
+                )
             frame = pd.DataFrame({"period": items})
+    else:
+        raise ValueError(
+            f"periods: got {spec!r}; allowed: a number of periods, a mapping {{count, days}} or "
+            "{start, count, freq}, or a list of labels"
+        )
     if "days" not in frame:
         frame["days"] = 365.0 / 12
     frame = frame.reset_index(drop=True)
@@ -381,6 +446,15 @@ class Policy:
     discount_rate: float = 0.0
 
     def __post_init__(self) -> None:
+        # Records as given (a policy's own tables are DataFrames): an explicit NaN or an unknown
+        # field is an error, never a default or ignored.
+        given = []
+        for name in ROW_FIELDS:
+            value = getattr(self, name, None)
+            if isinstance(value, (list, tuple)):
+                given += [replace(i, table=f"policy {name}") for i in raw_issues(name, value)]
+        if given:
+            raise PortfolioError(given)
         # Cap records with a stage are stage caps; they replace the stage caps of their kind.
         stage_caps = _stage_cap_table(self.stage_caps)
         tables = {
@@ -643,6 +717,13 @@ class Portfolio:
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        # The tables as given, before any default fills a field in: an explicit NaN or an
+        # unknown field is an error, never a default or ignored.
+        given = []
+        for name in RAW_TABLES:
+            given += raw_issues(name, getattr(self, name))
+        if any(i.field in ("", "table") for i in given):  # not rows of fields: nothing to read
+            raise PortfolioError(given)
         periods = make_periods(self.periods)
         labels = periods["period"].tolist()
         demand, bad_demand = _demand_table(self.demand, labels)
@@ -693,7 +774,7 @@ class Portfolio:
             "stockpile": bad_target,
             "concentrates": bundles["bad_capacity"],
         }
-        validated = validate(self, shape_issues)
+        validated = validate(self, shape_issues, given)
         for name, table in validated.tables.items():
             set_(name, table)
         set_("warnings", tuple(validated.warnings))

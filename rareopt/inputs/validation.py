@@ -132,7 +132,11 @@ class Validated:
     tables: dict[str, pd.DataFrame]
 
 
-def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> Validated:
+def validate(
+    portfolio: Portfolio,
+    shape_issues: dict[str, pd.DataFrame],
+    given: Sequence[ValidationIssue] = (),
+) -> Validated:
     """Check every table of ``portfolio``; raise on errors, return (and warn) the warnings.
 
     Parameters
@@ -141,6 +145,8 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> Val
         The portfolio being constructed, with its tables normalised.
     shape_issues : dict of DataFrame
         Rows whose per-period list had the wrong length, per table, found while normalising.
+    given : sequence of ValidationIssue
+        Problems of the tables as given (:mod:`rareopt.inputs.strict`), reported with the rest.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def validate(portfolio: Portfolio, shape_issues: dict[str, pd.DataFrame]) -> Val
     portfolio = copy.copy(portfolio)
     for name in TYPED_TABLES:
         object.__setattr__(portfolio, name, getattr(portfolio, name).copy())
-    issues: list[ValidationIssue] = []
+    issues: list[ValidationIssue] = list(given)
     periods = portfolio.periods
     n_periods = len(periods)
 
