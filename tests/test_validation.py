@@ -197,7 +197,7 @@ def test_one_source_given_as_a_string_stays_one_source():
 
 
 def test_unknown_period_keys_are_refused():
-    with pytest.raises(ValueError, match=r"periods: unknown key\(s\) \['day'\]"):
+    with pytest.raises(PortfolioError, match=r"periods, spec, field day: .*did you mean days\?"):
         rareopt.Portfolio(**base(periods={"count": 2, "day": 30}))
 
 

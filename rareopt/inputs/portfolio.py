@@ -11,6 +11,7 @@ Units: tonnes of rare-earth oxide equivalent (t REO), US dollars (USD), USD per 
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -81,18 +82,12 @@ def _whole_count(value: Any) -> float | None:
     return None
 
 
-def _period_count(value: Any, where: str) -> int:
-    """A count of periods: a whole number from 1 to :data:`MAX_PERIODS` (text that reads as one)."""
+def _period_count(value: Any) -> int | None:
+    """A count of periods from 1 to :data:`MAX_PERIODS` (text that reads as one too), else None."""
     number = _whole_count(value)
     if number is None or not np.isfinite(number) or number != int(number):
-        raise ValueError(
-            f"{where}: got {value!r}; allowed: a whole number of periods from 1 to {MAX_PERIODS:,}"
-        )
-    if not 1 <= number <= MAX_PERIODS:
-        raise ValueError(
-            f"{where}: got {value!r}; allowed: a whole number of periods from 1 to {MAX_PERIODS:,}"
-        )
-    return int(number)
+        return None
+    return int(number) if 1 <= number <= MAX_PERIODS else None
 
 
 def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int) -> list[float]:
@@ -103,7 +98,19 @@ def ramp(start_days: float, end_days: float, n_periods: int, total_periods: int)
     >>> ramp(60, 180, 4, 6)
     [90.0, 120.0, 150.0, 180.0, 180.0, 180.0]
     """
-    steps = _period_count(n_periods, "target_days ramp, field periods")
+    steps = _period_count(n_periods)
+    if steps is None:
+        raise PortfolioError(
+            [
+                ValidationIssue(
+                    "stockpile",
+                    "target_days ramp",
+                    "periods",
+                    n_periods,
+                    f"a whole number of periods from 1 to {MAX_PERIODS:,}",
+                )
+            ]
+        )
     return [
         float(start_days + (end_days - start_days) * min(k, steps) / steps)
         for k in range(1, total_periods + 1)
@@ -119,66 +126,84 @@ def make_periods(spec: Any) -> pd.DataFrame:
         ``24`` (labels P1..P24 of 365/12 days); ``{"count": 4, "days": 91.25}``;
         ``{"start": "2026-01", "count": 24, "freq": "month"}`` (calendar lengths);
         a list of labels (365/12 days each) or of records ``{"period": ..., "days": ...}``;
-        or a DataFrame with those two columns.
+        or a DataFrame with those two columns. A count is a whole number from 1 to
+        :data:`MAX_PERIODS` (text that reads as one too).
+
+    Raises
+    ------
+    PortfolioError
+        Naming the field of ``periods`` that is wrong and what is allowed.
 
     Examples
     --------
     >>> make_periods({"start": "2026-01", "count": 2, "freq": "month"})["days"].tolist()
     [31.0, 28.0]
     """
+
+    def bad(field: str, value: Any, allowed: str) -> PortfolioError:
+        return PortfolioError([ValidationIssue("periods", "spec", field, value, allowed)])
+
+    def unknown(keys: Any, known: list[str], what: str) -> PortfolioError | None:
+        for key in keys:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, 1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                return bad(str(key), key, f"a field of {what}{hint}: {', '.join(known)}")
+        return None
+
+    counted = f"a whole number of periods from 1 to {MAX_PERIODS:,}"
     if isinstance(spec, pd.DataFrame):
         frame = spec.copy()
     elif _whole_count(spec) is not None:
-        count = _period_count(spec, "periods")
+        count = _period_count(spec)
+        if count is None:
+            raise bad("periods", spec, counted)
         frame = pd.DataFrame({"period": [f"P{k}" for k in range(1, count + 1)]})
     elif isinstance(spec, Mapping):
-        unknown = sorted(set(spec) - {"count", "days", "start", "freq"})
-        if unknown:
-            raise ValueError(
-                f"periods: unknown key(s) {unknown}; allowed: count, days, start, freq"
-            )
-        count = _period_count(spec.get("count"), "periods, field count")
+        error = unknown(spec, ["count", "days", "start", "freq"], "periods")
+        if error is not None:
+            raise error
+        count = _period_count(spec.get("count"))
+        if count is None:
+            raise bad("count", spec.get("count"), counted)
         if "start" in spec:
             freq = str(spec.get("freq", "month"))
             if freq not in _FREQ_ALIASES:
-                raise ValueError(
-                    f"periods, field freq: got {freq!r}; allowed: one of {sorted(_FREQ_ALIASES)}"
-                )
+                raise bad("freq", freq, f"one of {sorted(_FREQ_ALIASES)}")
             try:
                 index = pd.period_range(str(spec["start"]), periods=count, freq=_FREQ_ALIASES[freq])
             except (ValueError, TypeError) as exc:
-                raise ValueError(
-                    f"periods, field start: got {spec['start']!r}; allowed: a date such as "
-                    f"2026-01 or 2026Q1 ({exc})"
-                ) from None
+                allowed = f"a date such as 2026-01 or 2026Q1 ({exc})"
+                raise bad("start", spec["start"], allowed) from None
             days = ((index + 1).start_time - index.start_time).days
             frame = pd.DataFrame({"period": index.astype(str), "days": days.astype(float)})
         else:
-            frame = pd.DataFrame(
-                {
-                    "period": [f"P{k}" for k in range(1, count + 1)],
-                    "days": float(spec.get("days", 365.0 / 12)),
-                }
-            )
+            labels = [f"P{k}" for k in range(1, count + 1)]
+            frame = pd.DataFrame({"period": labels, "days": spec.get("days", 365.0 / 12)})
     elif isinstance(spec, (list, tuple)):
         items = list(spec)
-        if len(items) > MAX_PERIODS:
-            raise ValueError(f"periods: got {len(items)} periods; allowed: at most {MAX_PERIODS:,}")
-        if items and isinstance(items[0], Mapping):
+        if not 1 <= len(items) <= MAX_PERIODS:
+            raise bad("periods", f"{len(items)} periods", counted)
+        if all(isinstance(v, Mapping) for v in items):
+            for item in items:
+                error = unknown(item, ["period", "days"], "a period record")
+                if error is not None:
+                    raise error
             frame = pd.DataFrame.from_records(items)
         else:
-            bad = [v for v in items if isinstance(v, (Mapping, list, tuple, float, bool))]
-            if bad:
-                raise ValueError(
-                    f"periods: got the label {bad[0]!r}; allowed: labels as text or whole "
-                    "numbers, or records {period, days}"
-                )
+            wrong = [
+                v for v in items if v is None or isinstance(v, (Mapping, list, tuple, float, bool))
+            ]
+            if wrong:
+                allowed = "labels as text or whole numbers, or records {period, days}"
+                raise bad("label", wrong[0], allowed)
             frame = pd.DataFrame({"period": items})
     else:
-        raise ValueError(
-            f"periods: got {spec!r}; allowed: a number of periods, a mapping {{count, days}} or "
-            "{start, count, freq}, or a list of labels"
+        allowed = (
+            "a number of periods, a mapping {count, days} or {start, count, freq}, "
+            "or a list of labels"
         )
+        raise bad("periods", spec, allowed)
     if "days" not in frame:
         frame["days"] = 365.0 / 12
     frame = frame.reset_index(drop=True)
@@ -722,7 +747,8 @@ class Portfolio:
         given = []
         for name in RAW_TABLES:
             given += raw_issues(name, getattr(self, name))
-        if any(i.field in ("", "table") for i in given):  # not rows of fields: nothing to read
+        # Not rows of fields, or rows without a required field: the tables cannot be read.
+        if any(i.field == "" or i.value == "missing" for i in given):
             raise PortfolioError(given)
         periods = make_periods(self.periods)
         labels = periods["period"].tolist()

@@ -12,7 +12,8 @@ what it says. So, before any default is applied:
 
 Examples
 --------
->>> issue, = raw_issues("offers", [{"supplier": "A", "prise_usd_per_t": 1}])
+>>> row = {"supplier": "A", "element": "Nd", "price_usd_per_t": 9, "prise_usd_per_t": 1}
+>>> issue, = raw_issues("offers", [row])
 >>> issue.field, "did you mean price_usd_per_t?" in issue.allowed
 ('prise_usd_per_t', True)
 >>> raw_issues("stockpile", [{"element": "Nd", "initial_t": float("nan")}])[0].field
@@ -31,7 +32,7 @@ import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
 
-__all__ = ["ROW_FIELDS", "MAPPING_TABLES", "raw_issues"]
+__all__ = ["ROW_FIELDS", "REQUIRED_FIELDS", "MAPPING_TABLES", "raw_issues"]
 
 MAPPING_TABLES = ("demand",)
 """Tables that may also be given as a mapping (``demand: {Nd: 500}``)."""
@@ -92,6 +93,19 @@ ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
 }
 """The fields a row of each table (or policy record list) may have; None: any."""
 
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "demand": ("element", "demand_t"),
+    "suppliers": ("supplier", "country", "kind"),
+    "offers": ("supplier", "element", "price_usd_per_t"),
+    "capacity": ("supplier", "element", "period", "capacity_t"),
+    "stockpile": ("element",),
+    "concentrates": ("supplier", "product", "price_usd_per_t", "composition"),
+    "projects": ("supplier",),
+    "facilities": ("facility", "stage", "country"),
+    "in_transit": ("element", "period", "volume_t"),
+}
+"""The fields every row of a table must give (a CSV file: a column, blank cells aside)."""
+
 
 def _is_nan(value: Any) -> bool:
     """An explicit not-a-number: a float NaN, or text that reads as one."""
@@ -125,7 +139,8 @@ def raw_issues(
     Returns
     -------
     list of ValidationIssue
-        Errors naming the table, row and field.
+        Errors naming the table, row and field; a missing required field or a row that is not a
+        mapping has ``value`` "missing" or field "" (the tables cannot be read further).
     """
     allowed = ROW_FIELDS.get(name)
     issues: list[ValidationIssue] = []
@@ -161,11 +176,22 @@ def raw_issues(
                 ValidationIssue(name, "table", "", table, "a list of rows (mappings of fields)")
             ]
         labels = list(range(len(rows)))
+    required = REQUIRED_FIELDS.get(name, ())
+    if isinstance(table, pd.DataFrame):
+        for field in required:
+            if field not in table.columns:
+                issues.append(ValidationIssue(name, "columns", field, "missing", "a column"))
     for label, row in zip(labels, rows):
         where = f"row {label}"
         if not isinstance(row, Mapping):
             issues.append(ValidationIssue(name, where, "", row, "a mapping of fields"))
             continue
+        if not isinstance(table, pd.DataFrame):
+            for field in required:
+                if field not in row:
+                    issues.append(
+                        ValidationIssue(name, where, field, "missing", "a value (required)")
+                    )
         for field, value in row.items():
             if allowed is not None and field not in allowed and not isinstance(table, pd.DataFrame):
                 issues.append(

@@ -38,7 +38,8 @@ class _Collector:
 
     def row(self, frame: pd.DataFrame, label) -> str:
         keys = ", ".join(f"{k}={frame.at[label, k]}" for k in self.keys if k in frame)
-        where = frame.at[label, SOURCE] if SOURCE in frame else f"row {label}"
+        where = frame.at[label, SOURCE] if SOURCE in frame else None
+        where = where if isinstance(where, str) else f"row {label}"
         where = where.removeprefix(f"{self.table} ")
         return where + (f" ({keys})" if keys else "")
 
