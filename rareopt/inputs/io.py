@@ -93,8 +93,12 @@ class _StrictLoader(_Loader):
     def construct_document(self, node: Any) -> Any:
         size = _expanded_size(node)
         if size > MAX_YAML_NODES:
+            where = ""
+            if isinstance(node, yaml.MappingNode):  # name the top-level key that holds most
+                key, _ = max(node.value, key=lambda pair: _expanded_size(pair[1]))
+                where = f" (most under {key.value!r}, line {key.start_mark.line + 1})"
             raise yaml.YAMLError(
-                f"{size:,} values once its aliases are expanded; at most {MAX_YAML_NODES:,}"
+                f"{size:,} values once its aliases are expanded{where}; at most {MAX_YAML_NODES:,}"
             )
         return super().construct_document(node)
 
@@ -185,8 +189,9 @@ def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, 
             spec[table] = pd.read_csv(
                 os.path.join(base_dir, spec[table]), keep_default_na=False, na_values=[""]
             )
-    spec["sources"] = tuple(spec.get("sources") or ())
-    spec["description"] = str(spec.get("description") or "").strip()
+    spec["sources"] = spec.get("sources") or ()
+    description = spec.get("description")
+    spec["description"] = description.strip() if isinstance(description, str) else description or ""
     return spec
 
 

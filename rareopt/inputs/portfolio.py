@@ -30,11 +30,12 @@ from rareopt.inputs.stages import (
     facility_table,
     in_transit_table,
 )
-from rareopt.inputs.strict import ROW_FIELDS, raw_issues
+from rareopt.inputs.strict import ROW_FIELDS, blocking, raw_issues
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
     GOALS,
+    MAX_TARGET_DAYS,
     SOURCE,
     SUPPLIER_KINDS,
     TableLike,
@@ -209,6 +210,20 @@ def make_periods(spec: Any) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame["period"] = frame["period"].astype(str)
     return frame[["period", "days"]]
+
+
+def _text_issues(name: Any, description: Any, sources: Any) -> list[ValidationIssue]:
+    """The portfolio's name and description are text; its sources one text or a list of them."""
+    issues = []
+    for key, value in (("name", name), ("description", description)):
+        if not isinstance(value, str):
+            issues.append(ValidationIssue("portfolio", "file", key, value, "text"))
+    listed = [sources] if isinstance(sources, str) else sources
+    if not isinstance(listed, (list, tuple)) or not all(isinstance(s, str) for s in listed):
+        issues.append(
+            ValidationIssue("portfolio", "file", "sources", sources, "text or a list of texts")
+        )
+    return issues
 
 
 def _demand_table(demand: Any, periods: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -554,17 +569,54 @@ class Policy:
         """
         if isinstance(spec, Policy):
             return spec
-        spec = dict(spec or {})
+        spec = _settings(
+            spec, "policy", set(cls.__dataclass_fields__) | {"supplier_cap", "country_cap"}
+        )
         for alias in ("supplier_cap", "country_cap"):
             if alias in spec and alias + "s" in spec:
-                raise ValueError(f"policy: both {alias} and {alias}s given; allowed: one of them")
+                issue = ValidationIssue(
+                    "policy",
+                    "file",
+                    alias,
+                    spec[alias],
+                    f"both {alias} and {alias}s given: one of them",
+                )
+                raise PortfolioError([issue])
             if alias in spec:
                 spec[alias + "s"] = spec.pop(alias)
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise ValueError(f"policy: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        salvage = spec.get("salvage_usd_per_t")
+        if salvage is not None and not isinstance(salvage, Mapping):
+            allowed = "a mapping {element: USD/t}"
+            raise PortfolioError(
+                [ValidationIssue("policy", "file", "salvage_usd_per_t", salvage, allowed)]
+            )
         return cls(**spec)
+
+
+def _settings(spec: Any, what: str, allowed: set[str]) -> dict[str, Any]:
+    """A settings mapping (``policy:``, ``criticality:``) with only known fields, as a dict.
+
+    Raises :class:`PortfolioError` (a ``ValueError``) naming a spec that is not a mapping, or
+    each unknown field with the allowed ones and a "did you mean".
+    """
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        issue = ValidationIssue(what, "file", what, spec, "a mapping of settings")
+        raise PortfolioError([issue])
+    issues = []
+    for key in spec:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), 1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            issues.append(
+                ValidationIssue(
+                    what, "file", str(key), "unknown field", f"{hint}one of {sorted(allowed)}"
+                )
+            )
+    if issues:
+        raise PortfolioError(issues)
+    return dict(spec)
 
 
 @dataclass(frozen=True)
@@ -611,11 +663,13 @@ class Criticality:
         """
         if isinstance(spec, Criticality):
             return spec
-        spec = dict(spec or {})
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise ValueError(f"criticality: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        spec = _settings(spec, "criticality", set(cls.__dataclass_fields__))
+        for key in ("wgi", "trade"):
+            if spec.get(key) is not None and not isinstance(spec[key], Mapping):
+                issue = ValidationIssue(
+                    "criticality", "file", key, spec[key], "a mapping {country: number}"
+                )
+                raise PortfolioError([issue])
         return cls(**{k: v for k, v in spec.items() if v is not None})
 
 
@@ -747,8 +801,8 @@ class Portfolio:
         given = []
         for name in RAW_TABLES:
             given += raw_issues(name, getattr(self, name))
-        # Not rows of fields, or rows without a required field: the tables cannot be read.
-        if any(i.field == "" or i.value == "missing" for i in given):
+        given += _text_issues(self.name, self.description, self.sources)
+        if blocking(given):
             raise PortfolioError(given)
         periods = make_periods(self.periods)
         labels = periods["period"].tolist()
@@ -785,7 +839,8 @@ class Portfolio:
         set_("stock_target", stock_target)
         set_("policy", policy)
         sources = self.sources or ()
-        set_("sources", (sources,) if isinstance(sources, str) else tuple(sources))
+        sources = (sources,) if isinstance(sources, str) else sources
+        set_("sources", tuple(sources) if isinstance(sources, (list, tuple)) else ())
         set_("criticality", Criticality.from_dict(self.criticality))
         set_("projects", project_table(self.projects))
         set_("facilities", facility_table(self.facilities))
@@ -941,6 +996,27 @@ class Portfolio:
         )
 
 
+def _ramp_of(spec: Mapping, n_periods: int, label: Any) -> list[float]:
+    """A target ramp ``{from, to, periods}`` as per-period days; anything else is named."""
+    fields = ["from", "to", "periods"]
+
+    def bad(field: str, value: Any, allowed: str) -> PortfolioError:
+        where = f"row {label}, target_days ramp"
+        return PortfolioError([ValidationIssue("stockpile", where, field, value, allowed)])
+
+    for key in spec:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, 1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise bad(str(key), spec[key], f"a field of a ramp{hint}: from, to, periods")
+    for key in fields:
+        value = spec.get(key)
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if key != "periods" and not (number and 0 <= value <= MAX_TARGET_DAYS):
+            raise bad(key, value, f"a number of days from 0 to {MAX_TARGET_DAYS:g}")
+    return ramp(spec["from"], spec["to"], spec["periods"], n_periods)
+
+
 def _stockpile_tables(
     stockpile: Any, periods: Sequence[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -970,10 +1046,8 @@ def _stockpile_tables(
         frame[column] = frame[column].fillna(default) if column in frame else default
     frame["capacity_t"] = frame["capacity_t"].map(lambda v: np.inf if v is None else v)
     frame["target_days"] = [
-        ramp(v["from"], v["to"], v["periods"], len(periods))
-        if isinstance(v, Mapping) and {"from", "to", "periods"} <= set(v)
-        else v
-        for v in frame["target_days"]
+        _ramp_of(v, len(periods), label) if isinstance(v, Mapping) else v
+        for label, v in zip(frame.index, frame["target_days"])
     ]
     targets, bad = expand_per_period(frame, "target_days", ["element"], periods, "stockpile")
     return frame[columns], targets, bad

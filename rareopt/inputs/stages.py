@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
-from rareopt.inputs.tables import ALL, table_frame
+from rareopt.inputs.tables import ALL, MAX_TONNES, table_frame
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -480,8 +480,8 @@ def stage_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             add("in_transit", where, "period", row["period"], "a period of the portfolio")
         value = row["volume_t"]
         number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-        if not (number and np.isfinite(value) and value >= 0):
-            add("in_transit", where, "volume_t", value, "a finite number >= 0 (t)")
+        if not (number and np.isfinite(value) and 0 <= value <= MAX_TONNES):
+            add("in_transit", where, "volume_t", value, f"a number from 0 to {MAX_TONNES:g} (t)")
     if transit.duplicated(["element", "period"]).any():
         add("in_transit", "rows", "element+period", "duplicates", "each element and period once")
     for field in ("stage", *ORIGIN_FIELDS.values()):

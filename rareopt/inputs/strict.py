@@ -32,7 +32,15 @@ import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
 
-__all__ = ["ROW_FIELDS", "REQUIRED_FIELDS", "MAPPING_TABLES", "raw_issues"]
+__all__ = [
+    "ROW_FIELDS",
+    "REQUIRED_FIELDS",
+    "LABEL_FIELDS",
+    "UNIQUE_KEYS",
+    "MAPPING_TABLES",
+    "raw_issues",
+    "blocking",
+]
 
 MAPPING_TABLES = ("demand",)
 """Tables that may also be given as a mapping (``demand: {Nd: 500}``)."""
@@ -105,6 +113,41 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "in_transit": ("element", "period", "volume_t"),
 }
 """The fields every row of a table must give (a CSV file: a column, blank cells aside)."""
+
+LABEL_FIELDS = (
+    "supplier",
+    "element",
+    "country",
+    "kind",
+    "period",
+    "facility",
+    "stage",
+    "product",
+    "group",
+    *_ORIGINS,
+)
+"""Fields holding a name: text (or a whole number, read as text), never a list or a mapping."""
+
+MISSING = "missing"
+REQUIRED = "a value (required)"
+A_NAME = "a name (text)"
+ONCE = "each key once"
+
+
+def blocking(issues: list[ValidationIssue]) -> bool:
+    """Whether the tables cannot be read further (so nothing else is checked).
+
+    Rows that are not mappings, a required field or column missing, a name that is a list or a
+    mapping, a key given twice.
+    """
+    return any(
+        i.field == "" or i.value == MISSING or i.allowed == A_NAME or i.allowed.startswith(ONCE)
+        for i in issues
+    )
+
+
+UNIQUE_KEYS = {"suppliers": ("supplier",), "capacity": ("supplier", "element", "period")}
+"""Keys a table names once, checked as given (later steps index the table by them)."""
 
 
 def _is_nan(value: Any) -> bool:
@@ -180,7 +223,7 @@ def raw_issues(
     if isinstance(table, pd.DataFrame):
         for field in required:
             if field not in table.columns:
-                issues.append(ValidationIssue(name, "columns", field, "missing", "a column"))
+                issues.append(ValidationIssue(name, "columns", field, MISSING, "a column"))
     for label, row in zip(labels, rows):
         where = f"row {label}"
         if not isinstance(row, Mapping):
@@ -188,11 +231,18 @@ def raw_issues(
             continue
         if not isinstance(table, pd.DataFrame):
             for field in required:
-                if field not in row:
-                    issues.append(
-                        ValidationIssue(name, where, field, "missing", "a value (required)")
-                    )
+                if row.get(field) is None:
+                    issues.append(ValidationIssue(name, where, field, MISSING, REQUIRED))
         for field, value in row.items():
+            if field in LABEL_FIELDS and isinstance(value, (Mapping, list, tuple, set)):
+                # Structural: later steps would hash or sort it.
+                issues.append(ValidationIssue(name, where, str(field), value, A_NAME))
+            elif isinstance(value, (bool, np.bool_)) and field not in LABEL_FIELDS:
+                # A number field (YAML true/false would read as 1/0); labels that read as
+                # booleans (NO for Norway) are named by validation.
+                issues.append(
+                    ValidationIssue(name, where, str(field), value, "a number, not true/false")
+                )
             if allowed is not None and field not in allowed and not isinstance(table, pd.DataFrame):
                 issues.append(
                     ValidationIssue(
@@ -209,18 +259,19 @@ def raw_issues(
                         "a value, or leave the field out for its default (NaN is not one)",
                     )
                 )
-    if name == "capacity" and rows and all(isinstance(r, Mapping) for r in rows):
-        keys = [(r.get("supplier"), r.get("element"), str(r.get("period"))) for r in rows]
+    unique = UNIQUE_KEYS.get(name)
+    if unique and rows and all(isinstance(r, Mapping) for r in rows):
         seen: dict[tuple, Any] = {}
-        for label, key in zip(labels, keys):
+        for label, row in zip(labels, rows):
+            key = tuple(str(row.get(k)) for k in unique)
             if key in seen:
                 issues.append(
                     ValidationIssue(
                         name,
                         f"row {label}",
-                        "supplier+element+period",
-                        ", ".join(map(str, key)),
-                        f"each key once (also in row {seen[key]})",
+                        "+".join(unique),
+                        ", ".join(key),
+                        f"{ONCE} (also in row {seen[key]})",
                     )
                 )
             else:

@@ -37,6 +37,13 @@ ALL = "*"
 TableLike = pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
 
 
+MAX_TONNES = 1e12
+"""Largest tonnage a demand, stock or shipment may have (t): beyond it the solver's tolerances
+break; capacities may be larger (up to 1e300 they mean unlimited)."""
+MAX_TARGET_DAYS = 36_525.0
+"""Largest stock target, days of consumption (100 years)."""
+
+
 def table_frame(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:
     """A DataFrame from a DataFrame or a list of records, keeping the caller's row labels.
 
@@ -79,7 +86,7 @@ def expand_per_period(
         key = {k: row.get(k) for k in keys} | {SOURCE: f"{table} row {label}"}
         if isinstance(value, (list, tuple, np.ndarray)):
             if len(value) != len(periods):
-                bad.append({**key, "length": len(value)})
+                bad.append({**key, "length": len(value), "field": value_column})
                 continue
             long_rows.extend({**key, "period": p, value_column: v} for p, v in zip(periods, value))
         else:

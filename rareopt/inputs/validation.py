@@ -22,7 +22,16 @@ from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
 from rareopt.inputs.projects import project_issues
 from rareopt.inputs.stages import ANY_STAGE, STAGE_CAP_HOLDERS, STAGES, stage_issues
-from rareopt.inputs.tables import ALL, CAP_BASES, GOALS, SOURCE, SUPPLIER_KINDS, WEIGHTED
+from rareopt.inputs.tables import (
+    ALL,
+    CAP_BASES,
+    GOALS,
+    MAX_TARGET_DAYS,
+    MAX_TONNES,
+    SOURCE,
+    SUPPLIER_KINDS,
+    WEIGHTED,
+)
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -79,7 +88,7 @@ class _Collector:
         numeric = pd.to_numeric(frame[column], errors="coerce")
         for label, raw, value in zip(frame.index, frame[column], numeric):
             bad = (
-                isinstance(raw, bool)
+                isinstance(raw, (bool, np.bool_))
                 or (np.isnan(value) and not (optional and _blank(raw)))
                 or (np.isinf(value) and not (allow_inf and value > 0))
                 or value < low
@@ -187,10 +196,11 @@ def validate(
 
     for table, bad in shape_issues.items():
         for record in bad.to_dict("records"):
-            key = ", ".join(f"{k}={v}" for k, v in record.items() if k not in (SOURCE, "length"))
+            skip = (SOURCE, "length", "field")
+            key = ", ".join(f"{k}={v}" for k, v in record.items() if k not in skip)
             _Collector(issues, table).add(
                 f"{record[SOURCE].removeprefix(table + ' ')} ({key})",
-                "per-period list",
+                f"{record.get('field', 'value')} (per-period list)",
                 f"{record['length']} values",
                 f"one value per period: {n_periods} values",
             )
@@ -202,7 +212,7 @@ def validate(
         demand["period"] = demand["period"].astype(str)
         check.member(demand, "period", labels, "a period of the portfolio")
         check.unique(demand, ["element", "period"])
-        check.numbers(demand, "demand_t")
+        check.numbers(demand, "demand_t", high=MAX_TONNES)
         for element, got in demand.groupby("element", sort=False)["period"]:
             missing = [p for p in labels if p not in set(got)]
             if missing:
@@ -277,7 +287,7 @@ def validate(
     check.labels(stockpile, "element")
     check.member(stockpile, "element", elements, "an element in the demand table")
     check.unique(stockpile, ["element"])
-    check.numbers(stockpile, "initial_t")
+    check.numbers(stockpile, "initial_t", high=MAX_TONNES)
     check.numbers(stockpile, "capacity_t", allow_inf=True)
     check.numbers(stockpile, "holding_usd_per_t")
     check.numbers(stockpile, "shortfall_penalty_usd_per_t", optional=True)
@@ -290,7 +300,9 @@ def validate(
             f"at most capacity_t = {stockpile.at[label, 'capacity_t']:g}",
         )
     targets["element"] = targets["element"].astype(str)
-    _Collector(issues, "stockpile target", ["element", "period"]).numbers(targets, "target_days")
+    _Collector(issues, "stockpile target", ["element", "period"]).numbers(
+        targets, "target_days", high=MAX_TARGET_DAYS
+    )
 
     _validate_policy(portfolio, issues, elements, supplier_names)
 
@@ -545,7 +557,7 @@ def criticality_issues(settings, countries: Sequence[str]) -> list[ValidationIss
             "trade",
             0.0,
             np.inf,
-            "a number > 0 (1.0 by default, 0.8 trade agreement, 1.1-1.5 restrictions)",
+            "a finite number > 0 (1.0 by default, 0.8 trade agreement, 1.1-1.5 restrictions)",
         ),
     ):
         values = getattr(settings, name)
@@ -554,7 +566,8 @@ def criticality_issues(settings, countries: Sequence[str]) -> list[ValidationIss
             continue
         for country, value in values.items():
             number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-            if not number or not (low <= value <= high) or (name == "trade" and value == 0):
+            finite = number and np.isfinite(value)
+            if not finite or not (low <= value <= high) or (name == "trade" and value == 0):
                 check.add(name, str(country), value, allowed)
             elif country not in countries:
                 check.add(
