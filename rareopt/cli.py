@@ -93,22 +93,55 @@ def _scenarios(portfolio, events, start, baseline, generate, probability, durati
             return generated
         if path is not None:
             return ScenarioSet.from_yaml(str(path))
-    except FileNotFoundError as exc:
-        raise _fail(f"no such file: {exc.filename}", EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise _fail(_file_problem(exc), EXIT_BAD_INPUT) from None
     except (RareoptError, ValueError, TypeError, yaml.YAMLError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     return None
+
+
+def _file_problem(exc: OSError) -> str:
+    """A file-system error in one line: what is wrong with which path."""
+    what = {
+        FileNotFoundError: "no such file",
+        IsADirectoryError: "a folder, not a file",
+        NotADirectoryError: "not a folder",
+        PermissionError: "not permitted",
+        FileExistsError: "already exists",
+    }.get(type(exc), exc.strerror or "cannot be used")
+    return f"{exc.filename}: {what}"
+
+
+def _check_outputs(
+    files: tuple[Path | None, ...] = (), folders: tuple[Path | None, ...] = ()
+) -> None:
+    """Refuse unusable output paths before any solving (exit 2).
+
+    A file's folder must exist and the file must not be a folder; a folder (created if
+    missing) must not be a file.
+    """
+    for path in files:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise _fail(f"{path}: a folder, not a file", EXIT_BAD_INPUT)
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise _fail(f"{path}: no such folder {parent}", EXIT_BAD_INPUT)
+    for path in folders:
+        if path is not None and path.exists() and not path.is_dir():
+            raise _fail(f"{path}: a file, not a folder", EXIT_BAD_INPUT)
 
 
 def _load(path: Path | None) -> Portfolio:
     """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2."""
     try:
         return load_example("japan") if path is None else Portfolio.from_yaml(str(path))
-    except FileNotFoundError as exc:
-        raise _fail(f"no such file: {exc.filename}", EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise _fail(_file_problem(exc), EXIT_BAD_INPUT) from None
     except yaml.YAMLError as exc:
         raise _fail(f"{path} is not valid YAML: {exc}", EXIT_BAD_INPUT) from None
-    except (RareoptError, ValueError, TypeError) as exc:
+    except (RareoptError, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise _fail(f"{path or 'japan'}: {exc}", EXIT_BAD_INPUT) from None
 
 
@@ -166,6 +199,7 @@ def solve(
     from rareopt.model.risk import CVaR
     from rareopt.results.solve import solve as run_solve
 
+    _check_outputs(files=(json_file,), folders=(out, plots))
     problem = _load(portfolio)
     chosen = _scenarios(
         problem, events, start, baseline, generate, probability, duration, seed, scenarios
@@ -232,6 +266,7 @@ def frontier(
     """Solve the portfolio for each value of one policy parameter (one model, warm starts)."""
     from rareopt.analysis.frontier import frontier as run_frontier
 
+    _check_outputs(files=(out, plot))
     problem = _load(portfolio)
     try:
         points = [float(v) for v in values.split(",") if v.strip()]
@@ -289,6 +324,7 @@ def stress(
     from rareopt.analysis.stress import stress_test
     from rareopt.results.solve import solve as run_solve
 
+    _check_outputs(files=(plot,), folders=(out,))
     problem = _load(portfolio)
     chosen = _scenarios(
         problem, events, start, baseline, generate, probability, duration, seed, scenarios
@@ -331,6 +367,7 @@ def bench(
     from rareopt.analysis.bench import settings_benchmark
     from rareopt.inputs.synthetic import SIZES, generate_size
 
+    _check_outputs(files=(json_file,))
     problem = generate_size(portfolio) if portfolio in SIZES else _load(Path(portfolio))
     try:
         table = settings_benchmark(problem, repeats=repeats)

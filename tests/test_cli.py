@@ -3,9 +3,11 @@
 import subprocess
 import sys
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+import rareopt
 from rareopt.cli import EXIT_BAD_INPUT, EXIT_NO_PLAN, app
 from rareopt.inputs.examples import example_path
 
@@ -172,3 +174,33 @@ def test_validate_prints_each_warning_once_marked(tmp_path):
     assert (
         "warning: policy country caps" in result.output and "warning: warning" not in result.output
     )
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["solve", "{tmp}"], "a folder, not a file"),
+        (["solve", "--json", "{tmp}/nope/x.json"], "no such folder"),
+        (["solve", "--out", "{tmp}/afile"], "a file, not a folder"),
+        (["solve", "--scenarios", "{tmp}"], "a folder, not a file"),
+        (["frontier", "--out", "{tmp}"], "a folder, not a file"),
+        (["stress", "--events", "china-japan-2010", "--out", "{tmp}/afile"], "a file, not a"),
+    ],
+)
+def test_unusable_paths_exit_2_before_solving_with_one_line(tmp_path, args, words):
+    (tmp_path / "afile").write_text("x")
+    result = run(*[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert "objective" not in result.output  # refused before any solve
+
+
+def test_json_of_a_failed_solve_is_strict_json(tmp_path):
+    import json
+
+    p = rareopt.load_example("tiny").with_policy(
+        hard_demand=True, country_caps={"CN": 0.0, "AU": 0.0, "JP": 0.0}
+    )
+    text = rareopt.solve(p).to_json()
+    assert "Infinity" not in text and "NaN" not in text
+    assert json.loads(text)["objective_usd"] is None

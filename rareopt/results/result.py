@@ -10,6 +10,7 @@ layer never imports the layers above it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import NoPlanError
@@ -68,6 +70,19 @@ TABLES = (
     "routes",
     "hhi_cuts",
 )
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (inf, nan) replaced by None, for strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
 
 
 class LazyTables(Mapping[str, Any]):
@@ -374,7 +389,8 @@ class Result:
                 name: json.loads(table.reset_index().to_json(orient="records"))
                 for name, table in self.export_tables().items()
             }
-        text = json.dumps(payload, indent=2)
+        # Strict JSON: infinite or undefined numbers (a failed solve's objective) as null.
+        text = json.dumps(_finite(payload), indent=2, allow_nan=False)
         if path is not None:
             with written_whole(path) as part, open(part, "w", encoding="utf-8") as handle:
                 handle.write(text)
