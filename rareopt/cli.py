@@ -7,9 +7,10 @@ bad option). Errors are printed as messages, never as tracebacks.
 
 from __future__ import annotations
 
+import signal
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -18,6 +19,7 @@ import yaml
 from rareopt.exceptions import PlanCheckError, RareoptError
 from rareopt.inputs.examples import example_path, list_examples, load_example
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.status import SolveStatus
 
 __all__ = ["app", "main"]
 
@@ -32,6 +34,8 @@ app.add_typer(examples_app, name="examples")
 
 EXIT_NO_PLAN = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -229,7 +233,8 @@ def solve(
     if json_file is not None:
         result.to_json(str(json_file))
     if not result.ok:
-        raise typer.Exit(EXIT_NO_PLAN)
+        interrupted = result.status == SolveStatus.INTERRUPTED
+        raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_NO_PLAN)
     if out is not None:
         paths = result.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")
@@ -422,4 +427,19 @@ def examples_show(name: Annotated[str, typer.Argument(help="Example name.")]) ->
 
 def main() -> None:
     """Entry point of the ``rareopt`` console script and ``python -m rareopt``."""
-    app(prog_name="rareopt")
+    pressed: list[int] = []
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        pressed.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    # Remember Ctrl-C: outside a HiGHS run (which reports it as a status) Typer turns it into
+    # "Aborted!" and exit 1; the shell convention is 130. Files are written whole or not at all.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        app(prog_name="rareopt")
+    except SystemExit as exc:
+        if pressed and exc.code == 1:
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        raise

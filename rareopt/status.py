@@ -29,6 +29,7 @@ class SolveStatus(StrEnum):
     LIMIT_WITH_PLAN = "limit_with_plan"
     LIMIT_NO_PLAN = "limit_no_plan"
     NUMERICAL_TROUBLE = "numerical_trouble"
+    INTERRUPTED = "interrupted"
     ERROR = "error"
 
     @property
@@ -62,6 +63,10 @@ EXPLANATIONS = {
     SolveStatus.NUMERICAL_TROUBLE: (
         "HiGHS ran into numerical difficulty. Check for very large or very small numbers (prices, "
         "penalties, capacities far apart in scale) and try lp_algorithm='ipm' or presolve=False."
+    ),
+    SolveStatus.INTERRUPTED: (
+        "Stopped by the user (Ctrl-C) before HiGHS finished; no plan is reported. Run again "
+        "with a time_limit to get the best plan found in a given time."
     ),
     SolveStatus.ERROR: "HiGHS could not load or solve the model (or ran out of memory).",
 }

@@ -8,6 +8,7 @@ import pytest
 import rareopt
 from rareopt import NoPlanError, SolveStatus
 from rareopt.inputs.synthetic import generate
+from rareopt.solving.pipeline import prepare
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,56 @@ def test_thread_count_can_change_between_solves_in_one_process():
         rareopt.solve(p, **kw).status.value for kw in ({}, {"threads": 2}, {}, {"threads": 1})
     ]
     assert statuses == ["optimal"] * 4
+
+
+def test_ctrl_c_during_a_solve_stops_highs_and_types_the_result_interrupted(monkeypatch):
+    from rareopt.solving import highs
+
+    session = highs.HighsSession(prepare(rareopt.load_example("tiny")).lp)
+    h = session._highs
+    wait = h.wait
+    pressed = []
+
+    def wait_then_press(timeout):
+        if not pressed:  # Ctrl-C arrives while HiGHS runs
+            pressed.append(True)
+            raise KeyboardInterrupt
+        return wait(timeout)
+
+    monkeypatch.setattr(h, "wait", wait_then_press)
+    output = session.run()
+    assert output.status == SolveStatus.INTERRUPTED and output.x is None
+    assert not h.is_solver_running()
+    assert not SolveStatus.INTERRUPTED.is_ok
+
+
+@pytest.mark.slow
+def test_the_cli_exits_130_within_a_second_of_ctrl_c_in_a_long_solve(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from rareopt.inputs.synthetic import SIZES, disruptions, generate_size
+
+    p = generate_size("medium").with_policy(priorities="weighted")
+    p.to_yaml(str(tmp_path / "p.yaml"))
+    scenarios = disruptions(p, SIZES["medium"][3]).to_dict()
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenarios))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rareopt", "solve", "p.yaml", "--scenarios", "s.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(10)  # loading and building take about 3 s; HiGHS about 13 s more
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert time.perf_counter() - start < 5
+    assert "Traceback" not in err

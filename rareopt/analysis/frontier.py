@@ -35,6 +35,7 @@ from rareopt.results.solve import CheckedSolution, checked_solution
 from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
+from rareopt.status import SolveStatus
 
 __all__ = ["frontier", "VARY"]
 
@@ -345,6 +346,8 @@ def frontier(
             record.update(_point_summary(output.objective, checked, country, stage))
             record["extract_seconds"] = time.perf_counter() - start
         records.append(record)
+        if output.status == SolveStatus.INTERRUPTED:  # Ctrl-C: no more points
+            break
     return pd.DataFrame.from_records(records).set_index(vary)
 
 

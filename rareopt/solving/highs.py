@@ -264,10 +264,38 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
 
 
 def _run(h: highspy.Highs, lp: LinearProgram) -> SolverOutput:
-    """Run HiGHS and collect its status, solution and duals."""
+    """Run HiGHS and collect its status, solution and duals.
+
+    HiGHS runs in a thread of its own so that Ctrl-C reaches Python at once: it then asks HiGHS
+    to stop (``cancelSolve``, checked at HiGHS's interrupt callbacks, switched on then), waits
+    for it, and reports the solve ``interrupted`` with no plan.
+    """
     start = time.perf_counter()
-    h.run()
+    interrupted = False
+    h.startSolve()
+    while True:
+        try:
+            done, _ = h.wait(0.05)
+        except KeyboardInterrupt:
+            # Only now does HiGHS check for a stop request at its interrupt callbacks: checking
+            # throughout would slow every solve by some 10%.
+            interrupted = True
+            h.HandleUserInterrupt = True
+            h.cancelSolve()
+            continue
+        if done:
+            break
     seconds = time.perf_counter() - start
+    if interrupted:
+        return SolverOutput(
+            status=SolveStatus.INTERRUPTED,
+            message="interrupted by the user",
+            objective=None,
+            x=None,
+            row_dual=None,
+            col_dual=None,
+            solve_seconds=seconds,
+        )
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_point = info.primal_solution_status == 2
