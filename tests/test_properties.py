@@ -237,3 +237,19 @@ def test_check_recomputes_the_cost_of_a_plan_with_an_unpriced_row():
     checks, violations = check_plan(b, plan, r.stock, r.unmet, objective=0.0, bundles=bundles)
     assert "objective" in set(violations["check"])
     assert np.isfinite(checks.set_index("check").at["objective", "max_excess"])
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(portfolios(), st.sampled_from([3000.0, 5000.0, 7000.0]))
+def test_an_hhi_capped_plan_is_never_refused_by_its_own_check(portfolio, cap):
+    """Round-off purchases (1e-13 t in a period the stock covers) have no shares in the check or
+    the cut loop alike, so a valid plan passes its check (issue 19: 16 of 381 were refused)."""
+    r = rareopt.solve(portfolio.with_policy(hhi_cap=cap, hhi_tolerance=1.0))
+    assert r.status.value in {"optimal", "limit_no_plan"}, r.explanation
+    if r.ok:
+        hhi = r.hhi["hhi"]
+        horizon = hhi.index.get_level_values("period") == "*"
+        capped = horizon if portfolio.policy.cap_basis == "horizon" else ~horizon
+        hhi = hhi[(hhi.index.get_level_values("stage") == "seller") & capped].dropna()
+        assert (hhi <= cap + 1.0 + 1e-6).all(), hhi[hhi > cap + 1.0]

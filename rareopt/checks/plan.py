@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.derived import horizon_years, needs_contracts
-from rareopt.inputs.measures import hhi_terms
+from rareopt.inputs.measures import TOL_REL, hhi_terms, volume_tolerance
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
 from rareopt.inputs.stages import ANY_STAGE, STAGES, arrivals, lead_periods, offer_stages
@@ -22,26 +22,8 @@ from rareopt.inputs.tables import ALL
 
 __all__ = ["check_plan", "stock_targets", "tolerance", "TOL_REL"]
 
-TOL_REL = 1e-6
-
-
-def tolerance(portfolio: Portfolio) -> float:
-    """Absolute tolerance in tonnes for this portfolio's volume checks.
-
-    Examples
-    --------
-    >>> from rareopt.inputs.examples import load_example
-    >>> bool(tolerance(load_example("tiny")) > 0)
-    True
-    """
-    sizes = [
-        portfolio.demand["demand_t"],
-        portfolio.capacity["capacity_t"],
-        portfolio.stockpile["capacity_t"],
-        portfolio.stockpile["initial_t"],
-    ]
-    finite = [s[np.isfinite(s)].abs().max() for s in sizes if len(s)]
-    return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
+tolerance = volume_tolerance
+"""The volume tolerance (t) of the checks: :func:`rareopt.inputs.measures.volume_tolerance`."""
 
 
 def _codes(values, categories) -> np.ndarray:

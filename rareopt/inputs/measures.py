@@ -10,10 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HHI_SCALE", "hhi_terms", "hhi_points"]
+import numpy as np
+
+__all__ = ["HHI_SCALE", "ROUND_OFF_T", "TOL_REL", "hhi_terms", "hhi_points", "volume_tolerance"]
 
 HHI_SCALE = 10_000.0
 """HHI points of a single holder (share 1)."""
+ROUND_OFF_T = 1e-9
+"""Tonnes below which a solution's value is the solver's round-off: a plan reads it as 0."""
+TOL_REL = 1e-6
+"""Relative tolerance of the checks: of the largest tonnage (volumes), of the objective (USD)."""
+
+
+def volume_tolerance(portfolio: Any) -> float:
+    """Absolute tolerance in tonnes for this portfolio: ``TOL_REL`` x its largest tonnage.
+
+    The largest finite demand, capacity or stock (at least 1 t). Volumes within it of zero are
+    round-off: the independent check accepts a violation within it, and an element's purchases
+    that total no more than it have no shares (so no HHI) in the check and the HHI cut loop.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> bool(volume_tolerance(load_example("tiny")) > 0)
+    True
+    """
+    sizes = [
+        portfolio.demand["demand_t"],
+        portfolio.capacity["capacity_t"],
+        portfolio.stockpile["capacity_t"],
+        portfolio.stockpile["initial_t"],
+    ]
+    finite = [s[np.isfinite(s)].abs().max() for s in sizes if len(s)]
+    return TOL_REL * max([1.0, *[v for v in finite if np.isfinite(v)]])
 
 
 def hhi_terms(shares: Any) -> Any:

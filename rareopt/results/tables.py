@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rareopt.inputs.measures import hhi_terms
+from rareopt.inputs.measures import ROUND_OFF_T, hhi_terms, volume_tolerance
 from rareopt.inputs.stages import ANY_STAGE, SELLER, STAGES
 from rareopt.inputs.tables import ALL, row_keys
 from rareopt.model.formulation import COST_TERMS
@@ -120,13 +120,14 @@ def _route_tonnes(routes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return flat, pd.concat(touching, ignore_index=True), delivered
 
 
-def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
+def hhi_table(shares: pd.DataFrame, round_off_t: float = 0.0) -> pd.DataFrame:
     """Herfindahl-Hirschman index (0-10,000) of country shares per element, period and stage.
 
     Stage ``seller`` is the sellers' countries (what an HHI cap counts); a processing stage, the
     countries doing it (``any`` is left out: its shares overlap). NaN where nothing of the
-    element is bought in the period: no purchases have no concentration (0 would read as
-    perfectly diversified).
+    element is bought in the period, or no more than ``round_off_t`` t (round-off, as in the
+    independent check): no purchases have no concentration (0 would read as perfectly
+    diversified).
 
     Examples
     --------
@@ -140,7 +141,7 @@ def hhi_table(shares: pd.DataFrame) -> pd.DataFrame:
     cells = ["element", "period", "stage"]
     by_cell = country.groupby(level=cells, sort=False)
     hhi = hhi_terms(country["share"]).groupby(level=cells, sort=False).sum()
-    return hhi.where(by_cell["volume_t"].sum() > 0).to_frame("hhi")
+    return hhi.where(by_cell["volume_t"].sum() > round_off_t).to_frame("hhi")
 
 
 def duals_table(layout: ModelLayout, lp: LinearProgram, output: SolverOutput, plan) -> pd.DataFrame:
@@ -494,7 +495,7 @@ def routes_table(layout: ModelLayout, lp: LinearProgram, x: np.ndarray) -> pd.Da
             "arrival": legs["period"].to_numpy(object),
         }
     )
-    table = table[table["volume_t"] > 1e-9]
+    table = table[table["volume_t"] > ROUND_OFF_T]
     return table.set_index(["element", "supplier", "route", "period", "stage"])
 
 
@@ -512,7 +513,9 @@ def extract(
         ``cost_terms`` (Series, USD: the formulation's cost vectors at the solution).
     """
     buy, ep = layout.buy, layout.element_period
+    # Round-off (a solver's 1e-13 t, or -1e-12 t) is no purchase.
     volume = lp.values("buy", output.x)
+    volume = np.where(np.abs(volume) < ROUND_OFF_T, 0.0, volume)
     level = lp.values("stock", output.x)
     unmet = lp.values("unmet", output.x)
     shortfall = lp.values("shortfall", output.x)
@@ -528,7 +531,7 @@ def extract(
         delivered[np.unique(at)] = 0.0
         np.add.at(delivered, at, through)
         # A converted purchase has arrived when its last route with tonnes has.
-        used = through > 1e-9
+        used = through > ROUND_OFF_T
         route_arrival = pd.Categorical(route["arrival"], categories=labels).codes
         np.maximum.at(arrival, at[used], route_arrival[used])
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
@@ -580,7 +583,7 @@ def extract(
         converted[route["buy"].to_numpy(np.int64)] = True
         arrived = pd.concat([arrived[~converted], by_route], ignore_index=True)
     tables.defer("shares", lambda: shares_table(arrived, routes))
-    tables.defer("hhi", lambda: hhi_table(tables["shares"]))
+    tables.defer("hhi", lambda: hhi_table(tables["shares"], volume_tolerance(layout.portfolio)))
     if duals and output.row_dual is not None:
         tables.defer("duals", lambda: duals_table(layout, lp, output, plan))
     return tables

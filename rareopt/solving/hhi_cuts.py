@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from rareopt.inputs.measures import HHI_SCALE, hhi_points
+from rareopt.inputs.measures import HHI_SCALE, hhi_points, volume_tolerance
 from rareopt.inputs.stages import SELLER
 from rareopt.inputs.tables import ALL
 from rareopt.model.layout import stage_source
@@ -98,6 +98,7 @@ def run_with_hhi_caps(
     if policy.hhi_cap is None and policy.stage_hhi_caps.empty:
         return output, None
     groups = _groups(layout, lp)
+    round_off_t = volume_tolerance(layout.portfolio)
     if model is not None and not hasattr(model, "hhi_cut"):
         model.hhi_cut = pyo.ConstraintList()
     columns = cast("list[Any]", lp.columns)  # used only with a model: compiled from it
@@ -105,7 +106,9 @@ def run_with_hhi_caps(
     for iteration in range(1, int(policy.hhi_max_iterations) + 1):
         if not output.status.is_ok:
             break
-        cuts, worst = _cuts(groups, cast(np.ndarray, output.x), policy.hhi_tolerance)  # is_ok
+        cuts, worst = _cuts(
+            groups, cast(np.ndarray, output.x), policy.hhi_tolerance, round_off_t
+        )  # is_ok: x is there
         log.append(
             {
                 "iteration": iteration,
@@ -125,17 +128,20 @@ def run_with_hhi_caps(
     return output, pd.DataFrame(log, columns=columns).set_index("iteration")
 
 
-def _cuts(groups: list[_Group], x: np.ndarray, tolerance: float) -> tuple[list[_Cut], float]:
-    """Tangent cuts at ``x`` for every cap broken by more than ``tolerance``.
+def _cuts(
+    groups: list[_Group], x: np.ndarray, tolerance: float, round_off_t: float
+) -> tuple[list[_Cut], float]:
+    """Tangent cuts at ``x`` for every cap broken by more than ``tolerance`` (HHI points).
 
-    Returns the cuts as (column indices, coefficients) and the largest excess over any cap
-    (HHI points).
+    Groups whose tonnes total no more than ``round_off_t`` have no shares and no HHI, as in the
+    independent check (:func:`rareopt.inputs.measures.volume_tolerance`). Returns the cuts as
+    (column indices, coefficients) and the largest excess over any cap (HHI points).
     """
     cuts, worst = [], 0.0
     for _element, _scope, cap, by_country, totals in groups:
         volume = np.array([coef @ x[cols] for cols, coef in by_country.values()])
         total = volume.sum()
-        if total <= 1e-9:
+        if total <= round_off_t:  # round-off purchases have no shares (as in the check)
             continue
         excess = float(hhi_points(volume / total)) - cap
         worst = max(worst, excess)
