@@ -227,3 +227,44 @@ def test_the_unknown_key_message_in_the_docs_is_the_loaders_own():
     with pytest.raises(ValueError) as caught:
         rareopt.Portfolio.from_dict(spec)
     assert quoted in str(caught.value)
+
+
+def test_a_concentrate_that_pays_for_itself_without_limit_is_refused_not_unbounded():
+    import yaml
+
+    spec = yaml.safe_load(rareopt.load_example("bundles").to_yaml())
+    ore = spec["concentrates"][0]
+    ore["capacity_t"] = float("inf")
+    spec["policy"]["salvage_usd_per_t"] = {e: 1e6 for e in ore["composition"]}
+    with pytest.raises(PortfolioError) as caught:
+        rareopt.Portfolio.from_dict(spec)
+    assert "field capacity_t: got 'unlimited'" in str(caught.value)
+    assert "no lower bound" in str(caught.value)
+    ore["capacity_t"] = 1e4  # finite: a valid, bounded portfolio
+    assert rareopt.solve(rareopt.Portfolio.from_dict(spec)).ok
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('supplier,country,kind\nA,AU,mine,extra,"open\n', "EOF inside string"),
+        ("", "No columns to parse"),
+        (b"\xff\xfe\x00bad", "codec can't decode"),
+    ],
+)
+def test_an_unreadable_csv_table_names_its_file(tmp_path, text, words):
+    from typer.testing import CliRunner
+
+    from rareopt.cli import app
+
+    (tmp_path / "p.yaml").write_text(
+        "name: c\nperiods: 2\ndemand: {Nd: 10}\nsuppliers: suppliers.csv\n"
+        "offers: [{supplier: A, element: Nd, price_usd_per_t: 1, capacity_t: 20}]\n"
+    )
+    csv = tmp_path / "suppliers.csv"
+    csv.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(PortfolioError) as caught:
+        rareopt.Portfolio.from_yaml(str(tmp_path / "p.yaml"))
+    assert str(csv) in str(caught.value) and words in str(caught.value)
+    done = CliRunner().invoke(app, ["validate", str(tmp_path / "p.yaml")])
+    assert done.exit_code == 2 and str(csv) in done.output and "Traceback" not in done.output

@@ -177,6 +177,45 @@ def concentrate_issues(portfolio, suppliers: Sequence[str], elements: Sequence[s
             capacity.at[label, "capacity_t"],
             "a number >= 0 (.inf for unlimited)",
         )
+    issues += _unbounded_issues(portfolio, numeric, values)
+    return issues
+
+
+def _unbounded_issues(portfolio, shares: pd.Series, capacity_t: pd.Series) -> list:
+    """A concentrate whose surplus earns more than it costs, with unlimited capacity somewhere.
+
+    Its every tonne then pays (the surplus sold at the policy's salvage values), so the cost has
+    no lower bound: an input error rather than an unbounded solve.
+    """
+    salvage = portfolio.policy.salvage_usd_per_t or {}
+    mix = portfolio.composition.assign(share=shares)
+    earned = (
+        (mix["share"] * mix["element"].map(salvage).fillna(0.0).clip(lower=0.0))
+        .groupby([mix["supplier"], mix["product"]])
+        .sum()
+    )
+    unlimited = portfolio.concentrate_capacity.assign(capacity_t=capacity_t)
+    unlimited = unlimited[np.isinf(unlimited["capacity_t"].to_numpy(float))]
+    issues = []
+    for label, row in portfolio.concentrates.iterrows():
+        key = (row["supplier"], row["product"])
+        cost = pd.to_numeric(
+            pd.Series([row["price_usd_per_t"], row["freight_usd_per_t"]]), errors="coerce"
+        ).sum()
+        pays = earned.get(key, 0.0) > cost
+        open_ended = ((unlimited["supplier"] == key[0]) & (unlimited["product"] == key[1])).any()
+        if pays and open_ended:
+            issues.append(
+                ValidationIssue(
+                    "concentrates",
+                    f"row {label} (supplier={key[0]}, product={key[1]})",
+                    "capacity_t",
+                    "unlimited",
+                    f"a finite capacity: its surplus earns {earned[key]:,.0f} USD a t at the "
+                    f"policy's salvage values, more than its {cost:,.0f} USD a t, so the cost "
+                    "would have no lower bound",
+                )
+            )
     return issues
 
 

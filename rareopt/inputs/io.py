@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records
 
 if TYPE_CHECKING:
@@ -185,10 +186,17 @@ def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, 
     spec = dict(spec)
     for table in _CSV_TABLES:
         if isinstance(spec.get(table), str):
-            # Only an empty cell is missing: "NA" is Namibia's country code, not "not available".
-            spec[table] = pd.read_csv(
-                os.path.join(base_dir, spec[table]), keep_default_na=False, na_values=[""]
-            )
+            path = os.path.join(base_dir, spec[table])
+            try:
+                # Only an empty cell is missing: "NA" is Namibia's country code, not "not
+                # available".
+                spec[table] = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                issue = ValidationIssue(
+                    table, path, "file", first, "a CSV file (UTF-8) with a header row"
+                )
+                raise PortfolioError([issue]) from None
     spec["sources"] = spec.get("sources") or ()
     description = spec.get("description")
     spec["description"] = description.strip() if isinstance(description, str) else description or ""
