@@ -137,10 +137,19 @@ def _check_outputs(
             raise _fail(f"{path}: a file, not a folder", EXIT_BAD_INPUT)
 
 
-def _load(path: Path | None) -> Portfolio:
-    """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2."""
+def _load(path: Path | None, echo_warnings: bool = True) -> Portfolio:
+    """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2.
+
+    Its validation warnings are printed as lines of their own (not Python's warning format).
+    """
     try:
-        return load_example("japan") if path is None else Portfolio.from_yaml(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            loaded = load_example("japan") if path is None else Portfolio.from_yaml(str(path))
+        if echo_warnings:
+            for warning in loaded.warnings:
+                typer.echo(str(warning), err=True)
+        return loaded
     except OSError as exc:
         raise _fail(_file_problem(exc), EXIT_BAD_INPUT) from None
     except yaml.YAMLError as exc:
@@ -399,9 +408,7 @@ def validate(
     portfolio: Annotated[Path, typer.Argument(help="Portfolio YAML file.")],
 ) -> None:
     """Check a portfolio file and report every problem found."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # printed below, once
-        loaded = _load(portfolio)
+    loaded = _load(portfolio, echo_warnings=False)
     for warning in loaded.warnings:
         typer.echo(str(warning))
     typer.echo(f"ok: {loaded!r}")

@@ -1183,8 +1183,65 @@ YAML_LEVEL = [
     Y("yaml-python-tag", TINY_TEXT + "x: !!python/object/apply:os.getcwd []\n"),
 ]
 
+# Found by an independent fuzz of 560 variants (issue 19's done-when): each was accepted
+# silently, or refused with a raw Python message.
+FUZZ_FOUND = [
+    C("periods-freq-without-start", put(("periods",), {"count": 3, "freq": "quarter"}), "freq"),
+    C("policy-group-floor-empty-row", policy("group_floors", [{}]), "group_floors", "countries"),
+    C("policy-group-cap-empty-row", policy("group_caps", [{}]), "group_caps", "countries"),
+    C("policy-hhi-tolerance-inf", policy("hhi_tolerance", INF), "hhi_tolerance"),
+    C(
+        "policy-group-name-bool",
+        policy("group_floors", [{"group": True, "countries": ["AU"], "min_share": 0.1}]),
+        "group",
+    ),
+    C(
+        "policy-group-countries-nested",
+        policy("group_caps", [{"countries": [["CN"], "MM"], "max_share": 0.5}]),
+        "countries",
+    ),
+    C(
+        "policy-salvage-text-with-a-concentrate",
+        chain(
+            put(
+                ("concentrates",),
+                [
+                    {
+                        "supplier": "CN-Mine",
+                        "product": "ore",
+                        "price_usd_per_t": 100,
+                        "capacity_t": 10,
+                        "composition": {"Nd": 0.2},
+                    }
+                ],
+            ),
+            policy("salvage_usd_per_t", {"Nd": "abc"}),
+        ),
+        "salvage_usd_per_t",
+    ),
+    C(
+        "projects-without-capital",
+        put(("projects",), [{"supplier": "AU-Lynas"}]),
+        "projects",
+        "capital_usd",
+    ),
+    C(
+        "projects-ramp-bool",
+        put(("projects",), [{"supplier": "AU-Lynas", "capital_usd": 1e6, "ramp": [True, 1.0]}]),
+        "ramp",
+    ),
+    C(
+        "suppliers-near-miss-column",
+        rename(("suppliers", 1, "risk_score"), "risks_core"),
+        "risks_core",
+        "risk_score",
+    ),
+    C("demand-missing-csv", put(("demand",), "abc"), "demand", "abc"),
+]
+
 CASES = (
-    PERIODS
+    FUZZ_FOUND
+    + PERIODS
     + DEMAND
     + SUPPLIERS
     + OFFERS

@@ -189,11 +189,8 @@ def _unbounded_issues(portfolio, shares: pd.Series, capacity_t: pd.Series) -> li
     """
     salvage = portfolio.policy.salvage_usd_per_t or {}
     mix = portfolio.composition.assign(share=shares)
-    earned = (
-        (mix["share"] * mix["element"].map(salvage).fillna(0.0).clip(lower=0.0))
-        .groupby([mix["supplier"], mix["product"]])
-        .sum()
-    )
+    price = pd.to_numeric(mix["element"].map(salvage), errors="coerce").fillna(0.0)
+    earned = (mix["share"] * price.clip(lower=0.0)).groupby([mix["supplier"], mix["product"]]).sum()
     unlimited = portfolio.concentrate_capacity.assign(capacity_t=capacity_t)
     unlimited = unlimited[np.isinf(unlimited["capacity_t"].to_numpy(float))]
     issues = []

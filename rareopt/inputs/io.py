@@ -5,6 +5,7 @@ Input is parsed with ``yaml.safe_load`` only: no tags, no code, nothing unpickle
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -191,6 +192,17 @@ def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, 
                 # Only an empty cell is missing: "NA" is Namibia's country code, not "not
                 # available".
                 spec[table] = pd.read_csv(path, keep_default_na=False, na_values=[""])
+                _check_row_lengths(table, path)
+            except FileNotFoundError:
+                issue = ValidationIssue(
+                    table,
+                    "file",
+                    table,
+                    spec[table],
+                    f"a CSV file next to the portfolio file ({path} does not exist), or the "
+                    "table itself",
+                )
+                raise PortfolioError([issue]) from None
             except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 issue = ValidationIssue(
@@ -201,6 +213,26 @@ def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, 
     description = spec.get("description")
     spec["description"] = description.strip() if isinstance(description, str) else description or ""
     return spec
+
+
+def _check_row_lengths(table: str, path: str) -> None:
+    """Refuse a CSV row with fewer cells than the header, naming its line.
+
+    pandas would read the missing last fields as blank, so as their defaults.
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    width = len(rows[0]) if rows else 0
+    for line, row in enumerate(rows[1:], start=2):
+        if row and len(row) < width:
+            issue = ValidationIssue(
+                table,
+                f"{path}, line {line}",
+                "cells",
+                len(row),
+                f"one per column: {width} (leave a cell empty, not out, for a default)",
+            )
+            raise PortfolioError([issue])
 
 
 def read_arguments(path: str) -> dict[str, Any]:

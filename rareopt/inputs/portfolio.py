@@ -167,6 +167,8 @@ def make_periods(spec: Any) -> pd.DataFrame:
         count = _period_count(spec.get("count"))
         if count is None:
             raise bad("count", spec.get("count"), counted)
+        if "freq" in spec and "start" not in spec:
+            raise bad("freq", spec["freq"], "a freq only with a start (calendar periods)")
         if "start" in spec:
             freq = str(spec.get("freq", "month"))
             if freq not in _FREQ_ALIASES:

@@ -108,7 +108,14 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "capacity": ("supplier", "element", "period", "capacity_t"),
     "stockpile": ("element",),
     "concentrates": ("supplier", "product", "price_usd_per_t", "composition"),
-    "projects": ("supplier",),
+    "projects": ("supplier", "capital_usd"),
+    "country_caps": ("max_share",),
+    "supplier_caps": ("max_share",),
+    "group_caps": ("countries", "max_share"),
+    "group_floors": ("countries", "min_share"),
+    "stage_caps": ("stage", "max_share"),
+    "stage_hhi_caps": ("stage", "max_hhi"),
+    "hhi_cap": ("max_hhi",),
     "facilities": ("facility", "stage", "country"),
     "in_transit": ("element", "period", "volume_t"),
 }
@@ -131,6 +138,7 @@ LABEL_FIELDS = (
 MISSING = "missing"
 REQUIRED = "a value (required)"
 A_NAME = "a name (text)"
+COUNTRY_LIST = "a list of country codes (text)"
 ONCE = "each key once"
 
 
@@ -141,7 +149,10 @@ def blocking(issues: list[ValidationIssue]) -> bool:
     mapping, a key given twice.
     """
     return any(
-        i.field == "" or i.value == MISSING or i.allowed == A_NAME or i.allowed.startswith(ONCE)
+        i.field == ""
+        or i.value == MISSING
+        or i.allowed in (A_NAME, COUNTRY_LIST)
+        or i.allowed.startswith(ONCE)
         for i in issues
     )
 
@@ -155,6 +166,20 @@ def _is_nan(value: Any) -> bool:
     if isinstance(value, (float, np.floating)):
         return math.isnan(value)
     return isinstance(value, str) and value.strip().lower() == "nan"
+
+
+SUPPLIER_FIELDS = ("supplier", "country", "kind", "risk_score")
+"""The suppliers table's own fields; other columns are kept as notes."""
+
+
+def _near_miss(name: str, field: str) -> str | None:
+    """For a table that keeps extra columns: a column that looks like a misspelt own field."""
+    if name != "suppliers" or field in SUPPLIER_FIELDS:
+        return None
+    close = difflib.get_close_matches(field, SUPPLIER_FIELDS, n=1, cutoff=0.8)
+    if not close:
+        return None
+    return f"{close[0]} (a notes column must not look like a field of the suppliers table)"
 
 
 def _fields_hint(name: str, field: str, allowed: tuple[str, ...]) -> str:
@@ -234,9 +259,24 @@ def raw_issues(
                 if row.get(field) is None:
                     issues.append(ValidationIssue(name, where, field, MISSING, REQUIRED))
         for field, value in row.items():
+            near = _near_miss(name, str(field))
+            if near is not None:
+                issues.append(ValidationIssue(name, where, str(field), value, near))
             if field in LABEL_FIELDS and isinstance(value, (Mapping, list, tuple, set)):
                 # Structural: later steps would hash or sort it.
                 issues.append(ValidationIssue(name, where, str(field), value, A_NAME))
+            elif field == "group" and not isinstance(value, str):
+                issues.append(ValidationIssue(name, where, "group", value, A_NAME))
+            elif field == "countries" and not (
+                isinstance(value, (list, tuple)) and all(isinstance(c, str) for c in value)
+            ):  # an empty list is validation's to name, with the row's other fields
+                issues.append(ValidationIssue(name, where, "countries", value, COUNTRY_LIST))
+            elif isinstance(value, (list, tuple)) and any(
+                isinstance(v, (bool, np.bool_)) for v in value
+            ):
+                issues.append(
+                    ValidationIssue(name, where, str(field), value, "numbers, not true/false")
+                )
             elif isinstance(value, (bool, np.bool_)) and field not in LABEL_FIELDS:
                 # A number field (YAML true/false would read as 1/0); labels that read as
                 # booleans (NO for Norway) are named by validation.

@@ -497,9 +497,11 @@ def _validate_policy(
                 at.add(at.row(stage_hhi, label), "max_hhi", value, "an HHI from above 0 to 10,000")
     tolerance, rounds = policy.hhi_tolerance, policy.hhi_max_iterations
     if not (
-        isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance > 0
+        isinstance(tolerance, (int, float))
+        and not isinstance(tolerance, bool)
+        and 0 < tolerance <= 10_000
     ):
-        check.add("policy", "hhi_tolerance", tolerance, "a number > 0 (HHI points)")
+        check.add("policy", "hhi_tolerance", tolerance, "a number > 0 and <= 10,000 (HHI points)")
     if not (isinstance(rounds, int) and not isinstance(rounds, bool) and rounds >= 1):
         check.add("policy", "hhi_max_iterations", rounds, "a whole number >= 1")
     share = policy.country_floor_share
