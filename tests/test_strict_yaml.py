@@ -62,3 +62,18 @@ def test_a_scenario_file_with_a_key_twice_or_without_scenarios_names_the_file(tm
     assert str(empty) in str(caught.value) and "a list of scenarios" in str(caught.value)
     done = CliRunner().invoke(app, ["stress", "--scenarios", str(empty)])
     assert done.exit_code == 2 and str(empty) in done.output
+
+
+def test_numbers_read_as_written_not_as_yaml_1_1_octal_or_base_60(tmp_path):
+    from rareopt.inputs.io import load_yaml
+
+    got = load_yaml("a: 010\nb: 1:30\nc: 2e6\nd: .inf\ne: 0x1F\nf: 1_000\n")
+    assert got == {"a": 10, "b": "1:30", "c": 2e6, "d": float("inf"), "e": 31, "f": 1000}
+    # 1:30 in a number field is an error, not 90 t; 0200 is 200 t, not octal 128.
+    assert "capacity_t: 200}" in TINY
+    sixty = write(tmp_path, TINY.replace("capacity_t: 200}", "capacity_t: 1:30}", 1))
+    done = CliRunner().invoke(app, ["validate", str(sixty)])
+    assert done.exit_code == 2 and "field capacity_t: got '1:30'" in done.output
+    octal = write(tmp_path, TINY.replace("capacity_t: 200}", "capacity_t: 0200}", 1), "o.yaml")
+    capacity = rareopt.Portfolio.from_yaml(str(octal)).capacity
+    assert capacity.query("supplier == 'CN-Mine' and element == 'Nd'")["capacity_t"].eq(200).all()

@@ -62,6 +62,37 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+# Numbers as written, not YAML 1.1's readings: 010 is ten (not octal eight), and 1:30 is text
+# (not the base-60 number 90), so a number field holding it is an error rather than a surprise.
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NUMBER_TAGS]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9][0-9_]*|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """An int as written in decimal (leading zeros allowed), or hexadecimal with 0x."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    return int(text, 16) if text.lstrip("+-").startswith("0x") else int(text, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
+
 MAX_YAML_DEPTH = 64
 """Deepest nesting of lists and mappings a YAML file may have (a portfolio needs about 5)."""
 MAX_YAML_NODES = 1_000_000
