@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,25 @@ app = typer.Typer(
 )
 examples_app = typer.Typer(help="List the built-in portfolios, or show one as YAML.")
 app.add_typer(examples_app, name="examples")
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"rareopt {metadata.version('rareopt')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """rareopt: where to buy critical raw materials (Pyomo LP solved by HiGHS)."""
+
 
 EXIT_NO_PLAN = 1
 EXIT_BAD_INPUT = 2

@@ -204,3 +204,12 @@ def test_json_of_a_failed_solve_is_strict_json(tmp_path):
     text = rareopt.solve(p).to_json()
     assert "Infinity" not in text and "NaN" not in text
     assert json.loads(text)["objective_usd"] is None
+
+
+def test_version_is_the_installed_packages():
+    from importlib import metadata
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"rareopt {metadata.version('rareopt')}"
+    assert metadata.version("rareopt") == rareopt.__version__
