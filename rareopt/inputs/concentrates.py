@@ -22,7 +22,7 @@ import pandas as pd
 from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.tables import expand_per_period, table_frame
 
-__all__ = ["concentrate_tables", "concentrate_issues", "TYPICAL_COMPOSITIONS"]
+__all__ = ["CONCENTRATE_FIELDS", "concentrate_tables", "concentrate_issues", "TYPICAL_COMPOSITIONS"]
 
 TYPICAL_COMPOSITIONS = {
     "bastnaesite (Mountain Pass)": {
@@ -55,6 +55,17 @@ TYPICAL_COMPOSITIONS = {
 USGS Scientific Investigations Report 2010-5220); elements not listed make up the rest."""
 
 
+CONCENTRATE_FIELDS = (
+    "supplier",
+    "product",
+    "price_usd_per_t",
+    "freight_usd_per_t",
+    "capacity_t",
+    "composition",
+)
+"""The fields of a concentrate row."""
+
+
 def concentrate_tables(records: Any, periods: Sequence[str]) -> dict[str, pd.DataFrame]:
     """Normalise concentrate offers into long tables.
 
@@ -71,7 +82,7 @@ def concentrate_tables(records: Any, periods: Sequence[str]) -> dict[str, pd.Dat
     ([0.5, 0.3], 2)
     """
     columns = ["supplier", "product", "price_usd_per_t", "freight_usd_per_t"]
-    frame = table_frame(records, [*columns, "capacity_t", "composition"])
+    frame = table_frame(records, list(CONCENTRATE_FIELDS))
     for column, default in (
         ("freight_usd_per_t", 0.0),
         ("capacity_t", np.nan),

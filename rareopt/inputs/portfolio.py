@@ -11,7 +11,6 @@ Units: tonnes of rare-earth oxide equivalent (t REO), US dollars (USD), USD per 
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from rareopt.inputs.stages import (
     facility_table,
     in_transit_table,
 )
-from rareopt.inputs.strict import ROW_FIELDS, blocking, raw_issues
+from rareopt.inputs.strict import ROW_FIELDS, fields_allowed, nearest, raw_issues
 from rareopt.inputs.tables import (
     ALL,
     CAP_BASES,
@@ -147,9 +146,7 @@ def make_periods(spec: Any) -> pd.DataFrame:
     def unknown(keys: Any, known: list[str], what: str) -> PortfolioError | None:
         for key in keys:
             if key not in known:
-                close = difflib.get_close_matches(str(key), known, 1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                return bad(str(key), key, f"a field of {what}{hint}: {', '.join(known)}")
+                return bad(str(key), key, fields_allowed(what, str(key), known))
         return None
 
     counted = f"a whole number of periods from 1 to {MAX_PERIODS:,}"
@@ -494,7 +491,8 @@ class Policy:
         for name in ROW_FIELDS:
             value = getattr(self, name, None)
             if isinstance(value, (list, tuple)):
-                given += [replace(i, table=f"policy {name}") for i in raw_issues(name, value)]
+                found = raw_issues(name, value).issues
+                given += [replace(i, table=f"policy {name}") for i in found]
         if given:
             raise PortfolioError(given)
         # Cap records with a stage are stage caps; they replace the stage caps of their kind.
@@ -609,8 +607,8 @@ def _settings(spec: Any, what: str, allowed: set[str]) -> dict[str, Any]:
     issues = []
     for key in spec:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), 1)
-            hint = f"did you mean {close[0]}? " if close else ""
+            close = nearest(str(key), sorted(allowed))
+            hint = f"did you mean {close}? " if close else ""
             issues.append(
                 ValidationIssue(
                     what, "file", str(key), "unknown field", f"{hint}one of {sorted(allowed)}"
@@ -800,11 +798,10 @@ class Portfolio:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         # The tables as given, before any default fills a field in: an explicit NaN or an
         # unknown field is an error, never a default or ignored.
-        given = []
-        for name in RAW_TABLES:
-            given += raw_issues(name, getattr(self, name))
+        found = [raw_issues(name, getattr(self, name)) for name in RAW_TABLES]
+        given = [issue for f in found for issue in f.issues]
         given += _text_issues(self.name, self.description, self.sources)
-        if blocking(given):
+        if any(f.blocking for f in found):
             raise PortfolioError(given)
         periods = make_periods(self.periods)
         labels = periods["period"].tolist()
@@ -1008,9 +1005,7 @@ def _ramp_of(spec: Mapping, n_periods: int, label: Any) -> list[float]:
 
     for key in spec:
         if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, 1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise bad(str(key), spec[key], f"a field of a ramp{hint}: from, to, periods")
+            raise bad(str(key), spec[key], fields_allowed("a ramp", str(key), fields))
     for key in fields:
         value = spec.get(key)
         number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)

@@ -22,7 +22,18 @@ from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.derived import DAYS_PER_YEAR
 from rareopt.inputs.tables import table_frame
 
-__all__ = ["project_table", "project_issues", "start_options", "online_share", "discount_factors"]
+__all__ = [
+    "PROJECT_FIELDS",
+    "project_table",
+    "project_issues",
+    "start_options",
+    "online_share",
+    "discount_factors",
+]
+
+
+PROJECT_FIELDS = ("supplier", "capital_usd", "earliest_start", "build_periods", "ramp")
+"""The fields of a project row."""
 
 
 def project_table(records: Any) -> pd.DataFrame:
@@ -33,7 +44,7 @@ def project_table(records: Any) -> pd.DataFrame:
     >>> project_table([{"supplier": "JP-Mud", "capital_usd": 5e8}])["ramp"].tolist()
     [(1.0,)]
     """
-    columns = ["supplier", "capital_usd", "earliest_start", "build_periods", "ramp"]
+    columns = list(PROJECT_FIELDS)
     frame = table_frame(records, columns)
     defaults = {
         "supplier": None,

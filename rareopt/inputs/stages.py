@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
 
 __all__ = [
+    "FACILITY_COLUMNS",
     "STAGES",
     "ANY_STAGE",
     "DEFAULT_STAGE",
@@ -65,7 +66,7 @@ ORIGIN_FIELDS = {
 }
 """The offers' fields naming the country where its tonnes passed each stage."""
 
-_FACILITY_COLUMNS = [
+FACILITY_COLUMNS = [
     "facility",
     "stage",
     "country",
@@ -75,6 +76,7 @@ _FACILITY_COLUMNS = [
     "elements",
     "lead_periods",
 ]
+"""The fields of a facility row."""
 
 
 def facility_table(records: Any) -> pd.DataFrame:
@@ -87,7 +89,7 @@ def facility_table(records: Any) -> pd.DataFrame:
     >>> float(f.at[0, "yield"]), float(f.at[0, "fee_usd_per_t"]), f.at[0, "elements"]
     (1.0, 0.0, '*')
     """
-    frame = table_frame(records, _FACILITY_COLUMNS)
+    frame = table_frame(records, FACILITY_COLUMNS)
     defaults = {
         "capacity_t": np.inf,
         "yield": 1.0,
@@ -95,7 +97,7 @@ def facility_table(records: Any) -> pd.DataFrame:
         "elements": ALL,
         "lead_periods": 0,
     }
-    for column in _FACILITY_COLUMNS:
+    for column in FACILITY_COLUMNS:
         if column not in frame:
             frame[column] = [defaults.get(column)] * len(frame)
         elif column in defaults:
@@ -107,7 +109,7 @@ def facility_table(records: Any) -> pd.DataFrame:
         frame[column] = numeric.where(numeric.notna(), frame[column]).astype(object)
         if numeric.notna().all():
             frame[column] = numeric.astype(float)
-    return frame[_FACILITY_COLUMNS].reset_index(drop=True)
+    return frame[FACILITY_COLUMNS].reset_index(drop=True)
 
 
 def in_transit_table(records: Any) -> pd.DataFrame:

@@ -6,17 +6,20 @@ what it says. So, before any default is applied:
 - an explicit NaN (``.nan`` in YAML, ``float("nan")`` in a record, "nan" as text) is an error,
   never a default;
 - a field a table does not have is an error with a "did you mean" suggestion (the suppliers
-  table keeps extra columns, as documented);
-- a row that is not a mapping of fields is an error;
-- the ``capacity`` table names each (supplier, element, period) once.
+  table keeps extra columns, as documented, unless one looks like a misspelt field);
+- a row without a required field, or that is not a mapping of fields, is an error;
+- a name that is a list or mapping, and true/false where a number belongs, are errors;
+- ``suppliers`` names each supplier once, ``capacity`` each (supplier, element, period).
+
+Some problems leave the tables unreadable (:attr:`Found.blocking`): nothing further is checked.
 
 Examples
 --------
 >>> row = {"supplier": "A", "element": "Nd", "price_usd_per_t": 9, "prise_usd_per_t": 1}
->>> issue, = raw_issues("offers", [row])
+>>> issue, = raw_issues("offers", [row]).issues
 >>> issue.field, "did you mean price_usd_per_t?" in issue.allowed
 ('prise_usd_per_t', True)
->>> raw_issues("stockpile", [{"element": "Nd", "initial_t": float("nan")}])[0].field
+>>> raw_issues("stockpile", [{"element": "Nd", "initial_t": float("nan")}]).issues[0].field
 'initial_t'
 """
 
@@ -25,12 +28,15 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
+from rareopt.inputs.concentrates import CONCENTRATE_FIELDS
+from rareopt.inputs.projects import PROJECT_FIELDS
+from rareopt.inputs.stages import FACILITY_COLUMNS, ORIGIN_FIELDS
 
 __all__ = [
     "ROW_FIELDS",
@@ -38,14 +44,16 @@ __all__ = [
     "LABEL_FIELDS",
     "UNIQUE_KEYS",
     "MAPPING_TABLES",
+    "Found",
     "raw_issues",
-    "blocking",
+    "nearest",
+    "fields_allowed",
 ]
 
 MAPPING_TABLES = ("demand",)
 """Tables that may also be given as a mapping (``demand: {Nd: 500}``)."""
 
-_ORIGINS = ("mined_in", "separated_in", "metal_in", "magnet_in")
+_ORIGINS = tuple(ORIGIN_FIELDS.values())
 
 ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
     "demand": ("element", "period", "demand_t"),
@@ -71,25 +79,9 @@ ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
         "holding_usd_per_t",
         "shortfall_penalty_usd_per_t",
     ),
-    "concentrates": (
-        "supplier",
-        "product",
-        "price_usd_per_t",
-        "freight_usd_per_t",
-        "capacity_t",
-        "composition",
-    ),
-    "projects": ("supplier", "capital_usd", "earliest_start", "build_periods", "ramp"),
-    "facilities": (
-        "facility",
-        "stage",
-        "country",
-        "capacity_t",
-        "yield",
-        "fee_usd_per_t",
-        "elements",
-        "lead_periods",
-    ),
+    "concentrates": CONCENTRATE_FIELDS,
+    "projects": PROJECT_FIELDS,
+    "facilities": tuple(FACILITY_COLUMNS),
     "in_transit": ("element", "period", "volume_t"),
     "country_caps": ("country", "element", "max_share", "stage"),
     "supplier_caps": ("supplier", "element", "max_share", "stage"),
@@ -136,25 +128,18 @@ LABEL_FIELDS = (
 """Fields holding a name: text (or a whole number, read as text), never a list or a mapping."""
 
 MISSING = "missing"
-REQUIRED = "a value (required)"
-A_NAME = "a name (text)"
-COUNTRY_LIST = "a list of country codes (text)"
-ONCE = "each key once"
 
 
-def blocking(issues: list[ValidationIssue]) -> bool:
-    """Whether the tables cannot be read further (so nothing else is checked).
+class Found(NamedTuple):
+    """The problems of a table as given, and whether they leave it unreadable.
 
-    Rows that are not mappings, a required field or column missing, a name that is a list or a
-    mapping, a key given twice.
+    ``blocking``: rows that are not mappings, a required field or column missing, a name that
+    is a list or mapping, a key given twice; later steps would fail on them, so nothing else is
+    checked.
     """
-    return any(
-        i.field == ""
-        or i.value == MISSING
-        or i.allowed in (A_NAME, COUNTRY_LIST)
-        or i.allowed.startswith(ONCE)
-        for i in issues
-    )
+
+    issues: list[ValidationIssue]
+    blocking: bool
 
 
 UNIQUE_KEYS = {"suppliers": ("supplier",), "capacity": ("supplier", "element", "period")}
@@ -182,16 +167,30 @@ def _near_miss(name: str, field: str) -> str | None:
     return f"{close[0]} (a notes column must not look like a field of the suppliers table)"
 
 
-def _fields_hint(name: str, field: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"a field of the {name} table{hint}: {', '.join(sorted(allowed))}"
+def nearest(field: str, known: Any) -> str | None:
+    """The known field ``field`` most likely misspells, or None.
+
+    Examples
+    --------
+    >>> nearest("dayz", ["count", "days"])
+    'days'
+    """
+    close = difflib.get_close_matches(str(field), list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
-def raw_issues(
-    name: str, table: Any, *, blank_is_absent: bool | None = None
-) -> list[ValidationIssue]:
+def fields_allowed(what: str, field: str, known: Any) -> str:
+    """What an unknown field could have been: "a field of ``what`` (did you mean ...?): ..."."""
+    close = nearest(field, known)
+    hint = f" (did you mean {close}?)" if close else ""
+    return f"a field of {what}{hint}: {', '.join(known)}"
+
+
+def raw_issues(name: str, table: Any) -> Found:
     """Problems of one table as given: explicit NaNs, unknown fields, rows that are not mappings.
+
+    A NaN cell of a DataFrame (a CSV file's blank cell) is a field left out; in records a field
+    is left out by leaving it out, so a NaN there is an explicit value.
 
     Parameters
     ----------
@@ -200,27 +199,31 @@ def raw_issues(
     table : records, DataFrame or None
         As given to :class:`~rareopt.Portfolio` (a mapping form, e.g. ``demand: {Nd: 10}``, is
         checked elsewhere and passes here).
-    blank_is_absent : bool, optional
-        Whether a NaN cell means a blank (absent) field: true for a DataFrame (a CSV file's blank
-        cell), false for records, where a field is absent by being left out. Default: by type.
 
     Returns
     -------
-    list of ValidationIssue
-        Errors naming the table, row and field; a missing required field or a row that is not a
-        mapping has ``value`` "missing" or field "" (the tables cannot be read further).
+    Found
+        Errors naming the table, row and field, and whether they leave the table unreadable.
     """
     allowed = ROW_FIELDS.get(name)
     issues: list[ValidationIssue] = []
+    blocked = False
+
+    def stop(issue: ValidationIssue) -> None:
+        """Record a problem that leaves the table unreadable."""
+        nonlocal blocked
+        issues.append(issue)
+        blocked = True
+
     if table is None or (isinstance(table, Mapping) and name in MAPPING_TABLES):
-        return issues
+        return Found(issues, False)
     if isinstance(table, (Mapping, str, bytes, int, float, bool)):
         shape = "a list of rows (mappings of fields)" + (
             " or a mapping {element: t per period}" if name == "demand" else ""
         )
-        return [ValidationIssue(name, "table", "", table, shape)]
-    if isinstance(table, pd.DataFrame):
-        frame_blank = True if blank_is_absent is None else blank_is_absent
+        return Found([ValidationIssue(name, "table", "", table, shape)], True)
+    frame = isinstance(table, pd.DataFrame)
+    if frame:
         rows = table.to_dict("records")
         labels = list(table.index)
         if allowed is not None:
@@ -232,45 +235,47 @@ def raw_issues(
                             "columns",
                             str(column),
                             str(column),
-                            _fields_hint(name, str(column), allowed),
+                            fields_allowed(f"the {name} table", str(column), sorted(allowed)),
                         )
                     )
     else:
-        frame_blank = bool(blank_is_absent)
         try:
             rows = list(table)
         except TypeError:
-            return [
-                ValidationIssue(name, "table", "", table, "a list of rows (mappings of fields)")
-            ]
+            shape = "a list of rows (mappings of fields)"
+            return Found([ValidationIssue(name, "table", "", table, shape)], True)
         labels = list(range(len(rows)))
     required = REQUIRED_FIELDS.get(name, ())
-    if isinstance(table, pd.DataFrame):
+    if frame:
         for field in required:
             if field not in table.columns:
-                issues.append(ValidationIssue(name, "columns", field, MISSING, "a column"))
+                stop(ValidationIssue(name, "columns", field, MISSING, "a column"))
     for label, row in zip(labels, rows):
         where = f"row {label}"
         if not isinstance(row, Mapping):
-            issues.append(ValidationIssue(name, where, "", row, "a mapping of fields"))
+            stop(ValidationIssue(name, where, "", row, "a mapping of fields"))
             continue
-        if not isinstance(table, pd.DataFrame):
+        if not frame:
             for field in required:
                 if row.get(field) is None:
-                    issues.append(ValidationIssue(name, where, field, MISSING, REQUIRED))
+                    stop(ValidationIssue(name, where, field, MISSING, "a value (required)"))
         for field, value in row.items():
             near = _near_miss(name, str(field))
             if near is not None:
                 issues.append(ValidationIssue(name, where, str(field), value, near))
             if field in LABEL_FIELDS and isinstance(value, (Mapping, list, tuple, set)):
-                # Structural: later steps would hash or sort it.
-                issues.append(ValidationIssue(name, where, str(field), value, A_NAME))
+                # Later steps would hash or sort it.
+                stop(ValidationIssue(name, where, str(field), value, "a name (text)"))
             elif field == "group" and not isinstance(value, str):
-                issues.append(ValidationIssue(name, where, "group", value, A_NAME))
+                stop(ValidationIssue(name, where, "group", value, "a name (text)"))
             elif field == "countries" and not (
                 isinstance(value, (list, tuple)) and all(isinstance(c, str) for c in value)
             ):  # an empty list is validation's to name, with the row's other fields
-                issues.append(ValidationIssue(name, where, "countries", value, COUNTRY_LIST))
+                stop(
+                    ValidationIssue(
+                        name, where, "countries", value, "a list of country codes (text)"
+                    )
+                )
             elif isinstance(value, (list, tuple)) and any(
                 isinstance(v, (bool, np.bool_)) for v in value
             ):
@@ -283,13 +288,17 @@ def raw_issues(
                 issues.append(
                     ValidationIssue(name, where, str(field), value, "a number, not true/false")
                 )
-            if allowed is not None and field not in allowed and not isinstance(table, pd.DataFrame):
+            if allowed is not None and field not in allowed and not frame:
                 issues.append(
                     ValidationIssue(
-                        name, where, str(field), value, _fields_hint(name, str(field), allowed)
+                        name,
+                        where,
+                        str(field),
+                        value,
+                        fields_allowed(f"the {name} table", str(field), sorted(allowed)),
                     )
                 )
-            elif _is_nan(value) and not (frame_blank and not isinstance(value, str)):
+            elif _is_nan(value) and not (frame and not isinstance(value, str)):
                 issues.append(
                     ValidationIssue(
                         name,
@@ -305,15 +314,15 @@ def raw_issues(
         for label, row in zip(labels, rows):
             key = tuple(str(row.get(k)) for k in unique)
             if key in seen:
-                issues.append(
+                stop(
                     ValidationIssue(
                         name,
                         f"row {label}",
                         "+".join(unique),
                         ", ".join(key),
-                        f"{ONCE} (also in row {seen[key]})",
+                        f"each key once (also in row {seen[key]})",
                     )
                 )
             else:
                 seen[key] = label
-    return issues
+    return Found(issues, blocked)

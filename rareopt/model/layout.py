@@ -391,13 +391,12 @@ def _routes(
     # and a converted purchase with no route left has none either.
     route["arrival"] = arrivals(portfolio, route, route["lead_periods"].to_numpy(int)).to_numpy()
     route = route[route["arrival"].notna()]
-    offers = set(zip(converted["element"], converted["supplier"]))
-    routed = set(zip(route["element"], route["supplier"], route["period"]))
-    keep = [
-        (e, s) not in offers or (e, s, p) in routed
-        for e, s, p in zip(buy["element"], buy["supplier"], buy["period"])
-    ]
-    buy = buy[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+    offer, bought = ["element", "supplier"], ["element", "supplier", "period"]
+    is_converted = pd.MultiIndex.from_frame(buy[offer]).isin(
+        pd.MultiIndex.from_frame(converted[offer])
+    )
+    has_route = pd.MultiIndex.from_frame(buy[bought]).isin(pd.MultiIndex.from_frame(route[bought]))
+    buy = buy[~is_converted | has_route].reset_index(drop=True)
     offer_of_buy = buy[["element", "supplier", "period"]].assign(buy=np.arange(len(buy)))
     route = route.merge(offer_of_buy, on=["element", "supplier", "period"])
     route = route.sort_values(["buy", "route_id"], kind="stable").reset_index(drop=True)
