@@ -401,6 +401,50 @@ def two_stage():
     return assemble_two_stage(layout, scenario_layout(layout, scenarios, risk))
 
 
+def market_inputs():
+    """Nd 10 t in each of two 30-day periods, no stock; A (CN) fixed 100, cap 20; B (AU) indexed
+    at 90 with a floor of 80 and a cap of 150, a take-or-pay minimum of 4 t a period, cap 20.
+    Scenarios: calm (0.5) and spike (0.5): CN delivers half in P2 and every price doubles in P2,
+    the spike's spot premium 1.0 (the set's 0.5)."""
+    portfolio = rareopt.Portfolio(
+        periods={"count": 2, "days": 30},
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN"), supplier("B", "AU")],
+        offers=[
+            offer("A", "Nd", 100, 20),
+            {
+                **offer("B", "Nd", 90, 20),
+                "pricing": "indexed",
+                "floor_usd_per_t": 80,
+                "cap_usd_per_t": 150,
+                "take_or_pay_t": 4,
+            },
+        ],
+    )
+    scenarios = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.5},
+            {
+                "name": "spike",
+                "probability": 0.5,
+                "disruptions": [{"country": "CN", "start": 2, "delivered_fraction": 0.5}],
+                "prices": [{"country": "*", "start": 2, "factor": 2.0}],
+                "spot_premium": 1.0,
+            },
+        ],
+        spot_premium=0.5,
+        spot_share=0.2,
+    )
+    return portfolio, scenarios
+
+
+@pytest.fixture(scope="module")
+def market():
+    portfolio, scenarios = market_inputs()
+    layout = make_layout(portfolio)
+    return assemble_two_stage(layout, scenario_layout(layout, scenarios))
+
+
 # ---------------------------------------------------------------------------------------------
 # Base column families
 # ---------------------------------------------------------------------------------------------
@@ -1473,3 +1517,95 @@ def test_every_family_is_covered():
     # A family is covered by test_family_<family> or by a variant test_family_<family>_<case>.
     missing = {f for f in families if not any(t == f or t.startswith(f + "_") for t in tested)}
     assert not missing, missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Markets: contract prices, take-or-pay and price scenarios
+# ---------------------------------------------------------------------------------------------
+
+
+def test_family_unused(market):
+    # o >= 0 where take_or_pay_t > 0 (B only), paid at B's price today: min(max(90, 80), 150).
+    assert_columns(
+        market,
+        "unused",
+        {"unused[Nd,B,P1]": (0, INF), "unused[Nd,B,P2]": (0, INF)},
+        {"purchase_cost": {"unused[Nd,B,P1]": 90, "unused[Nd,B,P2]": 90}},
+    )
+
+
+def test_family_take_or_pay(market):
+    # x + o >= 4
+    assert_rows(
+        market,
+        "take_or_pay",
+        {
+            ("Nd", "B", p): (4, INF, {f"buy[Nd,B,{p}]": 1, f"unused[Nd,B,{p}]": 1})
+            for p in ("P1", "P2")
+        },
+    )
+
+
+def test_family_scenario_unused(market):
+    # o_w >= 0; objective p_w x the scenario's price: 0.5 x 90 = 45; spike P2: B's market 180,
+    # capped at 150: 0.5 x 150 = 75.
+    bounds = {
+        f"scenario_unused[{w},Nd,B,{p}]": (0, INF) for w in ("calm", "spike") for p in ("P1", "P2")
+    }
+    assert_columns(market, "scenario_unused", bounds, {})
+    assert objective_entries(market, "scenario_unused") == pytest.approx(
+        {
+            "scenario_unused[calm,Nd,B,P1]": 45,
+            "scenario_unused[calm,Nd,B,P2]": 45,
+            "scenario_unused[spike,Nd,B,P1]": 45,
+            "scenario_unused[spike,Nd,B,P2]": 75,
+        }
+    )
+
+
+def test_family_scenario_take_or_pay(market):
+    # f x + o_w >= 4 (AU is never cut: f = 1)
+    assert_rows(
+        market,
+        "scenario_take_or_pay",
+        {
+            (w, "Nd", "B", p): (
+                4,
+                INF,
+                {f"buy[Nd,B,{p}]": 1, f"scenario_unused[{w},Nd,B,{p}]": 1},
+            )
+            for w in ("calm", "spike")
+            for p in ("P1", "P2")
+        },
+    )
+
+
+def test_market_recourse_rows(market):
+    # Spike, P2: A (fixed 100) delivers half: 100 x 0.5 - 100 = -50; B pays min(180, 150) = 150
+    # for each tonne: 150 - 90 = 60; its minimum at 150 in the scenario against 90 paid today.
+    # Floor in the spike: the dearest of A's 100 and B's 150 = 150. Spot at the market plus the
+    # spike's premium of 1.0: A 2 x 100 x 2 = 400, B 2 x 90 x 2 = 360. Unmet: max(phi, 150).
+    spike = recourse_of(market, 1)
+    assert {k: v for k, v in spike.items() if not k.startswith("scenario_unmet")} == pytest.approx(
+        {
+            "buy[Nd,A,P2]": -50,
+            "buy[Nd,B,P2]": 60,
+            "unused[Nd,B,P1]": -90,
+            "unused[Nd,B,P2]": -90,
+            "scenario_unused[spike,Nd,B,P1]": 90,
+            "scenario_unused[spike,Nd,B,P2]": 150,
+            "spot[spike,Nd,A,P2]": 400,
+            "spot[spike,Nd,B,P2]": 360,
+            "restock[spike,Nd]": 150,
+        }
+    )
+    assert spike["scenario_unmet[spike,Nd,P2]"] == pytest.approx(1_000_000)
+    calm = recourse_of(market, 0)
+    assert {k: v for k, v in calm.items() if "unused" in k} == pytest.approx(
+        {
+            "unused[Nd,B,P1]": -90,
+            "unused[Nd,B,P2]": -90,
+            "scenario_unused[calm,Nd,B,P1]": 90,
+            "scenario_unused[calm,Nd,B,P2]": 90,
+        }
+    )

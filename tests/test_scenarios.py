@@ -191,3 +191,96 @@ def test_stock_held_exactly_at_a_level_is_not_below_it():
     assert outcome.probability_below(15.0).tolist() == [0.0, 0.0]
     assert outcome.probability_below(15.01).tolist() == [0.0, 1.0]
     assert outcome.probability_below(20.01).tolist() == [1.0, 1.0]
+
+
+def cn_fractions(**disruption):
+    tiny = rareopt.load_example("tiny")
+    layout = make_layout(tiny)
+    f = delivered_fractions(tiny, layout.buy, ScenarioSet(two(1.0, **disruption)))[1]
+    cn = (layout.buy["country"] == "CN").to_numpy()
+    return layout.buy.loc[cn, "period"].to_numpy(), f[cn]
+
+
+def test_a_profile_delivers_its_own_fraction_in_each_period_and_recovery_climbs_back():
+    period, f = cn_fractions(delivered_fraction=[0.5, 0.2])
+    assert {p: float(v) for p, v in zip(period, f)} == {"P1": 0.5, "P2": 0.2, "P3": 1.0}
+    period, f = cn_fractions(start=2, delivered_fraction=0.0, recovery_periods=3)
+    # One period at 0, then 0.25 (the first of three steps back to 1); P4 is past the horizon.
+    assert {p: float(v) for p, v in zip(period, f)} == {"P1": 1.0, "P2": 0.0, "P3": 0.25}
+
+
+def test_a_profile_costs_what_the_same_cuts_as_separate_disruptions_cost():
+    tiny = rareopt.load_example("tiny")
+    profile = ScenarioSet(two(0.3, delivered_fraction=[0.5, 0.2]))
+    apart = ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.7},
+            {
+                "name": "embargo",
+                "probability": 0.3,
+                "disruptions": [
+                    {"country": "CN", "start": 1, "delivered_fraction": 0.5},
+                    {"country": "CN", "start": 2, "delivered_fraction": 0.2},
+                ],
+            },
+        ]
+    )
+    one, other = rareopt.solve(tiny, scenarios=profile), rareopt.solve(tiny, scenarios=apart)
+    assert one.objective == pytest.approx(other.objective, rel=1e-9)
+    milder = rareopt.solve(tiny, scenarios=ScenarioSet(two(0.3, delivered_fraction=[0.5, 0.5])))
+    assert milder.objective <= one.objective + 1e-6
+
+
+@pytest.mark.parametrize(
+    "disruption, words",
+    [
+        ({"delivered_fraction": [0.5, 1.5]}, "delivered_fraction: got [0.5, 1.5]; allowed: a non"),
+        ({"delivered_fraction": []}, "delivered_fraction: got []; allowed: a non-empty list"),
+        ({"delivered_fraction": [0.5, 0.2], "duration": 3}, "duration: got 3; allowed: left out"),
+        ({"recovery_periods": -1}, "recovery_periods: got -1; allowed: a whole number"),
+        ({"delivered_fraction": "half"}, "delivered_fraction: got 'half'; allowed: a number"),
+    ],
+)
+def test_a_bad_profile_is_named(disruption, words):
+    with pytest.raises(ScenarioError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        ScenarioSet(two(**disruption))
+
+
+def test_a_profile_round_trips_through_the_files_mapping():
+    scenarios = ScenarioSet(two(delivered_fraction=[0.52, 0.26, 0.62], recovery_periods=2))
+    again = ScenarioSet.from_dict(scenarios.to_dict())
+    assert again.scenarios[1].disruptions[0].profile() == pytest.approx(
+        (0.52, 0.26, 0.62, 0.62 + 0.38 / 3, 0.62 + 2 * 0.38 / 3)
+    )
+
+
+def test_a_persistent_disruption_lasts_one_over_one_minus_q_periods_on_average():
+    q = 0.75
+    long = rareopt.Portfolio(
+        periods={"count": 240, "days": 30},
+        demand={"Nd": 1.0},
+        suppliers=[{"supplier": "A", "country": "CN", "kind": "mine"}],
+        offers=[{"supplier": "A", "element": "Nd", "price_usd_per_t": 1, "capacity_t": 10}],
+    )
+    s = rareopt.generate_scenarios(long, 20_000, {"CN": 0.5}, persistence=q, seed=7)
+    lengths, weights = [], []
+    for scenario in s.scenarios:
+        for d in scenario.disruptions:
+            if d.start <= 120:  # far from the horizon's end: no length is cut
+                lengths.append(d.duration)
+                weights.append(scenario.probability)
+    lengths, weights = np.array(lengths, float), np.array(weights)
+    mean = weights @ lengths / weights.sum()
+    # The geometric law's variance is q / (1 - q)^2 = 12; about 10,000 draws qualify.
+    standard_error = np.sqrt(q / (1 - q) ** 2 / (weights.sum() * 20_000))
+    assert abs(mean - 1 / (1 - q)) < 4 * standard_error
+    assert max(lengths) > 10  # the tail is there, not a fixed length
+    fixed = rareopt.generate_scenarios(long, 500, {"CN": 0.5}, duration=3, seed=7)
+    assert {d.duration for sc in fixed.scenarios for d in sc.disruptions} == {3}
+
+
+def test_the_2025_event_is_the_customs_profile_with_its_source():
+    event = rareopt.event_scenarios(["china-export-licensing-2025"]).scenarios[0]
+    assert event.disruptions[0].profile() == (0.52, 0.26, 0.62)
+    text = rareopt.event_scenarios(["china-export-licensing-2025"]).sources[0]
+    assert "customs" in text and "48%" in text and "assumption" in text

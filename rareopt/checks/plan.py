@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.inputs.derived import horizon_years, needs_contracts
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.measures import TOL_REL, hhi_terms, volume_tolerance
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
@@ -925,14 +926,20 @@ def _recompute_cost(
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
     elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
     unit = np.full((len(elements), len(suppliers)), np.nan)
-    unit[_codes(offers["element"], elements), _codes(offers["supplier"], suppliers)] = (
-        offers["price_usd_per_t"]
-        + offers["freight_usd_per_t"]
-        + policy.risk_weight_usd_per_t * offers["risk_score"]
-    ).to_numpy(float)
+    minimum = np.zeros((len(elements), len(suppliers)))
+    cell = (_codes(offers["element"], elements), _codes(offers["supplier"], suppliers))
+    terms = contract_terms(offers)
+    price = contract_unit_prices(terms)
+    unit[cell] = price + policy.risk_weight_usd_per_t * offers["risk_score"].to_numpy(float)
+    minimum[cell] = terms["take_or_pay_t"].to_numpy(float)
+    price_grid = np.zeros_like(minimum)
+    price_grid[cell] = price
     plain = plan["plain_t"].to_numpy(float)
     bought = plain != 0
     per_row = unit[element, supplier]
+    # A take-or-pay minimum is paid whether taken or not: its tonnes not bought, at the price.
+    unused = np.maximum(minimum[element, supplier] - plain, 0.0)
+    take_or_pay = float(price_grid[element, supplier] @ unused)
     holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
     holding_cost = float(
         holding.reindex(pd.Index(r["element"])).fillna(0.0).to_numpy() @ r["level"]
@@ -942,6 +949,7 @@ def _recompute_cost(
     return float(
         # A purchase with no offer has no price: the capacity check reports it; here it adds 0.
         np.nansum(per_row[bought] * plain[bought])
+        + take_or_pay
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
         + shortfall_cost

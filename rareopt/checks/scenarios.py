@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from rareopt.checks.plan import TOL_REL, stock_targets, tolerance
-from rareopt.inputs.derived import replacement_prices
+from rareopt.inputs.derived import replacement_prices, scenario_replacement_prices
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import arrivals, route_table
 
 __all__ = ["check_recourse"]
@@ -31,6 +33,7 @@ def check_recourse(
     spot_premium: float,
     routes: pd.DataFrame | None = None,
     route_arriving: np.ndarray | None = None,
+    scenarios: ScenarioSet | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Check scenario flows; recompute the recourse cost.
 
@@ -64,6 +67,9 @@ def check_recourse(
         does (recomputed here from the offers' and facilities' lead times), not all at once.
     route_arriving : ndarray, optional
         t arriving through each route per scenario (scenarios x routes).
+    scenarios : ScenarioSet, optional
+        The scenarios by name (those of ``flows``): their price shocks and spot premiums. Without
+        it, today's prices and ``spot_premium`` throughout.
 
     Returns
     -------
@@ -103,10 +109,11 @@ def check_recourse(
     def offer_cell(table) -> np.ndarray:
         return code(table["element"], elements) * n_s + code(table["supplier"], suppliers)
 
-    unit_grid = np.full(n_e * n_s, np.nan)
-    unit_grid[offer_cell(portfolio.offers)] = (
-        portfolio.offers["price_usd_per_t"] + portfolio.offers["freight_usd_per_t"]
-    ).to_numpy(float)
+    unit_grid, price_grid, freight_grid = (np.full(n_e * n_s, np.nan) for _ in range(3))
+    offers = portfolio.offers
+    unit_grid[offer_cell(offers)] = contract_unit_prices(contract_terms(offers))
+    price_grid[offer_cell(offers)] = offers["price_usd_per_t"].to_numpy(float)
+    freight_grid[offer_cell(offers)] = offers["freight_usd_per_t"].to_numpy(float)
     cap_grid = np.zeros(n_e * n_s * n_p)
     capacity = portfolio.capacity
     cap_grid[offer_cell(capacity) * n_p + code(capacity["period"], labels)] = capacity[
@@ -155,7 +162,25 @@ def check_recourse(
         )
         arriving = arriving * ~converted[None, :]
     delivered = per_cell(every_w, every_cell, arriving.ravel()) + route_in
-    refund = per_cell(every_w, every_cell, (fractions * x * unit - x * unit).ravel())
+    # Each tonne delivered is paid at the scenario's price under its contract's terms, the rest
+    # not at all, against today's price paid for every tonne in the first stage.
+    moves = scenarios is not None and scenarios.moves_prices()
+    factors = scenarios.price_factors(portfolio, plan, names) if moves else None
+    terms = plan[["element", "supplier"]].merge(
+        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
+    )
+    paid = contract_unit_prices(terms, factors) if moves else unit[None, :]
+    refund = per_cell(every_w, every_cell, (fractions * x * paid - x * unit).ravel())
+    # A take-or-pay minimum is paid whether delivered or not: in the scenario on what its
+    # deliveries leave of it, against what the first stage paid on the tonnes not bought.
+    minimum = terms["take_or_pay_t"].to_numpy(float)
+    if (minimum > 0).any():
+        short = np.maximum(minimum[None, :] - fractions * x[None, :], 0.0) * paid
+        refund += per_cell(
+            every_w,
+            every_cell,
+            (short - (np.maximum(minimum - x, 0.0) * unit)[None, :]).ravel(),
+        )
 
     spot_w = code(spot["scenario"], names)
     spot_offer = offer_cell(spot)
@@ -167,11 +192,21 @@ def check_recourse(
     f_spot = np.where(known, fractions[spot_w, np.maximum(row, 0)], 0.0)
     x_spot = np.where(known, x[np.maximum(row, 0)], 0.0)
     cap_spot = cap_grid[spot_offer * n_p + spot_period]
-    # Every replacement of an undelivered tonne costs at least the element's floor price.
-    replacement = replacement_prices(portfolio)
-    floor = np.array([replacement.get(e, 0.0) for e in elements])
+    # Every replacement of an undelivered tonne costs at least the element's floor price in
+    # the scenario; a spot tonne costs the market price and freight plus the scenario's premium.
+    if scenarios is not None:
+        floor = scenario_replacement_prices(portfolio, scenarios, names)
+        premiums = scenarios.spot_premiums(names)
+    else:
+        today = replacement_prices(portfolio)
+        floor = np.repeat(np.array([[today.get(e, 0.0) for e in elements]]), n_w, axis=0)
+        premiums = np.full(n_w, spot_premium)
+    market_spot = price_grid[spot_offer] * (
+        1.0 if factors is None else np.where(known, factors[spot_w, np.maximum(row, 0)], 1.0)
+    )
     unit_spot = np.maximum(
-        unit_grid[spot_offer] * (1.0 + spot_premium), floor[code(spot["element"], elements)]
+        (market_spot + freight_grid[spot_offer]) * (1.0 + premiums[spot_w]),
+        floor[spot_w, code(spot["element"], elements)],
     )
     spot_t = spot["spot_t"].to_numpy(float)
     where = spot[["scenario", "element", "supplier", "period"]].reset_index(drop=True)
@@ -257,9 +292,9 @@ def check_recourse(
     # Spend: refunds, spot purchases and the end stock bought back; penalties: extra unmet demand
     # and extra stock below target.
     missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
-    spend = (refund + spot_cost).sum(axis=2) + floor[None, :] * missing
+    spend = (refund + spot_cost).sum(axis=2) + floor * missing
     penalty = (
-        unmet_cost[None, :, None] * (unmet - base_unmet)
+        unmet_cost[:, :, None] * (unmet - base_unmet)
         + np.where(has_target, target_penalty[None] * short, 0.0)
     ).sum(axis=2)
     recourse = pd.DataFrame(

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.stages import route_table
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
+    from rareopt.inputs.scenarios import ScenarioSet
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -22,6 +25,7 @@ __all__ = [
     "needs_contracts",
     "has_discrete_decisions",
     "replacement_prices",
+    "scenario_replacement_prices",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -92,7 +96,7 @@ def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
     70000.0
     """
     offers = portfolio.offers
-    unit = (offers["price_usd_per_t"] + offers["freight_usd_per_t"]).to_numpy(float)
+    unit = contract_unit_prices(contract_terms(offers))
     cost = dict(zip(zip(offers["supplier"], offers["element"]), unit))
     routes, _ = route_table(portfolio)
     delivered = [
@@ -101,3 +105,44 @@ def replacement_prices(portfolio: Portfolio) -> dict[str, float]:
     ]
     per_route = pd.Series(delivered, index=routes["element"], dtype=float)
     return {e: float(v) for e, v in per_route.groupby(level=0).max().items()}
+
+
+def scenario_replacement_prices(
+    portfolio: Portfolio, scenarios: ScenarioSet, only: list[str] | None = None
+) -> np.ndarray:
+    """The floor price (USD/t) of each element in each scenario: scenarios x elements.
+
+    As :func:`replacement_prices`, with each contract priced at the scenario's market in every
+    period (:mod:`rareopt.inputs.markets`): an indexed contract refunds an undelivered tonne at
+    what it would have cost then, so a replacement must cost at least the dearest of those, and
+    never less than today's floor. Elements in ``portfolio.elements`` order; 0 for an element
+    with no offer.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.inputs.scenarios import ScenarioSet
+    >>> s = ScenarioSet([{"name": "calm", "probability": 1}])
+    >>> scenario_replacement_prices(load_example("tiny"), s).tolist()[0][0]
+    70000.0
+    """
+    today = replacement_prices(portfolio)
+    elements = portfolio.elements
+    nominal = np.array([today.get(e, 0.0) for e in elements])
+    chosen = scenarios.chosen(only)
+    floors = np.repeat(nominal[None, :], len(chosen), axis=0)
+    if not any(s.prices for s in chosen):
+        return floors
+    routes, _ = route_table(portfolio)
+    labels = portfolio.period_labels
+    rows = routes[["supplier", "element", "yield"]].merge(
+        pd.DataFrame({"period": labels}), how="cross"
+    )
+    terms = rows[["supplier", "element"]].merge(
+        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
+    )
+    factors = scenarios.price_factors(portfolio, rows, only)
+    per_t = contract_unit_prices(terms, factors) / np.maximum(rows["yield"].to_numpy(float), 1e-12)
+    code = pd.Categorical(rows["element"], categories=elements).codes
+    np.maximum.at(floors.T, code, per_t.T)
+    return floors

@@ -20,10 +20,11 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from rareopt.exceptions import ScenarioError, ValidationIssue
-from rareopt.inputs.derived import horizon_years
+from rareopt.inputs.derived import DAYS_PER_YEAR, horizon_years
 from rareopt.inputs.io import load_yaml
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.stages import STAGES
@@ -31,6 +32,7 @@ from rareopt.inputs.tables import ALL
 
 __all__ = [
     "Disruption",
+    "PriceShock",
     "Scenario",
     "ScenarioSet",
     "generate_scenarios",
@@ -47,6 +49,75 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
+def _whole(value: Any, least: int) -> bool:
+    return _number(value) and int(value) == value and value >= least
+
+
+def window_profile(
+    value: float | Sequence[float], duration: int | None, recovery: int, normal: float
+) -> tuple[float, ...]:
+    """The value in each period of an event from its start: its profile, then its recovery.
+
+    A number lasts ``duration`` periods (default 1); a list is the profile itself. In the j-th of
+    ``recovery`` periods after it the value climbs back towards ``normal`` in equal steps:
+    ``last + (normal - last) * j / (recovery + 1)``.
+
+    Examples
+    --------
+    >>> window_profile(0.0, 2, 1, normal=1.0)
+    (0.0, 0.0, 0.5)
+    >>> window_profile([6.0, 3.0], None, 0, normal=1.0)
+    (6.0, 3.0)
+    """
+    if isinstance(value, (list, tuple)):
+        shape = tuple(float(v) for v in value)
+    else:
+        shape = (float(value),) * int(1 if duration is None else duration)
+    last, steps = shape[-1], int(recovery)
+    return shape + tuple(last + (normal - last) * j / (steps + 1) for j in range(1, steps + 1))
+
+
+def window_by_period(
+    start: int | str, profile: Sequence[float], labels: Sequence[str]
+) -> list[tuple[int, float]]:
+    """(0-based period position, value) of a profile starting at ``start``, cut at the horizon.
+
+    Examples
+    --------
+    >>> window_by_period("P2", (0.5, 0.2), ["P1", "P2"])
+    [(1, 0.5)]
+    """
+    first = labels.index(start) if isinstance(start, str) else int(start) - 1
+    return [(first + k, v) for k, v in enumerate(profile) if first + k < len(labels)]
+
+
+def window_issues(event: Any, field_name: str, allowed: tuple[Any, str], add: Any) -> None:
+    """Record problems with an event's timing and profile fields through ``add``.
+
+    ``allowed`` is a test of one value of ``field_name`` and its description;
+    ``add(name, value, allowed)`` records a problem.
+    """
+    ok, words = allowed
+    value = getattr(event, field_name)
+    if not (isinstance(event.start, str) or _whole(event.start, 1)):
+        add("start", event.start, "a period number from 1 or a period label")
+    if event.duration is not None and not _whole(event.duration, 1):
+        add("duration", event.duration, "a whole number of periods >= 1")
+    if isinstance(value, tuple):
+        if not value or not all(_number(v) and ok(v) for v in value):
+            add(field_name, list(value), f"a non-empty list of numbers, each {words}")
+        elif event.duration is not None and event.duration != len(value):
+            add(
+                "duration",
+                event.duration,
+                f"left out, or the length of the {field_name} list ({len(value)})",
+            )
+    elif not (_number(value) and ok(value)):
+        add(field_name, value, f"a number {words}, or a list of them (one per period)")
+    if not _whole(event.recovery_periods, 0):
+        add("recovery_periods", event.recovery_periods, "a whole number of periods >= 0")
+
+
 @dataclass(frozen=True)
 class Disruption:
     """A cut in deliveries from a country or a supplier.
@@ -61,10 +132,15 @@ class Disruption:
         Elements hit (default every element).
     start : int or str
         First period hit: a 1-based period number or a period label.
-    duration : int
-        Number of periods hit (at least 1; cut at the end of the horizon).
-    delivered_fraction : float
-        Share of contracted volume still delivered while it lasts, in [0, 1] (0 = embargo).
+    duration : int, optional
+        Number of periods hit (at least 1; cut at the end of the horizon). Default 1, or the
+        length of a ``delivered_fraction`` profile.
+    delivered_fraction : float or list of float
+        Share of contracted volume still delivered while it lasts, in [0, 1] (0 = embargo); or
+        a profile, one share per period from ``start`` (the 2025 licences: 0.52, 0.26, 0.62).
+    recovery_periods : int
+        Periods after the last one hit over which deliveries climb back to normal in equal
+        steps: in the j-th of R, ``last + (1 - last) * j / (R + 1)`` (default 0: back at once).
     stage : str, optional
         With ``country``: hit the tonnes that pass this processing stage (mining, separation,
         metal, magnet) in the country, whoever sells them (China's 2025 licences held up
@@ -78,25 +154,39 @@ class Disruption:
     --------
     >>> Disruption(country="CN", start=3, duration=2).periods(["P1", "P2", "P3", "P4", "P5"])
     [2, 3]
+    >>> Disruption(country="CN", delivered_fraction=[0.5, 0.0], recovery_periods=1).profile()
+    (0.5, 0.0, 0.5)
     """
 
     country: str | None = None
     supplier: str | None = None
     elements: Any = ALL
     start: int | str = 1
-    duration: int = 1
-    delivered_fraction: float = 0.0
+    duration: int | None = None
+    delivered_fraction: float | tuple[float, ...] = 0.0
     stage: str | None = None
     facility: str | None = None
+    recovery_periods: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.elements, str) and isinstance(self.elements, Sequence):
-            object.__setattr__(self, "elements", tuple(self.elements))
+        for name in ("elements", "delivered_fraction"):
+            value = getattr(self, name)
+            if not isinstance(value, str) and isinstance(value, Sequence):
+                object.__setattr__(self, name, tuple(value))
+
+    def profile(self) -> tuple[float, ...]:
+        """The delivered fraction in each period from ``start``: the event, then its recovery."""
+        return window_profile(
+            self.delivered_fraction, self.duration, self.recovery_periods, normal=1.0
+        )
 
     def periods(self, labels: Sequence[str]) -> list[int]:
         """0-based positions of the periods hit within ``labels`` (validated starts only)."""
-        first = labels.index(self.start) if isinstance(self.start, str) else self.start - 1
-        return list(range(first, min(first + int(self.duration), len(labels))))
+        return [position for position, _ in self.by_period(labels)]
+
+    def by_period(self, labels: Sequence[str]) -> list[tuple[int, float]]:
+        """(0-based period position, delivered fraction) for each period hit within ``labels``."""
+        return window_by_period(self.start, self.profile(), labels)
 
     def hits(self, country: str, supplier: str, element: str) -> bool:
         """Whether an offer of ``supplier`` (in ``country``) for ``element`` is hit."""
@@ -127,34 +217,109 @@ class Disruption:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 add(name, value, "a name (quote codes such as 'NO')")
-        if not (
-            self.elements == ALL
-            or (
-                isinstance(self.elements, tuple)
-                and self.elements
-                and all(isinstance(e, str) for e in self.elements)
-            )
-        ):
+        if not _elements_ok(self.elements):
             add("elements", self.elements, "'*' or a non-empty list of element names")
-        if not (
-            isinstance(self.start, str)
-            or (_number(self.start) and int(self.start) == self.start and self.start >= 1)
-        ):
-            add("start", self.start, "a period number from 1 or a period label")
-        if not (
-            _number(self.duration) and int(self.duration) == self.duration and self.duration >= 1
-        ):
-            add("duration", self.duration, "a whole number of periods >= 1")
-        if not (_number(self.delivered_fraction) and 0 <= self.delivered_fraction <= 1):
-            add("delivered_fraction", self.delivered_fraction, "a number from 0 to 1")
+        window_issues(self, "delivered_fraction", (lambda v: 0 <= v <= 1, "from 0 to 1"), add)
         if self.stage is not None and (self.stage not in STAGES or self.country is None):
             add("stage", self.stage, f"with a country, one of {list(STAGES)}")
         return out
 
 
 @dataclass(frozen=True)
+class PriceShock:
+    """Market prices of a country's or a supplier's offers scaled over a window of periods.
+
+    The market price of an offer's tonnes bought in a period hit is its ``price_usd_per_t``
+    times ``factor`` (several shocks on one offer and period multiply). What a contract pays
+    then depends on its terms (:mod:`rareopt.inputs.markets`): a fixed-price contract pays its
+    price whatever the market does; an indexed one pays the market within its floor and cap;
+    emergency (spot) purchases pay the market plus the spot premium. Freight does not move.
+
+    Parameters
+    ----------
+    country : str, optional
+        Country whose offers move (``"*"``: every country). Give ``country`` or ``supplier``.
+    supplier : str, optional
+        Supplier whose offers move.
+    elements : "*" or list of str
+        Elements whose prices move (default every element).
+    start : int or str
+        First period (1-based number or label).
+    duration : int, optional
+        Periods at ``factor`` (default 1, or the length of a profile).
+    factor : float or list of float
+        Market price over today's (> 0; 6.37 = +537%), or a profile, one per period (a spike and
+        its decay).
+    recovery_periods : int
+        Periods after the last over which the factor returns to 1 in equal steps (default 0).
+
+    Examples
+    --------
+    >>> PriceShock(country="CN", factor=[6.0, 3.0], recovery_periods=1).profile()
+    (6.0, 3.0, 2.0)
+    """
+
+    country: str | None = None
+    supplier: str | None = None
+    elements: Any = ALL
+    start: int | str = 1
+    duration: int | None = None
+    factor: float | tuple[float, ...] = 1.0
+    recovery_periods: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("elements", "factor"):
+            value = getattr(self, name)
+            if not isinstance(value, str) and isinstance(value, Sequence):
+                object.__setattr__(self, name, tuple(value))
+
+    def profile(self) -> tuple[float, ...]:
+        """The factor in each period from ``start``: the shock, then its return to 1."""
+        return window_profile(self.factor, self.duration, self.recovery_periods, normal=1.0)
+
+    def by_period(self, labels: Sequence[str]) -> list[tuple[int, float]]:
+        """(0-based period position, factor) for each period within ``labels``."""
+        return window_by_period(self.start, self.profile(), labels)
+
+    def issues(self, where: str) -> list[ValidationIssue]:
+        """Problems found without a portfolio (field types and ranges)."""
+        out: list[ValidationIssue] = []
+
+        def add(name, value, allowed):
+            out.append(ValidationIssue("scenarios", where, name, value, allowed))
+
+        if (self.country is None) == (self.supplier is None):
+            add("country/supplier", (self.country, self.supplier), "exactly one of the two")
+        for name in ("country", "supplier"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                add(name, value, "a name (quote codes such as 'NO')")
+        if not _elements_ok(self.elements):
+            add("elements", self.elements, "'*' or a non-empty list of element names")
+        window_issues(
+            self,
+            "factor",
+            (lambda v: 0 < v <= MAX_PRICE_FACTOR, f"above 0 and at most {MAX_PRICE_FACTOR:g}"),
+            add,
+        )
+        return out
+
+
+MAX_PRICE_FACTOR = 1000.0
+"""Largest price factor a shock may have (a thousandfold price)."""
+
+
+def _elements_ok(elements: Any) -> bool:
+    return elements == ALL or (
+        isinstance(elements, tuple) and bool(elements) and all(isinstance(e, str) for e in elements)
+    )
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A named set of disruptions with its probability.
+    """A named set of disruptions and price shocks with its probability.
+
+    ``spot_premium``, when given, replaces the set's for this scenario (a panic market).
 
     Examples
     --------
@@ -166,31 +331,44 @@ class Scenario:
     probability: float
     disruptions: tuple[Disruption, ...] = ()
     description: str = ""
+    prices: tuple[PriceShock, ...] = ()
+    spot_premium: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self,
             "disruptions",
-            tuple(d if isinstance(d, Disruption) else _disruption(d) for d in self.disruptions),
+            tuple(
+                d if isinstance(d, Disruption) else _event(Disruption, d, "disruption")
+                for d in self.disruptions
+            ),
+        )
+        object.__setattr__(
+            self,
+            "prices",
+            tuple(
+                s if isinstance(s, PriceShock) else _event(PriceShock, s, "price shock")
+                for s in (self.prices or ())
+            ),
         )
 
 
-def _disruption(spec: Any) -> Disruption:
+def _event(kind: type, spec: Any, what: str) -> Any:
     if not isinstance(spec, Mapping):
         raise ScenarioError(
-            [ValidationIssue("scenarios", "disruption", "", spec, "a mapping of Disruption fields")]
+            [ValidationIssue("scenarios", what, "", spec, f"a mapping of {kind.__name__} fields")]
         )
-    allowed = set(Disruption.__dataclass_fields__)
+    allowed = set(kind.__dataclass_fields__)
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ScenarioError(
             [
                 ValidationIssue(
-                    "scenarios", "disruption", ", ".join(unknown), spec, f"fields {sorted(allowed)}"
+                    "scenarios", what, ", ".join(unknown), spec, f"fields {sorted(allowed)}"
                 )
             ]
         )
-    return Disruption(**spec)
+    return kind(**spec)
 
 
 def _scenario(spec: Any) -> Scenario:
@@ -222,7 +400,13 @@ def _scenario(spec: Any) -> Scenario:
                 )
             ]
         )
-    return Scenario(**{**spec, "disruptions": tuple(spec.get("disruptions") or ())})
+    return Scenario(
+        **{
+            **spec,
+            "disruptions": tuple(spec.get("disruptions") or ()),
+            "prices": tuple(spec.get("prices") or ()),
+        }
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,6 +474,10 @@ class ScenarioSet:
                 add(f"scenario {s.name}", "probability", s.probability, "a number from 0 to 1")
             for k, d in enumerate(s.disruptions):
                 issues += d.issues(f"scenario {s.name}, disruption {k}")
+            for k, shock in enumerate(s.prices):
+                issues += shock.issues(f"scenario {s.name}, price shock {k}")
+            if s.spot_premium is not None and not (_number(s.spot_premium) and s.spot_premium >= 0):
+                add(f"scenario {s.name}", "spot_premium", s.spot_premium, "a number >= 0")
         total = sum(s.probability for s in scenarios if _number(s.probability))
         if scenarios and abs(total - 1.0) > PROBABILITY_TOLERANCE:
             add(
@@ -335,8 +523,10 @@ class ScenarioSet:
         suppliers, countries = portfolio.suppliers["supplier"].tolist(), portfolio.countries
         issues = []
         for s in self.scenarios:
-            for k, d in enumerate(s.disruptions):
-                where = f"scenario {s.name}, disruption {k}"
+            events = [(f"disruption {k}", d) for k, d in enumerate(s.disruptions)]
+            events += [(f"price shock {k}", d) for k, d in enumerate(s.prices)]
+            for what, d in events:
+                where = f"scenario {s.name}, {what}"
 
                 def add(name, value, allowed, severity="error", where=where):
                     issues.append(
@@ -346,7 +536,7 @@ class ScenarioSet:
                 if d.supplier is not None and d.supplier not in suppliers:
                     add("supplier", d.supplier, f"a supplier of the portfolio: {suppliers}")
                 facilities = portfolio.facilities["facility"].tolist()
-                if d.facility is not None and d.facility not in facilities:
+                if getattr(d, "facility", None) is not None and d.facility not in facilities:
                     add("facility", d.facility, f"a facility of the portfolio: {facilities}")
                 if d.country not in (None, ALL) and d.country not in countries:
                     add(
@@ -465,18 +655,79 @@ class ScenarioSet:
                     "name": s.name,
                     "probability": s.probability,
                     "description": s.description,
-                    "disruptions": [
-                        {
-                            k: (list(v) if isinstance(v, tuple) else v)
-                            for k, v in d.__dict__.items()
-                            if v is not None
-                        }
-                        for d in s.disruptions
-                    ],
+                    "disruptions": [_event_dict(d) for d in s.disruptions],
+                    **({"prices": [_event_dict(p) for p in s.prices]} if s.prices else {}),
+                    **({} if s.spot_premium is None else {"spot_premium": s.spot_premium}),
                 }
                 for s in self.scenarios
             ],
         }
+
+    def spot_premiums(self, only: Sequence[str] | None = None) -> np.ndarray:
+        """The spot premium of each scenario: its own where given, else the set's.
+
+        Examples
+        --------
+        >>> ScenarioSet([{"name": "calm", "probability": 0.5},
+        ...              {"name": "panic", "probability": 0.5, "spot_premium": 2.0}]).spot_premiums()
+        array([0.5, 2. ])
+        """
+        return np.array(
+            [
+                float(self.spot_premium if s.spot_premium is None else s.spot_premium)
+                for s in self.chosen(only)
+            ]
+        )
+
+    def moves_prices(self) -> bool:
+        """Whether any scenario has a price shock."""
+        return any(s.prices for s in self.scenarios)
+
+    def chosen(self, only: Sequence[str] | None = None) -> list[Scenario]:
+        """The scenarios named in ``only``, in that order (all, in order, by default)."""
+        if only is None:
+            return list(self.scenarios)
+        by_name = {s.name: s for s in self.scenarios}
+        return [by_name[n] for n in only]
+
+    def price_factors(
+        self, portfolio: Portfolio, rows: Any, only: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Market price over today's for each row and scenario (scenarios x rows; 1 = today's).
+
+        ``rows`` has element, supplier and period columns (a purchase's: the period it is
+        bought in, when its price is set). Shocks hitting one row multiply. With ``only``, the
+        rows of those scenarios alone, in that order.
+
+        Examples
+        --------
+        >>> from rareopt.inputs.examples import load_example
+        >>> import pandas as pd
+        >>> s = ScenarioSet([{"name": "spike", "probability": 1,
+        ...                   "prices": [{"country": "CN", "start": 2, "factor": [6, 3]}]}])
+        >>> rows = pd.DataFrame({"element": "Nd", "supplier": "CN-Mine", "period": ["P1", "P2", "P3"]})
+        >>> s.price_factors(load_example("tiny"), rows).tolist()
+        [[1.0, 6.0, 3.0]]
+        """
+        labels = portfolio.period_labels
+        position = pd.Series(range(len(labels)), index=labels)
+        period = position.reindex(rows["period"]).to_numpy()
+        supplier = rows["supplier"].to_numpy(object)
+        country = portfolio.supplier_country().reindex(supplier).to_numpy(object)
+        element = rows["element"].to_numpy(object)
+        chosen = self.chosen(only)
+        factors = np.ones((len(chosen), len(rows)))
+        for w, scenario in enumerate(chosen):
+            for shock in scenario.prices:
+                if shock.supplier is not None:
+                    mask = supplier == shock.supplier
+                else:
+                    mask = np.full(len(rows), shock.country == ALL) | (country == shock.country)
+                if shock.elements != ALL:
+                    mask &= np.isin(element, list(shock.elements))
+                for at, factor in shock.by_period(labels):
+                    factors[w, mask & (period == at)] *= factor
+        return factors
 
     def with_market(self, **changes: float) -> ScenarioSet:
         """A copy with ``spot_premium`` or ``spot_share`` changed.
@@ -504,6 +755,10 @@ def generate_scenarios(
     mode: str = "independent",
     correlation: float = 0.5,
     seed: int = 0,
+    persistence: float | Mapping[str, float] | None = None,
+    recovery_periods: int = 0,
+    price_volatility: float | Mapping[str, float] | None = None,
+    price_jump: float | None = None,
     **market: float,
 ) -> ScenarioSet:
     """Sample ``n`` scenarios of country disruptions; identical samples are merged.
@@ -511,6 +766,19 @@ def generate_scenarios(
     Each country in ``annual_probability`` is disrupted at most once in a scenario, with
     probability ``1 - (1 - p) ** years`` over the horizon, starting in a uniformly drawn period,
     for ``duration`` periods, at ``delivered_fraction`` of contracted volume, every element.
+
+    With ``persistence`` q, a disruption's length is drawn instead: after its first period each
+    period continues it with probability q (the disrupted state of a two-state Markov chain), so
+    it lasts k periods with probability ``q ** (k - 1) * (1 - q)``, on average ``1 / (1 - q)``
+    (cut at the horizon's end). ``recovery_periods`` adds a climb back to normal after each
+    disruption (see :class:`Disruption`).
+
+    Price paths (opt-in; :class:`PriceShock`): with ``price_volatility`` σ each element's market
+    price follows a lognormal random walk with mean 1, ``log m_t = sum_k (σ sqrt(dt_k) z_k -
+    σ² dt_k / 2)`` over the periods so far (dt in years, z standard normal), every offer of the
+    element alike; such samples are all distinct, so none merge. With ``price_jump`` J, every
+    price is multiplied by J while a sampled disruption lasts (an embargo raises the price of
+    what is still for sale), stepping back over its recovery periods.
 
     - ``mode="independent"``: countries are disrupted independently.
     - ``mode="common"``: a common shock: each country's draw is a Gaussian copula with pairwise
@@ -537,6 +805,16 @@ def generate_scenarios(
         Copula correlation in [0, 1) for ``mode="common"``.
     seed : int
         Random seed; the same arguments give the same set.
+    persistence : float or mapping, optional
+        Probability in [0, 1) that a disruption continues into its next period (per country or
+        one for all); replaces ``duration`` (default None: fixed durations).
+    recovery_periods : int
+        Periods over which deliveries climb back after each disruption (default 0).
+    price_volatility : float or mapping, optional
+        Annual volatility of each element's market price (per element or one for all), >= 0
+        (default None: prices as today).
+    price_jump : float, optional
+        Factor >= 1 on every price while a sampled disruption lasts (default None: none).
     **market
         ``spot_premium``, ``spot_share`` of the :class:`ScenarioSet`.
 
@@ -560,6 +838,38 @@ def generate_scenarios(
         issues.append(
             ValidationIssue(
                 "generate", "arguments", "correlation", correlation, "a number in [0, 1)"
+            )
+        )
+    chained = persistence if isinstance(persistence, Mapping) else {"all": persistence}
+    for country, q in chained.items():
+        if q is not None and not (_number(q) and 0 <= q < 1):
+            issues.append(
+                ValidationIssue("generate", "persistence", country, q, "a number in [0, 1)")
+            )
+    volatile = (
+        price_volatility if isinstance(price_volatility, Mapping) else {"all": price_volatility}
+    )
+    for element, sigma in volatile.items():
+        if sigma is not None and not (_number(sigma) and 0 <= sigma <= 10):
+            issues.append(
+                ValidationIssue(
+                    "generate", "price_volatility", element, sigma, "a number in [0, 10]"
+                )
+            )
+    if price_jump is not None and not (_number(price_jump) and 1 <= price_jump <= MAX_PRICE_FACTOR):
+        issues.append(
+            ValidationIssue(
+                "generate",
+                "arguments",
+                "price_jump",
+                price_jump,
+                f"a number from 1 to {MAX_PRICE_FACTOR:g}",
+            )
+        )
+    if not _whole(recovery_periods, 0):
+        issues.append(
+            ValidationIssue(
+                "generate", "arguments", "recovery_periods", recovery_periods, "a whole number >= 0"
             )
         )
     for country, p in annual_probability.items():
@@ -590,23 +900,74 @@ def generate_scenarios(
         uniform = norm.cdf(np.sqrt(correlation) * common + np.sqrt(1 - correlation) * own)
         starts = np.repeat(rng.integers(0, len(labels), size=(n, 1)), len(countries), axis=1)
     hit = uniform < p_horizon
+    lengths = np.array(
+        [[int(per_country(duration, c)) for c in countries]] * n, dtype=np.int64
+    ).reshape(n, len(countries))
+    if persistence is not None:
+        # Geometric lengths: the disrupted state persists each period with probability q.
+        for j, c in enumerate(countries):
+            q = per_country(persistence, c)
+            lengths[:, j] = rng.geometric(1.0 - q, size=n) if q > 0 else 1
+        # A disruption running past the horizon is one scenario whatever its drawn length.
+        lengths = np.minimum(lengths, len(labels) - starts)
+
+    paths = None
+    if price_volatility is not None:
+        elements = portfolio.elements
+        dt = portfolio.periods["days"].to_numpy(float) / DAYS_PER_YEAR
+        sigma = np.array([float(per_country(price_volatility, e) or 0.0) for e in elements])
+        z = rng.standard_normal((n, len(elements), len(labels)))
+        steps = sigma[None, :, None] * np.sqrt(dt)[None, None, :] * z
+        steps -= (sigma[None, :, None] ** 2) * dt[None, None, :] / 2
+        paths = np.exp(np.cumsum(steps, axis=2))
 
     counts: Counter = Counter()
     for i in range(n):
-        counts[tuple((c, int(starts[i, j])) for j, c in enumerate(countries) if hit[i, j])] += 1
+        key = tuple(
+            (c, int(starts[i, j]), int(lengths[i, j])) for j, c in enumerate(countries) if hit[i, j]
+        )
+        # A sample with its own price path is a scenario of its own.
+        counts[key if paths is None else (i, key)] += 1
     scenarios = []
-    for key, count in sorted(counts.items(), key=lambda kv: (len(kv[0]), kv[0])):
+    fixed = persistence is None
+    for entry, count in sorted(counts.items(), key=lambda kv: _sample_order(kv[0])):
+        sample, key = (None, entry) if paths is None else entry
         disruptions = tuple(
             Disruption(
                 country=c,
                 start=start + 1,
-                duration=int(per_country(duration, c)),
+                duration=length,
                 delivered_fraction=float(per_country(delivered_fraction, c)),
+                recovery_periods=int(recovery_periods),
             )
-            for c, start in key
+            for c, start, length in key
         )
-        name = "+".join(f"{c}@{labels[s]}" for c, s in key) or "no disruption"
-        scenarios.append(Scenario(name, count / n, disruptions))
+        prices: list[PriceShock] = []
+        if price_jump is not None:
+            prices += [
+                PriceShock(
+                    country=ALL,
+                    start=start + 1,
+                    duration=length,
+                    factor=float(price_jump),
+                    recovery_periods=int(recovery_periods),
+                )
+                for _, start, length in key
+            ]
+        if sample is not None and paths is not None:
+            prices += [
+                PriceShock(country=ALL, elements=(e,), start=1, factor=tuple(paths[sample, k]))
+                for k, e in enumerate(portfolio.elements)
+            ]
+        name = (
+            "+".join(
+                f"{c}@{labels[s]}" if fixed else f"{c}@{labels[s]}x{length}" for c, s, length in key
+            )
+            or "no disruption"
+        )
+        if sample is not None:
+            name = f"sample {sample}: {name}"
+        scenarios.append(Scenario(name, count / n, disruptions, prices=tuple(prices)))
     return ScenarioSet(
         scenarios,
         name=f"generated ({mode}, seed={seed}): {n} samples merged into {len(scenarios)} scenarios",
@@ -615,6 +976,21 @@ def generate_scenarios(
         ),
         **market,
     )
+
+
+def _sample_order(entry: tuple) -> tuple:
+    """Merged samples by how many disruptions, then which; drawn price paths in sample order."""
+    if entry and isinstance(entry[0], int):
+        return (0, entry[0])
+    return (len(entry), entry)
+
+
+def _event_dict(event: Disruption | PriceShock) -> dict[str, Any]:
+    return {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in event.__dict__.items()
+        if v is not None
+    }
 
 
 def _event_library() -> dict[str, dict]:
@@ -693,7 +1069,7 @@ def event_scenarios(
             elements=event["elements"],
             start=start,
             duration=int(event["duration_months"]),
-            delivered_fraction=float(event["delivered_fraction"]),
+            delivered_fraction=event["delivered_fraction"],
             stage=event.get("stage"),
         )
         scenarios.append(

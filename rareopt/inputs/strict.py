@@ -35,6 +35,7 @@ import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import CONCENTRATE_FIELDS
+from rareopt.inputs.markets import CONTRACT_FIELDS
 from rareopt.inputs.projects import PROJECT_FIELDS
 from rareopt.inputs.stages import FACILITY_COLUMNS, ORIGIN_FIELDS
 
@@ -69,6 +70,7 @@ ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
         "stage",
         *_ORIGINS,
         "lead_periods",
+        *CONTRACT_FIELDS,
     ),
     "capacity": ("supplier", "element", "period", "capacity_t"),
     "stockpile": (
@@ -123,6 +125,7 @@ LABEL_FIELDS = (
     "stage",
     "product",
     "group",
+    "pricing",
     *_ORIGINS,
 )
 """Fields holding a name: text (or a whole number, read as text), never a list or a mapping."""

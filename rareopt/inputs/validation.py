@@ -20,6 +20,7 @@ import pandas as pd
 
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
+from rareopt.inputs.markets import contract_issues
 from rareopt.inputs.projects import project_issues
 from rareopt.inputs.stages import ANY_STAGE, STAGE_CAP_HOLDERS, STAGES, stage_issues
 from rareopt.inputs.tables import (
@@ -309,6 +310,7 @@ def validate(
     issues += concentrate_issues(portfolio, list(supplier_names), elements)
     issues += project_issues(portfolio)
     issues += stage_issues(portfolio)
+    issues += contract_issues(portfolio)
     rate = portfolio.policy.discount_rate
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         _Collector(issues, "policy").add(

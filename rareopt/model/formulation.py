@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.stages import ANY_STAGE
 from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
@@ -112,6 +113,7 @@ COLUMN_FAMILIES = {
     "shortfall": ("element_period", _EP),
     "bought": ("element_period", _EP),
     "surplus": ("surplus", _EP),
+    "unused": ("take_or_pay", ("element", "supplier", "period")),
 }
 """Column families, in column order: name -> (the layout table listing the members, key columns)."""
 
@@ -124,6 +126,7 @@ ROW_FAMILIES = {
     "supplier_cap": ("supplier_caps", ("element", "supplier", "period")),
     "group_cap": ("group_caps", ("element", "group", "period")),
     "group_floor": ("group_floors", ("element", "group", "period")),
+    "take_or_pay": ("take_or_pay", ("element", "supplier", "period")),
 }
 """Row families, in row order: name -> (the layout table listing the rows, key columns)."""
 
@@ -284,6 +287,9 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     shortfall = columns("shortfall", shortfall_room)
     bought = columns("bought", np.inf)
     surplus_col = columns("surplus", np.inf)
+    unused = columns("unused", np.inf)
+    top = layout.take_or_pay
+    top_buy = top["buy"].to_numpy(np.int64)
 
     terms = {name: np.zeros(b.n_cols) for name in COST_TERMS}
     terms["purchase_cost"][:n_supply] = np.concatenate(
@@ -301,7 +307,13 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     fees = layout.route["fee_usd_per_t"].to_numpy(float)
     terms["processing_cost"][route_col : route_col + len(fees)] = fees
     salvage = policy.salvage_usd_per_t
-    terms["surplus_cost"][surplus_col:] = [-salvage.get(e, 0.0) for e in surplus["element"]]
+    terms["surplus_cost"][surplus_col : surplus_col + len(surplus)] = [
+        -salvage.get(e, 0.0) for e in surplus["element"]
+    ]
+    # Tonnes paid for under a take-or-pay minimum but not bought cost the contract's price.
+    terms["purchase_cost"][unused : unused + len(top)] = buy["unit_cost_usd_per_t"].to_numpy(float)[
+        top_buy
+    ]
 
     every = np.arange(n_ep)
     rows(
@@ -360,6 +372,14 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         )
         rows(name, low, high, supply_terms, total_terms)
         share_entries[name] = (total_terms[0], total_terms[1])
+    # A take-or-pay minimum is paid whether taken or not: x + unused >= minimum.
+    rows(
+        "take_or_pay",
+        top["minimum_t"].to_numpy(float),
+        np.inf,
+        (np.arange(len(top)), top_buy, 1.0),
+        (np.arange(len(top)), unused + np.arange(len(top)), 1.0),
+    )
     share_entries.update(_stage_families(b, layout, bought))
     add_discrete_families(b, layout, terms, bought)
     goals = goals_in_order(policy)
@@ -367,13 +387,14 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         upper = np.concatenate([hi for _, hi, _ in b.col_parts])
         add_goal_rows(b, terms, upper, goals)
     # The coefficient maps a sweep edits (see the module docstring), located once here.
-    price = np.zeros(b.n_cols)
-    price[: len(buy)] = buy["price_usd_per_t"].to_numpy(float)
     risk_score = np.zeros(b.n_cols)
     risk_score[:n_supply] = np.concatenate([buy["risk_score"], conc["risk_score"]])
     b.parameters.update(
         purchase_cost=terms["purchase_cost"].copy(),
-        price=price,
+        buy_terms=buy[["supplier", "element"]].merge(
+            contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
+        ),
+        unused_columns=(unused + np.arange(len(top)), top_buy),
         risk_score=risk_score,
         share_entries=share_entries,
         target_rate_t_per_day=(ep["demand_t"] / ep["days"]).to_numpy(float)[
@@ -504,9 +525,12 @@ def risk_penalty_costs(lp: LinearProgram, weight_usd_per_t: float) -> np.ndarray
 
 
 def purchase_costs(lp: LinearProgram, price_multiplier: np.ndarray) -> np.ndarray:
-    """The ``purchase_cost`` vector with each purchase column's price scaled (freight is not).
+    """The ``purchase_cost`` vector with each purchase's market price scaled (freight is not).
 
-    ``price_multiplier`` has one factor per ``buy`` column, in the family's order.
+    ``price_multiplier`` has one factor per ``buy`` column, in the family's order. Each purchase
+    (and the tonnes a take-or-pay minimum pays for without buying) is priced under its contract's
+    terms at that market (:func:`~rareopt.inputs.markets.contract_unit_prices`): a fixed-price
+    contract's cost moves with its price as given, an indexed one's within its floor and cap.
 
     Examples
     --------
@@ -517,9 +541,16 @@ def purchase_costs(lp: LinearProgram, price_multiplier: np.ndarray) -> np.ndarra
     >>> bool((purchase_costs(lp, np.ones(n)) == lp.cost_terms["purchase_cost"]).all())
     True
     """
-    factor = np.ones(len(lp.cost))
-    factor[lp.col_blocks["buy"].positions] = price_multiplier
-    return lp.parameters["purchase_cost"] + (factor - 1.0) * lp.parameters["price"]
+    cost = lp.parameters["purchase_cost"].copy()
+    terms = lp.parameters["buy_terms"]
+    # A sweep scales the offer's price as given, for any contract (what the portfolio at that
+    # point says): the terms' pricing applies to the scaled price.
+    scaled = terms.assign(price_usd_per_t=terms["price_usd_per_t"] * price_multiplier)
+    unit = contract_unit_prices(scaled)
+    cost[lp.col_blocks["buy"].positions] = unit
+    columns, rows = lp.parameters["unused_columns"]
+    cost[columns] = unit[rows]
+    return cost
 
 
 def share_coefficients(

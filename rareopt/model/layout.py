@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rareopt.exceptions import NotSupportedError
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.stages import ANY_STAGE, arrivals, route_table
 from rareopt.inputs.tables import ALL
@@ -85,6 +87,9 @@ class ModelLayout:
     surplus : DataFrame
         The (element, period) pairs some concentrate brings, in ``element_period`` order, with
         ``ep``: where a bundled surplus r[e, p] can arise.
+    take_or_pay : DataFrame
+        The purchases whose offer pays a minimum whether taken or not (``take_or_pay_t`` > 0):
+        element, supplier, period, buy (row of ``buy``), minimum_t.
     """
 
     portfolio: Portfolio
@@ -104,6 +109,7 @@ class ModelLayout:
     stage_caps: pd.DataFrame
     facility_periods: pd.DataFrame
     facility_use: pd.DataFrame
+    take_or_pay: pd.DataFrame
 
 
 def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
@@ -153,7 +159,8 @@ def _purchases(portfolio: Portfolio) -> pd.DataFrame:
     offers = portfolio.offers.merge(portfolio.suppliers, on="supplier")
     buy = portfolio.capacity.merge(offers, on=["supplier", "element"])
     buy = buy[buy["capacity_t"] > 0].copy()
-    buy["unit_cost_usd_per_t"] = buy["price_usd_per_t"] + buy["freight_usd_per_t"]
+    # Today's price of each tonne under the offer's contract terms (a floor may lift it).
+    buy["unit_cost_usd_per_t"] = contract_unit_prices(contract_terms(buy))
     buy["element"] = pd.Categorical(buy["element"], categories=portfolio.elements)
     buy["period"] = pd.Categorical(buy["period"], categories=portfolio.period_labels)
     buy = buy.sort_values(["element", "period", "supplier"]).astype({"element": str, "period": str})
@@ -308,6 +315,33 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
         stage_caps=stage_caps,
         facility_periods=facility_periods,
         facility_use=facility_use,
+        take_or_pay=_take_or_pay(portfolio, buy, route),
+    )
+
+
+def _take_or_pay(portfolio: Portfolio, buy: pd.DataFrame, route: pd.DataFrame) -> pd.DataFrame:
+    """Purchases with a take-or-pay minimum: element, supplier, period, buy, minimum_t."""
+    terms = buy[["supplier", "element"]].merge(
+        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
+    )
+    minimum = terms["take_or_pay_t"].to_numpy(float)
+    rows = np.flatnonzero(minimum > 0)
+    converted = np.intersect1d(rows, route["buy"].to_numpy(np.int64))
+    if len(converted):
+        offers = sorted(set(zip(buy["supplier"].iloc[converted], buy["element"].iloc[converted])))
+        raise NotSupportedError(
+            f"take-or-pay on feed converted by facilities (offers {offers}): not built yet (what "
+            "a disrupted route leaves of the minimum is not defined); give the minimum on an "
+            "offer at the demand's stage"
+        )
+    return pd.DataFrame(
+        {
+            "element": buy["element"].to_numpy(object)[rows],
+            "supplier": buy["supplier"].to_numpy(object)[rows],
+            "period": buy["period"].to_numpy(object)[rows],
+            "buy": rows.astype(np.int64),
+            "minimum_t": minimum[rows],
+        }
     )
 
 

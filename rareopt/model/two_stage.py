@@ -25,7 +25,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from rareopt.exceptions import NotSupportedError, PortfolioError, ValidationIssue
-from rareopt.inputs.derived import replacement_prices
+from rareopt.inputs.derived import scenario_replacement_prices
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import offer_stages
 from rareopt.inputs.tables import ALL
@@ -57,6 +58,7 @@ SCENARIO_COLUMNS = (
     "scenario_shortfall",
     "spot",
     "restock",
+    "scenario_unused",
     "cvar_level",
     "cvar_excess",
 )
@@ -68,6 +70,7 @@ SCENARIO_ROWS = (
     "scenario_target",
     "restock_gap",
     "scenario_unmet_room",
+    "scenario_take_or_pay",
     "cvar_excess_row",
 )
 """Row families the scenarios add."""
@@ -94,9 +97,17 @@ class ScenarioLayout:
         One row per spot variable: scenario (position), buy (row of the layout's ``buy``),
         limit_t, unit_cost_usd_per_t.
     spot_premium, spot_share : float
-        The emergency market's terms.
+        The emergency market's terms (the set's premium; ``spot_premiums`` per scenario).
     risk : Expectation or CVaR
         The risk measure in the objective.
+    prices : ndarray or None
+        USD paid per tonne bought of each purchase variable in each scenario under its contract
+        terms (scenarios x purchases); None where no scenario moves a price (today's unit costs).
+    spot_premiums : ndarray
+        The spot premium of each scenario.
+    floors : ndarray
+        Floor price (USD/t) of each element in each scenario (scenarios x elements):
+        :func:`~rareopt.inputs.derived.scenario_replacement_prices`.
     """
 
     scenario_set: ScenarioSet | None
@@ -108,6 +119,15 @@ class ScenarioLayout:
     spot_premium: float
     spot_share: float
     risk: Expectation | CVaR
+    prices: np.ndarray | None
+    spot_premiums: np.ndarray
+    floors: np.ndarray
+
+    def paid(self, unit_cost: np.ndarray) -> np.ndarray:
+        """USD per tonne bought of each purchase in each scenario (scenarios x purchases)."""
+        if self.prices is None:
+            return np.broadcast_to(unit_cost[None, :], self.fractions.shape)
+        return self.prices
 
 
 def delivered_fractions(
@@ -146,20 +166,21 @@ def delivered_fractions(
     fractions = np.ones((len(chosen), len(buy)))
     for w, scenario in enumerate(chosen):
         for d in scenario.disruptions:
-            hit_periods = d.periods(labels)
-            mask = np.isin(period, hit_periods)
             if d.facility is not None:  # routes through it: see route_fractions
                 continue
             if d.supplier is not None:
-                mask &= suppliers == d.supplier
+                mask = suppliers == d.supplier
             elif d.stage is not None:
                 at = origins[d.stage].to_numpy(object)
-                mask &= (at == d.country) if d.country != ALL else pd.notna(at)
+                mask = (at == d.country) if d.country != ALL else pd.notna(at)
             elif d.country != ALL:
-                mask &= countries == d.country
+                mask = countries == d.country
+            else:
+                mask = np.ones(len(buy), dtype=bool)
             if d.elements != ALL:
                 mask &= np.isin(elements, list(d.elements))
-            fractions[w, mask] *= d.delivered_fraction
+            for position, fraction in d.by_period(labels):
+                fractions[w, mask & (period == position)] *= fraction
     return fractions
 
 
@@ -201,12 +222,17 @@ def route_fractions(
                     at_stage &= legs["country"].to_numpy(object) == d.country
             else:
                 continue
-            at_stage &= np.isin(reached, d.periods(labels))
-            hit = np.zeros(len(route), dtype=bool)
-            hit[leg_route[at_stage]] = True
+            # A route is cut once per disruption, at the fraction of the first period one of
+            # its legs reaches a hit stage or facility in.
+            done = np.zeros(len(route), dtype=bool)
             if d.elements != ALL:
-                hit &= np.isin(elements, list(d.elements))
-            out[w, hit] *= d.delivered_fraction
+                done |= ~np.isin(elements, list(d.elements))
+            for position, fraction in d.by_period(labels):
+                hit = np.zeros(len(route), dtype=bool)
+                hit[leg_route[at_stage & (reached == position)]] = True
+                hit &= ~done
+                out[w, hit] *= fraction
+                done |= hit
     return out
 
 
@@ -244,18 +270,22 @@ def _first_disruption(
 
 def _spot_rows(
     layout: ModelLayout,
+    terms: pd.DataFrame,
     fractions: np.ndarray,
     first: np.ndarray,
     spot_share: float,
-    spot_premium: float,
+    premiums: np.ndarray,
+    floors: np.ndarray,
+    factors: np.ndarray | None,
 ) -> pd.DataFrame:
     """Spot variables: offers still delivering, from an element's first disrupted period on.
 
     Spot buying starts only once a scenario's disruption of that element has begun: before it the
     recourse could otherwise stock up on a disruption it cannot yet know about. A spot tonne costs
-    (1 + premium) x the offer's unit cost, and never less than the element's floor price
-    (:func:`~rareopt.inputs.derived.replacement_prices`): a cheap supplier outside the caps must not
-    make a disruption of a dear one pay.
+    (1 + the scenario's premium) x the offer's market price and freight (the market price: today's
+    ``price_usd_per_t`` times the scenario's price factor), and never less than the element's floor
+    price in the scenario (:func:`~rareopt.inputs.derived.scenario_replacement_prices`): a cheap
+    supplier outside the caps must not make a disruption of a dear one pay.
     """
     buy = layout.buy
     columns = ["scenario", "buy", "limit_t", "unit_cost_usd_per_t"]
@@ -273,14 +303,16 @@ def _spot_rows(
     eligible &= ~converted[None, :]
     scenario, row = np.nonzero(eligible)
     capacity = buy["capacity_t"].to_numpy()[row]
-    floor = buy["element"].map(replacement_prices(layout.portfolio)).to_numpy(float)[row]
+    factor = 1.0 if factors is None else factors[scenario, row]
+    market = terms["price_usd_per_t"].to_numpy(float)[row] * factor
+    market += terms["freight_usd_per_t"].to_numpy(float)[row]
     return pd.DataFrame(
         {
             "scenario": scenario,
             "buy": row,
             "limit_t": spot_share * fractions[scenario, row] * capacity,
             "unit_cost_usd_per_t": np.maximum(
-                buy["unit_cost_usd_per_t"].to_numpy()[row] * (1 + spot_premium), floor
+                market * (1 + premiums[scenario]), floors[scenario, element[row]]
             ),
         }
     )
@@ -398,16 +430,30 @@ def scenario_layout(
         routed = fractions[:, layout.route["buy"].to_numpy(np.int64)]
     # A route held up counts for when the element's disruption starts (spot buying opens).
     first = _first_disruption(layout, fractions, routed)
+    factors = prices = None
+    terms = layout.buy[["supplier", "element"]].merge(
+        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
+    )
+    if scenarios.moves_prices():
+        factors = scenarios.price_factors(portfolio, layout.buy, only)
+        prices = contract_unit_prices(terms, factors)
+    premiums = scenarios.spot_premiums(only)
+    floors = scenario_replacement_prices(portfolio, scenarios, only)
     return ScenarioLayout(
         scenario_set=scenarios,
         names=list(names),
         probabilities=np.asarray(probabilities, dtype=float),
         fractions=fractions,
         route_fractions=routed,
-        spot=_spot_rows(layout, fractions, first, scenarios.spot_share, scenarios.spot_premium),
+        spot=_spot_rows(
+            layout, terms, fractions, first, scenarios.spot_share, premiums, floors, factors
+        ),
         spot_premium=scenarios.spot_premium,
         spot_share=scenarios.spot_share,
         risk=risk,
+        prices=prices,
+        spot_premiums=premiums,
+        floors=floors,
     )
 
 
@@ -493,6 +539,22 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         {"scenario": np.repeat(scenario, n_last), "element": np.tile(elements[last], n_w)}
     )
     restock = b.columns("restock", restock_frame, ("scenario", "element"), 0.0, np.inf)
+    # A take-or-pay minimum is paid in every scenario whether delivered or not.
+    top = layout.take_or_pay
+    n_top = len(top)
+    top_buy = top["buy"].to_numpy(np.int64)
+    top_frame = pd.DataFrame(
+        {
+            "scenario": np.repeat(scenario, n_top),
+            "element": np.tile(top["element"].to_numpy(object), n_w),
+            "supplier": np.tile(top["supplier"].to_numpy(object), n_w),
+            "period": np.tile(top["period"].to_numpy(object), n_w),
+        }
+    )
+    top_key = ("scenario", "element", "supplier", "period")
+    unused = b.columns("scenario_unused", top_frame, top_key, 0.0, np.inf)
+    top_w = np.repeat(np.arange(n_w), n_top)
+    top_b = np.tile(top_buy, n_w)
 
     # Recourse per scenario: undelivered contracts not paid for; every way of making up for
     # them (spot purchases, extra unmet demand, stock missing at the end against the nominal
@@ -509,21 +571,27 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     cut_w, cut_b = np.nonzero((f < 1.0) & ~converted[None, :])
     cut_gw, cut_gr = np.nonzero(g < 1.0)
     unit_cost = buy["unit_cost_usd_per_t"].to_numpy(float)
+    # Each tonne delivered is paid at the scenario's contract price, what is not delivered not
+    # at all; the first stage paid today's price for every tonne bought.
+    paid = slayout.paid(unit_cost)
+    moved = paid != unit_cost[None, :]
+    pay_w, pay_b = np.nonzero(((f < 1.0) | moved) & ~converted[None, :])
+    pay_gw, pay_gr = np.nonzero((g < 1.0) | moved[:, route_buy])
     every_w = np.repeat(np.arange(n_w), n_ep)
     every_i = np.tile(np.arange(n_ep), n_w)
     row_of = np.arange(n_w * n_ep)
-    floor = pd.Series(elements).map(replacement_prices(portfolio)).fillna(0.0).to_numpy(float)
+    floor = slayout.floors[:, ep_element]  # scenarios x element-periods
     unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, floor)
     target_penalty = ep["shortfall_penalty_usd_per_t"].to_numpy(float)[targets["ep"].to_numpy()]
     rw, rc, rv = triplets(
-        (cut_w, base["buy"] + cut_b, unit_cost[cut_b] * (f[cut_w, cut_b] - 1.0)),
+        (pay_w, base["buy"] + pay_b, paid[pay_w, pay_b] * f[pay_w, pay_b] - unit_cost[pay_b]),
         (
-            cut_gw,
-            base["route"] + cut_gr,
-            unit_cost[route_buy[cut_gr]] * (g[cut_gw, cut_gr] - 1.0),
+            pay_gw,
+            base["route"] + pay_gr,
+            paid[pay_gw, route_buy[pay_gr]] * g[pay_gw, pay_gr] - unit_cost[route_buy[pay_gr]],
         ),
         (sw, spot_col + np.arange(n_spot), spot["unit_cost_usd_per_t"].to_numpy(float)),
-        (every_w, short + row_of, np.tile(unmet_cost, n_w)),
+        (every_w, short + row_of, unmet_cost.ravel()),
         (
             np.repeat(np.arange(n_w), n_t),
             below + np.arange(n_w * n_t),
@@ -532,8 +600,10 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (
             np.repeat(np.arange(n_w), n_last),
             restock + np.arange(n_w * n_last),
-            np.tile(floor[last], n_w),
+            floor[:, last].ravel(),
         ),
+        (top_w, unused + np.arange(n_w * n_top), paid[top_w, top_b]),
+        (top_w, base["unused"] + np.tile(np.arange(n_top), n_w), -unit_cost[top_b]),
     )
     weight, p = slayout.risk.weight, slayout.probabilities
     one_per_scenario = pd.DataFrame({"scenario": scenario})
@@ -631,6 +701,15 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         demand,
         (row_of, base["unmet"] + every_i, 1.0),
         (row_of, short + row_of, 1.0),
+    )
+    b.rows(
+        "scenario_take_or_pay",
+        top_frame,
+        top_key,
+        np.tile(top["minimum_t"].to_numpy(float), n_w),
+        np.inf,
+        (np.arange(n_w * n_top), base["buy"] + top_b, f[top_w, top_b]),
+        (np.arange(n_w * n_top), unused + np.arange(n_w * n_top), 1.0),
     )
     if weight > 0:
         b.rows(

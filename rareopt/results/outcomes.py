@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from rareopt.checks.scenarios import check_recourse
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import ep_index
 from rareopt.model.risk import conditional_value_at_risk, value_at_risk
 from rareopt.model.two_stage import least_fractions
@@ -147,11 +150,12 @@ class ScenarioOutcome:
     ----------
     cost : DataFrame
         Per scenario: probability, recourse_usd (cost beyond the nominal plan, >= 0 for a
-        disruption that only cuts deliveries), split into recourse_spend_usd (spot purchases and
-        the end stock bought back, less the undelivered contracts not paid for: may be negative)
-        and recourse_penalty_usd (extra unmet demand and extra stock below target), total_usd
-        (first stage + recourse), unmet_t, extra_unmet_t (beyond the nominal plan's), spot_t,
-        undelivered_t.
+        disruption that only cuts deliveries), split into recourse_spend_usd (spot purchases,
+        the end stock bought back and contracts paid at the scenario's prices, less the
+        undelivered tonnes not paid for: may be negative) and recourse_penalty_usd (extra unmet
+        demand and extra stock below target), total_usd (first stage + recourse), spend_usd
+        (the money paid in the scenario: the first stage's spend + recourse_spend_usd, no
+        penalty), unmet_t, extra_unmet_t (beyond the nominal plan's), spot_t, undelivered_t.
     elements : DataFrame
         Per (scenario, element): min_days_of_cover (stock at its lowest over the horizon, in days
         of that period's consumption), worst_period, unmet_t, extra_unmet_t (beyond the nominal
@@ -167,7 +171,9 @@ class ScenarioOutcome:
         Per (scenario, element, supplier, period) where delivery differs from the contract or spot
         was bought: contracted_t, delivered_t, spot_t.
     metrics : Series
-        expected_recourse_usd, var_usd and cvar_usd at ``alpha``, worst_recourse_usd,
+        expected_recourse_usd, var_usd and cvar_usd at ``alpha``, expected_spend_usd and
+        spend_cvar_usd (the cost at risk: the mean spend of the costliest 1 - ``alpha`` of
+        probability), worst_recourse_usd,
         probability_of_unmet (any unmet demand, the nominal plan's included),
         probability_of_extra_unmet (unmet demand beyond the nominal plan's: what the disruption
         costs in service), expected_unmet_t, first_stage_usd.
@@ -175,6 +181,12 @@ class ScenarioOutcome:
         Level of VaR and CVaR.
     checks : DataFrame
         The independent check of every scenario's recourse.
+    contracts : DataFrame
+        Per (scenario, element, supplier) the plan buys from or owes a take-or-pay minimum to:
+        delivered_t, paid_usd (under the contract's terms at the scenario's prices, a
+        take-or-pay minimum included), market_usd (the same tonnes at the scenario's market
+        price and freight) and earned_usd = market_usd - paid_usd (what the contract saved
+        against the market; negative: what it cost). See :meth:`contract_value`.
 
     Examples
     --------
@@ -192,6 +204,7 @@ class ScenarioOutcome:
     metrics: pd.Series
     alpha: float
     checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_tables(
@@ -203,8 +216,10 @@ class ScenarioOutcome:
         first_stage_usd: float,
         days: pd.DataFrame,
         alpha: float,
+        first_stage_spend_usd: float,
         checks: pd.DataFrame,
         windows: pd.DataFrame | None = None,
+        contracts: pd.DataFrame | None = None,
     ) -> ScenarioOutcome:
         """Assemble the outcome from checked long tables.
 
@@ -251,14 +266,18 @@ class ScenarioOutcome:
             }
         ).reindex(order)
         cost.insert(4, "total_usd", first_stage_usd + cost["recourse_usd"])
+        cost.insert(5, "spend_usd", first_stage_spend_usd + cost["recourse_spend_usd"])
         cost.index.name = "scenario"
         values, p = cost["recourse_usd"].to_numpy(), cost["probability"].to_numpy()
+        spend = cost["spend_usd"].to_numpy()
         metrics = pd.Series(
             {
                 "first_stage_usd": first_stage_usd,
                 "expected_recourse_usd": float(p @ values),
                 "var_usd": value_at_risk(values, p, alpha),
                 "cvar_usd": conditional_value_at_risk(values, p, alpha),
+                "expected_spend_usd": float(p @ spend),
+                "spend_cvar_usd": conditional_value_at_risk(spend, p, alpha),
                 "worst_recourse_usd": float(values.max()),
                 "probability_of_unmet": float(p[cost["unmet_t"].to_numpy() > 1e-6].sum()),
                 "probability_of_extra_unmet": float(
@@ -268,7 +287,38 @@ class ScenarioOutcome:
             },
             name="value",
         )
-        return cls(cost, elements, stock, deliveries, metrics, alpha, checks)
+        contracts = pd.DataFrame() if contracts is None else contracts
+        return cls(cost, elements, stock, deliveries, metrics, alpha, checks, contracts)
+
+    def contract_value(self) -> pd.DataFrame:
+        """Per contract (element, supplier): what it earned against the market over the scenarios.
+
+        Columns expected_earned_usd, worst_earned_usd and best_earned_usd (USD: the market
+        value of its deliveries less what it paid; negative is a cost), and probability_of_loss
+        (of paying more than the market).
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+        >>> v = rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios.contract_value()
+        >>> v.columns.tolist()[:2]
+        ['expected_earned_usd', 'worst_earned_usd']
+        """
+        p = self.cost["probability"]
+        earned = self.contracts["earned_usd"].unstack(["element", "supplier"]).reindex(p.index)
+        earned = earned.fillna(0.0)
+        weights = p.to_numpy()
+        loss = earned.to_numpy() < -1e-6 * np.maximum(1.0, earned.abs().to_numpy())
+        return pd.DataFrame(
+            {
+                "expected_earned_usd": weights @ earned.to_numpy(),
+                "worst_earned_usd": earned.min().to_numpy(),
+                "best_earned_usd": earned.max().to_numpy(),
+                "probability_of_loss": weights @ loss,
+            },
+            index=earned.columns,
+        )
 
     def distribution(self) -> pd.DataFrame:
         """Per element: the distribution of the extra cost over the scenarios.
@@ -344,6 +394,8 @@ class ScenarioOutcome:
             f"scenarios: {len(self.cost)}; expected recourse {m['expected_recourse_usd']:,.0f} USD; "
             f"VaR {level} {m['var_usd']:,.0f} USD; CVaR {level} {m['cvar_usd']:,.0f} USD; "
             f"worst {m['worst_recourse_usd']:,.0f} USD",
+            f"money spent: expected {m['expected_spend_usd']:,.0f} USD; cost at risk "
+            f"(CVaR {level} of spend) {m['spend_cvar_usd']:,.0f} USD",
             f"probability of unmet demand beyond the plan's own "
             f"{m['probability_of_extra_unmet']:.1%} (any unmet {m['probability_of_unmet']:.1%}); "
             f"expected unmet {m['expected_unmet_t']:,.1f} t",
@@ -384,6 +436,7 @@ def extract_outcome(
     stock: pd.DataFrame,
     unmet: pd.DataFrame,
     first_stage_usd: float,
+    first_stage_spend_usd: float,
 ):
     """The checked :class:`ScenarioOutcome` of a solved two-stage model, and any violations.
 
@@ -401,6 +454,8 @@ def extract_outcome(
         The first stage's result tables.
     first_stage_usd : float
         The first stage's cost, recomputed from the plan.
+    first_stage_spend_usd : float
+        The money in it (its cost less the penalties).
 
     Returns
     -------
@@ -443,6 +498,7 @@ def extract_outcome(
         if len(layout.route)
         else None,
         route_arriving=values.get("route_arriving"),
+        scenarios=slayout.scenario_set,
     )
     days = ep[["element", "period"]].assign(
         daily_demand_t=ep["demand_t"] / ep["days"],
@@ -450,6 +506,9 @@ def extract_outcome(
         nominal_unmet_t=unmet["unmet_t"].to_numpy(),
     )
     probabilities = pd.Series(slayout.probabilities, index=slayout.names, name="probability")
+    contracts = contract_table(
+        layout.portfolio, plan.reset_index(), values["paid"], slayout.scenario_set, slayout.names
+    )
     outcome = ScenarioOutcome.from_tables(
         tables["flows"],
         tables["deliveries"],
@@ -458,10 +517,76 @@ def extract_outcome(
         first_stage_usd,
         days,
         slayout.risk.alpha,
+        first_stage_spend_usd,
         checks,
         _event_windows(layout, slayout),
+        contracts,
     )
     return outcome, violations, outcome.cost["recourse_usd"].to_numpy()
+
+
+def contract_table(
+    portfolio: Portfolio,
+    plan: pd.DataFrame,
+    paid_share: np.ndarray,
+    scenarios: ScenarioSet | None,
+    names: list[str],
+) -> pd.DataFrame:
+    """What each contract paid and what its tonnes were worth at market, per scenario.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Gives the offers' prices, freight and contract terms.
+    plan : DataFrame
+        One row per purchase: element, supplier, period (bought in), volume_t.
+    paid_share : ndarray
+        Share of each purchase delivered and paid for, per scenario (scenarios x purchases).
+    scenarios : ScenarioSet or None
+        Their price shocks (None: today's prices).
+    names : list of str
+        The scenarios, in the rows' order.
+
+    Returns
+    -------
+    DataFrame
+        Index (scenario, element, supplier); delivered_t, paid_usd, market_usd, earned_usd
+        (see :class:`ScenarioOutcome`). Every term from the portfolio's tables, through
+        :func:`~rareopt.inputs.markets.contract_unit_prices`.
+    """
+    terms = plan[["element", "supplier"]].merge(
+        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
+    )
+    n_w = len(names)
+    factors = (
+        scenarios.price_factors(portfolio, plan, names)
+        if scenarios is not None and scenarios.moves_prices()
+        else np.ones((n_w, len(plan)))
+    )
+    x = plan["volume_t"].to_numpy(float)
+    delivered = paid_share * x[None, :]
+    minimum = terms["take_or_pay_t"].to_numpy(float)
+    paid_t = delivered + np.maximum(minimum[None, :] - delivered, 0.0)
+    paid = contract_unit_prices(terms, factors) * paid_t
+    market = (
+        terms["price_usd_per_t"].to_numpy(float) * factors
+        + terms["freight_usd_per_t"].to_numpy(float)
+    ) * delivered
+    frame = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.asarray(names, dtype=object), len(plan)),
+            "element": np.tile(plan["element"].to_numpy(object), n_w),
+            "supplier": np.tile(plan["supplier"].to_numpy(object), n_w),
+            "delivered_t": delivered.ravel(),
+            "paid_usd": paid.ravel(),
+            "market_usd": market.ravel(),
+        }
+    )
+    used = (x > 0) | (minimum > 0)
+    frame = frame[np.tile(used, n_w)]
+    table = frame.groupby(["scenario", "element", "supplier"], sort=False).sum()
+    table["earned_usd"] = table["market_usd"] - table["paid_usd"]
+    return table
 
 
 def _through_routes(layout, slayout, lp, x: np.ndarray, bought: np.ndarray) -> dict:

@@ -19,6 +19,7 @@ from rareopt.checks.scenarios import check_objective
 from rareopt.exceptions import PlanCheckError
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.model.formulation import totals_by_kind
 from rareopt.model.layout import ModelLayout
 from rareopt.model.risk import CVaR, Expectation, risk_measure
 from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
@@ -258,6 +259,7 @@ def checked_solution(
         tables["stock"],
         tables["unmet"],
         float(cost_terms.sum()),
+        totals_by_kind(cost_terms.to_dict()).get("spend", 0.0),
     )
     p = slayout.probabilities
     cost_terms["expected_recourse"] = float(p @ recourse)

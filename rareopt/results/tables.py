@@ -534,13 +534,18 @@ def extract(
         used = through > ROUND_OFF_T
         route_arrival = pd.Categorical(route["arrival"], categories=labels).codes
         np.maximum.at(arrival, at[used], route_arrival[used])
+    # Tonnes a take-or-pay minimum pays for without their being bought are paid all the same.
+    unused = np.zeros(len(buy))
+    unused[layout.take_or_pay["buy"].to_numpy(np.int64)] = lp.values("unused", output.x)
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
         volume_t=volume,
-        cost_usd=volume * buy["unit_cost_usd_per_t"],
+        cost_usd=(volume + unused) * buy["unit_cost_usd_per_t"],
         bundled_t=0.0,
         delivered_t=delivered,
         arrival=labels[arrival],
     )
+    if len(layout.take_or_pay):
+        plan["paid_not_taken_t"] = unused
     bundles = _bundles(layout, lp, output.x)
     if bundles is not None:
         plan = _with_bundled(plan, bundles["bundled"])

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from rareopt.inputs.derived import has_discrete_decisions
+from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.pyomo_view import build, compile_model
 from rareopt.model.risk import CVaR, Expectation
@@ -195,7 +196,7 @@ def default_rho(portfolio: Portfolio) -> float:
     >>> default_rho(load_example("tiny"))
     32000.0
     """
-    unit = portfolio.offers["price_usd_per_t"] + portfolio.offers["freight_usd_per_t"]
+    unit = contract_unit_prices(contract_terms(portfolio.offers))
     return float(0.2 * np.median(unit))
 
 
