@@ -55,3 +55,24 @@ def test_bundles_example_shows_the_balance_problem():
     assert surplus["Ce"] > 1_000 and surplus["La"] > 1_000
     assert surplus[["Nd", "Dy", "Tb"]].max() == pytest.approx(0, abs=1e-6)
     assert "because it came bundled): Ce" in result.summary()
+
+
+def test_the_lynas_floor_costs_what_the_floor_over_the_market_comes_to_by_hand():
+    import runpy
+
+    ns = runpy.run_path(str(Path(__file__).parent.parent / "examples" / "lynas_floor_contract.py"))
+    lynas = ns["lynas"]
+    delivered = lynas.xs("prices fall", level="scenario")["delivered_t"]
+    # A tonne pays the floor (110,000) where the market is 0.6 x 61,600 (Nd) or 0.6 x 62,700 (Pr);
+    # freight (400) is paid either way. Firm volume: every tonne offered is taken.
+    gap = {"Nd": 110_000 - 0.6 * 61_600, "Pr": 110_000 - 0.6 * 62_700}
+    expected = sum(gap[e] * t for e, t in delivered.items())
+    assert ns["earned"].loc["prices fall", "earned_usd"] == pytest.approx(-expected, rel=1e-9)
+    calm = lynas.xs("calm", level="scenario")["delivered_t"]
+    assert ns["earned"].loc["calm", "earned_usd"] == pytest.approx(
+        -(calm["Nd"] * (110_000 - 61_600) + calm["Pr"] * (110_000 - 62_700)), rel=1e-9
+    )
+    # In the spike the market tops 150 USD/kg and half the excess comes back: it earns.
+    assert ns["earned"].loc["embargo and spike", "earned_usd"] > 0
+    table = ns["table"]
+    assert table.loc["expected unmet (t)", "floor contract"] == pytest.approx(0, abs=1e-6)

@@ -395,3 +395,14 @@ def test_the_documented_price_scenarios_load_and_price_the_japan_example():
     spend = out.cost["spend_usd"]
     assert spend["embargo with a spike"] > spend["calm"] > 0
     assert out.metrics["spend_cvar_usd"] >= out.metrics["expected_spend_usd"]
+
+
+def test_the_expected_value_plan_misjudges_a_collar_and_vss_says_by_how_much():
+    # Expected P2 factor 1.125: B's market 101.25 sits inside the 80-120 collar, dearer than A's
+    # 100, so EV buys A in P2 (1,900). In the scenarios B pays 90, 120, 80 in P2: 95 expected,
+    # so the two-stage plan buys B (1,850). WS: 0.5 x 1,800 + 0.25 x 1,900 + 0.25 x 1,700.
+    capped = {"pricing": "indexed", "floor_usd_per_t": 80, "cap_usd_per_t": 120}
+    v = rareopt.value_of_stochastic_solution(market(capped), swings())
+    assert v.to_dict() == pytest.approx(
+        {"rp": 1850, "ws": 1800, "ev": 1900, "eev": 1900, "evpi": 50, "vss": 50}
+    )

@@ -8,10 +8,12 @@ on the scenarios (EEV): EVPI = RP - WS, VSS = EEV - RP, both >= 0.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from rareopt.inputs.portfolio import Portfolio
-from rareopt.inputs.scenarios import Scenario, ScenarioSet
+from rareopt.inputs.scenarios import PriceShock, Scenario, ScenarioSet
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import Expectation
 from rareopt.model.two_stage import delivered_fractions, route_fractions
@@ -75,6 +77,29 @@ def stress_test(
     return solve_prepared(ready, SolveOptions.from_keywords(options)).raise_for_status().scenarios
 
 
+def _expected_scenario(portfolio: Portfolio, scenarios: ScenarioSet) -> Scenario:
+    """The expected-value scenario's prices: each offer's expected price factor per period.
+
+    Its delivered fractions are passed as arrays (see below); its spot premium is the
+    probability-weighted mean of the scenarios'.
+    """
+    p = scenarios.probabilities
+    premium = float(p @ scenarios.spot_premiums())
+    if not scenarios.moves_prices():
+        return Scenario("expected value", 1.0, spot_premium=premium)
+    labels = portfolio.period_labels
+    rows = portfolio.offers[["supplier", "element"]].merge(
+        pd.DataFrame({"period": labels}), how="cross"
+    )
+    expected = (p @ scenarios.price_factors(portfolio, rows)).reshape(-1, len(labels))
+    offers = rows.drop_duplicates(["supplier", "element"])
+    shocks = [
+        PriceShock(supplier=s, elements=(e,), start=1, factor=tuple(expected[k]))
+        for k, (s, e) in enumerate(zip(offers["supplier"], offers["element"]))
+    ]
+    return Scenario("expected value", 1.0, prices=tuple(shocks), spot_premium=premium)
+
+
 def value_of_stochastic_solution(
     portfolio: Portfolio, scenarios: ScenarioSet, **options
 ) -> pd.Series:
@@ -82,7 +107,8 @@ def value_of_stochastic_solution(
 
     - RP: the two-stage optimum (first stage + expected recourse).
     - WS (wait and see): the probability-weighted optimum of each scenario known in advance.
-    - EV: the optimum for a single scenario with the expected delivered fractions; EEV: its plan
+    - EV: the optimum for a single scenario with the expected delivered fractions (and expected
+      price factors and spot premium, where scenarios move them); EEV: its plan
       evaluated on the scenarios.
     - EVPI = RP - WS (what perfect foresight would be worth), VSS = EEV - RP (what planning for
       the scenarios, rather than for their average, is worth).
@@ -112,10 +138,10 @@ def value_of_stochastic_solution(
     market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
     ws = 0.0
     for scenario, probability in zip(scenarios.scenarios, p):
-        alone = ScenarioSet([Scenario(scenario.name, 1.0, scenario.disruptions)], **market)
+        alone = ScenarioSet([replace(scenario, probability=1.0)], **market)
         ws += probability * solved(prepare(portfolio, alone)).objective
-    mean = ScenarioSet([Scenario("expected value", 1.0)], **market)
     layout = make_layout(portfolio)
+    mean = ScenarioSet([_expected_scenario(portfolio, scenarios)], **market)
     per_buy = delivered_fractions(portfolio, layout.buy, scenarios)
     per_route = route_fractions(layout, scenarios, per_buy)
     ev = solved(

@@ -421,6 +421,16 @@ class ScenarioOutcome:
                 f"per element, over the scenarios (alpha {self.alpha:g}):",
                 self.distribution().to_string(),
             ]
+            earned = self.contracts.get("earned_usd", pd.Series(dtype=float))
+            if (earned.abs() > 1e-6).any():
+                value = self.contract_value()
+                value = value[(value.drop(columns="probability_of_loss").abs() > 1e-6).any(axis=1)]
+                lines += [
+                    "",
+                    "contracts against the market (USD earned: the market value of their "
+                    "deliveries less what they paid; negative is a cost):",
+                    value.to_string(formatters={"probability_of_loss": "{:.1%}".format}),
+                ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
