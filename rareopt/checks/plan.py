@@ -448,6 +448,7 @@ def check_plan(
             + bundle_cost
             + capital
             + processing_cost
+            + _take_or_pay_cost(portfolio, purchases)
         )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         excess = excess if np.isfinite(excess) else np.inf  # a cost that cannot be recomputed fails
@@ -915,6 +916,21 @@ def _contract_cost(portfolio, contracted: pd.Series) -> float:
     return float(fee.reindex(chosen).fillna(0.0).sum() * years)
 
 
+def _take_or_pay_cost(portfolio: Portfolio, purchases: pd.DataFrame) -> float:
+    """USD paid for take-or-pay minimums not bought: max(minimum - bought, 0) x the price.
+
+    ``purchases``: one row per purchase (element, supplier, period bought in, plain_t).
+    """
+    terms = purchases[["element", "supplier"]].merge(
+        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
+    )
+    minimum = terms["take_or_pay_t"].fillna(0.0).to_numpy(float)
+    if not (minimum > 0).any():
+        return 0.0
+    unused = np.maximum(minimum - purchases["plain_t"].to_numpy(float), 0.0)
+    return float(np.nansum(contract_unit_prices(terms) * unused))
+
+
 def _recompute_cost(
     portfolio: Portfolio, plan: pd.DataFrame, r: dict, element: np.ndarray, supplier: np.ndarray
 ) -> float:
@@ -926,20 +942,13 @@ def _recompute_cost(
     offers = portfolio.offers.merge(portfolio.suppliers[["supplier", "risk_score"]], on="supplier")
     elements, suppliers = portfolio.elements, portfolio.suppliers["supplier"].tolist()
     unit = np.full((len(elements), len(suppliers)), np.nan)
-    minimum = np.zeros((len(elements), len(suppliers)))
-    cell = (_codes(offers["element"], elements), _codes(offers["supplier"], suppliers))
-    terms = contract_terms(offers)
-    price = contract_unit_prices(terms)
-    unit[cell] = price + policy.risk_weight_usd_per_t * offers["risk_score"].to_numpy(float)
-    minimum[cell] = terms["take_or_pay_t"].to_numpy(float)
-    price_grid = np.zeros_like(minimum)
-    price_grid[cell] = price
+    unit[_codes(offers["element"], elements), _codes(offers["supplier"], suppliers)] = (
+        contract_unit_prices(contract_terms(offers))
+        + policy.risk_weight_usd_per_t * offers["risk_score"].to_numpy(float)
+    )
     plain = plan["plain_t"].to_numpy(float)
     bought = plain != 0
     per_row = unit[element, supplier]
-    # A take-or-pay minimum is paid whether taken or not: its tonnes not bought, at the price.
-    unused = np.maximum(minimum[element, supplier] - plain, 0.0)
-    take_or_pay = float(price_grid[element, supplier] @ unused)
     holding = portfolio.stockpile.set_index("element")["holding_usd_per_t"]
     holding_cost = float(
         holding.reindex(pd.Index(r["element"])).fillna(0.0).to_numpy() @ r["level"]
@@ -949,7 +958,6 @@ def _recompute_cost(
     return float(
         # A purchase with no offer has no price: the capacity check reports it; here it adds 0.
         np.nansum(per_row[bought] * plain[bought])
-        + take_or_pay
         + holding_cost
         + policy.shortage_penalty_usd_per_t * r["u"].sum()
         + shortfall_cost
