@@ -16,6 +16,7 @@ from rareopt import report as _report  # noqa: F401 - registers Result.summary, 
 from rareopt.analysis.criticality import market_indicators, plan_indicators
 from rareopt.analysis.frontier import frontier
 from rareopt.analysis.marginal import cost_of_diversification, cost_of_next_points, marginal_cost
+from rareopt.analysis.simulate import simulate
 from rareopt.analysis.stress import stress_test, value_of_stochastic_solution
 from rareopt.exceptions import NoPlanError, PlanCheckError, PortfolioError, RareoptError
 from rareopt.inputs.examples import list_examples, load_example
@@ -53,6 +54,7 @@ __all__ = [
     "frontier",
     "stress_test",
     "value_of_stochastic_solution",
+    "simulate",
     "cost_of_diversification",
     "cost_of_next_points",
     "marginal_cost",

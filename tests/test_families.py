@@ -18,6 +18,7 @@ from helpers import offer, supplier
 import rareopt
 from rareopt.model.formulation import assemble
 from rareopt.model.layout import make_layout
+from rareopt.model.rolling import assemble_rolling
 from rareopt.model.two_stage import assemble_two_stage, scenario_layout
 
 INF = np.inf
@@ -441,6 +442,97 @@ def market_inputs():
 @pytest.fixture(scope="module")
 def market():
     portfolio, scenarios = market_inputs()
+    layout = make_layout(portfolio)
+    return assemble_two_stage(layout, scenario_layout(layout, scenarios))
+
+
+def response_inputs():
+    """Nd 10 t in each of two 30-day periods; A (CN) at 100, cap 20. Plan responses: thrift
+    (thrifting, 30% of demand, 50 a tonne, sticky) and scrap (recycling, 8 t at yield 0.5, 60 a
+    tonne, lead 1); recourse: sub (substitution, 50%, 900 a tonne, sticky). Scenarios: calm
+    (0.5) and embargo (0.5): CN delivers nothing in P1 and P2."""
+    portfolio = rareopt.Portfolio(
+        periods={"count": 2, "days": 30},
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN")],
+        offers=[offer("A", "Nd", 100, 20)],
+        responses=[
+            {
+                "response": "thrift",
+                "element": "Nd",
+                "kind": "thrifting",
+                "max_share": 0.3,
+                "cost_usd_per_t": 50,
+                "sticky": True,
+            },
+            {
+                "response": "scrap",
+                "element": "Nd",
+                "kind": "recycling",
+                "capacity_t": 8,
+                "yield": 0.5,
+                "cost_usd_per_t": 60,
+                "lead_periods": 1,
+            },
+            {
+                "response": "sub",
+                "element": "Nd",
+                "kind": "substitution",
+                "max_share": 0.5,
+                "cost_usd_per_t": 900,
+                "sticky": True,
+                "decision": "recourse",
+            },
+        ],
+    )
+    scenarios = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.5},
+            {
+                "name": "embargo",
+                "probability": 0.5,
+                "disruptions": [{"country": "CN", "start": 1, "duration": 2}],
+            },
+        ],
+    )
+    return portfolio, scenarios
+
+
+@pytest.fixture(scope="module")
+def responses():
+    portfolio, scenarios = response_inputs()
+    layout = make_layout(portfolio)
+    return assemble_two_stage(layout, scenario_layout(layout, scenarios))
+
+
+def release_inputs():
+    """Nd 10 t in each of three 30-day periods; A (CN) at 100; 30 t in stock (room 100). Release
+    rule: at most 4 t beyond the plan's draw, a 75-day floor (25 t), trigger 50%. Scenarios calm
+    (0.5) and cut (0.5): CN delivers nothing in P2 (an emergency: 0 < 50%)."""
+    portfolio = rareopt.Portfolio(
+        periods={"count": 3, "days": 30},
+        demand={"Nd": 10},
+        suppliers=[supplier("A", "CN")],
+        offers=[offer("A", "Nd", 100, 100)],
+        stockpile=[{"element": "Nd", "initial_t": 30, "capacity_t": 100}],
+        policy={
+            "shortage_penalty_usd_per_t": 1000,
+            "release_rules": [{"max_release_t": 4, "floor_days": 75, "trigger_share": 0.5}],
+        },
+    )
+    scenarios = rareopt.ScenarioSet(
+        [
+            {"name": "calm", "probability": 0.5},
+            {"name": "cut", "probability": 0.5, "disruptions": [{"country": "CN", "start": 2}]},
+        ],
+        spot_share=0,
+    )
+    return portfolio, scenarios
+
+
+@pytest.fixture(scope="module")
+def releases():
+    portfolio, scenarios = release_inputs()
     layout = make_layout(portfolio)
     return assemble_two_stage(layout, scenario_layout(layout, scenarios))
 
@@ -1507,10 +1599,12 @@ def test_every_family_is_covered():
     from rareopt.model.discrete import DISCRETE_COLUMNS, DISCRETE_ROWS
     from rareopt.model.formulation import COLUMN_FAMILIES, ROW_FAMILIES, STAGE_COLUMNS, STAGE_ROWS
     from rareopt.model.priorities import GOAL_ROWS
+    from rareopt.model.rolling import ROLLING_COLUMNS, ROLLING_ROWS
     from rareopt.model.two_stage import SCENARIO_COLUMNS, SCENARIO_ROWS
 
     families = {*COLUMN_FAMILIES, *ROW_FAMILIES, *DISCRETE_COLUMNS, *DISCRETE_ROWS}
     families |= {*SCENARIO_COLUMNS, *SCENARIO_ROWS, *GOAL_ROWS, *STAGE_COLUMNS, *STAGE_ROWS}
+    families |= {*ROLLING_COLUMNS, *ROLLING_ROWS}
     tested = {
         name.removeprefix("test_family_") for name in globals() if name.startswith("test_family_")
     }
@@ -1608,4 +1702,188 @@ def test_market_recourse_rows(market):
             "scenario_unused[calm,Nd,B,P1]": 90,
             "scenario_unused[calm,Nd,B,P2]": 90,
         }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Demand response
+# ---------------------------------------------------------------------------------------------
+
+
+def test_family_response(responses):
+    # The plan's: thrift 0.3 x 10 = 3 t in P1 and P2; scrap 8 x 0.5 = 4 t from P2 (lead 1).
+    assert_columns(
+        responses,
+        "response",
+        {
+            "response[Nd,thrift,P1]": (0, 3),
+            "response[Nd,thrift,P2]": (0, 3),
+            "response[Nd,scrap,P2]": (0, 4),
+        },
+        {
+            "response_cost": {
+                "response[Nd,thrift,P1]": 50,
+                "response[Nd,thrift,P2]": 50,
+                "response[Nd,scrap,P2]": 60,
+            }
+        },
+    )
+    # They stand in for purchases in the balance: X + h[p-1] - h + u + responses = d.
+    row = row_of(responses, "balance", ("Nd", "P2"))
+    assert row["response[Nd,thrift,P2]"] == 1 and row["response[Nd,scrap,P2]"] == 1
+
+
+def test_family_demand_room(responses):
+    # u + cuts <= d = 10 (recycling is not a cut)
+    assert_rows(
+        responses,
+        "demand_room",
+        {
+            ("Nd", p): (-INF, 10, {f"unmet[Nd,{p}]": 1, f"response[Nd,thrift,{p}]": 1})
+            for p in ("P1", "P2")
+        },
+    )
+
+
+def test_family_response_sticky(responses):
+    # c[P2] d[P1] - c[P1] d[P2] >= 0: 10 c[P2] - 10 c[P1] >= 0
+    assert_rows(
+        responses,
+        "response_sticky",
+        {
+            ("Nd", "thrift", "P2"): (
+                0,
+                INF,
+                {"response[Nd,thrift,P2]": 10, "response[Nd,thrift,P1]": -10},
+            )
+        },
+    )
+
+
+def test_family_scenario_response(responses):
+    # Only in the embargo, from its first period; objective p x cost = 0.5 x 900.
+    assert_columns(
+        responses,
+        "scenario_response",
+        {
+            "scenario_response[embargo,Nd,sub,P1]": (0, 5),
+            "scenario_response[embargo,Nd,sub,P2]": (0, 5),
+        },
+        {},
+    )
+    assert objective_entries(responses, "scenario_response") == pytest.approx(
+        {"scenario_response[embargo,Nd,sub,P1]": 450, "scenario_response[embargo,Nd,sub,P2]": 450}
+    )
+    row = row_of(responses, "scenario_balance", ("embargo", "Nd", "P2"))
+    assert row["scenario_response[embargo,Nd,sub,P2]"] == 1
+    assert row["response[Nd,thrift,P2]"] == 1 and row["response[Nd,scrap,P2]"] == 1
+    room = row_of(responses, "scenario_unmet_room", ("embargo", "Nd", "P2"))
+    assert room == {
+        "unmet[Nd,P2]": 1,
+        "scenario_unmet[embargo,Nd,P2]": 1,
+        "response[Nd,thrift,P2]": 1,
+        "scenario_response[embargo,Nd,sub,P2]": 1,
+    }
+
+
+def test_family_scenario_response_sticky(responses):
+    assert_rows(
+        responses,
+        "scenario_response_sticky",
+        {
+            ("embargo", "Nd", "sub", "P2"): (
+                0,
+                INF,
+                {
+                    "scenario_response[embargo,Nd,sub,P2]": 10,
+                    "scenario_response[embargo,Nd,sub,P1]": -10,
+                },
+            )
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stockpile release rules
+# ---------------------------------------------------------------------------------------------
+
+
+def _release_entries(w, p):
+    """-h_w[p] + h_w[p-1] + h[p] - h[p-1] (the first period's previous stock is a constant)."""
+    entries = {f"scenario_stock[{w},Nd,{p}]": -1, f"stock[Nd,{p}]": 1}
+    if p != "P1":
+        before = f"P{int(p[1]) - 1}"
+        entries.update({f"scenario_stock[{w},Nd,{before}]": 1, f"stock[Nd,{before}]": -1})
+    return entries
+
+
+def test_family_release_cap(releases):
+    # <= 4 in the emergency (cut, P2); <= 0 elsewhere (the trigger).
+    expected = {
+        (w, "Nd", p): (-INF, 4 if (w, p) == ("cut", "P2") else 0, _release_entries(w, p))
+        for w in ("calm", "cut")
+        for p in ("P1", "P2", "P3")
+    }
+    assert_rows(releases, "release_cap", expected)
+
+
+def test_family_floor_breach(releases):
+    # Outside the emergency, t below the 25 t floor, at most 25; objective p x max(phi, floor
+    # price) = 0.5 x 1,000.
+    cells = [("calm", "P1"), ("calm", "P2"), ("calm", "P3"), ("cut", "P1"), ("cut", "P3")]
+    assert_columns(
+        releases, "floor_breach", {f"floor_breach[{w},Nd,{p}]": (0, 25) for w, p in cells}, {}
+    )
+    assert objective_entries(releases, "floor_breach") == pytest.approx(
+        {f"floor_breach[{w},Nd,{p}]": 500 for w, p in cells}
+    )
+
+
+def test_family_release_floor(releases):
+    # h_w + breach >= 25 outside the emergency
+    cells = [("calm", "P1"), ("calm", "P2"), ("calm", "P3"), ("cut", "P1"), ("cut", "P3")]
+    assert_rows(
+        releases,
+        "release_floor",
+        {
+            (w, "Nd", p): (
+                25,
+                INF,
+                {f"scenario_stock[{w},Nd,{p}]": 1, f"floor_breach[{w},Nd,{p}]": 1},
+            )
+            for w, p in cells
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The rolling model (rareopt.simulate)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rolling():
+    portfolio, _, _ = two_stage_inputs()
+    return assemble_rolling(make_layout(portfolio))
+
+
+def test_family_emergency(rolling):
+    # One spot column per purchase, closed (0, 0) until a simulation opens it, no cost of its own;
+    # in the balance where the purchase arrives, and not in total purchases X (outside caps).
+    labels = [f"emergency[Nd,{s},{p}]" for p in ("P1", "P2") for s in ("A", "B")]
+    assert_columns(rolling, "emergency", {lab: (0, 0) for lab in labels}, {})
+    assert row_of(rolling, "balance", ("Nd", "P2"))["emergency[Nd,A,P2]"] == 1
+    assert "emergency[Nd,A,P2]" not in row_of(rolling, "purchases", ("Nd", "P2"))
+
+
+def test_family_emergency_room(rolling):
+    # x + y <= capacity (a simulation sets what the period delivers): A 20, B 15.
+    assert_rows(
+        rolling,
+        "emergency_room",
+        {
+            ("Nd", s, p): (-INF, cap, {f"buy[Nd,{s},{p}]": 1, f"emergency[Nd,{s},{p}]": 1})
+            for p in ("P1", "P2")
+            for s, cap in (("A", 20), ("B", 15))
+        },
     )

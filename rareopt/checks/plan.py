@@ -18,6 +18,7 @@ from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.measures import TOL_REL, hhi_terms, volume_tolerance
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.projects import discount_factors, online_share
+from rareopt.inputs.responses import response_limits
 from rareopt.inputs.stages import ANY_STAGE, STAGES, arrivals, lead_periods, offer_stages
 from rareopt.inputs.tables import ALL
 
@@ -99,6 +100,7 @@ def check_plan(
     bundles: dict | None = None,
     projects: pd.DataFrame | None = None,
     routes: pd.DataFrame | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -129,6 +131,11 @@ def check_plan(
     projects : DataFrame, optional
         The solver's investment decisions (supplier -> invested, start_period); without them no
         project is built.
+    responses : DataFrame, optional
+        The plan's demand response (element, response, period -> volume_t); without it none. Each
+        checked against its limit and lead time recomputed from the responses table, its
+        stickiness, and demand cut plus unmet demand within the demand; it counts in the balance
+        and costs its ``cost_usd_per_t``.
 
     Returns
     -------
@@ -317,6 +324,7 @@ def check_plan(
 
     d = on_grid(portfolio.demand, "demand_t")
     u = on_grid(unmet, "unmet_t")
+    responded, cut, response_cost = check_responses(portfolio, responses, "plan", record, tol, d)
     level = on_grid(stock, "level_t")
     stockpile = portfolio.stockpile.set_index("element").reindex(elements)
     first = np.tile(np.arange(n_p) == 0, n_e)
@@ -330,13 +338,26 @@ def check_plan(
         "u": u,
         "d": d,
         "level": level,
-        "expected": previous + bought + on_grid(portfolio.in_transit, "volume_t") - (d - u),
+        "expected": previous
+        + bought
+        + responded
+        + on_grid(portfolio.in_transit, "volume_t")
+        - (d - u),
         "cap": np.repeat(stockpile["capacity_t"].fillna(0.0).to_numpy(float), n_p),
         "target": target.ravel(),
         "psi": target_penalty.ravel(),
         "short": on_grid(stock, "shortfall_t"),
     }
     blank = np.full(len(r["u"]), "")
+    record(
+        "demand cut + unmet within demand",
+        r["element"],
+        r["period"],
+        blank,
+        cut + u,
+        d,
+        np.where(cut > 0, cut + u - d, 0.0),
+    )
     record(
         "unmet demand within [0, demand]",
         r["element"],
@@ -449,6 +470,7 @@ def check_plan(
             + capital
             + processing_cost
             + _take_or_pay_cost(portfolio, purchases)
+            + float(response_cost.sum())
         )
         excess = abs(recomputed - objective) - TOL_REL * max(1.0, abs(recomputed))
         excess = excess if np.isfinite(excess) else np.inf  # a cost that cannot be recomputed fails
@@ -914,6 +936,99 @@ def _contract_cost(portfolio, contracted: pd.Series) -> float:
     fee = portfolio.offers.set_index(["supplier", "element"])["contract_usd_per_year"]
     chosen = contracted.index[contracted.to_numpy(bool)]
     return float(fee.reindex(chosen).fillna(0.0).sum() * years)
+
+
+def check_responses(
+    portfolio: Portfolio,
+    responses: pd.DataFrame | None,
+    decision: str,
+    record,
+    tol: float,
+    demand: np.ndarray,
+    first: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check one set of demand responses; their tonnes and cost per (element, period) cell.
+
+    ``responses``: element, response, period, volume_t (one scenario's or the plan's).
+    ``decision``: which responses may act (``plan``, from period ``lead_periods + 1``; or
+    ``recourse`` in a scenario, from ``first`` (0-based period per element: the scenario's first
+    disrupted period, ``len(periods)`` where none) plus the lead). ``demand`` is the (element,
+    period) grid, element-major.
+
+    Returns
+    -------
+    supplied, cut, cost : ndarray
+        Per (element, period) cell: t of every response, t of the demand-cutting ones, and USD at
+        each response's ``cost_usd_per_t``.
+    """
+    elements, labels = portfolio.elements, portfolio.period_labels
+    n_e, n_p = len(elements), len(labels)
+    limits = response_limits(portfolio)
+    if not len(limits) and (responses is None or not len(responses)):
+        return np.zeros(n_e * n_p), np.zeros(n_e * n_p), np.zeros(n_e * n_p)
+    volume = pd.Series(0.0, index=pd.MultiIndex.from_frame(limits[["response", "period"]]))
+    if responses is not None and len(responses):
+        given = responses.reset_index()
+        known = pd.MultiIndex.from_frame(given[["response", "period"]]).isin(volume.index)
+        record(
+            f"{decision} responses known to the portfolio",
+            given["element"],
+            given["period"],
+            given["response"],
+            given["volume_t"],
+            0.0 * given["volume_t"],
+            np.where(known, 0.0, 2 * tol + given["volume_t"].abs().to_numpy(float)),
+        )
+        given = given[known]
+        volume.loc[pd.MultiIndex.from_frame(given[["response", "period"]])] = given[
+            "volume_t"
+        ].to_numpy(float)
+    v = volume.to_numpy(float)
+    position = _codes(limits["period"], labels)
+    element = _codes(limits["element"], elements)
+    lead = limits["lead_periods"].to_numpy(float)
+    opens = lead if decision == "plan" else (first[element] + lead if first is not None else n_p)
+    usable = (limits["decision"].to_numpy(object) == decision) & (position >= opens)
+    limit = np.where(usable, limits["limit_t"].to_numpy(float), 0.0)
+    record(
+        f"{decision} response within [0, limit]",
+        limits["element"],
+        limits["period"],
+        limits["response"],
+        v,
+        limit,
+        np.maximum(-v, v - limit),
+    )
+    cell = element * n_p + position
+    is_cut = limits["kind"].isin(["substitution", "thrifting"]).to_numpy()
+    supplied = np.bincount(cell, weights=v, minlength=n_e * n_p)
+    cut = np.bincount(cell, weights=v * is_cut, minlength=n_e * n_p)
+    # A sticky response keeps its share of demand (a cut) or its tonnes (recycling).
+    same = limits["response"].to_numpy(object)
+    pair = (
+        np.flatnonzero(
+            (same[1:] == same[:-1])
+            & (position[1:] == position[:-1] + 1)
+            & limits["sticky"].to_numpy(bool)[1:]
+            & usable[:-1]
+        )
+        + 1
+    )
+    d_cell = demand[cell]
+    share = np.where(is_cut, v / np.where(d_cell > 0, d_cell, 1.0), v)
+    record(
+        f"{decision} sticky response",
+        limits["element"].to_numpy(object)[pair],
+        limits["period"].to_numpy(object)[pair],
+        limits["response"].to_numpy(object)[pair],
+        v[pair],
+        v[pair - 1],
+        (share[pair - 1] - share[pair]) * np.where(is_cut[pair], d_cell[pair], 1.0),
+    )
+    cost = np.bincount(
+        cell, weights=limits["cost_usd_per_t"].to_numpy(float) * v, minlength=n_e * n_p
+    )
+    return supplied, cut, cost
 
 
 def _take_or_pay_cost(portfolio: Portfolio, purchases: pd.DataFrame) -> float:

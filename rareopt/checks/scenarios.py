@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rareopt.checks.plan import TOL_REL, stock_targets, tolerance
+from rareopt.checks.plan import TOL_REL, check_responses, stock_targets, tolerance
 from rareopt.inputs.derived import replacement_prices, scenario_replacement_prices
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.releases import release_limits
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import arrivals, route_table
 
@@ -34,6 +35,10 @@ def check_recourse(
     routes: pd.DataFrame | None = None,
     route_arriving: np.ndarray | None = None,
     scenarios: ScenarioSet | None = None,
+    responses: pd.DataFrame | None = None,
+    plan_responses: pd.DataFrame | None = None,
+    first: np.ndarray | None = None,
+    emergency: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Check scenario flows; recompute the recourse cost.
 
@@ -70,6 +75,21 @@ def check_recourse(
     scenarios : ScenarioSet, optional
         The scenarios by name (those of ``flows``): their price shocks and spot premiums. Without
         it, today's prices and ``spot_premium`` throughout.
+    responses : DataFrame, optional
+        Demand response decided in the scenarios: scenario, element, response, period, volume_t.
+        Each checked against its limit, its lead time after ``first``, and its stickiness; it
+        counts in the balance and its cost in the recourse.
+    plan_responses : DataFrame, optional
+        The plan's (element, response, period -> volume_t), acting in every scenario.
+    first : ndarray, optional
+        Per scenario and element, the first disrupted period (0-based; the number of periods
+        where none): when the scenario's own responses may start counting their lead time.
+    emergency : ndarray, optional
+        Per scenario and cell of :func:`~rareopt.inputs.releases.release_limits` (recomputed
+        here from the policy's release rules), whether the cell is an emergency (from the
+        delivered fractions, as ``fractions`` are). The release beyond the plan's draw is
+        checked against the rule's limit (0 outside an emergency with a trigger), and stock
+        below the floor outside an emergency is priced like unmet demand.
 
     Returns
     -------
@@ -251,7 +271,50 @@ def check_recourse(
         code(in_transit["element"], elements) * n_p + code(in_transit["period"], labels),
         in_transit["volume_t"].to_numpy(float),
     )
+
+    # Demand response: the plan's in every scenario, each scenario's own checked here.
+    def ignore(*_args, **_kwargs) -> None:
+        return None
+
+    plan_in, plan_cut, _ = check_responses(
+        portfolio, plan_responses, "plan", ignore, tol, demand.ravel()
+    )
+    response_in = np.repeat(plan_in.reshape(1, n_e, n_p), n_w, axis=0)
+    response_cut = np.repeat(plan_cut.reshape(1, n_e, n_p), n_w, axis=0)
+    response_cost = np.zeros(shape)
+    if len(portfolio.responses):
+        never = np.full(n_e, n_p)
+        # Each scenario's rows of a check are gathered, then recorded as one check.
+        gathered: dict[str, list] = {}
+        for w, name in enumerate(names):
+            own = None if responses is None else responses[responses["scenario"] == name]
+
+            def in_scenario(check, element, period, holder, _value, _limit, excess, name=name):
+                keys = pd.DataFrame(
+                    {"scenario": name, "element": element, "period": period, "supplier": holder}
+                )
+                gathered.setdefault(f"scenario {check}", []).append((keys, np.asarray(excess)))
+
+            supplied, cut, cost = check_responses(
+                portfolio,
+                own,
+                "recourse",
+                in_scenario,
+                tol,
+                demand.ravel(),
+                never if first is None else first[w],
+            )
+            response_in[w] += supplied.reshape(n_e, n_p)
+            response_cut[w] += cut.reshape(n_e, n_p)
+            response_cost[w] = cost.reshape(n_e, n_p)
+        for check, parts in gathered.items():
+            record(
+                check,
+                pd.concat([k for k, _ in parts], ignore_index=True),
+                np.concatenate([e for _, e in parts]),
+            )
     residual = previous + delivered + spot_in + unmet + transit.reshape(n_e, n_p)[None] - level
+    residual += response_in
     residual -= demand[None]
     grid = pd.DataFrame(
         {
@@ -267,6 +330,11 @@ def check_recourse(
         "scenario unmet in [0, demand]",
         grid,
         np.maximum(-unmet, unmet - demand[None]).ravel(),
+    )
+    record(
+        "scenario demand cut + unmet within demand",
+        grid,
+        np.where(response_cut > 0, response_cut + unmet - demand[None], 0.0).ravel(),
     )
 
     base = nominal.reindex(pd.MultiIndex.from_product([elements, labels]))
@@ -289,12 +357,13 @@ def check_recourse(
         np.maximum(-short, short - np.where(has_target, target[None], 0.0)).ravel(),
     )
     unmet_cost = np.maximum(portfolio.policy.shortage_penalty_usd_per_t, floor)
+    below_floor = _check_releases(portfolio, emergency, level, base_level, names, record)
     # Spend: refunds, spot purchases and the end stock bought back; penalties: extra unmet demand
     # and extra stock below target.
     missing = np.maximum(base_level[:, :, -1] - level[:, :, -1], 0.0)
-    spend = (refund + spot_cost).sum(axis=2) + floor * missing
+    spend = (refund + spot_cost + response_cost).sum(axis=2) + floor * missing
     penalty = (
-        unmet_cost[:, :, None] * (unmet - base_unmet)
+        unmet_cost[:, :, None] * (unmet - base_unmet + below_floor)
         + np.where(has_target, target_penalty[None] * short, 0.0)
     ).sum(axis=2)
     recourse = pd.DataFrame(
@@ -308,6 +377,109 @@ def check_recourse(
     columns = ["check", "scenario", "element", "period", "supplier", "excess"]
     violations = pd.DataFrame(found).reindex(columns=columns)
     return pd.DataFrame(checks), violations, recourse
+
+
+def _releases(portfolio, emergency, level, base_level) -> dict | None:
+    """The release rules' cells and, per scenario, the release, its bound and t below the floor.
+
+    The cells are ``release_limits``'s; the release is the scenario's draw beyond the plan's,
+    bounded by the rule's limit (0 outside an emergency with a trigger); the floor counts outside
+    an emergency.
+    """
+    limits = release_limits(portfolio)
+    if not len(limits):
+        return None
+    elements, labels = portfolio.elements, portfolio.period_labels
+    n_w, n_e, _ = level.shape
+    emergency = np.zeros((n_w, len(limits)), dtype=bool) if emergency is None else emergency
+    e = pd.Categorical(limits["element"], categories=elements).codes.astype(np.int64)
+    p = pd.Categorical(limits["period"], categories=labels).codes.astype(np.int64)
+    stockpile = portfolio.stockpile.set_index("element")["initial_t"].reindex(elements)
+    initial = stockpile.fillna(0.0).to_numpy(float)
+
+    def drawn(stock: np.ndarray) -> np.ndarray:
+        """Stock drawn in each period: the previous period's level (the initial stock) less."""
+        start = np.broadcast_to(initial[:, None], stock.shape[:-2] + (n_e, 1))
+        return np.concatenate([start, stock[..., :-1]], axis=-1) - stock
+
+    release = (drawn(level) - drawn(base_level))[:, e, p]
+    limit = limits["max_release_t"].to_numpy(float)
+    has_trigger = limits["trigger_share"].notna().to_numpy()
+    bound = np.where(emergency, limit[None, :], np.where(has_trigger, 0.0, limit)[None, :])
+    floor = limits["floor_t"].to_numpy(float)
+    below = np.where(~emergency, np.maximum(floor[None, :] - level[:, e, p], 0.0), 0.0)
+    return {
+        "limits": limits,
+        "e": e,
+        "p": p,
+        "emergency": emergency,
+        "release": release,
+        "bound": bound,
+        "below": below,
+    }
+
+
+def _check_releases(portfolio, emergency, level, base_level, names, record) -> np.ndarray:
+    """Check the release rules; t below the floor outside an emergency per (scenario, e, p)."""
+    below = np.zeros_like(level)
+    found = _releases(portfolio, emergency, level, base_level)
+    if found is None:
+        return below
+    limits, bound = found["limits"], found["bound"]
+    keys = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.asarray(names, dtype=object), len(limits)),
+            "element": np.tile(limits["element"].to_numpy(object), len(names)),
+            "period": np.tile(limits["period"].to_numpy(object), len(names)),
+        }
+    )
+    record(
+        "release beyond the plan within the rule's limit",
+        keys,
+        np.where(np.isfinite(bound), found["release"] - bound, 0.0).ravel(),
+    )
+    below[:, found["e"], found["p"]] = found["below"]
+    return below
+
+
+def release_table(
+    portfolio: Portfolio,
+    emergency: np.ndarray,
+    shares: np.ndarray,
+    level: np.ndarray,
+    base_level: np.ndarray,
+    names: list[str],
+    tol: float,
+) -> pd.DataFrame:
+    """Per (scenario, element, period) a release rule covers: what was drawn and what bound it.
+
+    ``level`` and ``base_level`` are the scenarios' and the plan's stock (scenarios or 1 x
+    elements x periods). Columns emergency, delivered_share, release_t (drawn beyond the plan's
+    own draw), limit_t (the rule's limit there: its maximum release in an emergency; 0 outside
+    one with a trigger; inf where none), at_limit (the release at its limit: the rule bound),
+    floor_t and below_floor_t (outside an emergency, priced like unmet demand).
+    """
+    keys = ["scenario", "element", "period"]
+    found = _releases(portfolio, emergency, level, base_level)
+    if found is None:
+        return pd.DataFrame(columns=keys).set_index(keys)
+    limits, release, bound = found["limits"], found["release"], found["bound"]
+    n_w = len(names)
+    table = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.asarray(names, dtype=object), len(limits)),
+            "element": np.tile(limits["element"].to_numpy(object), n_w),
+            "period": np.tile(limits["period"].to_numpy(object), n_w),
+            "emergency": found["emergency"].ravel(),
+            "delivered_share": shares.ravel(),
+            "release_t": release.ravel(),
+            "limit_t": bound.ravel(),
+            "at_limit": (np.isfinite(bound) & (release >= bound - tol)).ravel(),
+            "floor_t": np.tile(limits["floor_t"].to_numpy(float), n_w),
+            "below_floor_t": found["below"].ravel(),
+        }
+    )
+    return table.set_index(keys)
 
 
 def check_objective(recomputed: float, reported: float) -> tuple[dict, bool]:

@@ -44,6 +44,7 @@ TOP_LEVEL_KEYS = (
     "projects",
     "facilities",
     "in_transit",
+    "responses",
 )
 _CSV_TABLES = ("demand", "suppliers", "offers", "capacity", "stockpile")
 
@@ -392,6 +393,10 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
             "hhi_max_iterations": policy.hhi_max_iterations,
             "salvage_usd_per_t": {k: _plain(v) for k, v in policy.salvage_usd_per_t.items()},
             "discount_rate": _plain(policy.discount_rate),
+            "release_rules": [
+                {k: _plain(v) for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))}
+                for row in _records(policy.release_rules)
+            ],
         },
     }
     if len(portfolio.concentrates):
@@ -408,6 +413,11 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, Any]:
         ]
     if len(portfolio.in_transit):
         spec["in_transit"] = _records(portfolio.in_transit)
+    if len(portfolio.responses):
+        spec["responses"] = [
+            {k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))}
+            for row in _records(portfolio.responses)
+        ]
     if len(portfolio.projects):
         spec["projects"] = [
             {**row, "ramp": [float(v) for v in row["ramp"]]} for row in _records(portfolio.projects)

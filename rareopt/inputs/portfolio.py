@@ -22,6 +22,8 @@ from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
+from rareopt.inputs.releases import release_table
+from rareopt.inputs.responses import response_table
 from rareopt.inputs.stages import (
     DEFAULT_STAGE,
     SELLER,
@@ -61,6 +63,7 @@ RAW_TABLES = (
     "projects",
     "facilities",
     "in_transit",
+    "responses",
 )
 """The portfolio's tables checked as given (:mod:`rareopt.inputs.strict`)."""
 
@@ -454,6 +457,11 @@ class Policy:
         cost); elements not named are disposed of at no cost.
     discount_rate : float
         Per year, applied to projects' capital costs (paid when construction starts).
+    release_rules : records, optional
+        How scenarios may draw on the stockpile, per element (``"*"`` by default):
+        ``max_release_t`` or ``max_release_days`` (per period, beyond the plan's own draw),
+        ``floor_days`` (kept outside emergencies) and ``trigger_share`` (release only when
+        deliveries fall below this share); see :mod:`rareopt.inputs.releases`.
 
     Examples
     --------
@@ -483,6 +491,7 @@ class Policy:
     hhi_max_iterations: int = 50
     salvage_usd_per_t: Any = None
     discount_rate: float = 0.0
+    release_rules: Any = None
 
     def __post_init__(self) -> None:
         # Records as given (a policy's own tables are DataFrames): an explicit NaN or an unknown
@@ -524,6 +533,7 @@ class Policy:
         object.__setattr__(
             self, "stage_hhi_caps", _stage_hhi_table(staged_hhi or self.stage_hhi_caps)
         )
+        object.__setattr__(self, "release_rules", release_table(self.release_rules))
         salvage = self.salvage_usd_per_t
         object.__setattr__(
             self,
@@ -726,6 +736,10 @@ class Portfolio:
     in_transit : DataFrame or records, optional
         Shipments on their way at the start: element, period (when they arrive), volume_t. They
         arrive whatever happens (offers' ``lead_periods`` delay what is bought in the horizon).
+    responses : DataFrame or records, optional
+        Demand response: response, element, kind (substitution, thrifting or recycling),
+        max_share (of demand) or capacity_t and yield (of scrap), cost_usd_per_t, lead_periods,
+        sticky and decision (plan or recourse); see :mod:`rareopt.inputs.responses`.
 
     Raises
     ------
@@ -764,6 +778,7 @@ class Portfolio:
     projects: pd.DataFrame = None  # type: ignore[assignment]
     facilities: pd.DataFrame = None  # type: ignore[assignment]
     in_transit: pd.DataFrame = None  # type: ignore[assignment]
+    responses: pd.DataFrame = None  # type: ignore[assignment]
     warnings: tuple[ValidationIssue, ...] = field(default=(), compare=False)
     stock_target: pd.DataFrame = field(init=False, repr=False, compare=False)
     """Long table (element, period, target_days) derived from the stockpile's targets."""
@@ -791,6 +806,7 @@ class Portfolio:
             projects: TableLike = None,
             facilities: TableLike = None,
             in_transit: TableLike = None,
+            responses: TableLike = None,
             warnings: tuple[ValidationIssue, ...] = (),
         ) -> None: ...
 
@@ -844,6 +860,7 @@ class Portfolio:
         set_("projects", project_table(self.projects))
         set_("facilities", facility_table(self.facilities))
         set_("in_transit", in_transit_table(self.in_transit))
+        set_("responses", response_table(self.responses))
         bundles = concentrate_tables(self.concentrates, labels)
         set_("concentrates", bundles["concentrates"])
         set_("concentrate_capacity", bundles["concentrate_capacity"])
@@ -934,6 +951,7 @@ class Portfolio:
             "projects": self.projects,
             "facilities": self.facilities,
             "in_transit": self.in_transit,
+            "responses": self.responses,
         }
         if "offers" in tables and "capacity" not in tables:
             base["capacity"] = None

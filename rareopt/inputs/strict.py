@@ -37,6 +37,8 @@ from rareopt.exceptions import ValidationIssue
 from rareopt.inputs.concentrates import CONCENTRATE_FIELDS
 from rareopt.inputs.markets import CONTRACT_FIELDS
 from rareopt.inputs.projects import PROJECT_FIELDS
+from rareopt.inputs.releases import RELEASE_FIELDS
+from rareopt.inputs.responses import RESPONSE_FIELDS
 from rareopt.inputs.stages import FACILITY_COLUMNS, ORIGIN_FIELDS
 
 __all__ = [
@@ -85,6 +87,7 @@ ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
     "projects": PROJECT_FIELDS,
     "facilities": tuple(FACILITY_COLUMNS),
     "in_transit": ("element", "period", "volume_t"),
+    "responses": RESPONSE_FIELDS,
     "country_caps": ("country", "element", "max_share", "stage"),
     "supplier_caps": ("supplier", "element", "max_share", "stage"),
     "group_caps": ("group", "countries", "element", "max_share", "stage"),
@@ -92,6 +95,7 @@ ROW_FIELDS: dict[str, tuple[str, ...] | None] = {
     "stage_caps": ("country", "supplier", "group", "countries", "element", "stage", "max_share"),
     "stage_hhi_caps": ("element", "stage", "max_hhi"),
     "hhi_cap": ("element", "stage", "max_hhi"),
+    "release_rules": RELEASE_FIELDS,
 }
 """The fields a row of each table (or policy record list) may have; None: any."""
 
@@ -112,6 +116,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "hhi_cap": ("max_hhi",),
     "facilities": ("facility", "stage", "country"),
     "in_transit": ("element", "period", "volume_t"),
+    "responses": ("response", "element", "kind"),
 }
 """The fields every row of a table must give (a CSV file: a column, blank cells aside)."""
 
@@ -126,9 +131,14 @@ LABEL_FIELDS = (
     "product",
     "group",
     "pricing",
+    "response",
+    "decision",
     *_ORIGINS,
 )
 """Fields holding a name: text (or a whole number, read as text), never a list or a mapping."""
+
+BOOLEAN_FIELDS = ("sticky",)
+"""Fields holding true or false."""
 
 MISSING = "missing"
 
@@ -285,7 +295,11 @@ def raw_issues(name: str, table: Any) -> Found:
                 issues.append(
                     ValidationIssue(name, where, str(field), value, "numbers, not true/false")
                 )
-            elif isinstance(value, (bool, np.bool_)) and field not in LABEL_FIELDS:
+            elif (
+                isinstance(value, (bool, np.bool_))
+                and field not in LABEL_FIELDS
+                and field not in BOOLEAN_FIELDS
+            ):
                 # A number field (YAML true/false would read as 1/0); labels that read as
                 # booleans (NO for Norway) are named by validation.
                 issues.append(

@@ -22,6 +22,8 @@ from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_issues
 from rareopt.inputs.markets import contract_issues
 from rareopt.inputs.projects import project_issues
+from rareopt.inputs.releases import release_issues
+from rareopt.inputs.responses import response_issues
 from rareopt.inputs.stages import ANY_STAGE, STAGE_CAP_HOLDERS, STAGES, stage_issues
 from rareopt.inputs.tables import (
     ALL,
@@ -311,6 +313,8 @@ def validate(
     issues += project_issues(portfolio)
     issues += stage_issues(portfolio)
     issues += contract_issues(portfolio)
+    issues += response_issues(portfolio)
+    issues += release_issues(portfolio)
     rate = portfolio.policy.discount_rate
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         _Collector(issues, "policy").add(

@@ -65,6 +65,7 @@ COST_TERMS = (
     "target_penalty",
     "surplus_cost",
     "processing_cost",
+    "response_cost",
 )
 """The objective's terms (USD), reported separately."""
 
@@ -75,6 +76,7 @@ COST_KINDS = {
     "holding_cost": "spend",
     "surplus_cost": "spend",
     "processing_cost": "spend",
+    "response_cost": "spend",
     "risk_penalty": "penalty",
     "shortage_penalty": "penalty",
     "target_penalty": "penalty",
@@ -114,6 +116,7 @@ COLUMN_FAMILIES = {
     "bought": ("element_period", _EP),
     "surplus": ("surplus", _EP),
     "unused": ("take_or_pay", ("element", "supplier", "period")),
+    "response": ("response", ("element", "response", "period")),
 }
 """Column families, in column order: name -> (the layout table listing the members, key columns)."""
 
@@ -127,6 +130,8 @@ ROW_FAMILIES = {
     "group_cap": ("group_caps", ("element", "group", "period")),
     "group_floor": ("group_floors", ("element", "group", "period")),
     "take_or_pay": ("take_or_pay", ("element", "supplier", "period")),
+    "demand_room": ("element_period", _EP),
+    "response_sticky": ("response", ("element", "response", "period")),
 }
 """Row families, in row order: name -> (the layout table listing the rows, key columns)."""
 
@@ -288,6 +293,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     bought = columns("bought", np.inf)
     surplus_col = columns("surplus", np.inf)
     unused = columns("unused", np.inf)
+    response = layout.response
+    response_col = columns("response", response["limit_t"].to_numpy(float))
     top = layout.take_or_pay
     top_buy = top["buy"].to_numpy(np.int64)
 
@@ -310,6 +317,9 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     terms["surplus_cost"][surplus_col : surplus_col + len(surplus)] = [
         -salvage.get(e, 0.0) for e in surplus["element"]
     ]
+    terms["response_cost"][response_col : response_col + len(response)] = response[
+        "cost_usd_per_t"
+    ].to_numpy(float)
     # Tonnes paid for under a take-or-pay minimum but not bought cost the contract's price.
     terms["purchase_cost"][unused : unused + len(top)] = buy["unit_cost_usd_per_t"].to_numpy(float)[
         top_buy
@@ -348,6 +358,8 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         (every, stock + every, -1.0),
         (carried, stock + carried - 1, 1.0),
         (surplus["ep"].to_numpy(), surplus_col + np.arange(len(surplus)), -1.0),
+        # Demand cut or scrap recovered stands in for tonnes bought.
+        (response["ep"].to_numpy(), response_col + np.arange(len(response)), 1.0),
     )
     at = targets["ep"].to_numpy()
     rows(
@@ -380,6 +392,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         (np.arange(len(top)), top_buy, 1.0),
         (np.arange(len(top)), unused + np.arange(len(top)), 1.0),
     )
+    _response_rows(b, layout, unmet, response_col)
     share_entries.update(_stage_families(b, layout, bought))
     add_discrete_families(b, layout, terms, bought)
     goals = goals_in_order(policy)
@@ -403,6 +416,67 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
         soft_targets=not policy.hard_stock_targets,
     )
     return b, terms
+
+
+def _response_rows(b: LPBuilder, layout: ModelLayout, unmet: int, response_col: int) -> None:
+    """``demand_room`` and ``response_sticky`` rows of the plan's demand response.
+
+    Demand cut and demand left unmet together are at most the demand (else a cut beyond it would
+    make stock from nothing); a sticky response never falls once made: its share of demand
+    (cuts) or its tonnes (recycling) in a period are at least the period before's.
+    """
+    response, ep = layout.response, layout.element_period
+    cut = response[response["cut"].to_numpy(bool)]
+    rooms = np.unique(cut["ep"].to_numpy(np.int64))
+    room_of = np.full(len(ep), -1, dtype=np.int64)
+    room_of[rooms] = np.arange(len(rooms))
+    b.rows(
+        "demand_room",
+        ep.iloc[rooms],
+        _EP,
+        -np.inf,
+        ep["demand_t"].to_numpy(float)[rooms],
+        (np.arange(len(rooms)), unmet + rooms, 1.0),
+        (room_of[cut["ep"].to_numpy(np.int64)], response_col + cut.index.to_numpy(), 1.0),
+    )
+    rows, now, before, d_now, d_before = sticky_pairs(response, ep)
+    key = ("element", "response", "period")
+    n = len(rows)
+    b.rows(
+        "response_sticky",
+        response.iloc[now],
+        key,
+        0.0,
+        np.inf,
+        (np.arange(n), response_col + now, d_before),
+        (np.arange(n), response_col + before, -d_now),
+    )
+
+
+def sticky_pairs(
+    response: pd.DataFrame, ep: pd.DataFrame, by: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Consecutive periods of each sticky response: (pairs, now, before, d_now, d_before).
+
+    ``now`` and ``before`` are rows of ``response`` one period apart (of the same response, and
+    the same ``by`` value: a scenario's); a cut's coefficients are the demands (c_now d_before -
+    c_before d_now >= 0 keeps its share from falling), recycling's are 1 (its tonnes never fall).
+    """
+    labels = list(dict.fromkeys(ep["period"]))
+    period = pd.Categorical(response["period"], categories=labels).codes.astype(np.int64)
+    same = response["response"].to_numpy(object)[1:] == response["response"].to_numpy(object)[:-1]
+    if by is not None:
+        group = response[by].to_numpy()
+        same &= group[1:] == group[:-1]
+    same &= period[1:] == period[:-1] + 1
+    same &= response["sticky"].to_numpy(bool)[1:]
+    now = np.flatnonzero(same) + 1
+    before = now - 1
+    demand = ep["demand_t"].to_numpy(float)[response["ep"].to_numpy(np.int64)]
+    cut = response["cut"].to_numpy(bool)[now]
+    d_now = np.where(cut, demand[now], 1.0)
+    d_before = np.where(cut, demand[before], 1.0)
+    return np.arange(len(now)), now, before, d_now, d_before
 
 
 def _stage_families(

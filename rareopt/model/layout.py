@@ -16,6 +16,7 @@ import pandas as pd
 from rareopt.exceptions import NotSupportedError
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.responses import response_limits
 from rareopt.inputs.stages import ANY_STAGE, arrivals, route_table
 from rareopt.inputs.tables import ALL
 
@@ -90,6 +91,14 @@ class ModelLayout:
     take_or_pay : DataFrame
         The purchases whose offer pays a minimum whether taken or not (``take_or_pay_t`` > 0):
         element, supplier, period, buy (row of ``buy``), minimum_t.
+    response : DataFrame
+        One row per demand-response variable of the plan (``decision: plan``), in the periods it
+        works (from period ``lead_periods + 1``): element, response, period, kind, limit_t,
+        cost_usd_per_t, sticky, cut (True for substitution and thrifting, which cut demand;
+        False for recycling, which supplies), ep (row of ``element_period``).
+    recourse_response : DataFrame
+        The same for every period of each ``decision: recourse`` response, with lead_periods
+        (a scenario keeps those from its disruption's start + the lead).
     """
 
     portfolio: Portfolio
@@ -110,6 +119,8 @@ class ModelLayout:
     facility_periods: pd.DataFrame
     facility_use: pd.DataFrame
     take_or_pay: pd.DataFrame
+    response: pd.DataFrame
+    recourse_response: pd.DataFrame
 
 
 def _element_periods(portfolio: Portfolio) -> pd.DataFrame:
@@ -316,7 +327,32 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
         facility_periods=facility_periods,
         facility_use=facility_use,
         take_or_pay=_take_or_pay(portfolio, buy, route),
+        response=_responses(portfolio, ep_row, "plan"),
+        recourse_response=_responses(portfolio, ep_row, "recourse"),
     )
+
+
+def _responses(portfolio: Portfolio, ep_row: pd.DataFrame, decision: str) -> pd.DataFrame:
+    """Demand-response variables of one decision (see :class:`ModelLayout`)."""
+    rows = response_limits(portfolio, decision)
+    rows["cut"] = rows["kind"].isin(["substitution", "thrifting"])
+    rows["sticky"] = rows["sticky"].astype(bool)
+    position = pd.Categorical(rows["period"], categories=portfolio.period_labels).codes
+    if decision == "plan":  # a plan's response works from period lead_periods + 1
+        rows = rows[position >= rows["lead_periods"].to_numpy(float)]
+    rows = rows.merge(ep_row, on=["element", "period"], how="left")
+    columns = [
+        "element",
+        "response",
+        "period",
+        "kind",
+        "limit_t",
+        "cost_usd_per_t",
+        "sticky",
+        "cut",
+    ]
+    columns += ["ep"] if decision == "plan" else ["lead_periods", "ep"]
+    return rows[columns].reset_index(drop=True).astype({"ep": np.int64})
 
 
 def _take_or_pay(portfolio: Portfolio, buy: pd.DataFrame, route: pd.DataFrame) -> pd.DataFrame:

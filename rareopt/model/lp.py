@@ -339,6 +339,12 @@ class LPBuilder:
         self.row_blocks[name] = Block(frame, key, self.n_rows + np.arange(count))
         self.n_rows += count
 
+    def add_entries(self, family: str, row: ArrayLike, column: ArrayLike, coef: ArrayLike) -> None:
+        """Add entries to rows of an existing family (``row``: position within the family)."""
+        positions = self.row_blocks[family].positions
+        rows, columns, values = triplets((row, column, coef))
+        self.entries.append((positions[rows], columns, values))
+
     def build(self, cost_terms: dict[str, np.ndarray] | None = None) -> LinearProgram:
         """The LP: cost = the columns' own + the sum of ``cost_terms``.
 

@@ -27,10 +27,11 @@ import scipy.sparse as sp
 from rareopt.exceptions import NotSupportedError, PortfolioError, ValidationIssue
 from rareopt.inputs.derived import scenario_replacement_prices
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.releases import delivered_shares, release_limits
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import offer_stages
 from rareopt.inputs.tables import ALL
-from rareopt.model.formulation import base_builder, ep_index
+from rareopt.model.formulation import base_builder, ep_index, sticky_pairs
 from rareopt.model.lp import LinearProgram, triplets
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
 
@@ -48,6 +49,7 @@ __all__ = [
     "delivered_fractions",
     "route_fractions",
     "least_fractions",
+    "first_disruption",
     "fix_first_stage",
 ]
 
@@ -59,6 +61,8 @@ SCENARIO_COLUMNS = (
     "spot",
     "restock",
     "scenario_unused",
+    "scenario_response",
+    "floor_breach",
     "cvar_level",
     "cvar_excess",
 )
@@ -70,7 +74,10 @@ SCENARIO_ROWS = (
     "scenario_target",
     "restock_gap",
     "scenario_unmet_room",
+    "scenario_response_sticky",
     "scenario_take_or_pay",
+    "release_cap",
+    "release_floor",
     "cvar_excess_row",
 )
 """Row families the scenarios add."""
@@ -108,6 +115,14 @@ class ScenarioLayout:
     floors : ndarray
         Floor price (USD/t) of each element in each scenario (scenarios x elements):
         :func:`~rareopt.inputs.derived.scenario_replacement_prices`.
+    releases : DataFrame
+        The (element, period) cells a stockpile release rule covers
+        (:func:`~rareopt.inputs.releases.release_limits`), with ``ep``.
+    delivered_shares : ndarray
+        Each cell's share of deliveries in each scenario (scenarios x cells).
+    emergency : ndarray
+        Whether each cell is an emergency in each scenario: its delivered share below the rule's
+        trigger (below 1 without one).
     """
 
     scenario_set: ScenarioSet | None
@@ -122,6 +137,9 @@ class ScenarioLayout:
     prices: np.ndarray | None
     spot_premiums: np.ndarray
     floors: np.ndarray
+    releases: pd.DataFrame
+    delivered_shares: np.ndarray
+    emergency: np.ndarray
 
     def paid(self, unit_cost: np.ndarray) -> np.ndarray:
         """USD per tonne bought of each purchase in each scenario (scenarios x purchases)."""
@@ -249,7 +267,7 @@ def least_fractions(
     return least
 
 
-def _first_disruption(
+def first_disruption(
     layout: ModelLayout, fractions: np.ndarray, route_fractions: np.ndarray
 ) -> np.ndarray:
     """Per scenario and element: the first period (position) a disruption cuts it.
@@ -429,7 +447,7 @@ def scenario_layout(
     else:
         routed = fractions[:, layout.route["buy"].to_numpy(np.int64)]
     # A route held up counts for when the element's disruption starts (spot buying opens).
-    first = _first_disruption(layout, fractions, routed)
+    first = first_disruption(layout, fractions, routed)
     factors = prices = None
     terms = layout.buy[["supplier", "element"]].merge(
         contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
@@ -439,6 +457,17 @@ def scenario_layout(
         prices = contract_unit_prices(terms, factors)
     premiums = scenarios.spot_premiums(only)
     floors = scenario_replacement_prices(portfolio, scenarios, only)
+    releases = release_limits(portfolio)
+    releases["ep"] = ep_index(layout, releases)
+    # A purchase cut on any of its routes counts as cut, in the period its tonnes arrive.
+    shares = (
+        delivered_shares(
+            portfolio, layout.buy, least_fractions(layout, fractions, routed), releases
+        )
+        if len(releases)
+        else np.ones((len(fractions), 0))
+    )
+    trigger = releases["trigger_share"].fillna(1.0).to_numpy(float)
     return ScenarioLayout(
         scenario_set=scenarios,
         names=list(names),
@@ -454,6 +483,9 @@ def scenario_layout(
         prices=prices,
         spot_premiums=premiums,
         floors=floors,
+        releases=releases,
+        delivered_shares=shares,
+        emergency=shares < trigger[None, :] * (1 - 1e-12),
     )
 
 
@@ -506,7 +538,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # Demand goes unmet beyond the nominal plan's only from the element's first disrupted
     # period on: before it the scenario cannot know what is coming, and shorting demand early to
     # hoard stock for the event would anticipate it (as spot buying would; see _spot_rows).
-    first = _first_disruption(layout, slayout.fractions, slayout.route_fractions)
+    first = first_disruption(layout, slayout.fractions, slayout.route_fractions)
     ep_element = pd.Categorical(ep["element"], categories=portfolio.elements).codes
     ep_period = pd.Categorical(ep["period"], categories=portfolio.period_labels).codes
     known = ep_period[None, :] >= first[:, ep_element]
@@ -555,6 +587,42 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     unused = b.columns("scenario_unused", top_frame, top_key, 0.0, np.inf)
     top_w = np.repeat(np.arange(n_w), n_top)
     top_b = np.tile(top_buy, n_w)
+    # Demand response decided in a scenario: from the element's first disrupted period plus its
+    # lead time (it cannot anticipate the disruption).
+    later = layout.recourse_response
+    later_element = pd.Categorical(later["element"], categories=portfolio.elements).codes
+    later_period = pd.Categorical(later["period"], categories=portfolio.period_labels).codes
+    opens = first[:, later_element] + later["lead_periods"].to_numpy(float)[None, :]
+    resp_w, resp_i = np.nonzero(later_period[None, :] >= opens)
+    resp_frame = pd.DataFrame(
+        {
+            "scenario": scenario[resp_w],
+            "element": later["element"].to_numpy(object)[resp_i],
+            "response": later["response"].to_numpy(object)[resp_i],
+            "period": later["period"].to_numpy(object)[resp_i],
+        }
+    )
+    resp_key = ("scenario", "element", "response", "period")
+    resp_col = b.columns(
+        "scenario_response", resp_frame, resp_key, 0.0, later["limit_t"].to_numpy(float)[resp_i]
+    )
+    n_resp = len(resp_frame)
+    resp_ep = later["ep"].to_numpy(np.int64)[resp_i]
+    # Stockpile release rules: outside an emergency the stock keeps its floor, or pays for
+    # each tonne below it as for unmet demand.
+    rel = slayout.releases
+    rel_ep = rel["ep"].to_numpy(np.int64)
+    floor_t = rel["floor_t"].to_numpy(float)
+    calm_w_rel, calm_l = np.nonzero(~slayout.emergency & (floor_t[None, :] > 0))
+    breach_frame = pd.DataFrame(
+        {
+            "scenario": scenario[calm_w_rel],
+            "element": rel["element"].to_numpy(object)[calm_l],
+            "period": rel["period"].to_numpy(object)[calm_l],
+        }
+    )
+    breach = b.columns("floor_breach", breach_frame, wep_key, 0.0, floor_t[calm_l])
+    n_breach = len(breach_frame)
 
     # Recourse per scenario: undelivered contracts not paid for; every way of making up for
     # them (spot purchases, extra unmet demand, stock missing at the end against the nominal
@@ -603,6 +671,8 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
             floor[:, last].ravel(),
         ),
         (top_w, unused + np.arange(n_w * n_top), paid[top_w, top_b]),
+        (resp_w, resp_col + np.arange(n_resp), later["cost_usd_per_t"].to_numpy(float)[resp_i]),
+        (calm_w_rel, breach + np.arange(n_breach), unmet_cost[calm_w_rel, rel_ep[calm_l]]),
         (top_w, base["unused"] + np.tile(np.arange(n_top), n_w), -unit_cost[top_b]),
     )
     weight, p = slayout.risk.weight, slayout.probabilities
@@ -647,6 +717,8 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         ep[["demand_t", "initial_t", "arriving_t"]].to_numpy(float) @ np.array([1.0, -1.0, -1.0]),
         n_w,
     )
+    plan_resp_ep = layout.response["ep"].to_numpy(np.int64)
+    n_plan_resp = len(plan_resp_ep)
     b.rows(
         "scenario_balance",
         w_ep,
@@ -665,6 +737,13 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (row_of, short + row_of, 1.0),
         (row_of, level + row_of, -1.0),
         (carried, level + carried - 1, 1.0),
+        # The plan's demand response acts in every scenario; the scenario's own from its start.
+        (
+            np.repeat(np.arange(n_w), n_plan_resp) * n_ep + np.tile(plan_resp_ep, n_w),
+            base["response"] + np.tile(np.arange(n_plan_resp), n_w),
+            1.0,
+        ),
+        (resp_w * n_ep + resp_ep, resp_col + np.arange(n_resp), 1.0),
     )
     # The stock targets hold in every scenario as in the nominal plan, soft (an emergency may
     # draw the stockpile below target, at the target penalty for what it adds to the nominal
@@ -692,7 +771,9 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         (gap, level + np.repeat(np.arange(n_w) * n_ep, n_last) + np.tile(last, n_w), 1.0),
         (gap, base["stock"] + np.tile(last, n_w), -1.0),
     )
-    # Unmet demand in a scenario, nominal plus extra, is at most the demand.
+    # Unmet demand in a scenario, nominal plus extra, and demand cut are at most the demand.
+    plan_cut = np.flatnonzero(layout.response["cut"].to_numpy(bool))
+    resp_cut = np.flatnonzero(later["cut"].to_numpy(bool)[resp_i])
     b.rows(
         "scenario_unmet_room",
         w_ep,
@@ -701,6 +782,25 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         demand,
         (row_of, base["unmet"] + every_i, 1.0),
         (row_of, short + row_of, 1.0),
+        (
+            np.repeat(np.arange(n_w), len(plan_cut)) * n_ep + np.tile(plan_resp_ep[plan_cut], n_w),
+            base["response"] + np.tile(plan_cut, n_w),
+            1.0,
+        ),
+        (resp_w[resp_cut] * n_ep + resp_ep[resp_cut], resp_col + resp_cut, 1.0),
+    )
+    # A sticky response in a scenario keeps its share of demand (or its tonnes) once made.
+    pairs, now, before, d_now, d_before = sticky_pairs(
+        later.iloc[resp_i].assign(scenario=resp_w).reset_index(drop=True), ep, by="scenario"
+    )
+    b.rows(
+        "scenario_response_sticky",
+        resp_frame.iloc[now],
+        resp_key,
+        0.0,
+        np.inf,
+        (pairs, resp_col + now, d_before),
+        (pairs, resp_col + before, -d_now),
     )
     b.rows(
         "scenario_take_or_pay",
@@ -710,6 +810,43 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
         np.inf,
         (np.arange(n_w * n_top), base["buy"] + top_b, f[top_w, top_b]),
         (np.arange(n_w * n_top), unused + np.arange(n_w * n_top), 1.0),
+    )
+    # Release beyond the plan's own draw: (h_w[p-1] - h_w[p]) - (h[p-1] - h[p]) <= R in an
+    # emergency, <= 0 outside one when the rule has a trigger.
+    limit = rel["max_release_t"].to_numpy(float)
+    has_trigger = rel["trigger_share"].notna().to_numpy()
+    bound = np.where(slayout.emergency, limit[None, :], np.where(has_trigger, 0.0, limit)[None, :])
+    cap_w, cap_l = np.nonzero(np.isfinite(bound))
+    cap_ep = rel_ep[cap_l]
+    cap_frame = pd.DataFrame(
+        {
+            "scenario": scenario[cap_w],
+            "element": rel["element"].to_numpy(object)[cap_l],
+            "period": rel["period"].to_numpy(object)[cap_l],
+        }
+    )
+    n_cap = len(cap_frame)
+    later_than_first = periods[cap_ep] != portfolio.period_labels[0]
+    before = np.flatnonzero(later_than_first)
+    b.rows(
+        "release_cap",
+        cap_frame,
+        wep_key,
+        -np.inf,
+        bound[cap_w, cap_l],
+        (np.arange(n_cap), level + cap_w * n_ep + cap_ep, -1.0),
+        (before, level + cap_w[before] * n_ep + cap_ep[before] - 1, 1.0),
+        (np.arange(n_cap), base["stock"] + cap_ep, 1.0),
+        (before, base["stock"] + cap_ep[before] - 1, -1.0),
+    )
+    b.rows(
+        "release_floor",
+        breach_frame,
+        wep_key,
+        floor_t[calm_l],
+        np.inf,
+        (np.arange(n_breach), level + calm_w_rel * n_ep + rel_ep[calm_l], 1.0),
+        (np.arange(n_breach), breach + np.arange(n_breach), 1.0),
     )
     if weight > 0:
         b.rows(

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rareopt.checks.scenarios import check_recourse
+from rareopt.checks.scenarios import check_recourse, release_table
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.measures import volume_tolerance
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import ep_index
 from rareopt.model.risk import conditional_value_at_risk, value_at_risk
-from rareopt.model.two_stage import least_fractions
+from rareopt.model.two_stage import first_disruption, least_fractions
 
 __all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
 
@@ -41,7 +42,8 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
     -------
     dict
         ``flows``: scenario, element, period, contracted_t, delivered_t, spot_t, unmet_t,
-        level_t, shortfall_t (below target beyond the nominal plan's); ``spot``: scenario,
+        level_t, shortfall_t (below target beyond the nominal plan's), response_t (demand cut or
+        scrap recovered: the plan's and the scenario's own); ``spot``: scenario,
         element, supplier, period, spot_t, limit_t, unit_cost_usd_per_t; ``deliveries``: rows
         whose delivery differs from the plan (contracted_t and delivered_t in t at the demand's
         stage: a converted purchase's through its routes) or that have spot purchases.
@@ -97,6 +99,7 @@ def recourse_tables(layout, slayout, values) -> dict[str, pd.DataFrame]:
             "unmet_t": values["unmet"].ravel(),
             "level_t": values["level"].ravel(),
             "shortfall_t": values["shortfall"].ravel(),
+            "response_t": values.get("response", np.zeros((n_w, n_ep))).ravel(),
         }
     )
     spot_rows = pd.DataFrame(
@@ -187,6 +190,16 @@ class ScenarioOutcome:
         take-or-pay minimum included), market_usd (the same tonnes at the scenario's market
         price and freight) and earned_usd = market_usd - paid_usd (what the contract saved
         against the market; negative: what it cost). See :meth:`contract_value`.
+    responses : DataFrame
+        Demand response decided in the scenarios (``decision: recourse``), per (scenario,
+        element, response, period) where used: volume_t (t of demand cut or scrap recovered),
+        cost_usd. The plan's own responses act in every scenario (``stock.response_t`` counts
+        both).
+    releases : DataFrame
+        With ``policy.release_rules``, per (scenario, element, period) a rule covers: emergency,
+        delivered_share, release_t (stock drawn beyond the plan's own draw), limit_t, at_limit
+        (the rule bound the release), floor_t and below_floor_t (outside an emergency, priced
+        like unmet demand).
 
     Examples
     --------
@@ -205,6 +218,8 @@ class ScenarioOutcome:
     alpha: float
     checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    responses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    releases: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_tables(
@@ -220,6 +235,8 @@ class ScenarioOutcome:
         checks: pd.DataFrame,
         windows: pd.DataFrame | None = None,
         contracts: pd.DataFrame | None = None,
+        responses: pd.DataFrame | None = None,
+        releases: pd.DataFrame | None = None,
     ) -> ScenarioOutcome:
         """Assemble the outcome from checked long tables.
 
@@ -288,7 +305,20 @@ class ScenarioOutcome:
             name="value",
         )
         contracts = pd.DataFrame() if contracts is None else contracts
-        return cls(cost, elements, stock, deliveries, metrics, alpha, checks, contracts)
+        responses = pd.DataFrame() if responses is None else responses
+        releases = pd.DataFrame() if releases is None else releases
+        return cls(
+            cost,
+            elements,
+            stock,
+            deliveries,
+            metrics,
+            alpha,
+            checks,
+            contracts,
+            responses,
+            releases,
+        )
 
     def contract_value(self) -> pd.DataFrame:
         """Per contract (element, supplier): what it earned against the market over the scenarios.
@@ -447,6 +477,8 @@ def extract_outcome(
     unmet: pd.DataFrame,
     first_stage_usd: float,
     first_stage_spend_usd: float,
+    responses: pd.DataFrame | None = None,
+    row_dual: np.ndarray | None = None,
 ):
     """The checked :class:`ScenarioOutcome` of a solved two-stage model, and any violations.
 
@@ -466,6 +498,10 @@ def extract_outcome(
         The first stage's cost, recomputed from the plan.
     first_stage_spend_usd : float
         The money in it (its cost less the penalties).
+    responses : DataFrame, optional
+        The plan's demand response (``result.tables["responses"]``).
+    row_dual : ndarray, optional
+        HiGHS's row duals (an LP's): the release rules' marginal values.
 
     Returns
     -------
@@ -492,6 +528,25 @@ def extract_outcome(
     first = below.frame["scenario"].to_numpy() == slayout.names[0]
     at = ep_index(layout, below.frame[first])
     values["shortfall"][:, at] = below.values(x).reshape(len(slayout.names), -1)
+    # Demand response: the plan's acts in every scenario; the scenario's own from its start.
+    later = lp.col_blocks.get("scenario_response")
+    scenario_responses = None
+    values["response"] = np.zeros(shape)
+    if responses is not None and len(responses):
+        plan_cells = ep_index(layout, responses.reset_index())
+        values["response"] += np.bincount(
+            plan_cells, weights=responses["volume_t"].to_numpy(float), minlength=len(ep)
+        )[None, :]
+    if later is not None and len(later.frame):
+        scenario_responses = later.frame.assign(volume_t=later.values(x))
+        w = pd.Categorical(scenario_responses["scenario"], categories=slayout.names).codes
+        w = w.astype(np.int64)
+        cells = w * len(ep) + ep_index(layout, scenario_responses)
+        values["response"] += np.bincount(
+            cells,
+            weights=scenario_responses["volume_t"].to_numpy(float),
+            minlength=shape[0] * shape[1],
+        ).reshape(shape)
     tables = recourse_tables(layout, slayout, values)
     nominal = stock[["level_t", "shortfall_t"]].join(unmet[["unmet_t"]])
     checks, violations, recourse = check_recourse(
@@ -509,6 +564,10 @@ def extract_outcome(
         else None,
         route_arriving=values.get("route_arriving"),
         scenarios=slayout.scenario_set,
+        responses=scenario_responses,
+        plan_responses=responses,
+        first=first_disruption(layout, slayout.fractions, slayout.route_fractions),
+        emergency=slayout.emergency,
     )
     days = ep[["element", "period"]].assign(
         daily_demand_t=ep["demand_t"] / ep["days"],
@@ -531,8 +590,58 @@ def extract_outcome(
         checks,
         _event_windows(layout, slayout),
         contracts,
+        _used_responses(layout, scenario_responses),
+        _with_marginals(
+            release_table(
+                layout.portfolio,
+                slayout.emergency,
+                slayout.delivered_shares,
+                values["level"].reshape(shape[0], len(layout.portfolio.elements), -1),
+                stock["level_t"].to_numpy(float).reshape(1, len(layout.portfolio.elements), -1),
+                slayout.names,
+                volume_tolerance(layout.portfolio),
+            ),
+            lp,
+            row_dual,
+            probabilities,
+        ),
     )
     return outcome, violations, outcome.cost["recourse_usd"].to_numpy()
+
+
+def _with_marginals(
+    releases: pd.DataFrame, lp, row_dual: np.ndarray | None, probabilities: pd.Series
+) -> pd.DataFrame:
+    """The release table with each rule's marginal value, and whether it bound.
+
+    ``marginal_usd_per_t``: what one more tonne of release allowed there would save the
+    scenario (USD per t, from the dual of its ``release_cap`` row divided by the scenario's
+    probability; NaN without duals (a MIP) or for a scenario of probability 0; 0 where no row).
+    ``bound``: the release at its limit with a positive marginal value.
+    """
+    if not len(releases):
+        return releases
+    marginal = pd.Series(np.nan if row_dual is None else 0.0, index=releases.index)
+    block = lp.row_blocks.get("release_cap")
+    if row_dual is not None and block is not None and len(block.frame):
+        keys = pd.MultiIndex.from_frame(block.frame[["scenario", "element", "period"]])
+        p = probabilities.reindex(block.frame["scenario"]).to_numpy(float)
+        per_t = np.where(p > 0, -block.values(row_dual) / np.where(p > 0, p, 1.0), np.nan)
+        marginal.loc[keys] = per_t
+    out = releases.assign(marginal_usd_per_t=marginal.to_numpy())
+    out["bound"] = out["at_limit"] & (out["marginal_usd_per_t"].fillna(0.0) > 1e-9)
+    return out
+
+
+def _used_responses(layout, scenario_responses: pd.DataFrame | None) -> pd.DataFrame:
+    """The scenarios' own demand response where used: volume_t and cost_usd per row."""
+    keys = ["scenario", "element", "response", "period"]
+    if scenario_responses is None:
+        return pd.DataFrame(columns=[*keys, "volume_t", "cost_usd"]).set_index(keys)
+    cost = layout.recourse_response.set_index(["response", "period"])["cost_usd_per_t"]
+    used = scenario_responses[scenario_responses["volume_t"] > volume_tolerance(layout.portfolio)]
+    per_t = cost.reindex(pd.MultiIndex.from_frame(used[["response", "period"]])).to_numpy(float)
+    return used.assign(cost_usd=used["volume_t"].to_numpy(float) * per_t).set_index(keys)
 
 
 def contract_table(

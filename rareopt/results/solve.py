@@ -241,6 +241,7 @@ def checked_solution(
         else {"concentrates": tables["concentrates"], "surplus": tables["surplus"]},
         tables["projects"],
         tables["routes"],
+        tables["responses"],
     )
     if not violations.empty:
         raise PlanCheckError(violations)
@@ -260,6 +261,8 @@ def checked_solution(
         tables["unmet"],
         float(cost_terms.sum()),
         totals_by_kind(cost_terms.to_dict()).get("spend", 0.0),
+        tables["responses"],
+        output.row_dual if duals else None,
     )
     p = slayout.probabilities
     cost_terms["expected_recourse"] = float(p @ recourse)

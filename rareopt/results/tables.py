@@ -403,6 +403,22 @@ def _with_bundled(plan: pd.DataFrame, bundled: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+def _responses(layout, lp, x) -> pd.DataFrame | None:
+    """The plan's demand response: (element, response, period) -> kind, volume_t, cost_usd.
+
+    ``volume_t``: t of demand cut (substitution, thrifting) or recovered (recycling). None for a
+    portfolio without plan responses.
+    """
+    response = layout.response
+    if not len(response):
+        return None
+    volume = lp.values("response", x)
+    table = response[["element", "response", "period", "kind"]].assign(
+        volume_t=volume, cost_usd=volume * response["cost_usd_per_t"].to_numpy(float)
+    )
+    return table.set_index(["element", "response", "period"])
+
+
 def _projects(layout, lp, x) -> pd.DataFrame | None:
     """Investment decisions per project supplier.
 
@@ -571,6 +587,7 @@ def extract(
             "concentrates": None if conc is None else conc.drop(columns="risk_score"),
             "surplus": None if bundles is None else bundles["surplus"],
             "cost_terms": cost_terms,
+            "responses": _responses(layout, lp, output.x),
         }
     )
     routes = routes_table(layout, lp, output.x)

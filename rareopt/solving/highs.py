@@ -528,9 +528,13 @@ class HighsSession:
         upper: Sequence[float] | np.ndarray,
     ) -> None:
         """Set the bounds of ``rows``, in HiGHS and the LP."""
-        for r, lo, hi in zip(rows, lower, upper):
-            self.lp.row_lower[r], self.lp.row_upper[r] = lo, hi
-            self._highs.changeRowBounds(int(r), float(lo), float(hi))
+        rows = np.asarray(rows, dtype=np.int32)
+        lower = np.broadcast_to(np.asarray(lower, dtype=float), rows.shape).copy()
+        upper = np.broadcast_to(np.asarray(upper, dtype=float), rows.shape).copy()
+        self.lp.row_lower[rows], self.lp.row_upper[rows] = lower, upper
+        if len(rows):
+            # In highspy since 1.7; its type stubs do not list it.
+            self._highs.changeRowsBounds(len(rows), rows, lower, upper)  # type: ignore[attr-defined]
 
     def set_col_bounds(
         self,
@@ -539,9 +543,12 @@ class HighsSession:
         upper: Sequence[float] | np.ndarray,
     ) -> None:
         """Set the bounds of ``columns``, in HiGHS and the LP."""
-        for j, lo, hi in zip(columns, lower, upper):
-            self.lp.col_lower[j], self.lp.col_upper[j] = lo, hi
-            self._highs.changeColBounds(int(j), float(lo), float(hi))
+        columns = np.asarray(columns, dtype=np.int32)
+        lower = np.broadcast_to(np.asarray(lower, dtype=float), columns.shape).copy()
+        upper = np.broadcast_to(np.asarray(upper, dtype=float), columns.shape).copy()
+        self.lp.col_lower[columns], self.lp.col_upper[columns] = lower, upper
+        if len(columns):
+            self._highs.changeColsBounds(len(columns), columns, lower, upper)
 
     def add_row(self, upper: float, columns: Sequence[int], values: Sequence[float]) -> None:
         """Add a row ``values . x[columns] <= upper`` (after the model's own rows).
