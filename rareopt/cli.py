@@ -18,6 +18,7 @@ import typer
 import yaml
 
 from rareopt.exceptions import PlanCheckError, RareoptError
+from rareopt.files import written_whole
 from rareopt.inputs.examples import example_path, list_examples, load_example
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.status import SolveStatus
@@ -385,6 +386,51 @@ def stress(
     if plot is not None:
         _plotting().plot_scenario_costs(outcome, filename=str(plot))
         typer.echo(f"wrote {plot}")
+
+
+@app.command()
+def simulate(
+    portfolio: Annotated[
+        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+    ] = None,
+    events: Events = None,
+    start: Start = "1",
+    baseline: Baseline = 0.0,
+    generate: Generate = None,
+    probability: Probability = "CN=0.1",
+    duration: Duration = 3,
+    seed: Seed = 0,
+    scenarios: ScenarioFile = None,
+    compare: Annotated[
+        bool, typer.Option(help="Also solve the two-stage model, for its forecast.")
+    ] = True,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the cost and orders tables (CSV) here.")
+    ] = None,
+) -> None:
+    """Re-plan each period with what has been seen, in every scenario; cost what it realises."""
+    from rareopt.analysis.simulate import simulate as run_simulation
+
+    _check_outputs(folders=(out,))
+    problem = _load(portfolio)
+    chosen = _scenarios(
+        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+    )
+    if chosen is None:
+        raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
+    try:
+        result = run_simulation(problem, chosen, compare=compare)
+    except RareoptError as exc:
+        code = EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_NO_PLAN
+        raise _fail(str(exc), code) from None
+    typer.echo(f"rolling re-planning of {problem.name}: {chosen.name}")
+    typer.echo(result.summary())
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("cost", "orders"):
+            with written_whole(out / f"{name}.csv") as path:
+                getattr(result, name).to_csv(path)
+        typer.echo(f"\nwrote 2 tables to {out}")
 
 
 @app.command()

@@ -93,3 +93,11 @@ def test_bench_command_compares_settings(tmp_path):
     rows = json.loads(out.read_text())
     assert len(rows) == 12 and {r["status"] for r in rows} == {"optimal"}
     assert max(r["gap_to_best"] for r in rows) < 1e-6
+
+
+def test_simulate_benchmark_runs_and_writes_json(tmp_path):
+    out = tmp_path / "sim.json"
+    run("simulate.py", "--scenarios", "3", "--json", str(out))
+    report = json.loads(out.read_text())
+    assert report["solves"] == report["scenarios"] * report["periods"]
+    assert report["simulate_seconds"] > 0 and report["two_stage_seconds"] > 0

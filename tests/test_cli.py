@@ -213,3 +213,29 @@ def test_version_is_the_installed_packages():
     assert result.exit_code == 0
     assert result.output.strip() == f"rareopt {metadata.version('rareopt')}"
     assert metadata.version("rareopt") == rareopt.__version__
+
+
+def test_simulate_re_plans_a_scenario_file_and_writes_its_tables(tmp_path):
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(
+        yaml.safe_dump(
+            {
+                "scenarios": [
+                    {"name": "calm", "probability": 0.8},
+                    {
+                        "name": "spike",
+                        "probability": 0.2,
+                        "disruptions": [{"country": "CN", "start": 2}],
+                        "prices": [{"country": "*", "start": 2, "factor": [3.0, 2.0]}],
+                    },
+                ]
+            }
+        )
+    )
+    out = tmp_path / "sim"
+    result = run("simulate", example_path("tiny"), "--scenarios", str(scenarios), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "rolling re-planning" in result.output and "two-stage plan's forecast" in result.output
+    assert {"cost.csv", "orders.csv"} == {p.name for p in out.iterdir()}
+    none = run("simulate", example_path("tiny"))
+    assert none.exit_code == EXIT_BAD_INPUT and "--events" in none.output

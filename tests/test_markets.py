@@ -406,3 +406,27 @@ def test_the_expected_value_plan_misjudges_a_collar_and_vss_says_by_how_much():
     assert v.to_dict() == pytest.approx(
         {"rp": 1850, "ws": 1800, "ev": 1900, "eev": 1900, "evpi": 50, "vss": 50}
     )
+
+
+def test_the_documented_lynas_terms_are_a_valid_offer_of_the_japan_example():
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).parent.parent / "docs" / "data-format.md").read_text()
+    block = doc.split("### Contract terms")[1].split("```yaml\n")[1].split("```")[0]
+    (lynas,) = yaml.safe_load(block)["offers"]
+    japan = rareopt.load_example("japan")
+    offers = japan.offers.copy()
+    row = offers.index[(offers["supplier"] == "AU-Lynas") & (offers["element"] == "Nd")][0]
+    for field, value in lynas.items():
+        if field != "capacity_t":
+            offers.loc[row, field] = value
+    capacity = japan.capacity.copy()
+    at = (capacity["supplier"] == "AU-Lynas") & (capacity["element"] == "Nd")
+    capacity.loc[at, "capacity_t"] = lynas["capacity_t"]
+    r = rareopt.solve(japan.replace_tables(offers=offers, capacity=capacity))
+    nd = r.plan.xs(("Nd", "AU-Lynas"), level=("element", "supplier"))
+    # The floor is what a tonne costs today (63 USD/kg is below it), plus freight.
+    assert nd["unit_cost_usd_per_t"].unique().tolist() == [110_000 + offers.loc[row, "freight_usd_per_t"]]
+    assert ((nd["volume_t"] + nd["paid_not_taken_t"]) >= 417 - 1e-6).all()

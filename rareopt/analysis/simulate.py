@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rareopt.exceptions import NotSupportedError, SolveError
+from rareopt.checks.plan import check_plan
+from rareopt.exceptions import NotSupportedError, PlanCheckError, SolveError
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
@@ -43,6 +44,7 @@ from rareopt.model.rolling import assemble_rolling
 from rareopt.model.two_stage import delivered_fractions, least_fractions, route_fractions
 from rareopt.results.result import Result
 from rareopt.results.solve import solve_prepared
+from rareopt.results.tables import extract
 from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
@@ -268,6 +270,7 @@ def simulate(
                 done = np.union1d(done, integer)
             session.set_col_bounds(done, x[done], x[done])
         assert x is not None
+        _check(layout, lp, output, cut[w], name)
         realised_spot = np.maximum((market * factors[w] + freight) * (1 + premiums[w]), floor)
         rows.append(_realised(lp, x, terms, factors[w], realised_spot, name, p[w]))
         orders.append(
@@ -311,6 +314,43 @@ def simulate(
         alpha=alpha,
         two_stage=two_stage,
     )
+
+
+def _check(layout, lp, output, fraction: np.ndarray, name: str) -> None:
+    """Check one scenario's realised plan independently, against the capacities it delivered.
+
+    The portfolio with each purchase's capacity cut to what the scenario delivered is checked
+    by :func:`~rareopt.checks.plan.check_plan`, the emergency purchases beside the plan.
+    """
+    portfolio, buy = layout.portfolio, layout.buy
+    tables = extract(layout, lp, output, duals=False)
+    delivered = pd.Series(
+        fraction, index=pd.MultiIndex.from_frame(buy[["supplier", "element", "period"]])
+    )
+    capacity = portfolio.capacity
+    share = delivered.reindex(
+        pd.MultiIndex.from_frame(capacity[["supplier", "element", "period"]])
+    ).fillna(1.0)
+    cut = portfolio.replace_tables(
+        capacity=capacity.assign(capacity_t=capacity["capacity_t"] * share.to_numpy())
+    )
+    block = lp.col_blocks["emergency"]
+    emergency = block.frame.assign(volume_t=block.values(output.x))
+    _, violations = check_plan(
+        cut,
+        tables["plan"],
+        tables["stock"],
+        tables["unmet"],
+        None,
+        tables["contracts"],
+        None,
+        tables["projects"],
+        tables["routes"],
+        tables["responses"],
+        emergency=emergency[emergency["volume_t"] != 0],
+    )
+    if not violations.empty:
+        raise PlanCheckError(violations.assign(scenario=name))
 
 
 def _column_periods(lp, labels: list[str]) -> np.ndarray:

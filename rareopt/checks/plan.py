@@ -101,6 +101,7 @@ def check_plan(
     projects: pd.DataFrame | None = None,
     routes: pd.DataFrame | None = None,
     responses: pd.DataFrame | None = None,
+    emergency: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check a plan against every constraint of the portfolio.
 
@@ -136,6 +137,10 @@ def check_plan(
         checked against its limit and lead time recomputed from the responses table, its
         stickiness, and demand cut plus unmet demand within the demand; it counts in the balance
         and costs its ``cost_usd_per_t``.
+    emergency : DataFrame, optional
+        Emergency (spot) purchases beside the plan, as a rolling simulation makes them (element,
+        supplier, period bought in, volume_t): in the balance where they arrive, outside every
+        cap, and within what the offer's capacity leaves after the plan's purchase.
 
     Returns
     -------
@@ -303,6 +308,7 @@ def check_plan(
     # reported level (the initial stock for the first) and what arrived, as arrays.
     volume = plan["volume_t"].to_numpy(float)
     bought = np.bincount(plan_e * n_p + plan_p, weights=volume, minlength=n_e * n_p)
+    bought += _check_emergency(portfolio, purchases, emergency, cap_grid, record)
     if not surplus.empty:
         cells = _codes(surplus.index.get_level_values("element"), elements) * n_p + _codes(
             surplus.index.get_level_values("period"), labels
@@ -936,6 +942,48 @@ def _contract_cost(portfolio, contracted: pd.Series) -> float:
     fee = portfolio.offers.set_index(["supplier", "element"])["contract_usd_per_year"]
     chosen = contracted.index[contracted.to_numpy(bool)]
     return float(fee.reindex(chosen).fillna(0.0).sum() * years)
+
+
+def _check_emergency(portfolio, purchases, emergency, cap_grid, record) -> np.ndarray:
+    """Emergency purchases: >= 0, within capacity after the plan's; t per (element, arrival)."""
+    elements, labels = portfolio.elements, portfolio.period_labels
+    suppliers = portfolio.suppliers["supplier"].tolist()
+    n_e, n_s, n_p = len(elements), len(suppliers), len(labels)
+    if emergency is None or not len(emergency):
+        return np.zeros(n_e * n_p)
+    rows = emergency.reset_index()
+    e, s = _codes(rows["element"], elements), _codes(rows["supplier"], suppliers)
+    p = _codes(rows["period"], labels)
+    y = rows["volume_t"].to_numpy(float)
+    cell = (e * n_s + s) * n_p + p
+    planned = np.zeros(n_e * n_s * n_p)
+    np.add.at(
+        planned,
+        (_codes(purchases["element"], elements) * n_s + _codes(purchases["supplier"], suppliers))
+        * n_p
+        + _codes(purchases["period"], labels),
+        purchases["plain_t"].to_numpy(float),
+    )
+    record(
+        "non-negative emergency purchase",
+        rows["element"],
+        rows["period"],
+        rows["supplier"],
+        y,
+        0 * y,
+        -y,
+    )
+    record(
+        "emergency purchase within capacity",
+        rows["element"],
+        rows["period"],
+        rows["supplier"],
+        planned[cell] + y,
+        cap_grid[cell],
+        planned[cell] + y - cap_grid[cell],
+    )
+    arrival = arrivals(portfolio, rows).fillna(labels[-1])
+    return np.bincount(e * n_p + _codes(arrival, labels), weights=y, minlength=n_e * n_p)
 
 
 def check_responses(

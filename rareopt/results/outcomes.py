@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from rareopt.checks.scenarios import check_recourse, release_table
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
@@ -673,37 +674,41 @@ def contract_table(
         (see :class:`ScenarioOutcome`). Every term from the portfolio's tables, through
         :func:`~rareopt.inputs.markets.contract_unit_prices`.
     """
+    # Only the purchases made or owed (a take-or-pay minimum), summed per contract.
     terms = plan[["element", "supplier"]].merge(
         contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
     )
-    n_w = len(names)
-    factors = (
-        scenarios.price_factors(portfolio, plan, names)
-        if scenarios is not None and scenarios.moves_prices()
-        else np.ones((n_w, len(plan)))
-    )
     x = plan["volume_t"].to_numpy(float)
-    delivered = paid_share * x[None, :]
     minimum = terms["take_or_pay_t"].to_numpy(float)
+    rows = np.flatnonzero((x > 0) | (minimum > 0))
+    terms, x, minimum = terms.iloc[rows].reset_index(drop=True), x[rows], minimum[rows]
+    moves = scenarios is not None and scenarios.moves_prices()
+    factors = scenarios.price_factors(portfolio, plan.iloc[rows], names) if moves else 1.0
+    delivered = paid_share[:, rows] * x[None, :]
     paid_t = delivered + np.maximum(minimum[None, :] - delivered, 0.0)
     paid = contract_unit_prices(terms, factors) * paid_t
-    market = (
-        terms["price_usd_per_t"].to_numpy(float) * factors
-        + terms["freight_usd_per_t"].to_numpy(float)
-    ) * delivered
-    frame = pd.DataFrame(
-        {
-            "scenario": np.repeat(np.asarray(names, dtype=object), len(plan)),
-            "element": np.tile(plan["element"].to_numpy(object), n_w),
-            "supplier": np.tile(plan["supplier"].to_numpy(object), n_w),
-            "delivered_t": delivered.ravel(),
-            "paid_usd": paid.ravel(),
-            "market_usd": market.ravel(),
-        }
+    price = terms["price_usd_per_t"].to_numpy(float)
+    market = (price * factors + terms["freight_usd_per_t"].to_numpy(float)) * delivered
+    pairs = pd.MultiIndex.from_frame(terms[["element", "supplier"]])
+    code, contracts = pairs.factorize()
+    to_contract = sp.csr_matrix(
+        (np.ones(len(rows)), (np.arange(len(rows)), code)), shape=(len(rows), len(contracts))
     )
-    used = (x > 0) | (minimum > 0)
-    frame = frame[np.tile(used, n_w)]
-    table = frame.groupby(["scenario", "element", "supplier"], sort=False).sum()
+    index = pd.MultiIndex.from_tuples(
+        [(w, e, s) for w in names for e, s in contracts],
+        names=["scenario", "element", "supplier"],
+    )
+    table = pd.DataFrame(
+        {
+            column: np.asarray(values @ to_contract).ravel()
+            for column, values in (
+                ("delivered_t", delivered),
+                ("paid_usd", np.broadcast_to(paid, delivered.shape)),
+                ("market_usd", np.broadcast_to(market, delivered.shape)),
+            )
+        },
+        index=index,
+    )
     table["earned_usd"] = table["market_usd"] - table["paid_usd"]
     return table
 
