@@ -12,14 +12,23 @@ The japan example's buyer compares three ways to hold Lynas's NdPr (its Nd and P
   Lynas offer, paid whether taken or not (the reported 5,000 t/yr is more than the example gives
   Japan of Lynas's output).
 
-Every NdPr contract follows the market (``pricing: indexed``), as rare-earth offtakes do. The
-scenarios (probabilities are assumptions):
+Every NdPr contract follows the market (``pricing: indexed``), as rare-earth offtakes do. Japan
+can also thrift NdPr in an emergency (up to 10% of demand a month after the disruption starts,
+at 80,000 USD/t, and it stays: assumptions after the post-2010 cuts), and its stockpile follows
+release rules (at most 15 days of demand a month beyond the plan, 30 days kept outside an
+emergency, release when deliveries fall below 70%: assumptions in the spirit of Korea's and
+JOGMEC's practice). The scenarios (probabilities are assumptions):
 
 - calm (0.80);
-- a 2010-style embargo (0.10): China ships nothing for two months from July 2026 (data: 2010) and
-  every price rises 537% (data: China's average oxide export price in 2011), holding two months and
-  falling back over the next twelve (it fell back by 2013);
+- a 2010-style embargo (0.10): China ships nothing for two months from July 2026, then half for a
+  month as shipments resume (data: 2010; the resumption profile an assumption), and every price
+  rises 537% (data: China's average oxide export price in 2011), holding two months and falling
+  back over the next twelve (it fell back by 2013);
 - prices fall (0.10): NdPr trades 40% below today's price for the whole horizon (assumption).
+
+Then the same contract against 40 sampled futures (persistent Chinese disruptions, volatile
+prices that jump while a disruption lasts), and re-planned month by month rather than signed up
+front (``rareopt.simulate``).
 
 Run: python examples/lynas_floor_contract.py
 """
@@ -28,8 +37,23 @@ import pandas as pd
 
 import rareopt
 
-japan = rareopt.load_example("japan")
 NDPR = ["Nd", "Pr"]
+japan = rareopt.load_example("japan")
+japan = japan.replace_tables(
+    responses=[
+        {
+            "response": f"{e} thrifting",
+            "element": e,
+            "kind": "thrifting",
+            "max_share": 0.1,
+            "cost_usd_per_t": 80_000,
+            "lead_periods": 1,
+            "sticky": True,
+            "decision": "recourse",
+        }
+        for e in NDPR
+    ]
+).with_policy(release_rules=[{"max_release_days": 15, "floor_days": 30, "trigger_share": 0.7}])
 
 scenarios = rareopt.ScenarioSet(
     [
@@ -37,7 +61,9 @@ scenarios = rareopt.ScenarioSet(
         {
             "name": "embargo and spike",
             "probability": 0.10,
-            "disruptions": [{"country": "CN", "start": "2026-07", "duration": 2}],
+            "disruptions": [
+                {"country": "CN", "start": "2026-07", "delivered_fraction": [0.0, 0.0, 0.5]}
+            ],
             "prices": [
                 {"country": "*", "start": "2026-07", "factor": [6.37, 6.37], "recovery_periods": 12}
             ],
@@ -130,4 +156,26 @@ print(
     f"\nWhen prices fall the floor costs {-earned.loc['prices fall', 'earned_usd']:,.0f} USD over "
     f"24 months; in the embargo the contract earns {earned.loc['embargo and spike', 'earned_usd']:,.0f} "
     "USD against the market."
+)
+
+# The same contract against 40 sampled futures: each year China is disrupted with probability
+# 0.3, each month continuing with probability 0.75 (four months on average), prices moving 30% a
+# year and doubling while a disruption lasts (assumptions).
+sampled = rareopt.generate_scenarios(
+    japan, 40, {"CN": 0.3}, persistence=0.75, price_volatility=0.3, price_jump=2.0, seed=7
+)
+value = rareopt.solve(variants["floor contract"], scenarios=sampled).scenarios.contract_value()
+lynas_value = value.loc[[(e, "AU-Lynas") for e in NDPR]]
+print(
+    f"\nAgainst 40 sampled futures the floor contract earns "
+    f"{lynas_value['expected_earned_usd'].sum():,.0f} USD in expectation against the market "
+    f"(worst {lynas_value['worst_earned_usd'].sum():,.0f} USD)."
+)
+
+# Re-planned month by month with what has been seen, instead of signed up front.
+replanned = rareopt.simulate(variants["floor contract"], scenarios)
+print(
+    f"Re-planning every month realises {replanned.metrics['expected_total_usd']:,.0f} USD in "
+    f"expectation (penalties included), against the two-stage plan's "
+    f"{replanned.metrics['two_stage_objective_usd']:,.0f} USD."
 )

@@ -91,10 +91,51 @@ Probability = Annotated[
 Duration = Annotated[int, typer.Option(help="Periods a generated disruption lasts.")]
 Seed = Annotated[int, typer.Option(help="Random seed of --generate.")]
 ScenarioFile = Annotated[Path | None, typer.Option("--scenarios", help="Scenario set YAML file.")]
+Persistence = Annotated[
+    float | None,
+    typer.Option(help="--generate: each period continues a disruption with this probability."),
+]
+Recovery = Annotated[
+    int, typer.Option(help="--generate: periods over which deliveries climb back after one.")
+]
+Volatility = Annotated[
+    float | None, typer.Option(help="--generate: annual volatility of lognormal price paths.")
+]
+Jump = Annotated[
+    float | None, typer.Option(help="--generate: factor on every price while a disruption lasts.")
+]
 
 
-def _scenarios(portfolio, events, start, baseline, generate, probability, duration, seed, path):
-    """The scenario set the options describe (None if none); bad input exits 2."""
+def _scenarios(
+    portfolio, events, start, baseline, generate, probability, duration, seed, path, **drawn
+):
+    """The scenario set the options describe (None if none); bad input exits 2.
+
+    ``drawn`` are the generator's opt-in features (persistence, recovery_periods,
+    price_volatility, price_jump). The set's warnings against the portfolio (a country or
+    element it does not have: no effect) are printed as lines.
+    """
+    chosen = _scenario_set(
+        portfolio, events, start, baseline, generate, probability, duration, seed, path, drawn
+    )
+    if chosen is not None:
+        try:
+            for issue in chosen.check(portfolio):
+                typer.echo(str(issue))
+        except RareoptError as exc:
+            where = f"{path}: " if path is not None else ""
+            raise _fail(f"{where}{exc}", EXIT_BAD_INPUT) from None
+    return chosen
+
+
+def _scenario_set(
+    portfolio, events, start, baseline, generate, probability, duration, seed, path, drawn
+):
+    """The scenario set the options describe, unchecked against the portfolio."""
+    given = [name for name, value in drawn.items() if value not in (None, 0)]
+    if given and generate is None:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise _fail(f"{options}: only with --generate", EXIT_BAD_INPUT)
     from rareopt.inputs.scenarios import ScenarioSet, event_scenarios, generate_scenarios
 
     chosen = [events is not None, generate is not None, path is not None]
@@ -111,7 +152,7 @@ def _scenarios(portfolio, events, start, baseline, generate, probability, durati
                 raise ValueError(f"--probability: got {probability!r}; allowed: CN=0.1,AU=0.05")
             annual = {c.strip(): float(v) for c, v in pairs}
             generated = generate_scenarios(
-                portfolio, generate, annual, duration=duration, seed=seed
+                portfolio, generate, annual, duration=duration, seed=seed, **drawn
             )
             # Identical samples are merged: say so, or 200 samples read as 19 scenarios.
             typer.echo(f"scenarios: {generated.name}")
@@ -142,8 +183,9 @@ def _check_outputs(
 ) -> None:
     """Refuse unusable output paths before any solving (exit 2).
 
-    A file's folder must exist and the file must not be a folder; a folder (created if
-    missing) must not be a file.
+    A file's folder must exist and the file must not be a folder; a folder must not be a file,
+    and is created here if missing (so that a path under a file, or where nothing may be
+    written, fails now rather than after the solve).
     """
     for path in files:
         if path is None:
@@ -154,8 +196,14 @@ def _check_outputs(
         if not parent.is_dir():
             raise _fail(f"{path}: no such folder {parent}", EXIT_BAD_INPUT)
     for path in folders:
-        if path is not None and path.exists() and not path.is_dir():
+        if path is None:
+            continue
+        if path.exists() and not path.is_dir():
             raise _fail(f"{path}: a file, not a folder", EXIT_BAD_INPUT)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(f"{path}: cannot be created ({exc.strerror})", EXIT_BAD_INPUT) from None
 
 
 def _load(path: Path | None, echo_warnings: bool = True) -> Portfolio:
@@ -210,6 +258,10 @@ def solve(
     duration: Duration = 3,
     seed: Seed = 0,
     scenarios: ScenarioFile = None,
+    persistence: Persistence = None,
+    recovery_periods: Recovery = 0,
+    price_volatility: Volatility = None,
+    price_jump: Jump = None,
     cvar: Annotated[
         float | None, typer.Option(help="Add weight x CVaR at this level (e.g. 0.95).")
     ] = None,
@@ -236,7 +288,19 @@ def solve(
     _check_outputs(files=(json_file,), folders=(out, plots))
     problem = _load(portfolio)
     chosen = _scenarios(
-        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+        problem,
+        events,
+        start,
+        baseline,
+        generate,
+        probability,
+        duration,
+        seed,
+        scenarios,
+        persistence=persistence,
+        recovery_periods=recovery_periods,
+        price_volatility=price_volatility,
+        price_jump=price_jump,
     )
     try:
         risk = None if cvar is None else CVaR(alpha=cvar, weight=cvar_weight)
@@ -344,6 +408,10 @@ def stress(
     duration: Duration = 3,
     seed: Seed = 0,
     scenarios: ScenarioFile = None,
+    persistence: Persistence = None,
+    recovery_periods: Recovery = 0,
+    price_volatility: Volatility = None,
+    price_jump: Jump = None,
     out: Annotated[Path | None, typer.Option(help="Write the outcome tables (CSV) here.")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Save the cost distribution (PNG/SVG); plot extra.")
@@ -362,7 +430,19 @@ def stress(
     _check_outputs(files=(plot,), folders=(out,))
     problem = _load(portfolio)
     chosen = _scenarios(
-        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+        problem,
+        events,
+        start,
+        baseline,
+        generate,
+        probability,
+        duration,
+        seed,
+        scenarios,
+        persistence=persistence,
+        recovery_periods=recovery_periods,
+        price_volatility=price_volatility,
+        price_jump=price_jump,
     )
     if chosen is None:
         raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
@@ -378,11 +458,11 @@ def stress(
     typer.echo(f"stress test of the plan for {problem.name}: {chosen.name}")
     typer.echo(outcome.summary(below_days=below_days))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("cost", "elements", "stock", "deliveries"):
-            getattr(outcome, name).to_csv(out / f"{name}.csv")
-        outcome.distribution().to_csv(out / "distribution.csv")
-        typer.echo(f"\nwrote 5 tables to {out}")
+        tables = outcome.tables()
+        for name, table in tables.items():
+            with written_whole(out / f"{name}.csv") as path:
+                table.to_csv(path)
+        typer.echo(f"\nwrote {len(tables)} tables to {out}")
     if plot is not None:
         _plotting().plot_scenario_costs(outcome, filename=str(plot))
         typer.echo(f"wrote {plot}")
@@ -401,6 +481,10 @@ def simulate(
     duration: Duration = 3,
     seed: Seed = 0,
     scenarios: ScenarioFile = None,
+    persistence: Persistence = None,
+    recovery_periods: Recovery = 0,
+    price_volatility: Volatility = None,
+    price_jump: Jump = None,
     compare: Annotated[
         bool, typer.Option(help="Also solve the two-stage model, for its forecast.")
     ] = True,
@@ -414,7 +498,19 @@ def simulate(
     _check_outputs(folders=(out,))
     problem = _load(portfolio)
     chosen = _scenarios(
-        problem, events, start, baseline, generate, probability, duration, seed, scenarios
+        problem,
+        events,
+        start,
+        baseline,
+        generate,
+        probability,
+        duration,
+        seed,
+        scenarios,
+        persistence=persistence,
+        recovery_periods=recovery_periods,
+        price_volatility=price_volatility,
+        price_jump=price_jump,
     )
     if chosen is None:
         raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
@@ -426,7 +522,6 @@ def simulate(
     typer.echo(f"rolling re-planning of {problem.name}: {chosen.name}")
     typer.echo(result.summary())
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         for name in ("cost", "orders"):
             with written_whole(out / f"{name}.csv") as path:
                 getattr(result, name).to_csv(path)
@@ -472,12 +567,19 @@ def events() -> None:
 @app.command()
 def validate(
     portfolio: Annotated[Path, typer.Argument(help="Portfolio YAML file.")],
+    scenarios: Annotated[
+        Path | None,
+        typer.Option("--scenarios", help="Also check a scenario set file against the portfolio."),
+    ] = None,
 ) -> None:
-    """Check a portfolio file and report every problem found."""
+    """Check a portfolio file (and a scenario file against it); report every problem found."""
     loaded = _load(portfolio, echo_warnings=False)
     for warning in loaded.warnings:
         typer.echo(str(warning))
     typer.echo(f"ok: {loaded!r}")
+    if scenarios is not None:
+        chosen = _scenarios(loaded, None, "1", 0.0, None, "", 3, 0, scenarios)
+        typer.echo(f"ok: {chosen!r}")
 
 
 @examples_app.callback(invoke_without_command=True)

@@ -239,3 +239,35 @@ def test_simulate_re_plans_a_scenario_file_and_writes_its_tables(tmp_path):
     assert {"cost.csv", "orders.csv"} == {p.name for p in out.iterdir()}
     none = run("simulate", example_path("tiny"))
     assert none.exit_code == EXIT_BAD_INPUT and "--events" in none.output
+
+
+def test_validate_checks_a_scenario_file_against_the_portfolio(tmp_path):
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(
+        "scenarios:\n"
+        "  - {name: calm, probability: 0.5}\n"
+        "  - {name: x, probability: 0.5, prices: [{country: '*', elements: [Tb], factor: 2}]}\n"
+    )
+    result = run("validate", example_path("tiny"), "--scenarios", str(scenarios))
+    assert result.exit_code == 0, result.output
+    assert (
+        "price shock 0, field elements: got 'Tb'" in result.output
+        and "(no effect)" in result.output
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenarios: [{name: x, probability: 1, prices: [{supplier: Nobody}]}]\n")
+    failed = run("validate", example_path("tiny"), "--scenarios", str(bad))
+    assert failed.exit_code == EXIT_BAD_INPUT
+    assert f"{bad}: " in failed.output and "field supplier: got 'Nobody'" in failed.output
+
+
+def test_an_output_folder_under_a_file_is_refused_before_solving(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for command in ("solve", "stress", "simulate"):
+        args = [command, example_path("tiny"), "--out", str(blocker / "sub")]
+        if command != "solve":
+            args += ["--events", "china-japan-2010"]
+        result = run(*args)
+        assert result.exit_code == EXIT_BAD_INPUT, (command, result.output)
+        assert "cannot be created" in result.output and "status" not in result.output

@@ -215,7 +215,10 @@ def test_bad_contract_terms_are_named(terms, words):
         ({"country": "CN", "factor": 0}, "factor: got 0; allowed: a number above 0"),
         ({"country": "CN", "factor": [2, -1]}, r"factor: got \[2, -1\]; allowed: a non-empty list"),
         ({"factor": 2}, "country/supplier: got .*exactly one of the two"),
-        ({"country": "CN", "factr": 2}, "price shock, field factr"),
+        (
+            {"country": "CN", "factr": 2},
+            r"scenario x, price shock 0, field factr: got 2; .*did you mean factor",
+        ),
     ],
 )
 def test_a_bad_price_shock_is_named(shock, words):
@@ -428,5 +431,7 @@ def test_the_documented_lynas_terms_are_a_valid_offer_of_the_japan_example():
     r = rareopt.solve(japan.replace_tables(offers=offers, capacity=capacity))
     nd = r.plan.xs(("Nd", "AU-Lynas"), level=("element", "supplier"))
     # The floor is what a tonne costs today (63 USD/kg is below it), plus freight.
-    assert nd["unit_cost_usd_per_t"].unique().tolist() == [110_000 + offers.loc[row, "freight_usd_per_t"]]
+    assert nd["unit_cost_usd_per_t"].unique().tolist() == [
+        110_000 + offers.loc[row, "freight_usd_per_t"]
+    ]
     assert ((nd["volume_t"] + nd["paid_not_taken_t"]) >= 417 - 1e-6).all()

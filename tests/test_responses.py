@@ -207,7 +207,7 @@ def test_recycling_needs_its_capacity_and_a_yield_above_zero():
     with pytest.raises(PortfolioError) as info:
         nd([scrap])
     text = str(info.value)
-    assert "capacity_t: got nan; allowed: with kind recycling" in text
+    assert "capacity_t: got 'missing'; allowed: with kind recycling" in text
     assert "yield: got 0.0; allowed: a number above 0" in text
 
 
@@ -257,3 +257,23 @@ def test_the_documented_responses_work_on_the_japan_example():
         ).objective
         + 1e-6
     )
+
+
+def test_a_cheap_emergency_substitute_does_not_make_a_disruption_pay():
+    # Substituting at 10 a tonne, below the 100 the cut tonnes cost: it counts the floor price
+    # (100) in the recourse, so the embargo costs -1,000 (refund) + 5 x 100 + 5 x 1,000 (unmet).
+    # Its money is 5 x 10; the 90 a tonne up to the floor is a penalty, not money.
+    cheap = {
+        "response": "sub",
+        "element": "Nd",
+        "kind": "substitution",
+        "max_share": 0.5,
+        "cost_usd_per_t": 10,
+        "decision": "recourse",
+    }
+    out = rareopt.solve(nd([cheap]), scenarios=embargo()).scenarios
+    row = out.cost.loc["embargo"]
+    assert row["recourse_usd"] == pytest.approx(-1000 + 5 * 100 + 5 * 1000)
+    assert row["recourse_spend_usd"] == pytest.approx(-1000 + 5 * 10)
+    assert row["recourse_penalty_usd"] == pytest.approx(5 * 90 + 5 * 1000)
+    assert out.responses.xs(("embargo", "Nd", "sub", "P2"))["cost_usd"] == pytest.approx(50)

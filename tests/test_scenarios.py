@@ -72,7 +72,11 @@ def test_checks_against_the_portfolio_name_the_scenario_and_disruption():
 
 
 def test_unknown_fields_are_refused_with_the_allowed_ones():
-    with pytest.raises(ScenarioError, match="duraton.*allowed: fields"):
+    with pytest.raises(
+        ScenarioError,
+        match="scenario x, disruption 0, field duraton: got 2; allowed: a field of a Disruption "
+        r"\(did you mean duration\?\)",
+    ):
         ScenarioSet(
             [{"name": "x", "probability": 1, "disruptions": [{"country": "CN", "duraton": 2}]}]
         )

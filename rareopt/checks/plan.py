@@ -308,7 +308,7 @@ def check_plan(
     # reported level (the initial stock for the first) and what arrived, as arrays.
     volume = plan["volume_t"].to_numpy(float)
     bought = np.bincount(plan_e * n_p + plan_p, weights=volume, minlength=n_e * n_p)
-    bought += _check_emergency(portfolio, purchases, emergency, cap_grid, record)
+    bought = bought + _check_emergency(portfolio, purchases, emergency, cap_grid, record)
     if not surplus.empty:
         cells = _codes(surplus.index.get_level_values("element"), elements) * n_p + _codes(
             surplus.index.get_level_values("period"), labels
@@ -330,7 +330,7 @@ def check_plan(
 
     d = on_grid(portfolio.demand, "demand_t")
     u = on_grid(unmet, "unmet_t")
-    responded, cut, response_cost = check_responses(portfolio, responses, "plan", record, tol, d)
+    responded, cut, response_cost, _ = check_responses(portfolio, responses, "plan", record, tol, d)
     level = on_grid(stock, "level_t")
     stockpile = portfolio.stockpile.set_index("element").reindex(elements)
     first = np.tile(np.arange(n_p) == 0, n_e)
@@ -994,26 +994,29 @@ def check_responses(
     tol: float,
     demand: np.ndarray,
     first: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    floor: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check one set of demand responses; their tonnes and cost per (element, period) cell.
 
     ``responses``: element, response, period, volume_t (one scenario's or the plan's).
     ``decision``: which responses may act (``plan``, from period ``lead_periods + 1``; or
     ``recourse`` in a scenario, from ``first`` (0-based period per element: the scenario's first
     disrupted period, ``len(periods)`` where none) plus the lead). ``demand`` is the (element,
-    period) grid, element-major.
+    period) grid, element-major. ``floor``: per element, the floor price a scenario's response
+    counts at least (:func:`~rareopt.inputs.derived.scenario_replacement_prices`).
 
     Returns
     -------
-    supplied, cut, cost : ndarray
-        Per (element, period) cell: t of every response, t of the demand-cutting ones, and USD at
-        each response's ``cost_usd_per_t``.
+    supplied, cut, cost, uplift : ndarray
+        Per (element, period) cell: t of every response, t of the demand-cutting ones, USD at
+        each response's ``cost_usd_per_t`` (money), and USD by which the floor price exceeds it
+        (a penalty; zero without ``floor``).
     """
     elements, labels = portfolio.elements, portfolio.period_labels
     n_e, n_p = len(elements), len(labels)
     limits = response_limits(portfolio)
     if not len(limits) and (responses is None or not len(responses)):
-        return np.zeros(n_e * n_p), np.zeros(n_e * n_p), np.zeros(n_e * n_p)
+        return tuple(np.zeros(n_e * n_p) for _ in range(4))  # type: ignore[return-value]
     volume = pd.Series(0.0, index=pd.MultiIndex.from_frame(limits[["response", "period"]]))
     if responses is not None and len(responses):
         given = responses.reset_index()
@@ -1073,10 +1076,11 @@ def check_responses(
         v[pair - 1],
         (share[pair - 1] - share[pair]) * np.where(is_cut[pair], d_cell[pair], 1.0),
     )
-    cost = np.bincount(
-        cell, weights=limits["cost_usd_per_t"].to_numpy(float) * v, minlength=n_e * n_p
-    )
-    return supplied, cut, cost
+    per_t = limits["cost_usd_per_t"].to_numpy(float)
+    cost = np.bincount(cell, weights=per_t * v, minlength=n_e * n_p)
+    above = np.zeros(len(v)) if floor is None else np.maximum(floor[element] - per_t, 0.0)
+    uplift = np.bincount(cell, weights=above * v, minlength=n_e * n_p)
+    return supplied, cut, cost, uplift
 
 
 def _take_or_pay_cost(portfolio: Portfolio, purchases: pd.DataFrame) -> float:

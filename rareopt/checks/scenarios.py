@@ -276,12 +276,12 @@ def check_recourse(
     def ignore(*_args, **_kwargs) -> None:
         return None
 
-    plan_in, plan_cut, _ = check_responses(
+    plan_in, plan_cut, _, _ = check_responses(
         portfolio, plan_responses, "plan", ignore, tol, demand.ravel()
     )
     response_in = np.repeat(plan_in.reshape(1, n_e, n_p), n_w, axis=0)
     response_cut = np.repeat(plan_cut.reshape(1, n_e, n_p), n_w, axis=0)
-    response_cost = np.zeros(shape)
+    response_cost, response_uplift = np.zeros(shape), np.zeros(shape)
     if len(portfolio.responses):
         never = np.full(n_e, n_p)
         # Each scenario's rows of a check are gathered, then recorded as one check.
@@ -295,7 +295,7 @@ def check_recourse(
                 )
                 gathered.setdefault(f"scenario {check}", []).append((keys, np.asarray(excess)))
 
-            supplied, cut, cost = check_responses(
+            supplied, cut, cost, uplift = check_responses(
                 portfolio,
                 own,
                 "recourse",
@@ -303,10 +303,12 @@ def check_recourse(
                 tol,
                 demand.ravel(),
                 never if first is None else first[w],
+                floor[w],
             )
             response_in[w] += supplied.reshape(n_e, n_p)
             response_cut[w] += cut.reshape(n_e, n_p)
             response_cost[w] = cost.reshape(n_e, n_p)
+            response_uplift[w] = uplift.reshape(n_e, n_p)
         for check, parts in gathered.items():
             record(
                 check,
@@ -365,6 +367,7 @@ def check_recourse(
     penalty = (
         unmet_cost[:, :, None] * (unmet - base_unmet + below_floor)
         + np.where(has_target, target_penalty[None] * short, 0.0)
+        + response_uplift
     ).sum(axis=2)
     recourse = pd.DataFrame(
         {

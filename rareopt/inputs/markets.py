@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
-from rareopt.inputs.tables import MAX_TONNES
+from rareopt.inputs.tables import MAX_TONNES, is_number
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -138,13 +138,6 @@ def contract_issues(portfolio: Portfolio) -> list[ValidationIssue]:
         )
         out.append(ValidationIssue("offers", where, field, value, allowed))
 
-    def number(value) -> bool:
-        return (
-            isinstance(value, (int, float, np.number))
-            and not isinstance(value, bool)
-            and bool(np.isfinite(value))
-        )
-
     for label in offers.index:
         given = {f: offers.at[label, f] for f in CONTRACT_FIELDS if f in offers}
         given = {
@@ -156,22 +149,40 @@ def contract_issues(portfolio: Portfolio) -> list[ValidationIssue]:
         if pricing not in PRICING:
             add(label, "pricing", pricing, f"one of {list(PRICING)}")
         for field in ("floor_usd_per_t", "cap_usd_per_t", "share_above_usd_per_t"):
-            if field in given and not (number(given[field]) and given[field] >= 0):
+            if field in given and not (is_number(given[field], finite=True) and given[field] >= 0):
                 add(label, field, given[field], "a number >= 0 (USD/t)")
         if "upside_share" in given and not (
-            number(given["upside_share"]) and 0 <= given["upside_share"] <= 1
+            is_number(given["upside_share"], finite=True) and 0 <= given["upside_share"] <= 1
         ):
             add(label, "upside_share", given["upside_share"], "a number from 0 to 1")
         top = given.get("take_or_pay_t", 0.0)
-        if not (number(top) and 0 <= top <= MAX_TONNES):
+        if not (is_number(top, finite=True) and 0 <= top <= MAX_TONNES):
             add(label, "take_or_pay_t", top, f"a number from 0 to {MAX_TONNES:g} (t a period)")
         if pricing == "fixed":
             for field in _INDEXED_ONLY:
                 if field in given:
                     add(label, field, given[field], "only with pricing: indexed")
         floor, cap = given.get("floor_usd_per_t"), given.get("cap_usd_per_t")
-        if number(floor) and number(cap) and floor > cap:
+        if is_number(floor, finite=True) and is_number(cap, finite=True) and floor > cap:
             add(label, "cap_usd_per_t", cap, f"at least floor_usd_per_t = {floor:g}")
+        if is_number(top, finite=True) and top > 0:
+            offer = portfolio.capacity[
+                (portfolio.capacity["supplier"] == offers.at[label, "supplier"])
+                & (portfolio.capacity["element"] == offers.at[label, "element"])
+            ]["capacity_t"]
+            if len(offer) and top > offer.max():
+                out.append(
+                    ValidationIssue(
+                        "offers",
+                        f"row {label} (supplier={offers.at[label, 'supplier']}, "
+                        f"element={offers.at[label, 'element']})",
+                        "take_or_pay_t",
+                        top,
+                        f"at most the offer's largest capacity, {offer.max():g} t (the rest is "
+                        "paid for and never delivered)",
+                        "warning",
+                    )
+                )
         if ("upside_share" in given) != ("share_above_usd_per_t" in given):
             add(
                 label,

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
-from rareopt.inputs.tables import ALL, MAX_TARGET_DAYS, MAX_TONNES, table_frame
+from rareopt.inputs.tables import ALL, MAX_TARGET_DAYS, MAX_TONNES, is_number, table_frame
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -160,13 +160,6 @@ def release_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             ValidationIssue("policy release_rules", f"record {label}", field, value, allowed)
         )
 
-    def number(value) -> bool:
-        return (
-            isinstance(value, (int, float, np.number))
-            and not isinstance(value, bool)
-            and bool(np.isfinite(value))
-        )
-
     def given(value) -> bool:
         return not (value is None or (isinstance(value, float) and np.isnan(value)))
 
@@ -177,14 +170,16 @@ def release_issues(portfolio: Portfolio) -> list[ValidationIssue]:
         tonnes, days = rule["max_release_t"], rule["max_release_days"]
         if given(tonnes) and given(days):
             add(label, "max_release_t", tonnes, "one of max_release_t and max_release_days")
-        if given(tonnes) and not (number(tonnes) and 0 <= tonnes <= MAX_TONNES):
+        if given(tonnes) and not (is_number(tonnes, finite=True) and 0 <= tonnes <= MAX_TONNES):
             add(label, "max_release_t", tonnes, f"a number from 0 to {MAX_TONNES:g} (t a period)")
         for field in ("max_release_days", "floor_days"):
             value = rule[field]
-            if given(value) and not (number(value) and 0 <= value <= MAX_TARGET_DAYS):
+            if given(value) and not (
+                is_number(value, finite=True) and 0 <= value <= MAX_TARGET_DAYS
+            ):
                 add(label, field, value, f"a number from 0 to {MAX_TARGET_DAYS:g} (days)")
         trigger = rule["trigger_share"]
-        if given(trigger) and not (number(trigger) and 0 < trigger <= 1):
+        if given(trigger) and not (is_number(trigger, finite=True) and 0 < trigger <= 1):
             add(label, "trigger_share", trigger, "a number above 0 and at most 1")
         if not any(given(rule[f]) for f in RELEASE_FIELDS[1:]):
             add(label, "max_release_t", None, "at least one of " + ", ".join(RELEASE_FIELDS[1:]))

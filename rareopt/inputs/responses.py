@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rareopt.exceptions import ValidationIssue
-from rareopt.inputs.tables import MAX_TONNES, table_frame
+from rareopt.inputs.tables import MAX_TONNES, is_number, table_frame
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -147,13 +147,6 @@ def response_issues(portfolio: Portfolio) -> list[ValidationIssue]:
         where = f"row {label} (response={frame.at[label, 'response']})"
         out.append(ValidationIssue("responses", where, field, value, allowed))
 
-    def number(value) -> bool:
-        return (
-            isinstance(value, (int, float, np.number))
-            and not isinstance(value, bool)
-            and bool(np.isfinite(value))
-        )
-
     horizon = len(portfolio.period_labels)
     for label, row in frame.iterrows():
         if not isinstance(row["response"], str) or not row["response"]:
@@ -172,30 +165,31 @@ def response_issues(portfolio: Portfolio) -> list[ValidationIssue]:
             add(label, "decision", row["decision"], f"one of {list(RESPONSE_DECISIONS)}")
         if kind in ("substitution", "thrifting"):
             share = row["max_share"]
-            if not (number(share) and 0 <= share <= 1):
-                add(label, "max_share", share, f"with kind {kind}, a number from 0 to 1")
+            if not (is_number(share, finite=True) and 0 <= share <= 1):
+                shown = "missing" if _blank(share) else share
+                add(label, "max_share", shown, f"with kind {kind}, a number from 0 to 1")
             if not _blank(row["capacity_t"]):
                 add(label, "capacity_t", row["capacity_t"], "only with kind recycling")
         elif kind == "recycling":
             capacity, rate = row["capacity_t"], row["yield"]
-            if not (number(capacity) and 0 <= capacity <= MAX_TONNES):
+            if not (is_number(capacity, finite=True) and 0 <= capacity <= MAX_TONNES):
                 add(
                     label,
                     "capacity_t",
-                    capacity,
+                    "missing" if _blank(capacity) else capacity,
                     f"with kind recycling, a number from 0 to {MAX_TONNES:g} (t of scrap a period)",
                 )
-            if not (number(rate) and 0 < rate <= 1):
+            if not (is_number(rate, finite=True) and 0 < rate <= 1):
                 add(label, "yield", rate, "a number above 0 and at most 1")
             if not _blank(row["max_share"]):
                 add(
                     label, "max_share", row["max_share"], "only with kind substitution or thrifting"
                 )
         cost = row["cost_usd_per_t"]
-        if not (number(cost) and 0 <= cost <= 1e9):
+        if not (is_number(cost, finite=True) and 0 <= cost <= 1e9):
             add(label, "cost_usd_per_t", cost, "a number from 0 to 1e9 (USD/t)")
         lead = row["lead_periods"]
-        if not (number(lead) and lead >= 0 and int(lead) == lead):
+        if not (is_number(lead, finite=True) and lead >= 0 and int(lead) == lead):
             add(label, "lead_periods", lead, "a whole number of periods >= 0")
         elif lead >= horizon:
             add(

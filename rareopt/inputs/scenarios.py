@@ -28,7 +28,8 @@ from rareopt.inputs.derived import DAYS_PER_YEAR, horizon_years
 from rareopt.inputs.io import load_yaml
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.stages import STAGES
-from rareopt.inputs.tables import ALL
+from rareopt.inputs.strict import fields_allowed
+from rareopt.inputs.tables import ALL, is_number
 
 __all__ = [
     "Disruption",
@@ -45,12 +46,8 @@ PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities of a scenario set may sum from 1."""
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-
-
 def _whole(value: Any, least: int) -> bool:
-    return _number(value) and int(value) == value and value >= least
+    return is_number(value) and int(value) == value and value >= least
 
 
 def window_profile(
@@ -104,7 +101,7 @@ def window_issues(event: Any, field_name: str, allowed: tuple[Any, str], add: An
     if event.duration is not None and not _whole(event.duration, 1):
         add("duration", event.duration, "a whole number of periods >= 1")
     if isinstance(value, tuple):
-        if not value or not all(_number(v) and ok(v) for v in value):
+        if not value or not all(is_number(v) and ok(v) for v in value):
             add(field_name, list(value), f"a non-empty list of numbers, each {words}")
         elif event.duration is not None and event.duration != len(value):
             add(
@@ -112,7 +109,7 @@ def window_issues(event: Any, field_name: str, allowed: tuple[Any, str], add: An
                 event.duration,
                 f"left out, or the length of the {field_name} list ({len(value)})",
             )
-    elif not (_number(value) and ok(value)):
+    elif not (is_number(value) and ok(value)):
         add(field_name, value, f"a number {words}, or a list of them (one per period)")
     if not _whole(event.recovery_periods, 0):
         add("recovery_periods", event.recovery_periods, "a whole number of periods >= 0")
@@ -335,37 +332,38 @@ class Scenario:
     spot_premium: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "disruptions",
-            tuple(
-                d if isinstance(d, Disruption) else _event(Disruption, d, "disruption")
-                for d in self.disruptions
-            ),
-        )
-        object.__setattr__(
-            self,
-            "prices",
-            tuple(
-                s if isinstance(s, PriceShock) else _event(PriceShock, s, "price shock")
-                for s in (self.prices or ())
-            ),
-        )
+        for field_name, kind, what in (
+            ("disruptions", Disruption, "disruption"),
+            ("prices", PriceShock, "price shock"),
+        ):
+            events = tuple(
+                event
+                if isinstance(event, kind)
+                else _event(kind, event, f"scenario {self.name}, {what} {k}")
+                for k, event in enumerate(getattr(self, field_name) or ())
+            )
+            object.__setattr__(self, field_name, events)
 
 
-def _event(kind: type, spec: Any, what: str) -> Any:
+def _event(kind: type, spec: Any, where: str) -> Any:
+    """A disruption or price shock from its mapping; unknown fields named, with a near match."""
     if not isinstance(spec, Mapping):
         raise ScenarioError(
-            [ValidationIssue("scenarios", what, "", spec, f"a mapping of {kind.__name__} fields")]
+            [ValidationIssue("scenarios", where, "", spec, f"a mapping of {kind.__name__} fields")]
         )
-    allowed = set(kind.__dataclass_fields__)
-    unknown = sorted(set(spec) - allowed)
+    allowed = list(kind.__dataclass_fields__)
+    unknown = [k for k in spec if k not in allowed]
     if unknown:
         raise ScenarioError(
             [
                 ValidationIssue(
-                    "scenarios", what, ", ".join(unknown), spec, f"fields {sorted(allowed)}"
+                    "scenarios",
+                    where,
+                    str(name),
+                    spec[name],
+                    fields_allowed(f"a {kind.__name__}", str(name), allowed),
                 )
+                for name in unknown
             ]
         )
     return kind(**spec)
@@ -470,15 +468,17 @@ class ScenarioSet:
         for s in scenarios:
             if not isinstance(s.name, str) or not s.name:
                 add(f"scenario {s.name!r}", "name", s.name, "a non-empty name")
-            if not (_number(s.probability) and 0 <= s.probability <= 1):
+            if not (is_number(s.probability) and 0 <= s.probability <= 1):
                 add(f"scenario {s.name}", "probability", s.probability, "a number from 0 to 1")
             for k, d in enumerate(s.disruptions):
                 issues += d.issues(f"scenario {s.name}, disruption {k}")
             for k, shock in enumerate(s.prices):
                 issues += shock.issues(f"scenario {s.name}, price shock {k}")
-            if s.spot_premium is not None and not (_number(s.spot_premium) and s.spot_premium >= 0):
+            if s.spot_premium is not None and not (
+                is_number(s.spot_premium) and s.spot_premium >= 0
+            ):
                 add(f"scenario {s.name}", "spot_premium", s.spot_premium, "a number >= 0")
-        total = sum(s.probability for s in scenarios if _number(s.probability))
+        total = sum(s.probability for s in scenarios if is_number(s.probability))
         if scenarios and abs(total - 1.0) > PROBABILITY_TOLERANCE:
             add(
                 "all",
@@ -486,9 +486,9 @@ class ScenarioSet:
                 round(total, 12),
                 f"probabilities summing to 1 (within {PROBABILITY_TOLERANCE:g})",
             )
-        if not (_number(self.spot_premium) and self.spot_premium >= 0):
+        if not (is_number(self.spot_premium) and self.spot_premium >= 0):
             add("set", "spot_premium", self.spot_premium, "a number >= 0")
-        if not (_number(self.spot_share) and 0 <= self.spot_share <= 1):
+        if not (is_number(self.spot_share) and 0 <= self.spot_share <= 1):
             add("set", "spot_share", self.spot_share, "a number from 0 to 1")
         if issues:
             raise ScenarioError(issues)
@@ -834,7 +834,7 @@ def generate_scenarios(
         issues.append(
             ValidationIssue("generate", "arguments", "mode", mode, "'independent' or 'common'")
         )
-    if not (_number(correlation) and 0 <= correlation < 1):
+    if not (is_number(correlation) and 0 <= correlation < 1):
         issues.append(
             ValidationIssue(
                 "generate", "arguments", "correlation", correlation, "a number in [0, 1)"
@@ -842,7 +842,7 @@ def generate_scenarios(
         )
     chained = persistence if isinstance(persistence, Mapping) else {"all": persistence}
     for country, q in chained.items():
-        if q is not None and not (_number(q) and 0 <= q < 1):
+        if q is not None and not (is_number(q) and 0 <= q < 1):
             issues.append(
                 ValidationIssue("generate", "persistence", country, q, "a number in [0, 1)")
             )
@@ -850,13 +850,15 @@ def generate_scenarios(
         price_volatility if isinstance(price_volatility, Mapping) else {"all": price_volatility}
     )
     for element, sigma in volatile.items():
-        if sigma is not None and not (_number(sigma) and 0 <= sigma <= 10):
+        if sigma is not None and not (is_number(sigma) and 0 <= sigma <= 10):
             issues.append(
                 ValidationIssue(
                     "generate", "price_volatility", element, sigma, "a number in [0, 10]"
                 )
             )
-    if price_jump is not None and not (_number(price_jump) and 1 <= price_jump <= MAX_PRICE_FACTOR):
+    if price_jump is not None and not (
+        is_number(price_jump) and 1 <= price_jump <= MAX_PRICE_FACTOR
+    ):
         issues.append(
             ValidationIssue(
                 "generate",
@@ -873,7 +875,7 @@ def generate_scenarios(
             )
         )
     for country, p in annual_probability.items():
-        if not (_number(p) and 0 <= p <= 1):
+        if not (is_number(p) and 0 <= p <= 1):
             issues.append(
                 ValidationIssue(
                     "generate", "annual_probability", country, p, "a number from 0 to 1"
@@ -966,7 +968,7 @@ def generate_scenarios(
             or "no disruption"
         )
         if sample is not None:
-            name = f"sample {sample}: {name}"
+            name = f"sample {sample}: " + ("prices only" if not key else name)
         scenarios.append(Scenario(name, count / n, disruptions, prices=tuple(prices)))
     return ScenarioSet(
         scenarios,

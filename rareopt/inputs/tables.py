@@ -21,6 +21,7 @@ __all__ = [
     "table_frame",
     "expand_per_period",
     "row_keys",
+    "is_number",
 ]
 
 SUPPLIER_KINDS = ("mine", "processor", "recycler", "trader")
@@ -42,6 +43,18 @@ MAX_TONNES = 1e12
 break; capacities may be larger (up to 1e300 they mean unlimited)."""
 MAX_TARGET_DAYS = 36_525.0
 """Largest stock target, days of consumption (100 years)."""
+
+
+def is_number(value: Any, finite: bool = False) -> bool:
+    """Whether ``value`` is a number (not a bool, which YAML reads from true/false).
+
+    Examples
+    --------
+    >>> is_number(2.5), is_number(True), is_number(float("inf"), finite=True)
+    (True, False, False)
+    """
+    number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    return number and (not finite or bool(np.isfinite(value)))
 
 
 def table_frame(table: TableLike, columns: Sequence[str]) -> pd.DataFrame:

@@ -671,7 +671,16 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
             floor[:, last].ravel(),
         ),
         (top_w, unused + np.arange(n_w * n_top), paid[top_w, top_b]),
-        (resp_w, resp_col + np.arange(n_resp), later["cost_usd_per_t"].to_numpy(float)[resp_i]),
+        # At least the floor price a tonne, as every other way of making up for a tonne a
+        # disruption takes: a cheap emergency substitute must not make a disruption pay.
+        (
+            resp_w,
+            resp_col + np.arange(n_resp),
+            np.maximum(
+                later["cost_usd_per_t"].to_numpy(float)[resp_i],
+                slayout.floors[resp_w, later_element[resp_i]],
+            ),
+        ),
         (calm_w_rel, breach + np.arange(n_breach), unmet_cost[calm_w_rel, rel_ep[calm_l]]),
         (top_w, base["unused"] + np.tile(np.arange(n_top), n_w), -unit_cost[top_b]),
     )

@@ -321,6 +321,29 @@ class ScenarioOutcome:
             releases,
         )
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every non-empty table of the outcome by name, for a file export.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+        >>> sorted(rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios.tables())[:3]
+        ['contracts', 'cost', 'deliveries']
+        """
+        named = {
+            "cost": self.cost,
+            "elements": self.elements,
+            "stock": self.stock,
+            "deliveries": self.deliveries,
+            "distribution": self.distribution(),
+            "contracts": self.contracts,
+            "responses": self.responses,
+            "releases": self.releases,
+            "metrics": self.metrics.to_frame(),
+        }
+        return {name: table for name, table in named.items() if len(table)}
+
     def contract_value(self) -> pd.DataFrame:
         """Per contract (element, supplier): what it earned against the market over the scenarios.
 
@@ -416,17 +439,22 @@ class ScenarioOutcome:
         >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
         >>> print(rareopt.solve(rareopt.load_example("tiny"), scenarios=s).scenarios.summary())
         ... # doctest: +ELLIPSIS
-        scenarios: 2; expected recourse ... USD; VaR 95% ... USD; CVaR 95% ... USD
+        scenarios: 2; expected recourse ... USD (money ... USD, penalties ... USD: not money); ...
         ...
         """
         m = self.metrics
         level = f"{100 * self.alpha:g}%"
+        p = self.cost["probability"].to_numpy()
+        spent = float(p @ self.cost["recourse_spend_usd"].to_numpy())
+        penalised = float(p @ self.cost["recourse_penalty_usd"].to_numpy())
         lines = [
-            f"scenarios: {len(self.cost)}; expected recourse {m['expected_recourse_usd']:,.0f} USD; "
+            f"scenarios: {len(self.cost)}; expected recourse {m['expected_recourse_usd']:,.0f} USD "
+            f"(money {spent:,.0f} USD, penalties {penalised:,.0f} USD: not money); "
             f"VaR {level} {m['var_usd']:,.0f} USD; CVaR {level} {m['cvar_usd']:,.0f} USD; "
-            f"worst {m['worst_recourse_usd']:,.0f} USD",
-            f"money spent: expected {m['expected_spend_usd']:,.0f} USD; cost at risk "
-            f"(CVaR {level} of spend) {m['spend_cvar_usd']:,.0f} USD",
+            f"worst {m['worst_recourse_usd']:,.0f} USD (recourse, penalties included)",
+            f"money spent in the scenarios (plan and recourse, no penalties): expected "
+            f"{m['expected_spend_usd']:,.0f} USD; cost at risk (CVaR {level} of it) "
+            f"{m['spend_cvar_usd']:,.0f} USD",
             f"probability of unmet demand beyond the plan's own "
             f"{m['probability_of_extra_unmet']:.1%} (any unmet {m['probability_of_unmet']:.1%}); "
             f"expected unmet {m['expected_unmet_t']:,.1f} t",

@@ -68,6 +68,7 @@ TABLES = (
     "concentrates",
     "surplus",
     "routes",
+    "responses",
     "hhi_cuts",
 )
 
@@ -408,4 +409,7 @@ class Result:
         tables = {name: self.tables[name] for name in TABLES if self.tables.get(name) is not None}
         tables["costs"] = self.costs
         tables["checks"] = self.checks
+        if self.scenarios is not None:
+            for name, table in self.scenarios.tables().items():
+                tables[f"scenario_{name}"] = table
         return tables

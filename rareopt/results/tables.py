@@ -552,7 +552,9 @@ def extract(
         np.maximum.at(arrival, at[used], route_arrival[used])
     # Tonnes a take-or-pay minimum pays for without their being bought are paid all the same.
     unused = np.zeros(len(buy))
-    unused[layout.take_or_pay["buy"].to_numpy(np.int64)] = lp.values("unused", output.x)
+    unused[layout.take_or_pay["buy"].to_numpy(np.int64)] = np.maximum(
+        lp.values("unused", output.x), 0.0
+    )
     plan = buy[["element", "supplier", "country", "period", "unit_cost_usd_per_t"]].assign(
         volume_t=volume,
         cost_usd=(volume + unused) * buy["unit_cost_usd_per_t"],
