@@ -128,6 +128,32 @@ def _scenarios(
     return chosen
 
 
+SCENARIO_OPTIONS = (
+    "events",
+    "start",
+    "baseline",
+    "generate",
+    "probability",
+    "duration",
+    "seed",
+    "scenarios",
+)
+"""The scenario options the solve, stress and simulate commands share (and the generator's)."""
+DRAWN_OPTIONS = ("persistence", "recovery_periods", "price_volatility", "price_jump")
+
+
+def _scenario_options(portfolio, given: dict, required: bool = False):
+    """The scenario set of a command's options (``given``: its arguments by name)."""
+    chosen = _scenarios(
+        portfolio,
+        *(given[name] for name in SCENARIO_OPTIONS),
+        **{name: given[name] for name in DRAWN_OPTIONS},
+    )
+    if chosen is None and required:
+        raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
+    return chosen
+
+
 def _scenario_set(
     portfolio, events, start, baseline, generate, probability, duration, seed, path, drawn
 ):
@@ -287,21 +313,7 @@ def solve(
 
     _check_outputs(files=(json_file,), folders=(out, plots))
     problem = _load(portfolio)
-    chosen = _scenarios(
-        problem,
-        events,
-        start,
-        baseline,
-        generate,
-        probability,
-        duration,
-        seed,
-        scenarios,
-        persistence=persistence,
-        recovery_periods=recovery_periods,
-        price_volatility=price_volatility,
-        price_jump=price_jump,
-    )
+    chosen = _scenario_options(problem, locals())
     try:
         risk = None if cvar is None else CVaR(alpha=cvar, weight=cvar_weight)
         result = run_solve(
@@ -429,23 +441,7 @@ def stress(
 
     _check_outputs(files=(plot,), folders=(out,))
     problem = _load(portfolio)
-    chosen = _scenarios(
-        problem,
-        events,
-        start,
-        baseline,
-        generate,
-        probability,
-        duration,
-        seed,
-        scenarios,
-        persistence=persistence,
-        recovery_periods=recovery_periods,
-        price_volatility=price_volatility,
-        price_jump=price_jump,
-    )
-    if chosen is None:
-        raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
+    chosen = _scenario_options(problem, locals(), required=True)
     try:
         plan = run_solve(problem)
         if not plan.ok:
@@ -497,23 +493,7 @@ def simulate(
 
     _check_outputs(folders=(out,))
     problem = _load(portfolio)
-    chosen = _scenarios(
-        problem,
-        events,
-        start,
-        baseline,
-        generate,
-        probability,
-        duration,
-        seed,
-        scenarios,
-        persistence=persistence,
-        recovery_periods=recovery_periods,
-        price_volatility=price_volatility,
-        price_jump=price_jump,
-    )
-    if chosen is None:
-        raise _fail("give scenarios: --events, --generate N or --scenarios FILE", EXIT_BAD_INPUT)
+    chosen = _scenario_options(problem, locals(), required=True)
     try:
         result = run_simulation(problem, chosen, compare=compare)
     except RareoptError as exc:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -115,8 +115,37 @@ def window_issues(event: Any, field_name: str, allowed: tuple[Any, str], add: An
         add("recovery_periods", event.recovery_periods, "a whole number of periods >= 0")
 
 
+class _Window:
+    """What a disruption and a price shock share: a start, a value per period, a recovery.
+
+    ``_value`` names the field holding the value (a number over ``duration`` or a profile).
+    """
+
+    _value: ClassVar[str]
+    elements: Any
+    start: int | str
+    duration: int | None
+    recovery_periods: int
+
+    def __post_init__(self) -> None:
+        for name in ("elements", self._value):
+            value = getattr(self, name)
+            if not isinstance(value, str) and isinstance(value, Sequence):
+                object.__setattr__(self, name, tuple(value))
+
+    def profile(self) -> tuple[float, ...]:
+        """The value in each period from ``start``: the event, then its return to normal (1)."""
+        return window_profile(
+            getattr(self, self._value), self.duration, self.recovery_periods, normal=1.0
+        )
+
+    def by_period(self, labels: Sequence[str]) -> list[tuple[int, float]]:
+        """(0-based period position, value) for each period of the event within ``labels``."""
+        return window_by_period(self.start, self.profile(), labels)
+
+
 @dataclass(frozen=True)
-class Disruption:
+class Disruption(_Window):
     """A cut in deliveries from a country or a supplier.
 
     Parameters
@@ -165,25 +194,11 @@ class Disruption:
     facility: str | None = None
     recovery_periods: int = 0
 
-    def __post_init__(self) -> None:
-        for name in ("elements", "delivered_fraction"):
-            value = getattr(self, name)
-            if not isinstance(value, str) and isinstance(value, Sequence):
-                object.__setattr__(self, name, tuple(value))
-
-    def profile(self) -> tuple[float, ...]:
-        """The delivered fraction in each period from ``start``: the event, then its recovery."""
-        return window_profile(
-            self.delivered_fraction, self.duration, self.recovery_periods, normal=1.0
-        )
+    _value: ClassVar[str] = "delivered_fraction"
 
     def periods(self, labels: Sequence[str]) -> list[int]:
         """0-based positions of the periods hit within ``labels`` (validated starts only)."""
         return [position for position, _ in self.by_period(labels)]
-
-    def by_period(self, labels: Sequence[str]) -> list[tuple[int, float]]:
-        """(0-based period position, delivered fraction) for each period hit within ``labels``."""
-        return window_by_period(self.start, self.profile(), labels)
 
     def hits(self, country: str, supplier: str, element: str) -> bool:
         """Whether an offer of ``supplier`` (in ``country``) for ``element`` is hit."""
@@ -223,7 +238,7 @@ class Disruption:
 
 
 @dataclass(frozen=True)
-class PriceShock:
+class PriceShock(_Window):
     """Market prices of a country's or a supplier's offers scaled over a window of periods.
 
     The market price of an offer's tonnes bought in a period hit is its ``price_usd_per_t``
@@ -264,19 +279,7 @@ class PriceShock:
     factor: float | tuple[float, ...] = 1.0
     recovery_periods: int = 0
 
-    def __post_init__(self) -> None:
-        for name in ("elements", "factor"):
-            value = getattr(self, name)
-            if not isinstance(value, str) and isinstance(value, Sequence):
-                object.__setattr__(self, name, tuple(value))
-
-    def profile(self) -> tuple[float, ...]:
-        """The factor in each period from ``start``: the shock, then its return to 1."""
-        return window_profile(self.factor, self.duration, self.recovery_periods, normal=1.0)
-
-    def by_period(self, labels: Sequence[str]) -> list[tuple[int, float]]:
-        """(0-based period position, factor) for each period within ``labels``."""
-        return window_by_period(self.start, self.profile(), labels)
+    _value: ClassVar[str] = "factor"
 
     def issues(self, where: str) -> list[ValidationIssue]:
         """Problems found without a portfolio (field types and ranges)."""

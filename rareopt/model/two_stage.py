@@ -489,6 +489,24 @@ def scenario_layout(
     )
 
 
+def _per_scenario(
+    scenario: np.ndarray,
+    table: pd.DataFrame,
+    columns: tuple[str, ...],
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """A family's keys: scenario, then ``table``'s ``columns``, for (scenario, row) ``pairs``.
+
+    Without ``pairs``, every row of ``table`` in every scenario, scenario-major.
+    """
+    if pairs is None:
+        n = len(table)
+        pairs = (np.repeat(np.arange(len(scenario)), n), np.tile(np.arange(n), len(scenario)))
+    w, i = pairs
+    keys = {c: table[c].to_numpy(object)[i] for c in columns}
+    return pd.DataFrame({"scenario": scenario[w], **keys})
+
+
 def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearProgram:
     """The extensive form as HiGHS's arrays: the base model's, then every scenario's families.
 
@@ -545,24 +563,11 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     short = b.columns("scenario_unmet", w_ep, wep_key, 0.0, np.where(known.ravel(), demand, 0.0))
     targets = layout.stock_targets
     n_t = len(targets)
-    w_target = pd.DataFrame(
-        {
-            "scenario": np.repeat(scenario, n_t),
-            "element": np.tile(targets["element"].to_numpy(object), n_w),
-            "period": np.tile(targets["period"].to_numpy(object), n_w),
-        }
-    )
+    w_target = _per_scenario(scenario, targets, ("element", "period"))
     target_t = np.tile(targets["target_t"].to_numpy(float), n_w)
     below = b.columns("scenario_shortfall", w_target, wep_key, 0.0, target_t)
     sw, sb = spot["scenario"].to_numpy(np.int64), spot["buy"].to_numpy(np.int64)
-    spot_frame = pd.DataFrame(
-        {
-            "scenario": scenario[sw],
-            "element": buy["element"].to_numpy(object)[sb],
-            "supplier": buy["supplier"].to_numpy(object)[sb],
-            "period": buy["period"].to_numpy(object)[sb],
-        }
-    )
+    spot_frame = _per_scenario(scenario, buy, ("element", "supplier", "period"), (sw, sb))
     spot_key = ("scenario", "element", "supplier", "period")
     spot_col = b.columns("spot", spot_frame, spot_key, 0.0, spot["limit_t"].to_numpy(float))
     last = np.flatnonzero(periods == portfolio.period_labels[-1])
@@ -575,14 +580,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     top = layout.take_or_pay
     n_top = len(top)
     top_buy = top["buy"].to_numpy(np.int64)
-    top_frame = pd.DataFrame(
-        {
-            "scenario": np.repeat(scenario, n_top),
-            "element": np.tile(top["element"].to_numpy(object), n_w),
-            "supplier": np.tile(top["supplier"].to_numpy(object), n_w),
-            "period": np.tile(top["period"].to_numpy(object), n_w),
-        }
-    )
+    top_frame = _per_scenario(scenario, top, ("element", "supplier", "period"))
     top_key = ("scenario", "element", "supplier", "period")
     unused = b.columns("scenario_unused", top_frame, top_key, 0.0, np.inf)
     top_w = np.repeat(np.arange(n_w), n_top)
@@ -594,14 +592,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     later_period = pd.Categorical(later["period"], categories=portfolio.period_labels).codes
     opens = first[:, later_element] + later["lead_periods"].to_numpy(float)[None, :]
     resp_w, resp_i = np.nonzero(later_period[None, :] >= opens)
-    resp_frame = pd.DataFrame(
-        {
-            "scenario": scenario[resp_w],
-            "element": later["element"].to_numpy(object)[resp_i],
-            "response": later["response"].to_numpy(object)[resp_i],
-            "period": later["period"].to_numpy(object)[resp_i],
-        }
-    )
+    resp_frame = _per_scenario(scenario, later, ("element", "response", "period"), (resp_w, resp_i))
     resp_key = ("scenario", "element", "response", "period")
     resp_col = b.columns(
         "scenario_response", resp_frame, resp_key, 0.0, later["limit_t"].to_numpy(float)[resp_i]
@@ -614,13 +605,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     rel_ep = rel["ep"].to_numpy(np.int64)
     floor_t = rel["floor_t"].to_numpy(float)
     calm_w_rel, calm_l = np.nonzero(~slayout.emergency & (floor_t[None, :] > 0))
-    breach_frame = pd.DataFrame(
-        {
-            "scenario": scenario[calm_w_rel],
-            "element": rel["element"].to_numpy(object)[calm_l],
-            "period": rel["period"].to_numpy(object)[calm_l],
-        }
-    )
+    breach_frame = _per_scenario(scenario, rel, ("element", "period"), (calm_w_rel, calm_l))
     breach = b.columns("floor_breach", breach_frame, wep_key, 0.0, floor_t[calm_l])
     n_breach = len(breach_frame)
 
@@ -827,13 +812,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     bound = np.where(slayout.emergency, limit[None, :], np.where(has_trigger, 0.0, limit)[None, :])
     cap_w, cap_l = np.nonzero(np.isfinite(bound))
     cap_ep = rel_ep[cap_l]
-    cap_frame = pd.DataFrame(
-        {
-            "scenario": scenario[cap_w],
-            "element": rel["element"].to_numpy(object)[cap_l],
-            "period": rel["period"].to_numpy(object)[cap_l],
-        }
-    )
+    cap_frame = _per_scenario(scenario, rel, ("element", "period"), (cap_w, cap_l))
     n_cap = len(cap_frame)
     later_than_first = periods[cap_ep] != portfolio.period_labels[0]
     before = np.flatnonzero(later_than_first)
