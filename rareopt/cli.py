@@ -192,6 +192,24 @@ def _scenario_set(
     return None
 
 
+def _numbers(option: str, text: str) -> list[float]:
+    """Comma-separated numbers; a bad one exits 2, naming the option and the item."""
+    points = []
+    for item in (v.strip() for v in text.split(",")):
+        if not item:
+            continue
+        try:
+            points.append(float(item))
+        except ValueError:
+            raise _fail(
+                f"{option}: got {item!r} in {text!r}; allowed: numbers separated by commas",
+                EXIT_BAD_INPUT,
+            ) from None
+    if not points:
+        raise _fail(f"{option}: got {text!r}; allowed: one or more numbers", EXIT_BAD_INPUT)
+    return points
+
+
 def _file_problem(exc: OSError) -> str:
     """A file-system error in one line: what is wrong with which path."""
     what = {
@@ -358,7 +376,12 @@ def frontier(
         str, typer.Option(help="country_cap, risk_weight, target_days or price.")
     ] = "country_cap",
     values: Annotated[
-        str, typer.Option(help="Comma-separated points, e.g. 0.7,0.6,0.5,0.4.")
+        str,
+        typer.Option(
+            help="Comma-separated points. With --vary country_cap: the country's largest share, "
+            "0 to 1 (0.5 = 50%); risk_weight: USD/t per unit of risk score; target_days: days "
+            "of consumption in stock; price: a multiplier of the country's prices (1.2 = +20%)."
+        ),
     ] = "0.7,0.6,0.5,0.4",
     country: Annotated[str | None, typer.Option(help="Country for country_cap / price.")] = "CN",
     element: Annotated[str | None, typer.Option(help="Only this element (default: all).")] = None,
@@ -369,7 +392,12 @@ def frontier(
             "metal, magnet, any) instead of its share of purchases."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the frontier table (CSV) here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the frontier table (frontier.csv) in this folder.")
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the frontier table as JSON to this file.")
+    ] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Save the cost curve (PNG/SVG); needs the plot extra.")
     ] = None,
@@ -377,10 +405,10 @@ def frontier(
     """Solve the portfolio for each value of one policy parameter (one model, warm starts)."""
     from rareopt.analysis.frontier import frontier as run_frontier
 
-    _check_outputs(files=(out, plot))
+    _check_outputs(files=(json_file, plot), folders=(out,))
+    points = _numbers("--values", values)
     problem = _load(portfolio)
     try:
-        points = [float(v) for v in values.split(",") if v.strip()]
         table = run_frontier(problem, vary, points, country=country, element=element, stage=stage)
     except (ValueError, TypeError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
@@ -398,8 +426,13 @@ def frontier(
     with pd.option_context("display.width", 200):
         typer.echo(table[["status", *money, *service, *shares]].to_string(formatters=formats))
     if out is not None:
-        table.to_csv(out)
-        typer.echo(f"\nwrote {out}")
+        with written_whole(out / "frontier.csv") as path:
+            table.to_csv(path)
+        typer.echo(f"\nwrote {out / 'frontier.csv'}")
+    if json_file is not None:
+        with written_whole(json_file) as path:
+            table.reset_index().to_json(path, orient="records", indent=2)
+        typer.echo(f"wrote {json_file}")
     if plot is not None:
         _plotting().plot_frontier(table, filename=str(plot))
         typer.echo(f"wrote {plot}")
@@ -523,6 +556,11 @@ def bench(
     from rareopt.inputs.synthetic import SIZES, generate_size
 
     _check_outputs(files=(json_file,))
+    if portfolio not in SIZES and not Path(portfolio).is_file():
+        raise _fail(
+            f"{portfolio!r}: neither a size nor a portfolio file; allowed sizes: {list(SIZES)}",
+            EXIT_BAD_INPUT,
+        )
     problem = generate_size(portfolio) if portfolio in SIZES else _load(Path(portfolio))
     try:
         table = settings_benchmark(problem, repeats=repeats)

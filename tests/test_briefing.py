@@ -67,3 +67,15 @@ def test_a_country_keeps_its_colour_across_charts():
         handles, labels = ax.get_legend_handles_labels()
         for handle, country in zip(handles, labels):
             assert to_hex(handle.patches[0].get_facecolor()) == colours[country]
+
+
+def test_compare_prints_usd_and_shares_each_in_its_own_format(result):
+    tighter = rareopt.solve(result.portfolio.with_policy(country_caps={"CN": 0.5}))
+    table = rareopt.compare(result, tighter)
+    text = repr(table)
+    assert "e+0" not in text and f"{round(result.objective):,}" in text
+    assert table.loc[("cost", "objective"), "unit"] == "USD"
+    assert table.loc[("share %", "Nd / CN"), "unit"] == "%"
+    # Numbers stay numbers, rounded to their unit: whole USD, hundredths of a point of share.
+    assert table.loc[("cost", "objective"), "a"] == round(result.objective)
+    assert "<table" in table._repr_html_()

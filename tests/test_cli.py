@@ -87,12 +87,19 @@ def test_python_dash_m_entry_point():
 
 
 def test_frontier_command_prints_points_and_writes_csv(tmp_path):
-    out = tmp_path / "f.csv"
-    result = run("frontier", example_path("tiny"), "--values", "0.7,0.6", "--out", str(out))
+    out = tmp_path / "curve"
+    result = run(
+        "frontier", example_path("tiny"), "--values", "0.7,0.6", "--out", str(out),
+        "--json", str(tmp_path / "f.json"),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "share:Nd" in result.output and out.exists()
+    assert "share:Nd" in result.output and (out / "frontier.csv").exists()
+    assert (tmp_path / "f.json").read_text().lstrip().startswith("[")
     bad = run("frontier", example_path("tiny"), "--vary", "moon")
     assert bad.exit_code == EXIT_BAD_INPUT and "allowed" in bad.output
+    number = run("frontier", example_path("tiny"), "--values", "0.5,abc")
+    assert number.exit_code == EXIT_BAD_INPUT
+    assert "--values: got 'abc' in '0.5,abc'; allowed: numbers separated by commas" in number.output
 
 
 def test_frontier_command_sweeps_a_stage_cap():
@@ -183,7 +190,8 @@ def test_validate_prints_each_warning_once_marked(tmp_path):
         (["solve", "--json", "{tmp}/nope/x.json"], "no such folder"),
         (["solve", "--out", "{tmp}/afile"], "a file, not a folder"),
         (["solve", "--scenarios", "{tmp}"], "a folder, not a file"),
-        (["frontier", "--out", "{tmp}"], "a folder, not a file"),
+        (["frontier", "--out", "{tmp}/afile"], "a file, not a folder"),
+        (["frontier", "--json", "{tmp}"], "a folder, not a file"),
         (["stress", "--events", "china-japan-2010", "--out", "{tmp}/afile"], "a file, not a"),
     ],
 )
@@ -271,3 +279,54 @@ def test_an_output_folder_under_a_file_is_refused_before_solving(tmp_path):
         result = run(*args)
         assert result.exit_code == EXIT_BAD_INPUT, (command, result.output)
         assert "cannot be created" in result.output and "status" not in result.output
+
+
+def _terminal_output(code: str) -> str:
+    """What ``python -c code`` writes to a terminal (a pseudo-terminal), stdout and stderr."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    # A terminal of 100 columns: a fresh pseudo-terminal has none, and a bar 0 wide is empty.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=follower, stdout=follower, stderr=follower
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=300)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_500_scenario_stress_test_shows_a_progress_bar_on_a_terminal_and_none_when_piped():
+    code = (
+        "import rareopt; p = rareopt.load_example('tiny'); "
+        "s = rareopt.generate_scenarios(p, 500, {'CN': 0.9}, price_volatility=0.2, seed=1); "
+        "assert len(s) == 500; rareopt.stress_test(rareopt.solve(p), s)"
+    )
+    on_terminal = _terminal_output(code)
+    assert "stress test: solving" in on_terminal and "stage" in on_terminal
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "stress test" not in piped.stderr + piped.stdout
+    quiet = _terminal_output(
+        code.replace("rareopt.solve(p), s)", "rareopt.solve(p), s, progress=False)")
+    )
+    assert "stress test" not in quiet
+
+
+def test_an_unknown_size_lists_the_sizes():
+    result = run("bench", "huge")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "allowed sizes: ['small', 'medium', 'large']" in result.output

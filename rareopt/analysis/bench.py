@@ -15,9 +15,9 @@ import statistics
 import numpy as np
 import pandas as pd
 
-from rareopt.analysis.progress import progress_bar
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.synthetic import disruptions, generate
+from rareopt.progress import progress_bar
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from rareopt.analysis.progress import progress_bar
 from rareopt.inputs.measures import hhi_points
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
@@ -31,6 +30,7 @@ from rareopt.model.formulation import (
 )
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
+from rareopt.progress import progress_bar
 from rareopt.results.solve import CheckedSolution, checked_solution
 from rareopt.solving.goals import run_in_order
 from rareopt.solving.highs import HighsSession, SolveOptions

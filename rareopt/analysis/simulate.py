@@ -27,12 +27,13 @@ basis), through the same goal-ordered solves as :func:`rareopt.solve`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from rareopt.checks.plan import check_plan
+from rareopt.display import html_block
 from rareopt.exceptions import NotSupportedError, PlanCheckError, SolveError
 from rareopt.inputs.derived import replacement_prices
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
@@ -42,6 +43,7 @@ from rareopt.model.layout import make_layout
 from rareopt.model.risk import conditional_value_at_risk
 from rareopt.model.rolling import assemble_rolling
 from rareopt.model.two_stage import delivered_fractions, least_fractions, route_fractions
+from rareopt.progress import progress_bar
 from rareopt.results.result import Result
 from rareopt.results.solve import solve_prepared
 from rareopt.results.tables import extract
@@ -127,6 +129,12 @@ class Simulation:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the headline lines of :meth:`summary`, then the per-scenario costs."""
+        return html_block(
+            "Rolling re-planning", self.summary().split("\n\n")[0].splitlines(), self.cost
+        )
 
 
 def simulate(
@@ -217,7 +225,8 @@ def simulate(
     session = HighsSession(lp, settings)
     rows, orders = [], []
     solves, started = 0, time.perf_counter()
-    for w, name in enumerate(scenarios.names):
+    shown = progress_bar(scenarios.names, settings.progress, "re-planning", unit="scenario")
+    for w, name in enumerate(shown):
         session.set_col_bounds(np.arange(len(base_lower)), base_lower, base_upper)
         consistent = np.ones(n_w, dtype=bool)
         x = None
@@ -289,7 +298,8 @@ def simulate(
     }
     two_stage = None
     if compare:
-        two_stage = solve_prepared(prepare(portfolio, scenarios), settings).raise_for_status()
+        quiet = replace(settings, progress=False)
+        two_stage = solve_prepared(prepare(portfolio, scenarios), quiet).raise_for_status()
         assert two_stage.scenarios is not None
         forecast = two_stage.scenarios.cost["total_usd"].reindex(cost.index)
         cost["two_stage_total_usd"] = forecast

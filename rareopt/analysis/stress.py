@@ -17,9 +17,10 @@ from rareopt.inputs.scenarios import PriceShock, Scenario, ScenarioSet
 from rareopt.model.layout import make_layout
 from rareopt.model.risk import Expectation
 from rareopt.model.two_stage import delivered_fractions, route_fractions
+from rareopt.progress import Stages
 from rareopt.results.outcomes import ScenarioOutcome
 from rareopt.results.result import Result
-from rareopt.results.solve import solve_prepared
+from rareopt.results.solve import solve_in_stages, solve_prepared
 from rareopt.solving.highs import SolveOptions
 from rareopt.solving.pipeline import prepare, prepare_fixed
 
@@ -73,8 +74,13 @@ def stress_test(
         plan = plan.plan
     if portfolio is None:
         raise TypeError("stress_test: a plan table needs portfolio=...")
-    ready = prepare_fixed(portfolio, _volumes(plan), scenarios, Expectation(alpha))
-    return solve_prepared(ready, SolveOptions.from_keywords(options)).raise_for_status().scenarios
+    volumes = _volumes(plan)
+    result = solve_in_stages(
+        "stress test",
+        lambda: prepare_fixed(portfolio, volumes, scenarios, Expectation(alpha)),
+        SolveOptions.from_keywords(options),
+    )
+    return result.raise_for_status().scenarios
 
 
 def _expected_scenario(portfolio: Portfolio, scenarios: ScenarioSet) -> Scenario:
@@ -128,26 +134,36 @@ def value_of_stochastic_solution(
     >>> bool(v["evpi"] >= -1e-6 and v["vss"] >= -1e-6)
     True
     """
-    settings = SolveOptions.from_keywords(options)
+    given = SolveOptions.from_keywords(options)
+    # One bar over the len(scenarios) + 3 solves, none within each.
+    settings = replace(given, progress=False)
+    bar = Stages(
+        given.progress,
+        "EVPI and VSS",
+        ["two-stage", *(f"knowing {s}" for s in scenarios.names), "expected value", "its plan"],
+    )
 
     def solved(problem) -> Result:
-        return solve_prepared(problem, settings).raise_for_status()
+        result = solve_prepared(problem, settings).raise_for_status()
+        bar.next()
+        return result
 
-    rp = solved(prepare(portfolio, scenarios))
-    p = scenarios.probabilities
-    market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
-    ws = 0.0
-    for scenario, probability in zip(scenarios.scenarios, p):
-        alone = ScenarioSet([replace(scenario, probability=1.0)], **market)
-        ws += probability * solved(prepare(portfolio, alone)).objective
-    layout = make_layout(portfolio)
-    mean = ScenarioSet([_expected_scenario(portfolio, scenarios)], **market)
-    per_buy = delivered_fractions(portfolio, layout.buy, scenarios)
-    per_route = route_fractions(layout, scenarios, per_buy)
-    ev = solved(
-        prepare(portfolio, mean, fractions=((p @ per_buy)[None, :], (p @ per_route)[None, :]))
-    )
-    eev = solved(prepare_fixed(portfolio, _volumes(ev.plan), scenarios))
+    with bar:
+        rp = solved(prepare(portfolio, scenarios))
+        p = scenarios.probabilities
+        market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
+        ws = 0.0
+        for scenario, probability in zip(scenarios.scenarios, p):
+            alone = ScenarioSet([replace(scenario, probability=1.0)], **market)
+            ws += probability * solved(prepare(portfolio, alone)).objective
+        layout = make_layout(portfolio)
+        mean = ScenarioSet([_expected_scenario(portfolio, scenarios)], **market)
+        per_buy = delivered_fractions(portfolio, layout.buy, scenarios)
+        per_route = route_fractions(layout, scenarios, per_buy)
+        ev = solved(
+            prepare(portfolio, mean, fractions=((p @ per_buy)[None, :], (p @ per_route)[None, :]))
+        )
+        eev = solved(prepare_fixed(portfolio, _volumes(ev.plan), scenarios))
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]
     values["vss"] = values["eev"] - values["rp"]

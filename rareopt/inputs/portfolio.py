@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rareopt.display import html_block
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
@@ -1011,6 +1012,28 @@ class Portfolio:
             f"{len(self.suppliers)} suppliers, {len(self.offers)} offers, "
             f"{len(self.periods)} periods)"
         )
+
+    def _repr_html_(self) -> str:
+        """In a notebook: what the portfolio holds, and per element its demand and offers."""
+        labels = self.period_labels
+        offers = self.offers.merge(self.suppliers[["supplier", "country"]], on="supplier")
+        unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
+        per_element = pd.DataFrame(
+            {
+                "demand_t": self.demand.groupby("element", sort=False)["demand_t"].sum(),
+                "offers": offers.groupby("element", sort=False).size(),
+                "countries": offers.groupby("element", sort=False)["country"].nunique(),
+                "cheapest_usd_per_t": unit.groupby(offers["element"], sort=False).min(),
+            }
+        ).reindex(self.elements)
+        lines = [
+            f"{len(self.elements)} elements, {len(self.suppliers)} suppliers in "
+            f"{len(self.countries)} countries, {len(self.offers)} offers; {len(labels)} periods "
+            f"({labels[0]} .. {labels[-1]})",
+        ]
+        if self.description:
+            lines.append(self.description.split(". ")[0].strip())
+        return html_block(f"Portfolio {self.name}", lines, per_element)
 
 
 def _ramp_of(spec: Mapping, n_periods: int, label: Any) -> list[float]:

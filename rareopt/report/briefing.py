@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from rareopt.analysis.marginal import cost_of_diversification, cost_of_next_points
@@ -134,11 +135,13 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
 
     Returns
     -------
-    DataFrame
-        Index (section, item): ``cost`` rows (USD: objective, spend and penalties apart, and
-        each term), ``service`` rows (unmet demand and stock below target, t), ``share %`` rows
-        (element / country, over the horizon) and ``hhi`` rows (per element); columns the two names
-        and ``difference`` (b - a).
+    Comparison
+        A DataFrame: index (section, item): ``cost`` rows (USD: objective, spend and penalties
+        apart, and each term), ``service`` rows (unmet demand and stock below target, t),
+        ``share %`` rows (element / country, over the horizon) and ``hhi`` rows (per element);
+        columns the two names, ``difference`` (b - a) and ``unit`` (USD, t, % or HHI). Values are
+        rounded by unit (whole USD, 0.1 t, 0.01 %, whole HHI points), and printed with thousands
+        separators row by row, so that USD and shares do not share a scientific format.
 
     Examples
     --------
@@ -169,10 +172,46 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
 
     out = pd.concat({names[0]: column(a), names[1]: column(b)}, axis=1)
     # A share missing from one plan is 0; an HHI missing (nothing bought) stays undefined.
-    shares = out.index.get_level_values(0) != "hhi"
+    section = out.index.get_level_values(0)
+    shares = section != "hhi"
     out.loc[shares] = out.loc[shares].fillna(0.0)
     out["difference"] = out[names[1]] - out[names[0]]
-    return out.rename_axis(["section", "item"])
+    unit = pd.Series(section, index=out.index).map(_UNITS)
+    # Float noise (a difference of 1e-9 USD) rounded away, each row to its unit's precision.
+    decimals = unit.map(_DECIMALS).to_numpy()
+    values = out.to_numpy(float)
+    out[:] = np.round(values * 10.0 ** decimals[:, None]) / 10.0 ** decimals[:, None]
+    out["unit"] = unit
+    return Comparison(out.rename_axis(["section", "item"]))
+
+
+_UNITS = {"cost": "USD", "service": "t", "share %": "%", "hhi": "HHI"}
+_DECIMALS = {"USD": 0, "t": 1, "%": 2, "HHI": 0}
+
+
+class Comparison(pd.DataFrame):
+    """A :func:`compare` table: numbers as numbers, printed row by row in their unit's format."""
+
+    @property
+    def _constructor(self):  # type: ignore[override]
+        return Comparison
+
+    def _formatted(self) -> pd.DataFrame:
+        shown = pd.DataFrame(index=self.index)
+        units = self["unit"] if "unit" in self else pd.Series("", index=self.index)
+        for column in self.columns.drop("unit", errors="ignore"):
+            shown[column] = [
+                "" if pd.isna(v) else f"{v:,.{_DECIMALS.get(u, 2)}f}"
+                for v, u in zip(self[column], units)
+            ]
+        shown["unit"] = units
+        return shown
+
+    def __repr__(self) -> str:
+        return self._formatted().to_string()
+
+    def _repr_html_(self) -> str:
+        return self._formatted().to_html()
 
 
 def _pyplot() -> Any:

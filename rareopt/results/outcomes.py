@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from rareopt.checks.scenarios import check_recourse, release_table
+from rareopt.display import html_block
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.measures import volume_tolerance
 from rareopt.inputs.portfolio import Portfolio
@@ -494,6 +495,12 @@ class ScenarioOutcome:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the headline lines of :meth:`summary`, then the costliest scenarios."""
+        lines = self.summary().split("\n\n")[0].splitlines()
+        table = self.cost.sort_values("recourse_usd", ascending=False)
+        return html_block(f"{len(self.cost)} scenarios", lines, table)
 
 
 def extract_outcome(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rareopt.display import html_block
 from rareopt.exceptions import NoPlanError
 from rareopt.files import written_whole
 from rareopt.inputs.portfolio import Portfolio
@@ -344,6 +345,23 @@ class Result:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """In a notebook: status and costs (spend and penalties apart), then purchases by country."""
+        lines = [f"status: {self.status.value}"]
+        if not self.ok:
+            lines.append(self.explanation or "")
+            return html_block(f"Result {self.portfolio.name}", lines)
+        kinds = self.costs.groupby("kind", sort=False)["usd"].sum()
+        lines.append(
+            f"objective {self.objective:,.0f} USD = "
+            + " + ".join(f"{kind} {usd:,.0f} USD" for kind, usd in kinds.items())
+            + " (penalties are priced outcomes, not payments)"
+        )
+        bought = self.plan.groupby(["element", "country"], sort=False)["volume_t"].sum()
+        table = bought.unstack("country").fillna(0.0)
+        table.columns.name = "t bought, by country"
+        return html_block(f"Result {self.portfolio.name}", lines, table)
 
     def __repr__(self) -> str:
         objective = "None" if self.objective is None else f"{self.objective:,.0f} USD"

@@ -8,6 +8,7 @@ plan -> independent check (:mod:`rareopt.checks`) -> a Result, built once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import totals_by_kind
 from rareopt.model.layout import ModelLayout
 from rareopt.model.risk import CVaR, Expectation, risk_measure
+from rareopt.progress import Stages
 from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.results.result import LazyTables, Result
 from rareopt.results.tables import duals_table, extract
@@ -103,7 +105,9 @@ def solve(
         if scenarios is None or not isinstance(problem, Portfolio):
             raise TypeError("engine='mpisppy' solves a Portfolio with scenarios=ScenarioSet(...)")
         return _solve_mpisppy(problem, scenarios, risk, method, ph, settings)
-    return solve_prepared(prepare(problem, scenarios, risk), settings)
+    if scenarios is None:
+        return solve_prepared(prepare(problem), settings)
+    return solve_in_stages("two-stage solve", lambda: prepare(problem, scenarios, risk), settings)
 
 
 def _solve_mpisppy(portfolio, scenarios, risk, method, ph, settings) -> Result | None:
@@ -158,6 +162,26 @@ def solve_prepared(ready: Prepared, options: SolveOptions | None = None) -> Resu
     """
     run = run_prepared(ready, SolveOptions() if options is None else options)
     return result_of(run)
+
+
+def solve_in_stages(label: str, build: Callable[[], Prepared], options: SolveOptions) -> Result:
+    """Build, solve and check, with a progress bar over the stages (``options.progress``).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> quiet = SolveOptions(progress=False)
+    >>> solve_in_stages("solve", lambda: prepare(load_example("tiny")), quiet).status.value
+    'optimal'
+    """
+    with Stages(options.progress, label, ("building", "solving", "checking")) as stages:
+        ready = build()
+        stages.next()
+        run = run_prepared(ready, options, stages.tick)
+        stages.next()
+        result = result_of(run)
+        stages.next()
+    return result
 
 
 def result_of(run: SolveRun) -> Result:

@@ -12,7 +12,7 @@ import ctypes
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,6 +55,9 @@ class SolveOptions:
         HiGHS's random seed.
     log : bool
         Print HiGHS's log.
+    progress : bool, optional
+        Show a progress bar over a two-stage solve's or a stress test's stages (building,
+        solving, checking); default: only on a terminal. Not a HiGHS option.
 
     Examples
     --------
@@ -69,6 +72,7 @@ class SolveOptions:
     lp_algorithm: str = "choose"
     random_seed: int | None = None
     log: bool = False
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -88,6 +92,8 @@ class SolveOptions:
             problems.append(
                 f"lp_algorithm: got {self.lp_algorithm!r}; allowed: {list(LP_ALGORITHMS)}"
             )
+        if self.progress is not None and not isinstance(self.progress, bool):
+            problems.append(f"progress: got {self.progress!r}; allowed: True, False or None")
         if self.random_seed is not None and not isinstance(self.random_seed, int):
             problems.append(f"random_seed: got {self.random_seed!r}; allowed: an integer")
         if problems:
@@ -263,7 +269,9 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     return h
 
 
-def _run(h: highspy.Highs, lp: LinearProgram) -> SolverOutput:
+def _run(
+    h: highspy.Highs, lp: LinearProgram, waiting: Callable[[], None] | None = None
+) -> SolverOutput:
     """Run HiGHS and collect its status, solution and duals.
 
     HiGHS runs in a thread of its own so that Ctrl-C reaches Python at once: it then asks HiGHS
@@ -285,6 +293,8 @@ def _run(h: highspy.Highs, lp: LinearProgram) -> SolverOutput:
             continue
         if done:
             break
+        if waiting is not None:
+            waiting()
     seconds = time.perf_counter() - start
     if interrupted:
         return SolverOutput(
@@ -498,10 +508,15 @@ class HighsSession:
         self.lp = lp
         self.options = SolveOptions() if options is None else options
         self._highs = _make_highs(lp, self.options)
+        self.waiting: Callable[[], None] | None = None
 
     def run(self) -> SolverOutput:
-        """Solve (warm after edits) and return the status, solution and duals."""
-        return _run(self._highs, self.lp)
+        """Solve (warm after edits) and return the status, solution and duals.
+
+        ``waiting``, when set, is called about every 50 ms while HiGHS runs (a progress bar's
+        tick).
+        """
+        return _run(self._highs, self.lp, self.waiting)
 
     def set_costs(
         self, columns: Sequence[int] | np.ndarray, costs: Sequence[float] | np.ndarray

@@ -8,7 +8,7 @@ model compiled) -> :func:`run_prepared` (HiGHS, the HHI cut loop, an IIS when in
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,8 +169,12 @@ class SolveRun:
     hhi_log: pd.DataFrame | None
 
 
-def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
+def run_prepared(
+    ready: Prepared, options: SolveOptions, waiting: Callable[[], None] | None = None
+) -> SolveRun:
     """Hand a prepared problem to HiGHS, run it (with HHI cuts), explain an infeasible one.
+
+    ``waiting`` is called while HiGHS runs (a progress bar's tick), unless HiGHS prints its log.
 
     Examples
     --------
@@ -181,6 +185,7 @@ def run_prepared(ready: Prepared, options: SolveOptions) -> SolveRun:
     layout, lp, timings = ready.layout, ready.lp, ready.timings
     start = time.perf_counter()
     session = HighsSession(lp, options)
+    session.waiting = None if options.log else waiting
     timings["handoff_seconds"] = timings.get("handoff_seconds", 0.0) + time.perf_counter() - start
     start = time.perf_counter()
     output, hhi_log, goals = run_in_order(session, layout, ready.model)
