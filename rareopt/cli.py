@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import warnings
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
@@ -253,12 +254,18 @@ def _check_outputs(
 def _load(path: Path | None, echo_warnings: bool = True) -> Portfolio:
     """The portfolio at ``path`` (the built-in Japan portfolio when None); bad input exits 2.
 
+    A ``.xlsx`` file is read as a workbook (:meth:`Portfolio.from_excel`), any other as YAML.
     Its validation warnings are printed as lines of their own (not Python's warning format).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            loaded = load_example("japan") if path is None else Portfolio.from_yaml(str(path))
+            if path is None:
+                loaded = load_example("japan")
+            elif path.suffix.lower() in (".xlsx", ".xlsm"):
+                loaded = Portfolio.from_excel(str(path))
+            else:
+                loaded = Portfolio.from_yaml(str(path))
         if echo_warnings:
             for warning in loaded.warnings:
                 typer.echo(str(warning), err=True)
@@ -267,8 +274,10 @@ def _load(path: Path | None, echo_warnings: bool = True) -> Portfolio:
         raise _fail(_file_problem(exc), EXIT_BAD_INPUT) from None
     except yaml.YAMLError as exc:
         raise _fail(f"{path} is not valid YAML: {exc}", EXIT_BAD_INPUT) from None
-    except (RareoptError, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (RareoptError, ValueError, TypeError, UnicodeDecodeError, ImportError) as exc:
         raise _fail(f"{path or 'japan'}: {exc}", EXIT_BAD_INPUT) from None
+    except zipfile.BadZipFile:
+        raise _fail(f"{path}: not an Excel workbook (.xlsx)", EXIT_BAD_INPUT) from None
 
 
 def _ph_settings(bundle_size: int | None, iterations: int | None, gap: float | None) -> dict:
@@ -609,13 +618,27 @@ def examples(ctx: typer.Context) -> None:
 
 
 @examples_app.command("show")
-def examples_show(name: Annotated[str, typer.Argument(help="Example name.")]) -> None:
-    """Print a built-in portfolio as YAML, to copy and edit."""
+def examples_show(
+    name: Annotated[str, typer.Argument(help="Example name.")],
+    excel: Annotated[
+        Path | None,
+        typer.Option(help="Write it as an Excel workbook (a template to edit) instead."),
+    ] = None,
+) -> None:
+    """Print a built-in portfolio as YAML, to copy and edit (or write it as a workbook)."""
+    _check_outputs(files=(excel,))
     try:
         path = example_path(name)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
-    typer.echo(Path(path).read_text(encoding="utf-8"), nl=False)
+    if excel is None:
+        typer.echo(Path(path).read_text(encoding="utf-8"), nl=False)
+        return
+    try:
+        load_example(name).to_excel(str(excel))
+    except ImportError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    typer.echo(f"wrote {excel}")
 
 
 def main() -> None:

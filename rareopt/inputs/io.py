@@ -219,6 +219,16 @@ def portfolio_arguments(spec: dict[str, Any], base_dir: str = ".") -> dict[str, 
     spec = dict(spec)
     for table in _CSV_TABLES:
         if isinstance(spec.get(table), str):
+            if not spec[table].lower().endswith(".csv"):
+                issue = ValidationIssue(
+                    table,
+                    "file",
+                    table,
+                    spec[table],
+                    "a CSV file (.csv) next to the portfolio file; a workbook is read whole by "
+                    "Portfolio.from_excel",
+                )
+                raise PortfolioError([issue])
             path = os.path.join(base_dir, spec[table])
             try:
                 # Only an empty cell is missing: "NA" is Namibia's country code, not "not

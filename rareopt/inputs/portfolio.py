@@ -21,6 +21,7 @@ import pandas as pd
 from rareopt.display import html_block
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.inputs.concentrates import concentrate_records, concentrate_tables
+from rareopt.inputs.excel import located, read_workbook, write_workbook
 from rareopt.inputs.io import portfolio_arguments, read_arguments, write_yaml
 from rareopt.inputs.projects import project_table
 from rareopt.inputs.releases import release_table
@@ -1005,6 +1006,44 @@ class Portfolio:
         True
         """
         return write_yaml(self, path)
+
+    @classmethod
+    def from_excel(cls, path: str) -> Portfolio:
+        """Read a portfolio from an Excel workbook: a sheet per table (see :meth:`to_excel`).
+
+        Problems name the workbook, the sheet, the row as Excel numbers it and the column.
+        Needs the ``excel`` extra (openpyxl).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from rareopt.inputs.examples import load_example
+        >>> path = load_example("tiny").to_excel(os.path.join(tempfile.mkdtemp(), "tiny.xlsx"))
+        >>> Portfolio.from_excel(path).offers.equals(load_example("tiny").offers)
+        True
+        """
+        try:
+            return cls(**read_workbook(path))
+        except PortfolioError as exc:
+            raise located(exc, path) from None
+
+    def to_excel(self, path: str) -> str:
+        """Write the portfolio as an Excel workbook that :meth:`from_excel` reads back the same.
+
+        A sheet per table (periods, demand, suppliers, offers, capacity, stockpile, and any of
+        concentrates, projects, facilities, in_transit, responses), and a ``settings`` sheet of
+        name, description, sources, policy and criticality (lists and mappings as YAML text).
+        The file is written whole or not at all. Returns ``path``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from rareopt.inputs.examples import load_example
+        >>> path = load_example("tiny").to_excel(os.path.join(tempfile.mkdtemp(), "tiny.xlsx"))
+        >>> path.endswith("tiny.xlsx")
+        True
+        """
+        return write_workbook(self, path)
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,168 @@
+"""Portfolios as Excel workbooks: one sheet per table, the rest on a ``settings`` sheet.
+
+The layout is the YAML file's (:func:`rareopt.inputs.io.portfolio_to_dict`) laid out for a
+spreadsheet:
+
+- a sheet per table, a row per record, a column per field: ``periods``, ``demand`` (element,
+  period, demand_t), ``suppliers``, ``offers`` (an offer whose capacity changes over the periods
+  holds the list in its cell; a ``capacity`` sheet of supplier, element, period, capacity_t rows
+  overrides offers' capacities, as in the CSV layout), ``stockpile``, and where the portfolio has
+  them ``concentrates``, ``projects``, ``facilities``, ``in_transit``, ``responses``;
+- a ``settings`` sheet of ``key`` and ``value`` rows: name, description, sources, policy and
+  criticality, each value a number, a text, or a YAML text (``{country_caps: [...]}``);
+- a cell holding a list or a mapping (a per-period target, a composition, a ramp) holds it as
+  YAML text: ``[60, 90, 120]``.
+
+Reading checks the tables as any other input (:class:`~rareopt.Portfolio`): a problem names the
+workbook, the sheet, the row as Excel numbers it and the column. Needs openpyxl (the ``excel``
+extra).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from rareopt.exceptions import PortfolioError, ValidationIssue
+from rareopt.files import written_whole
+from rareopt.inputs.io import TOP_LEVEL_KEYS, load_yaml, portfolio_arguments, portfolio_to_dict
+
+if TYPE_CHECKING:
+    from rareopt.inputs.portfolio import Portfolio
+
+__all__ = ["SETTINGS_SHEET", "read_workbook", "write_workbook", "located"]
+
+SETTINGS_SHEET = "settings"
+"""The sheet of everything that is not a table."""
+_SETTINGS = ("name", "description", "sources", "policy", "criticality")
+_TABLES = [k for k in TOP_LEVEL_KEYS if k not in _SETTINGS]
+_FIRST_ROW = 2
+"""The Excel row of a table's first record (row 1 is the header)."""
+
+
+def _openpyxl() -> None:
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("Excel files need openpyxl: pip install 'rareopt[excel]'") from exc
+
+
+def _cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: lists and mappings as one-line YAML text."""
+    if isinstance(value, (list, tuple, dict)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False).strip()
+    return value
+
+
+def _value(value: Any) -> Any:
+    """A cell read back: YAML text of a list or mapping parsed, a blank cell missing."""
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        return load_yaml(value)
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def write_workbook(portfolio: Portfolio, path: str) -> str:
+    """Write ``portfolio`` as a workbook that :func:`read_workbook` reads back the same.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from rareopt.inputs.examples import load_example
+    >>> path = write_workbook(load_example("tiny"), os.path.join(tempfile.mkdtemp(), "t.xlsx"))
+    >>> sorted(pd.ExcelFile(path).sheet_names)[:3]
+    ['demand', 'offers', 'periods']
+    """
+    _openpyxl()
+    spec = portfolio_to_dict(portfolio)
+    sheets: dict[str, pd.DataFrame] = {}
+    settings = [{"key": k, "value": _cell(spec[k])} for k in _SETTINGS if k in spec]
+    sheets[SETTINGS_SHEET] = pd.DataFrame(settings, columns=["key", "value"])
+    demand = [
+        {"element": element, "period": period, "demand_t": value}
+        for element, values in spec["demand"].items()
+        for period, value in zip(
+            portfolio.period_labels,
+            values if isinstance(values, list) else [values] * len(portfolio.period_labels),
+        )
+    ]
+    sheets["periods"] = pd.DataFrame(spec["periods"])
+    sheets["demand"] = pd.DataFrame(demand)
+    for name in _TABLES:
+        if name in sheets or not isinstance(spec.get(name), list) or not spec[name]:
+            continue
+        sheets[name] = pd.DataFrame([{k: _cell(v) for k, v in r.items()} for r in spec[name]])
+    with written_whole(path) as part:
+        with pd.ExcelWriter(part, engine="openpyxl") as writer:
+            for name, table in sheets.items():
+                table.to_excel(writer, sheet_name=name, index=False)
+                writer.sheets[name].freeze_panes = "A2"
+    return path
+
+
+def read_workbook(path: str) -> dict[str, Any]:
+    """:class:`~rareopt.Portfolio` arguments from a workbook in :func:`write_workbook`'s layout.
+
+    Raises
+    ------
+    PortfolioError
+        An unknown sheet or setting, or a table that is not a list of rows, naming the workbook
+        and the sheet.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from rareopt.inputs.examples import load_example
+    >>> path = write_workbook(load_example("tiny"), os.path.join(tempfile.mkdtemp(), "t.xlsx"))
+    >>> sorted(read_workbook(path))[:3]
+    ['capacity', 'concentrates', 'criticality']
+    """
+    _openpyxl()
+    sheets = pd.read_excel(
+        path, sheet_name=None, dtype=object, keep_default_na=False, na_values=[""]
+    )
+    allowed = [SETTINGS_SHEET, *_TABLES]
+    unknown = [name for name in sheets if name not in allowed]
+    if unknown:
+        raise PortfolioError(
+            [
+                ValidationIssue(
+                    f"{path}", f"sheet {name}", "sheet", name, f"one of the sheets {allowed}"
+                )
+                for name in unknown
+            ]
+        )
+    spec: dict[str, Any] = {}
+    settings = sheets.pop(SETTINGS_SHEET, pd.DataFrame(columns=["key", "value"]))
+    for number, (key, value) in enumerate(
+        zip(settings.get("key", []), settings.get("value", [])), start=_FIRST_ROW
+    ):
+        if key not in _SETTINGS:
+            raise PortfolioError(
+                [
+                    ValidationIssue(
+                        f"{path}: sheet {SETTINGS_SHEET}",
+                        f"row {number}",
+                        "key",
+                        key,
+                        f"one of {list(_SETTINGS)}",
+                    )
+                ]
+            )
+        spec[key] = _value(value)
+    for name, table in sheets.items():
+        # Rows labelled as Excel numbers them, so that a problem names the row to look at.
+        table = table.map(_value)
+        table.index = range(_FIRST_ROW, _FIRST_ROW + len(table))
+        spec[name] = table
+    return portfolio_arguments(spec)
+
+
+def located(exc: PortfolioError, path: str) -> PortfolioError:
+    """``exc`` with each problem's table named as the workbook's sheet."""
+    return PortfolioError([replace(i, table=f"{path}: sheet {i.table}") for i in exc.issues])
