@@ -89,3 +89,28 @@ def test_the_command_line_writes_a_template_and_solves_a_workbook(tmp_path):
     broken.write_text("not a workbook")
     failed = runner.invoke(app, ["validate", str(broken)])
     assert failed.exit_code == EXIT_BAD_INPUT and "Traceback" not in failed.output
+
+
+def test_a_results_workbook_opens_on_a_summary_then_plans_then_tables(tmp_path):
+    result = rareopt.solve(rareopt.load_example("japan"))
+    book = openpyxl.load_workbook(result.to_excel(str(tmp_path / "r.xlsx")))
+    names = book.sheetnames
+    assert names[0] == "summary" and names[1:8] == [f"plan {e}" for e in result.portfolio.elements]
+    assert {"plan", "stock", "costs", "checks"} <= set(names)
+    summary = {row[1].value: row for row in book["summary"].iter_rows(min_row=2)}
+    assert summary["objective"][2].value == pytest.approx(result.objective)
+    assert summary["objective"][2].number_format == "#,##0"
+    assert "not payments" in summary["penalty"][3].value
+    nd = book["plan Nd"]
+    assert nd.freeze_panes == "B2" and nd["B1"].value.year == 2026  # periods are dates
+    assert nd["B1"].number_format == "yyyy-mm" and nd["B2"].number_format == "#,##0.0"
+    plan = book["plan"]
+    header = [c.value for c in plan[1]]
+    assert plan.cell(row=2, column=header.index("cost_usd") + 1).number_format == "#,##0"
+
+
+def test_a_result_without_a_plan_writes_no_workbook(tmp_path):
+    infeasible = rareopt.solve(rareopt.load_example("japan").with_policy(hard_stock_targets=True))
+    with pytest.raises(rareopt.NoPlanError):
+        infeasible.to_excel(str(tmp_path / "none.xlsx"))
+    assert not (tmp_path / "none.xlsx").exists()

@@ -112,3 +112,15 @@ def test_a_result_pickles_with_its_tables():
         rareopt.load_example("tiny").with_policy(country_caps={"CN": 0.0}, hard_stock_targets=True)
     )
     assert pickle.loads(pickle.dumps(infeasible)).status == infeasible.status
+
+
+def test_the_api_page_documents_every_public_name():
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    documented = {
+        line.split("rareopt.", 1)[1].strip()
+        for line in page.splitlines()
+        if line.startswith("::: rareopt.")
+    }
+    assert documented == set(rareopt.__all__)

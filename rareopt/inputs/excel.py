@@ -120,7 +120,7 @@ def read_workbook(path: str) -> dict[str, Any]:
     >>> from rareopt.inputs.examples import load_example
     >>> path = write_workbook(load_example("tiny"), os.path.join(tempfile.mkdtemp(), "t.xlsx"))
     >>> sorted(read_workbook(path))[:3]
-    ['capacity', 'concentrates', 'criticality']
+    ['demand', 'description', 'name']
     """
     _openpyxl()
     sheets = pd.read_excel(

@@ -1019,8 +1019,8 @@ class Portfolio:
         >>> import os, tempfile
         >>> from rareopt.inputs.examples import load_example
         >>> path = load_example("tiny").to_excel(os.path.join(tempfile.mkdtemp(), "tiny.xlsx"))
-        >>> Portfolio.from_excel(path).offers.equals(load_example("tiny").offers)
-        True
+        >>> Portfolio.from_excel(path).offers["price_usd_per_t"].tolist()[:2]
+        [50000.0, 250000.0]
         """
         try:
             return cls(**read_workbook(path))
