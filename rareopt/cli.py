@@ -289,7 +289,8 @@ def _ph_settings(bundle_size: int | None, iterations: int | None, gap: float | N
 @app.command()
 def solve(
     portfolio: Annotated[
-        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+        Path | None,
+        typer.Argument(help="Portfolio file (YAML or .xlsx); default: the built-in 'japan'."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result tables (CSV) here.")] = None,
     json_file: Annotated[
@@ -379,17 +380,19 @@ def solve(
 @app.command()
 def frontier(
     portfolio: Annotated[
-        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+        Path | None,
+        typer.Argument(help="Portfolio file (YAML or .xlsx); default: the built-in 'japan'."),
     ] = None,
     vary: Annotated[
-        str, typer.Option(help="country_cap, risk_weight, target_days or price.")
+        str, typer.Option(help="country_cap, risk_weight, target_days, price or cvar_alpha.")
     ] = "country_cap",
     values: Annotated[
         str,
         typer.Option(
             help="Comma-separated points. With --vary country_cap: the country's largest share, "
             "0 to 1 (0.5 = 50%); risk_weight: USD/t per unit of risk score; target_days: days "
-            "of consumption in stock; price: a multiplier of the country's prices (1.2 = +20%)."
+            "of consumption in stock; price: a multiplier of the country's prices (1.2 = +20%); "
+            "cvar_alpha: the CVaR level, 0 to 1 (with scenarios)."
         ),
     ] = "0.7,0.6,0.5,0.4",
     country: Annotated[str | None, typer.Option(help="Country for country_cap / price.")] = "CN",
@@ -452,7 +455,8 @@ def frontier(
 @app.command()
 def stress(
     portfolio: Annotated[
-        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+        Path | None,
+        typer.Argument(help="Portfolio file (YAML or .xlsx); default: the built-in 'japan'."),
     ] = None,
     events: Events = None,
     start: Start = "1",
@@ -509,7 +513,8 @@ def stress(
 @app.command()
 def simulate(
     portfolio: Annotated[
-        Path | None, typer.Argument(help="Portfolio YAML file; default: the built-in 'japan'.")
+        Path | None,
+        typer.Argument(help="Portfolio file (YAML or .xlsx); default: the built-in 'japan'."),
     ] = None,
     events: Events = None,
     start: Start = "1",

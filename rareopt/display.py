@@ -14,10 +14,13 @@ import pandas as pd
 __all__ = ["html_block"]
 
 
-def html_block(title: str, lines: Sequence[str], table: pd.DataFrame | None = None) -> str:
+def html_block(
+    title: str, lines: Sequence[str], table: pd.DataFrame | None = None, decimals: int = 1
+) -> str:
     """``title`` in bold, ``lines`` as paragraphs, then ``table`` (at most 20 rows) as HTML.
 
-    Numbers in the table are shown with thousands separators and at most two decimals.
+    Numbers in the table are shown with thousands separators and ``decimals`` decimals; a line
+    of several lines (a list of conflicts) keeps its line breaks.
 
     Examples
     --------
@@ -26,12 +29,14 @@ def html_block(title: str, lines: Sequence[str], table: pd.DataFrame | None = No
     True
     """
     parts = [f"<div><p><b>{html.escape(title)}</b></p>"]
-    parts += [f"<p>{html.escape(line)}</p>" for line in lines]
+    parts += [
+        f"<pre>{html.escape(line)}</pre>" if "\n" in line else f"<p>{html.escape(line)}</p>"
+        for line in lines
+    ]
     if table is not None and len(table):
         shown = table.head(20)
-        parts.append(
-            shown.to_html(float_format=lambda v: f"{v:,.2f}".rstrip("0").rstrip("."), border=0)
-        )
+        # + 0.0: -0.0 shows as 0.
+        parts.append(shown.to_html(float_format=lambda v: f"{v + 0.0:,.{decimals}f}", border=0))
         if len(table) > len(shown):
             parts.append(f"<p>({len(table) - len(shown)} more rows)</p>")
     parts.append("</div>")

@@ -114,3 +114,35 @@ def test_a_result_without_a_plan_writes_no_workbook(tmp_path):
     with pytest.raises(rareopt.NoPlanError):
         infeasible.to_excel(str(tmp_path / "none.xlsx"))
     assert not (tmp_path / "none.xlsx").exists()
+
+
+def test_excel_s_own_habits_are_read_as_meant(tmp_path):
+    # Excel turns a typed 2026-01 into a date, and leaves wholly blank rows behind.
+    path = str(tmp_path / "japan.xlsx")
+    japan = rareopt.load_example("japan")
+    japan.to_excel(path)
+    book = openpyxl.load_workbook(path)
+    import datetime
+
+    periods = book["periods"]
+    periods.cell(row=2, column=1, value=datetime.datetime(2026, 1, 1))
+    offers = book["offers"]
+    offers.insert_rows(4)
+    book.save(path)
+    again = rareopt.Portfolio.from_excel(path)
+    assert again.period_labels == japan.period_labels
+    assert len(again.offers) == len(japan.offers)
+
+
+def test_a_cell_whose_yaml_does_not_parse_is_named(tmp_path):
+    path = str(tmp_path / "tiny.xlsx")
+    rareopt.load_example("tiny").to_excel(path)
+    book = openpyxl.load_workbook(path)
+    settings = book["settings"]
+    row = next(r for r in settings.iter_rows(min_row=2) if r[0].value == "policy")
+    row[1].value = "{country_caps: [{country: CN, max_share: 0.4}"
+    book.save(path)
+    with pytest.raises(
+        PortfolioError, match=f"{path}: sheet settings, row {row[0].row}, field value"
+    ):
+        rareopt.Portfolio.from_excel(path)

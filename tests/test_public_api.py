@@ -123,4 +123,4 @@ def test_the_api_page_documents_every_public_name():
         for line in page.splitlines()
         if line.startswith("::: rareopt.")
     }
-    assert documented == set(rareopt.__all__)
+    assert set(rareopt.__all__) <= documented

@@ -119,9 +119,14 @@ class Simulation:
             f"probability of unmet {m['probability_of_unmet']:.1%}",
         ]
         if "two_stage_objective_usd" in m:
+            saved = m["expected_saved_usd"]
+            verdict = (
+                f"re-planning saves {saved:,.0f} USD in expectation"
+                if saved >= 0
+                else f"re-planning costs {-saved:,.0f} USD more in expectation (it does not hedge)"
+            )
             lines.append(
-                f"two-stage plan's forecast: {m['two_stage_objective_usd']:,.0f} USD; reacting "
-                f"saves {m['expected_saved_usd']:,.0f} USD in expectation"
+                f"two-stage plan's forecast: {m['two_stage_objective_usd']:,.0f} USD; {verdict}"
             )
         with pd.option_context("display.width", 120, "display.float_format", "{:,.0f}".format):
             lines += ["", self.cost.to_string(formatters={"probability": "{:.4g}".format})]
@@ -132,9 +137,8 @@ class Simulation:
 
     def _repr_html_(self) -> str:
         """In a notebook: the headline lines of :meth:`summary`, then the per-scenario costs."""
-        return html_block(
-            "Rolling re-planning", self.summary().split("\n\n")[0].splitlines(), self.cost
-        )
+        lines = self.summary().split("\n\n")[0].splitlines()
+        return html_block("Rolling re-planning", lines, self.cost, decimals=0)
 
 
 def simulate(

@@ -20,6 +20,7 @@ extra).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ import yaml
 from rareopt.exceptions import PortfolioError, ValidationIssue
 from rareopt.files import written_whole
 from rareopt.inputs.io import TOP_LEVEL_KEYS, load_yaml, portfolio_arguments, portfolio_to_dict
+from rareopt.inputs.strict import nearest
 
 if TYPE_CHECKING:
     from rareopt.inputs.portfolio import Portfolio
@@ -59,12 +61,30 @@ def _cell(value: Any) -> Any:
 
 
 def _value(value: Any) -> Any:
-    """A cell read back: YAML text of a list or mapping parsed, a blank cell missing."""
+    """A cell read back: YAML text of a list or mapping parsed, a blank cell missing.
+
+    A date (Excel turns a typed ``2026-01`` into one) is read back as its month, ``2026-01``,
+    or as the day, ``2026-01-15``, when it is not the first of a month.
+    """
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
         return load_yaml(value)
     if isinstance(value, float) and np.isnan(value):
         return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.strftime("%Y-%m" if value.day == 1 else "%Y-%m-%d")
     return value
+
+
+def _read_cell(value: Any, sheet: str, row: int, column: str) -> Any:
+    """:func:`_value`, with YAML that does not parse named by its sheet, row and column."""
+    try:
+        return _value(value)
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0]
+        allowed = f"YAML text of a list or mapping ({first})"
+        raise PortfolioError(
+            [ValidationIssue(sheet, f"row {row}", column, value, allowed)]
+        ) from None
 
 
 def write_workbook(portfolio: Portfolio, path: str) -> str:
@@ -132,9 +152,27 @@ def read_workbook(path: str) -> dict[str, Any]:
         raise PortfolioError(
             [
                 ValidationIssue(
-                    f"{path}", f"sheet {name}", "sheet", name, f"one of the sheets {allowed}"
+                    "workbook",
+                    f"sheet {name}",
+                    "sheet",
+                    name,
+                    "one of the sheets"
+                    + (
+                        f" (did you mean {nearest(name, allowed)}?)"
+                        if nearest(name, allowed)
+                        else ""
+                    )
+                    + f": {', '.join(allowed)}",
                 )
                 for name in unknown
+            ]
+        )
+    missing = [name for name in ("periods", "demand", "suppliers", "offers") if name not in sheets]
+    if missing:
+        raise PortfolioError(
+            [
+                ValidationIssue("workbook", "sheets", "sheet", name, "a sheet of that name")
+                for name in missing
             ]
         )
     spec: dict[str, Any] = {}
@@ -146,23 +184,44 @@ def read_workbook(path: str) -> dict[str, Any]:
             raise PortfolioError(
                 [
                     ValidationIssue(
-                        f"{path}: sheet {SETTINGS_SHEET}",
-                        f"row {number}",
-                        "key",
-                        key,
-                        f"one of {list(_SETTINGS)}",
+                        SETTINGS_SHEET, f"row {number}", "key", key, f"one of {list(_SETTINGS)}"
                     )
                 ]
             )
-        spec[key] = _value(value)
+        spec[key] = _read_cell(value, SETTINGS_SHEET, number, "value")
     for name, table in sheets.items():
-        # Rows labelled as Excel numbers them, so that a problem names the row to look at.
-        table = table.map(_value)
+        # Rows labelled as Excel numbers them, so that a problem names the row to look at; a
+        # row left wholly blank is no record.
         table.index = range(_FIRST_ROW, _FIRST_ROW + len(table))
+        table = table.dropna(how="all")
+        for column in table.columns:
+            table[column] = [
+                _read_cell(v, name, row, str(column)) for row, v in zip(table.index, table[column])
+            ]
         spec[name] = table
     return portfolio_arguments(spec)
 
 
 def located(exc: PortfolioError, path: str) -> PortfolioError:
-    """``exc`` with each problem's table named as the workbook's sheet."""
-    return PortfolioError([replace(i, table=f"{path}: sheet {i.table}") for i in exc.issues])
+    """``exc`` with each problem's table named as the workbook's sheet that holds it.
+
+    A table is its own sheet; the policy and criticality are on the settings sheet; problems of
+    the workbook itself (its sheets) name the workbook.
+    """
+
+    def where(issue: ValidationIssue) -> ValidationIssue:
+        table, row = issue.table, str(issue.row)
+        first = table.split(" ")[0].split(",")[0]
+        # A table read from another sheet's column (per-period capacities from the offers').
+        source = row.split(" row ")[0]
+        if source in _TABLES and source != first and row.startswith(f"{source} row "):
+            return replace(issue, table=f"{path}: sheet {source}", row=row[len(source) + 1 :])
+        if first in ("policy", "criticality"):
+            return replace(issue, table=f"{path}: sheet {SETTINGS_SHEET} ({table})")
+        if first == "workbook":
+            return replace(issue, table=str(path))
+        if first in (*_TABLES, SETTINGS_SHEET):
+            return replace(issue, table=f"{path}: sheet {table}")
+        return replace(issue, table=f"{path}: {table}")
+
+    return PortfolioError([where(i) for i in exc.issues])

@@ -1059,7 +1059,9 @@ class Portfolio:
         unit = offers["price_usd_per_t"] + offers["freight_usd_per_t"]
         per_element = pd.DataFrame(
             {
-                "demand_t": self.demand.groupby("element", sort=False)["demand_t"].sum(),
+                "demand_t_over_horizon": self.demand.groupby("element", sort=False)[
+                    "demand_t"
+                ].sum(),
                 "offers": offers.groupby("element", sort=False).size(),
                 "countries": offers.groupby("element", sort=False)["country"].nunique(),
                 "cheapest_usd_per_t": unit.groupby(offers["element"], sort=False).min(),

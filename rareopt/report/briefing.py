@@ -176,11 +176,15 @@ def compare(a: Result, b: Result, names: tuple[str, str] = ("a", "b")) -> pd.Dat
     shares = section != "hhi"
     out.loc[shares] = out.loc[shares].fillna(0.0)
     out["difference"] = out[names[1]] - out[names[0]]
+    # A country with no share in either plan says nothing.
+    out = out[~(shares & (section == "share %") & (out[names[0]] == 0) & (out[names[1]] == 0))]
+    section = out.index.get_level_values(0)
     unit = pd.Series(section, index=out.index).map(_UNITS)
     # Float noise (a difference of 1e-9 USD) rounded away, each row to its unit's precision.
     decimals = unit.map(_DECIMALS).to_numpy()
     values = out.to_numpy(float)
-    out[:] = np.round(values * 10.0 ** decimals[:, None]) / 10.0 ** decimals[:, None]
+    # + 0.0 turns -0.0 into 0.0.
+    out[:] = np.round(values * 10.0 ** decimals[:, None]) / 10.0 ** decimals[:, None] + 0.0
     out["unit"] = unit
     return Comparison(out.rename_axis(["section", "item"]))
 

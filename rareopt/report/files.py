@@ -23,6 +23,9 @@ __all__ = ["write_excel", "summary_sheet"]
 
 _FORMATS = (
     ("_usd", "#,##0"),
+    ("usd", "#,##0"),
+    ("hhi", "#,##0"),
+    ("dual", "#,##0.00"),
     ("usd_per_t", "#,##0"),
     ("_t", "#,##0.0"),
     ("share", "0.0%"),
@@ -43,13 +46,24 @@ def summary_sheet(result: Result) -> pd.DataFrame:
     >>> s.loc[s["item"] == "objective", "value"].item()
     26970000.0
     """
+    failed = result.checks["max_excess"] > result.checks["tolerance"]
     rows: list[dict[str, Any]] = [
         {"section": "solve", "item": "status", "value": result.status.value, "unit": ""},
+        {
+            "section": "solve",
+            "item": "independent check",
+            "value": "failed" if failed.any() else "passed",
+            "unit": f"{len(result.checks)} families",
+        },
         {"section": "cost", "item": "objective", "value": result.objective, "unit": "USD"},
     ]
     for kind, usd in result.costs.groupby("kind", sort=False)["usd"].sum().items():
         note = "USD (priced outcomes, not payments)" if kind == "penalty" else "USD"
         rows.append({"section": "cost", "item": kind, "value": float(usd), "unit": note})
+    unmet = result.unmet.groupby(level="element", sort=False)["unmet_t"].sum()
+    rows.append(
+        {"section": "service", "item": "unmet demand", "value": float(unmet.sum()), "unit": "t"}
+    )
     shares = result.shares.xs(("*", "seller", "country"), level=("period", "stage", "by"))
     top = shares["share"].groupby(level="element", sort=False).agg(["max", "idxmax"])
     stock = result.stock
@@ -64,23 +78,14 @@ def summary_sheet(result: Result) -> pd.DataFrame:
                     "unit": "share",
                 }
             )
-        cover = stock.xs(element, level="element")["days_of_cover"]
-        rows.append(
-            {
-                "section": element,
-                "item": "lowest cover",
-                "value": float(cover.min()),
-                "unit": "days",
-            }
-        )
-        rows.append(
-            {
-                "section": element,
-                "item": "cover at the end",
-                "value": float(cover.iloc[-1]),
-                "unit": "days",
-            }
-        )
+        own = stock.xs(element, level="element")
+        for item, value, unit in (
+            ("lowest cover", own["days_of_cover"].min(), "days"),
+            ("cover at the end", own["days_of_cover"].iloc[-1], "days"),
+            ("target at the end", own["target_days"].iloc[-1], "days"),
+            ("unmet demand", unmet.get(element, 0.0), "t"),
+        ):
+            rows.append({"section": element, "item": item, "value": float(value), "unit": unit})
     return pd.DataFrame(rows, columns=["section", "item", "value", "unit"])
 
 
@@ -108,7 +113,7 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-_BY_UNIT = {"USD": "#,##0", "share": "0.0%", "days": "#,##0.0"}
+_BY_UNIT = {"USD": "#,##0", "share": "0.0%", "days": "#,##0.0", "t": "#,##0.0"}
 
 
 def _format_sheet(
@@ -170,10 +175,14 @@ def write_excel(result: Result, path: str) -> str:
             pivot = plan.xs(element, level="element").unstack("period").fillna(0.0)
             pivot = pivot.reindex(columns=result.portfolio.period_labels, fill_value=0.0)
             pivot.columns.name = "period"
+            pivot.index.name = "supplier (t bought)"
             sheets[f"plan {element}"[:31]] = (_dated(pivot), True)
             pivots.add(f"plan {element}"[:31])
     for name, table in tables.items():
-        sheets[name[:31]] = (_dated(table), True)
+        # Long tables with every key in its own filled column (Excel's filters and pivots need
+        # them), and no unlabelled row numbers.
+        flat = table.reset_index() if table.index.names != [None] else table
+        sheets[name[:31]] = (_dated(flat), False)
     with written_whole(path) as part:
         writer = pd.ExcelWriter(part, engine="openpyxl")
         try:

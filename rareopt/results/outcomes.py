@@ -500,7 +500,7 @@ class ScenarioOutcome:
         """In a notebook: the headline lines of :meth:`summary`, then the costliest scenarios."""
         lines = self.summary().split("\n\n")[0].splitlines()
         table = self.cost.sort_values("recourse_usd", ascending=False)
-        return html_block(f"{len(self.cost)} scenarios", lines, table)
+        return html_block(f"{len(self.cost)} scenarios", lines, table, decimals=0)
 
 
 def extract_outcome(

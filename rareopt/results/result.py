@@ -201,16 +201,20 @@ class Result:
         and the risk metrics (:class:`~rareopt.results.outcomes.ScenarioOutcome`). ``cost_terms`` then
         adds ``expected_recourse`` and ``risk_measure`` (weight x CVaR) to the first stage's.
 
-    Tables (raise :class:`~rareopt.exceptions.NoPlanError` when there is no plan):
-    ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd;
-    with take-or-pay offers paid_not_taken_t, the minimum's tonnes paid but not bought, which
-    cost_usd includes),
-    ``stock`` (element, period -> level_t, target_t, shortfall_t, days_of_cover ...),
-    ``unmet`` (element, period -> demand_t, unmet_t), ``shares`` (element, period, stage, by,
-    holder -> volume_t, share; stage ``seller`` is the sellers' countries and suppliers, what a
-    cap without a stage counts), ``hhi`` (element, period, stage -> hhi), ``routes`` (each
-    route's tonnes at each stage) and ``duals`` (constraint, element, period, holder -> dual,
-    unit; LP only).
+    Notes
+    -----
+    The tables, each raising :class:`~rareopt.exceptions.NoPlanError` when there is no plan:
+
+    - ``plan`` (element, supplier, period -> country, volume_t, unit_cost_usd_per_t, cost_usd;
+      with take-or-pay offers paid_not_taken_t, the minimum's tonnes paid but not bought,
+      which cost_usd includes);
+    - ``stock`` (element, period -> level_t, target_t, shortfall_t, days_of_cover ...);
+    - ``unmet`` (element, period -> demand_t, unmet_t);
+    - ``shares`` (element, period, stage, by, holder -> volume_t, share; stage ``seller`` is
+      the sellers' countries and suppliers, what a cap without a stage counts);
+    - ``hhi`` (element, period, stage -> hhi);
+    - ``routes`` (each route's tonnes at each stage);
+    - ``duals`` (constraint, element, period, holder -> dual, unit; LP only).
 
     Examples
     --------
