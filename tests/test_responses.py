@@ -26,6 +26,12 @@ def nd(responses, periods=2, capacity=100, penalty=1_000, stockpile=None):
     )
 
 
+def substitute(cost, **fields):
+    """A recourse substitution of up to half of Nd's demand at ``cost`` a tonne."""
+    return {"response": "sub", "element": "Nd", "kind": "substitution", "max_share": 0.5,
+            "cost_usd_per_t": cost, "decision": "recourse", **fields}  # fmt: skip
+
+
 def thrift(cost, **fields):
     return {
         "response": "thrift",
@@ -110,15 +116,7 @@ def embargo(p=0.5, spot_share=0.0):
 def test_a_recourse_response_is_used_only_below_what_it_saves(cost, used):
     # The embargo cuts P2; no spot market; a substitution of up to half of demand, from the
     # embargo on, at ``cost``, against unmet demand at 1,000 a tonne.
-    substitute = {
-        "response": "sub",
-        "element": "Nd",
-        "kind": "substitution",
-        "max_share": 0.5,
-        "cost_usd_per_t": cost,
-        "decision": "recourse",
-    }
-    r = rareopt.solve(nd([substitute]), scenarios=embargo())
+    r = rareopt.solve(nd([substitute(cost)]), scenarios=embargo())
     out = r.scenarios
     assert out.stock.xs(("embargo", "Nd", "P2"))["response_t"] == pytest.approx(used)
     assert out.stock.xs(("calm", "Nd", "P2"))["response_t"] == pytest.approx(0)
@@ -134,15 +132,7 @@ def test_a_recourse_response_is_used_only_below_what_it_saves(cost, used):
 
 
 def test_a_recourse_response_waits_for_the_disruption_and_its_lead_time():
-    substitute = {
-        "response": "sub",
-        "element": "Nd",
-        "kind": "substitution",
-        "max_share": 0.5,
-        "cost_usd_per_t": 10,
-        "decision": "recourse",
-        "lead_periods": 1,
-    }
+    late = substitute(10, lead_periods=1)
     s = ScenarioSet(
         [
             {
@@ -154,7 +144,7 @@ def test_a_recourse_response_waits_for_the_disruption_and_its_lead_time():
         spot_share=0.0,
     )
     # The embargo starts in P2; the substitution works a period later, in P3.
-    out = rareopt.solve(nd([substitute], periods=3), scenarios=s).scenarios
+    out = rareopt.solve(nd([late], periods=3), scenarios=s).scenarios
     assert out.stock.xs(("embargo", "Nd"))["response_t"].tolist() == pytest.approx([0, 0, 5])
 
 
@@ -263,15 +253,7 @@ def test_a_cheap_emergency_substitute_does_not_make_a_disruption_pay():
     # Substituting at 10 a tonne, below the 100 the cut tonnes cost: it counts the floor price
     # (100) in the recourse, so the embargo costs -1,000 (refund) + 5 x 100 + 5 x 1,000 (unmet).
     # Its money is 5 x 10; the 90 a tonne up to the floor is a penalty, not money.
-    cheap = {
-        "response": "sub",
-        "element": "Nd",
-        "kind": "substitution",
-        "max_share": 0.5,
-        "cost_usd_per_t": 10,
-        "decision": "recourse",
-    }
-    out = rareopt.solve(nd([cheap]), scenarios=embargo()).scenarios
+    out = rareopt.solve(nd([substitute(10)]), scenarios=embargo()).scenarios
     row = out.cost.loc["embargo"]
     assert row["recourse_usd"] == pytest.approx(-1000 + 5 * 100 + 5 * 1000)
     assert row["recourse_spend_usd"] == pytest.approx(-1000 + 5 * 10)
