@@ -14,6 +14,7 @@ True
 from rareopt import deprecation as _deprecation
 from rareopt import report as _report  # noqa: F401 - registers Result.summary, report, to_excel
 from rareopt.analysis.criticality import market_indicators, plan_indicators
+from rareopt.analysis.evaluate import evaluate
 from rareopt.analysis.frontier import frontier
 from rareopt.analysis.marginal import cost_of_diversification, cost_of_next_points, marginal_cost
 from rareopt.analysis.simulate import simulate
@@ -55,6 +56,7 @@ __all__ = [
     "stress_test",
     "value_of_stochastic_solution",
     "simulate",
+    "evaluate",
     "cost_of_diversification",
     "cost_of_next_points",
     "marginal_cost",

@@ -762,6 +762,7 @@ def generate_scenarios(
     recovery_periods: int = 0,
     price_volatility: float | Mapping[str, float] | None = None,
     price_jump: float | None = None,
+    merge: bool = True,
     **market: float,
 ) -> ScenarioSet:
     """Sample ``n`` scenarios of country disruptions; identical samples are merged.
@@ -818,6 +819,9 @@ def generate_scenarios(
         (default None: prices as today).
     price_jump : float, optional
         Factor >= 1 on every price while a sampled disruption lasts (default None: none).
+    merge : bool
+        Merge identical samples (default True). False keeps every sample a scenario of its own
+        (``sample i: ...``), as a plan's evaluation on a large sample wants.
     **market
         ``spot_premium``, ``spot_share`` of the :class:`ScenarioSet`.
 
@@ -932,11 +936,11 @@ def generate_scenarios(
             (c, int(starts[i, j]), int(lengths[i, j])) for j, c in enumerate(countries) if hit[i, j]
         )
         # A sample with its own price path is a scenario of its own.
-        counts[key if paths is None else (i, key)] += 1
+        counts[key if (paths is None and merge) else (i, key)] += 1
     scenarios = []
     fixed = persistence is None
     for entry, count in sorted(counts.items(), key=lambda kv: _sample_order(kv[0])):
-        sample, key = (None, entry) if paths is None else entry
+        sample, key = (None, entry) if (paths is None and merge) else entry
         disruptions = tuple(
             Disruption(
                 country=c,
@@ -959,7 +963,7 @@ def generate_scenarios(
                 )
                 for _, start, length in key
             ]
-        if sample is not None and paths is not None:
+        if sample is not None and paths is not None:  # the sample's own price path
             prices += [
                 PriceShock(country=ALL, elements=(e,), start=1, factor=tuple(paths[sample, k]))
                 for k, e in enumerate(portfolio.elements)
@@ -971,7 +975,7 @@ def generate_scenarios(
             or "no disruption"
         )
         if sample is not None:
-            name = f"sample {sample}: " + ("prices only" if not key else name)
+            name = f"sample {sample}: " + ("prices only" if not key and paths is not None else name)
         scenarios.append(Scenario(name, count / n, disruptions, prices=tuple(prices)))
     return ScenarioSet(
         scenarios,

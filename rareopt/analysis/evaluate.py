@@ -1,0 +1,232 @@
+"""A fixed plan evaluated on a large sample of scenarios, batch by batch, across processes.
+
+With the first stage fixed, each scenario's recourse is a problem of its own: the sample splits
+into batches of ``batch_size`` scenarios, each a stress test (the two-stage arrays with the plan's
+purchases fixed, checked independently), solved in a pool of ``workers`` processes. Memory stays
+that of one batch whatever the sample's size: each batch returns only its per-scenario costs,
+which stream into the statistics (and, if asked, one per-scenario table).
+
+A batch's scenarios are weighted by their probabilities given the batch; each scenario's recourse
+is the same as in one stress test of the whole sample (the objective is the expected recourse, and
+the scenarios share nothing but the fixed plan), which ``tests/test_evaluate.py`` checks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rareopt.inputs.portfolio import Portfolio
+from rareopt.inputs.scenarios import Scenario, ScenarioSet
+from rareopt.model.risk import conditional_value_at_risk
+from rareopt.progress import progress_bar
+from rareopt.results.result import Result
+from rareopt.results.solve import solve_prepared
+from rareopt.solving.highs import SolveOptions
+from rareopt.solving.pipeline import prepare_fixed
+
+__all__ = ["evaluate", "Evaluation"]
+
+_COLUMNS = ["probability", "total_usd", "recourse_usd", "spend_usd", "unmet_t"]
+
+
+@dataclass
+class Evaluation:
+    """A fixed plan's cost over a sample of scenarios.
+
+    Attributes
+    ----------
+    metrics : Series
+        scenarios, expected_total_usd (first stage + recourse, penalties included),
+        total_std_usd, total_ci_half_width_usd (at ``confidence``, for a sample of equally likely
+        independent draws), expected_spend_usd (money only), spend_cvar_usd (at ``alpha``),
+        expected_unmet_t, probability_of_unmet.
+    per_scenario : DataFrame or None
+        Per scenario: probability, total_usd, recourse_usd, spend_usd, unmet_t (with
+        ``tables=True``).
+    timing : Series
+        scenarios, batches, workers, seconds, scenarios_per_s.
+    confidence, alpha : float
+        Levels of the interval and of the cost at risk.
+    """
+
+    metrics: pd.Series
+    per_scenario: pd.DataFrame | None
+    timing: pd.Series
+    confidence: float = 0.95
+    alpha: float = 0.95
+
+    def summary(self) -> str:
+        """One paragraph: the expected cost with its interval, the money, the service, the speed.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> tiny = rareopt.load_example("tiny")
+        >>> s = rareopt.generate_scenarios(tiny, 20, {"CN": 0.5}, merge=False, seed=1)
+        >>> print(rareopt.evaluate(rareopt.solve(tiny), s).summary())  # doctest: +ELLIPSIS
+        20 scenarios: expected cost ... USD +- ... USD (95% confidence), ...
+        """
+        m, t = self.metrics, self.timing
+        return (
+            f"{int(m['scenarios'])} scenarios: expected cost {m['expected_total_usd']:,.0f} USD "
+            f"+- {m['total_ci_half_width_usd']:,.0f} USD ({self.confidence:.0%} confidence), "
+            f"penalties included; money spent {m['expected_spend_usd']:,.0f} USD in expectation, "
+            f"cost at risk (CVaR {self.alpha:.0%}) {m['spend_cvar_usd']:,.0f} USD; probability "
+            f"of unmet demand {m['probability_of_unmet']:.1%}; {t['scenarios_per_s']:,.1f} "
+            f"scenarios a second ({int(t['batches'])} batches, {int(t['workers'])} workers)"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _batch_costs(
+    portfolio: Portfolio, volumes: dict, batch: list[Scenario], market: dict, options: SolveOptions
+) -> np.ndarray:
+    """One batch's per-scenario costs: rows of probability (its own), total, recourse, spend, unmet."""
+    weights = np.array([s.probability for s in batch], dtype=float)
+    total = weights.sum()
+    given = weights / total if total > 0 else np.full(len(batch), 1.0 / len(batch))
+    scenarios = ScenarioSet(
+        [Scenario(s.name, float(p), s.disruptions, s.description, s.prices, s.spot_premium)
+         for s, p in zip(batch, given)],
+        **market,
+    )  # fmt: skip
+    outcome = solve_prepared(prepare_fixed(portfolio, volumes, scenarios), options)
+    cost = outcome.raise_for_status().scenarios.cost  # type: ignore[union-attr]
+    return np.column_stack(
+        [
+            weights,
+            cost["total_usd"].to_numpy(float),
+            cost["recourse_usd"].to_numpy(float),
+            cost["spend_usd"].to_numpy(float),
+            cost["unmet_t"].to_numpy(float),
+        ]
+    )
+
+
+def evaluate(
+    plan: Result | pd.DataFrame,
+    scenarios: ScenarioSet,
+    portfolio: Portfolio | None = None,
+    batch_size: int = 100,
+    workers: int = 1,
+    tables: bool = True,
+    confidence: float = 0.95,
+    alpha: float = 0.95,
+    progress: bool | None = None,
+    **options,
+) -> Evaluation:
+    """Evaluate a fixed plan on a (large) sample of scenarios, in batches, across processes.
+
+    Parameters
+    ----------
+    plan : Result or DataFrame
+        A solved plan, or a plan table (element, supplier, period -> volume_t) with
+        ``portfolio``.
+    scenarios : ScenarioSet
+        The sample (e.g. ``generate_scenarios(..., merge=False)``: every draw its own scenario).
+    portfolio : Portfolio, optional
+        With a plan table.
+    batch_size : int
+        Scenarios per LP (default 100).
+    workers : int
+        Processes solving batches side by side (default 1: this process).
+    tables : bool
+        Keep the per-scenario table (default True).
+    confidence : float
+        Level of the interval on the expected cost.
+    alpha : float
+        Level of the cost at risk.
+    progress : bool, optional
+        A progress bar over the batches (default: on a terminal).
+    **options
+        Solver options for every batch.
+
+    Returns
+    -------
+    Evaluation
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> tiny = rareopt.load_example("tiny")
+    >>> s = rareopt.generate_scenarios(tiny, 30, {"CN": 0.5}, merge=False, seed=2)
+    >>> e = rareopt.evaluate(rareopt.solve(tiny), s, batch_size=10)
+    >>> int(e.metrics["scenarios"]), int(e.timing["batches"])
+    (30, 3)
+    """
+    if isinstance(plan, Result):
+        portfolio = plan.portfolio if portfolio is None else portfolio
+        plan = plan.plan
+    if portfolio is None:
+        raise TypeError("evaluate: a plan table needs portfolio=...")
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size: got {batch_size!r}; allowed: a whole number >= 1")
+    if not (isinstance(workers, int) and workers >= 1):
+        raise ValueError(f"workers: got {workers!r}; allowed: a whole number >= 1")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
+    scenarios.check(portfolio)
+    settings = SolveOptions.from_keywords({**options, "progress": False})
+    volumes = plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"].to_dict()
+    market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
+    chosen = list(scenarios.scenarios)
+    batches = [chosen[i : i + batch_size] for i in range(0, len(chosen), batch_size)]
+    started = time.perf_counter()
+    args = (portfolio, volumes)
+    if workers == 1:
+        results = (
+            _batch_costs(*args, batch, market, settings)
+            for batch in progress_bar(batches, progress, "evaluation", unit="batch")
+        )
+        rows = np.vstack(list(results))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_batch_costs, *args, b, market, settings) for b in batches]
+            rows = np.vstack(
+                [f.result() for f in progress_bar(futures, progress, "evaluation", unit="batch")]
+            )
+    seconds = time.perf_counter() - started
+    p = rows[:, 0] / rows[:, 0].sum()
+    total, spend, unmet = rows[:, 1], rows[:, 3], rows[:, 4]
+    mean = float(p @ total)
+    std = float(math.sqrt(max(p @ (total - mean) ** 2, 0.0)))
+    # The interval of a mean of n independent equally likely draws (n_eff with unequal weights).
+    n_eff = 1.0 / float(p @ p)
+    half = float(stats.t.ppf(0.5 + confidence / 2, max(n_eff - 1, 1)) * std / math.sqrt(n_eff))
+    metrics = pd.Series(
+        {
+            "scenarios": len(rows),
+            "expected_total_usd": mean,
+            "total_std_usd": std,
+            "total_ci_half_width_usd": half,
+            "expected_spend_usd": float(p @ spend),
+            "spend_cvar_usd": conditional_value_at_risk(spend, p, alpha),
+            "expected_unmet_t": float(p @ unmet),
+            "probability_of_unmet": float(p[unmet > 1e-6].sum()),
+        },
+        name="value",
+    )
+    per_scenario = None
+    if tables:
+        per_scenario = pd.DataFrame(
+            rows, columns=_COLUMNS, index=pd.Index(scenarios.names, name="scenario")
+        ).assign(probability=p)
+    timing = pd.Series(
+        {
+            "scenarios": len(rows),
+            "batches": len(batches),
+            "workers": workers,
+            "seconds": seconds,
+            "scenarios_per_s": len(rows) / seconds if seconds > 0 else float("inf"),
+        }
+    )
+    return Evaluation(metrics, per_scenario, timing, confidence, alpha)
