@@ -16,6 +16,7 @@ from rareopt import report as _report  # noqa: F401 - registers Result.summary, 
 from rareopt.analysis.criticality import market_indicators, plan_indicators
 from rareopt.analysis.evaluate import evaluate
 from rareopt.analysis.frontier import frontier
+from rareopt.analysis.gap import optimality_gap
 from rareopt.analysis.marginal import cost_of_diversification, cost_of_next_points, marginal_cost
 from rareopt.analysis.simulate import simulate
 from rareopt.analysis.stress import stress_test, value_of_stochastic_solution
@@ -57,6 +58,7 @@ __all__ = [
     "value_of_stochastic_solution",
     "simulate",
     "evaluate",
+    "optimality_gap",
     "cost_of_diversification",
     "cost_of_next_points",
     "marginal_cost",

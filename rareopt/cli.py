@@ -174,12 +174,8 @@ def _scenario_set(
             names = [e.strip() for e in events.split(",") if e.strip()]
             return event_scenarios(names, start=first, baseline=baseline)
         if generate is not None:
-            pairs = [item.split("=") for item in probability.split(",") if item.strip()]
-            if any(len(pair) != 2 for pair in pairs):
-                raise ValueError(f"--probability: got {probability!r}; allowed: CN=0.1,AU=0.05")
-            annual = {c.strip(): float(v) for c, v in pairs}
             generated = generate_scenarios(
-                portfolio, generate, annual, duration=duration, seed=seed, **drawn
+                portfolio, generate, _annual(probability), duration=duration, seed=seed, **drawn
             )
             # Identical samples are merged: say so, or 200 samples read as 19 scenarios.
             typer.echo(f"scenarios: {generated.name}")
@@ -191,6 +187,33 @@ def _scenario_set(
     except (RareoptError, ValueError, TypeError, yaml.YAMLError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     return None
+
+
+def _gap(problem, result, generate, probability, duration, replications, confidence, given):
+    """Print the plan's optimality gap with its confidence (``--replications``)."""
+    from rareopt.analysis.gap import optimality_gap
+    from rareopt.inputs.scenarios import generate_scenarios
+
+    drawn = {name: given[name] for name in DRAWN_OPTIONS}
+
+    def draw(n: int, seed: int):
+        return generate_scenarios(
+            problem, n, _annual(probability), duration=duration, seed=seed, **drawn
+        )
+
+    try:
+        estimate = optimality_gap(result, draw, generate, replications, confidence)
+    except RareoptError as exc:
+        raise _fail(str(exc), EXIT_NO_PLAN) from None
+    typer.echo("\n" + estimate.summary())
+
+
+def _annual(probability: str) -> dict[str, float]:
+    """--probability's annual disruption probabilities per country (ValueError if malformed)."""
+    pairs = [item.split("=") for item in probability.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"--probability: got {probability!r}; allowed: CN=0.1,AU=0.05")
+    return {c.strip(): float(v) for c, v in pairs}
 
 
 def _numbers(option: str, text: str) -> list[float]:
@@ -320,6 +343,17 @@ def solve(
         float | None, typer.Option(help="Add weight x CVaR at this level (e.g. 0.95).")
     ] = None,
     cvar_weight: Annotated[float, typer.Option(help="Weight of the CVaR term.")] = 1.0,
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="With --generate N: bound the plan's optimality gap on this many independent "
+            "samples of N (Mak, Morton and Wood).",
+        ),
+    ] = None,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Confidence of the gap's bound.")
+    ] = 0.95,
     engine: Annotated[
         str, typer.Option(help="highs, or mpisppy for the scenarios (the mpi extra).")
     ] = "highs",
@@ -340,6 +374,8 @@ def solve(
     from rareopt.results.solve import solve as run_solve
 
     _check_outputs(files=(json_file,), folders=(out, plots))
+    if replications is not None and generate is None:
+        raise _fail("--replications: only with --generate N", EXIT_BAD_INPUT)
     problem = _load(portfolio)
     chosen = _scenario_options(problem, locals())
     try:
@@ -369,6 +405,8 @@ def solve(
     if not result.ok:
         interrupted = result.status == SolveStatus.INTERRUPTED
         raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_NO_PLAN)
+    if replications is not None:
+        _gap(problem, result, generate, probability, duration, replications, confidence, locals())
     if out is not None:
         paths = result.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")

@@ -330,3 +330,15 @@ def test_an_unknown_size_lists_the_sizes():
     result = run("bench", "huge")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "allowed sizes: ['small', 'medium', 'large']" in result.output
+
+
+def test_solve_prints_the_plans_optimality_gap_with_its_confidence():
+    result = run(
+        "solve", example_path("tiny"), "--generate", "40", "--probability", "CN=0.5",
+        "--replications", "4", "--confidence", "0.9",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "optimality gap <= " in result.output and "% with 90% confidence" in result.output
+    alone = run("solve", example_path("tiny"), "--replications", "4")
+    assert alone.exit_code == EXIT_BAD_INPUT and "only with --generate" in alone.output
+    assert "objective" not in alone.output
