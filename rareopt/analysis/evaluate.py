@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rareopt.analysis.stress import plan_volumes
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import Scenario, ScenarioSet
 from rareopt.model.risk import conditional_value_at_risk
@@ -176,7 +177,7 @@ def evaluate(
         raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
     scenarios.check(portfolio)
     settings = SolveOptions.from_keywords({**options, "progress": False})
-    volumes = plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"].to_dict()
+    volumes = plan_volumes(plan)
     market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
     chosen = list(scenarios.scenarios)
     batches = [chosen[i : i + batch_size] for i in range(0, len(chosen), batch_size)]

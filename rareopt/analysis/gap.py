@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rareopt.analysis.stress import plan_volumes
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.progress import progress_bar
@@ -131,14 +132,14 @@ def optimality_gap(
         raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
     portfolio: Portfolio = plan.portfolio
     settings = SolveOptions.from_keywords({**options, "progress": False})
-    volumes = plan.plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"]
+    volumes = plan_volumes(plan.plan)
     started = time.perf_counter()
     rows = []
     seeds = list(range(first_seed, first_seed + replications))
     for seed in progress_bar(seeds, progress, "replications", unit="sample"):
         scenarios = sample(n, seed)
         optimum = solve_prepared(prepare(portfolio, scenarios), settings).raise_for_status()
-        fixed = prepare_fixed(portfolio, volumes.to_dict(), scenarios)
+        fixed = prepare_fixed(portfolio, volumes, scenarios)
         candidate = solve_prepared(fixed, settings).raise_for_status()
         assert optimum.objective is not None and candidate.objective is not None
         rows.append(

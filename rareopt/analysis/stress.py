@@ -24,11 +24,19 @@ from rareopt.results.solve import solve_in_stages, solve_prepared
 from rareopt.solving.highs import SolveOptions
 from rareopt.solving.pipeline import prepare, prepare_fixed
 
-__all__ = ["stress_test", "value_of_stochastic_solution"]
+__all__ = ["stress_test", "value_of_stochastic_solution", "plan_volumes"]
 
 
-def _volumes(plan: pd.DataFrame) -> dict:
-    """A plan table's volume per (element, supplier, period)."""
+def plan_volumes(plan: pd.DataFrame) -> dict:
+    """A plan table's volume per (element, supplier, period): the purchases to fix.
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> volumes = plan_volumes(rareopt.solve(rareopt.load_example("tiny")).plan)
+    >>> volumes[("Nd", "CN-Mine", "P1")]
+    72.0
+    """
     return plan.reset_index().set_index(["element", "supplier", "period"])["volume_t"].to_dict()
 
 
@@ -74,7 +82,7 @@ def stress_test(
         plan = plan.plan
     if portfolio is None:
         raise TypeError("stress_test: a plan table needs portfolio=...")
-    volumes = _volumes(plan)
+    volumes = plan_volumes(plan)
     result = solve_in_stages(
         "stress test",
         lambda: prepare_fixed(portfolio, volumes, scenarios, Expectation(alpha)),
@@ -163,7 +171,7 @@ def value_of_stochastic_solution(
         ev = solved(
             prepare(portfolio, mean, fractions=((p @ per_buy)[None, :], (p @ per_route)[None, :]))
         )
-        eev = solved(prepare_fixed(portfolio, _volumes(ev.plan), scenarios))
+        eev = solved(prepare_fixed(portfolio, plan_volumes(ev.plan), scenarios))
     values = {"rp": rp.objective, "ws": ws, "ev": ev.objective, "eev": eev.objective}
     values["evpi"] = values["rp"] - values["ws"]
     values["vss"] = values["eev"] - values["rp"]
