@@ -19,7 +19,7 @@ import typer
 import yaml
 
 from rareopt.exceptions import PlanCheckError, RareoptError
-from rareopt.files import written_whole
+from rareopt.files import write_csv_tables, written_whole
 from rareopt.inputs.examples import example_path, list_examples, load_example
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.status import SolveStatus
@@ -538,11 +538,8 @@ def stress(
     typer.echo(f"stress test of the plan for {problem.name}: {chosen.name}")
     typer.echo(outcome.summary(below_days=below_days))
     if out is not None:
-        tables = outcome.tables()
-        for name, table in tables.items():
-            with written_whole(out / f"{name}.csv") as path:
-                table.to_csv(path)
-        typer.echo(f"\nwrote {len(tables)} tables to {out}")
+        written = write_csv_tables(out, outcome.tables())
+        typer.echo(f"\nwrote {len(written)} tables to {out}")
     if plot is not None:
         _plotting().plot_scenario_costs(outcome, filename=str(plot))
         typer.echo(f"wrote {plot}")
@@ -587,10 +584,8 @@ def simulate(
     typer.echo(f"rolling re-planning of {problem.name}: {chosen.name}")
     typer.echo(result.summary())
     if out is not None:
-        for name in ("cost", "orders"):
-            with written_whole(out / f"{name}.csv") as path:
-                getattr(result, name).to_csv(path)
-        typer.echo(f"\nwrote 2 tables to {out}")
+        written = write_csv_tables(out, {"cost": result.cost, "orders": result.orders})
+        typer.echo(f"\nwrote {len(written)} tables to {out}")
 
 
 @app.command()

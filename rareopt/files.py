@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-__all__ = ["written_whole"]
+__all__ = ["write_csv_tables", "written_whole"]
 
 
 @contextlib.contextmanager
@@ -50,6 +51,29 @@ def written_whole(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(part)
         raise
+
+
+def write_csv_tables(directory: str | os.PathLike[str], tables: Mapping[str, Any]) -> list[str]:
+    """Write each table (a DataFrame or Series) as ``<name>.csv`` in ``directory``, each whole.
+
+    The directory is created if need be; returns the paths written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> folder = os.path.join(tempfile.mkdtemp(), "out")
+    >>> [os.path.basename(p) for p in write_csv_tables(folder, {"plan": pd.DataFrame({"t": [1]})})]
+    ['plan.csv']
+    """
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        path = os.path.join(os.fspath(directory), f"{name}.csv")
+        with written_whole(path) as part:
+            table.to_csv(part)
+        paths.append(path)
+    return paths
 
 
 def _umask() -> int:

@@ -36,7 +36,7 @@ from rareopt.checks.plan import check_plan
 from rareopt.display import html_block
 from rareopt.exceptions import NotSupportedError, PlanCheckError, SolveError
 from rareopt.inputs.derived import replacement_prices
-from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.markets import contract_unit_prices
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.layout import make_layout
@@ -201,9 +201,7 @@ def simulate(
         if scenarios.moves_prices()
         else np.ones((n_w, len(buy)))
     )
-    terms = buy[["supplier", "element"]].merge(
-        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
-    )
+    terms = layout.buy_terms
     p = scenarios.probabilities
     bought_in = pd.Categorical(buy["period"], categories=labels).codes.astype(np.int64)
     buy_cols = lp.col_blocks["buy"].positions

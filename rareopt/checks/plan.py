@@ -1088,9 +1088,7 @@ def _take_or_pay_cost(portfolio: Portfolio, purchases: pd.DataFrame) -> float:
 
     ``purchases``: one row per purchase (element, supplier, period bought in, plain_t).
     """
-    terms = purchases[["element", "supplier"]].merge(
-        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
-    )
+    terms = contract_terms(portfolio.offers, purchases)
     minimum = terms["take_or_pay_t"].fillna(0.0).to_numpy(float)
     if not (minimum > 0).any():
         return 0.0

@@ -186,9 +186,7 @@ def check_recourse(
     # not at all, against today's price paid for every tonne in the first stage.
     moves = scenarios is not None and scenarios.moves_prices()
     factors = scenarios.price_factors(portfolio, plan, names) if moves else None
-    terms = plan[["element", "supplier"]].merge(
-        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
-    )
+    terms = contract_terms(portfolio.offers, plan)
     paid = contract_unit_prices(terms, factors) if moves else unit[None, :]
     refund = per_cell(every_w, every_cell, (fractions * x * paid - x * unit).ravel())
     # A take-or-pay minimum is paid whether delivered or not: in the scenario on what its

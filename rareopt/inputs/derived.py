@@ -138,9 +138,7 @@ def scenario_replacement_prices(
     rows = routes[["supplier", "element", "yield"]].merge(
         pd.DataFrame({"period": labels}), how="cross"
     )
-    terms = rows[["supplier", "element"]].merge(
-        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
-    )
+    terms = contract_terms(portfolio.offers, rows)
     factors = scenarios.price_factors(portfolio, rows, only)
     per_t = contract_unit_prices(terms, factors) / np.maximum(rows["yield"].to_numpy(float), 1e-12)
     code = pd.Categorical(rows["element"], categories=elements).codes

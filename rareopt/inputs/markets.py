@@ -60,10 +60,12 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def contract_terms(offers: pd.DataFrame) -> pd.DataFrame:
-    """The offers' contract terms with defaults for fields left out (one row per offer).
+def contract_terms(offers: pd.DataFrame, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The offers' contract terms with defaults for fields left out.
 
-    Columns supplier, element, price_usd_per_t, freight_usd_per_t and :data:`CONTRACT_FIELDS`.
+    Columns supplier, element, price_usd_per_t, freight_usd_per_t and :data:`CONTRACT_FIELDS`:
+    one row per offer, or with ``rows`` (supplier and element columns: purchases, plan rows) one
+    per row of ``rows``, in its order.
 
     Examples
     --------
@@ -76,7 +78,10 @@ def contract_terms(offers: pd.DataFrame) -> pd.DataFrame:
     for field, default in CONTRACT_FIELDS.items():
         given = offers[field] if field in offers else pd.Series(np.nan, index=offers.index)
         terms[field] = given.where(given.notna(), default)
-    return terms
+    if rows is None:
+        return terms
+    keys = ["supplier", "element"]
+    return rows[keys].reset_index(drop=True).merge(terms, on=keys, how="left")
 
 
 def contract_unit_prices(terms: pd.DataFrame, factor: Any = 1.0) -> np.ndarray:

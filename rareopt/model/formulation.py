@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.markets import contract_unit_prices
 from rareopt.inputs.stages import ANY_STAGE
 from rareopt.inputs.tables import ALL
 from rareopt.model.discrete import add_discrete_families
@@ -404,9 +404,7 @@ def base_builder(layout: ModelLayout) -> tuple[LPBuilder, dict[str, np.ndarray]]
     risk_score[:n_supply] = np.concatenate([buy["risk_score"], conc["risk_score"]])
     b.parameters.update(
         purchase_cost=terms["purchase_cost"].copy(),
-        buy_terms=buy[["supplier", "element"]].merge(
-            contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
-        ),
+        buy_terms=layout.buy_terms,
         unused_columns=(unused + np.arange(len(top)), top_buy),
         risk_score=risk_score,
         share_entries=share_entries,

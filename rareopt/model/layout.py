@@ -88,6 +88,9 @@ class ModelLayout:
     surplus : DataFrame
         The (element, period) pairs some concentrate brings, in ``element_period`` order, with
         ``ep``: where a bundled surplus r[e, p] can arise.
+    buy_terms : DataFrame
+        The contract terms of each purchase variable, aligned with ``buy``
+        (:func:`~rareopt.inputs.markets.contract_terms`).
     take_or_pay : DataFrame
         The purchases whose offer pays a minimum whether taken or not (``take_or_pay_t`` > 0):
         element, supplier, period, buy (row of ``buy``), minimum_t.
@@ -118,6 +121,7 @@ class ModelLayout:
     stage_caps: pd.DataFrame
     facility_periods: pd.DataFrame
     facility_use: pd.DataFrame
+    buy_terms: pd.DataFrame
     take_or_pay: pd.DataFrame
     response: pd.DataFrame
     recourse_response: pd.DataFrame
@@ -308,6 +312,7 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
     targets = ep_row[has_target].assign(target_t=ep["target_t"].to_numpy()[has_target])
     bundled = supply.loc[supply["source"] == "concentrate", ["element", "period"]].drop_duplicates()
     surplus = ep_row.merge(bundled, on=["element", "period"]).sort_values("ep")
+    terms = contract_terms(portfolio.offers, buy)
     return ModelLayout(
         portfolio=portfolio,
         buy=buy,
@@ -326,7 +331,8 @@ def make_layout(portfolio: Portfolio) -> ModelLayout:
         stage_caps=stage_caps,
         facility_periods=facility_periods,
         facility_use=facility_use,
-        take_or_pay=_take_or_pay(portfolio, buy, route),
+        buy_terms=terms,
+        take_or_pay=_take_or_pay(buy, terms, route),
         response=_responses(portfolio, ep_row, "plan"),
         recourse_response=_responses(portfolio, ep_row, "recourse"),
     )
@@ -355,11 +361,8 @@ def _responses(portfolio: Portfolio, ep_row: pd.DataFrame, decision: str) -> pd.
     return rows[columns].reset_index(drop=True).astype({"ep": np.int64})
 
 
-def _take_or_pay(portfolio: Portfolio, buy: pd.DataFrame, route: pd.DataFrame) -> pd.DataFrame:
+def _take_or_pay(buy: pd.DataFrame, terms: pd.DataFrame, route: pd.DataFrame) -> pd.DataFrame:
     """Purchases with a take-or-pay minimum: element, supplier, period, buy, minimum_t."""
-    terms = buy[["supplier", "element"]].merge(
-        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
-    )
     minimum = terms["take_or_pay_t"].to_numpy(float)
     rows = np.flatnonzero(minimum > 0)
     converted = np.intersect1d(rows, route["buy"].to_numpy(np.int64))

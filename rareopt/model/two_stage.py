@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from rareopt.exceptions import NotSupportedError, PortfolioError, ValidationIssue
 from rareopt.inputs.derived import scenario_replacement_prices
-from rareopt.inputs.markets import contract_terms, contract_unit_prices
+from rareopt.inputs.markets import contract_unit_prices
 from rareopt.inputs.releases import delivered_shares, release_limits
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import offer_stages
@@ -100,6 +100,9 @@ class ScenarioLayout:
     route_fractions : ndarray
         Delivered fraction of each route variable (a purchase converted by facilities), shape
         (scenarios, routes): its purchase's, times any disruption of a stage on the route.
+    first_disrupted : ndarray
+        The first period (position) a disruption cuts each element in each scenario
+        (:func:`first_disruption`, scenarios x elements).
     spot : DataFrame
         One row per spot variable: scenario (position), buy (row of the layout's ``buy``),
         limit_t, unit_cost_usd_per_t.
@@ -130,6 +133,7 @@ class ScenarioLayout:
     probabilities: np.ndarray
     fractions: np.ndarray
     route_fractions: np.ndarray
+    first_disrupted: np.ndarray
     spot: pd.DataFrame
     spot_premium: float
     spot_share: float
@@ -449,9 +453,7 @@ def scenario_layout(
     # A route held up counts for when the element's disruption starts (spot buying opens).
     first = first_disruption(layout, fractions, routed)
     factors = prices = None
-    terms = layout.buy[["supplier", "element"]].merge(
-        contract_terms(portfolio.offers), on=["supplier", "element"], how="left"
-    )
+    terms = layout.buy_terms
     if scenarios.moves_prices():
         factors = scenarios.price_factors(portfolio, layout.buy, only)
         prices = contract_unit_prices(terms, factors)
@@ -474,6 +476,7 @@ def scenario_layout(
         probabilities=np.asarray(probabilities, dtype=float),
         fractions=fractions,
         route_fractions=routed,
+        first_disrupted=first,
         spot=_spot_rows(
             layout, terms, fractions, first, scenarios.spot_share, premiums, floors, factors
         ),
@@ -556,7 +559,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     # Demand goes unmet beyond the nominal plan's only from the element's first disrupted
     # period on: before it the scenario cannot know what is coming, and shorting demand early to
     # hoard stock for the event would anticipate it (as spot buying would; see _spot_rows).
-    first = first_disruption(layout, slayout.fractions, slayout.route_fractions)
+    first = slayout.first_disrupted
     ep_element = pd.Categorical(ep["element"], categories=portfolio.elements).codes
     ep_period = pd.Categorical(ep["period"], categories=portfolio.period_labels).codes
     known = ep_period[None, :] >= first[:, ep_element]

@@ -22,7 +22,7 @@ from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import ep_index
 from rareopt.model.risk import conditional_value_at_risk, value_at_risk
-from rareopt.model.two_stage import first_disruption, least_fractions
+from rareopt.model.two_stage import least_fractions
 
 __all__ = ["ScenarioOutcome", "recourse_tables", "extract_outcome"]
 
@@ -602,7 +602,7 @@ def extract_outcome(
         scenarios=slayout.scenario_set,
         responses=scenario_responses,
         plan_responses=responses,
-        first=first_disruption(layout, slayout.fractions, slayout.route_fractions),
+        first=slayout.first_disrupted,
         emergency=slayout.emergency,
     )
     days = ep[["element", "period"]].assign(
@@ -710,9 +710,7 @@ def contract_table(
         :func:`~rareopt.inputs.markets.contract_unit_prices`.
     """
     # Only the purchases made or owed (a take-or-pay minimum), summed per contract.
-    terms = plan[["element", "supplier"]].merge(
-        contract_terms(portfolio.offers), on=["element", "supplier"], how="left"
-    )
+    terms = contract_terms(portfolio.offers, plan)
     x = plan["volume_t"].to_numpy(float)
     minimum = terms["take_or_pay_t"].to_numpy(float)
     rows = np.flatnonzero((x > 0) | (minimum > 0))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,7 @@ import pandas as pd
 
 from rareopt.display import html_block
 from rareopt.exceptions import NoPlanError
-from rareopt.files import written_whole
+from rareopt.files import write_csv_tables, written_whole
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.model.formulation import COST_KINDS
 from rareopt.status import EXPLANATIONS, SolveStatus
@@ -377,15 +376,7 @@ class Result:
         Without a plan it raises :class:`~rareopt.exceptions.NoPlanError` before creating
         anything; each file is written whole or not at all.
         """
-        tables = self.export_tables()
-        os.makedirs(directory, exist_ok=True)
-        paths = []
-        for name, table in tables.items():
-            path = os.path.join(directory, f"{name}.csv")
-            with written_whole(path) as part:
-                table.to_csv(part)
-            paths.append(path)
-        return paths
+        return write_csv_tables(directory, self.export_tables())
 
     def to_excel(self, path: str) -> str:
         """Write one sheet per table to an .xlsx file (needs the ``excel`` extra: openpyxl).
