@@ -24,13 +24,23 @@ solve the same single LP; the rareopt worker also solves the default, goals in o
 stock targets, cost: one solve when every goal can be met in full, else one per goal and a last),
 reported as priorities_ratio = in order end to end / weighted end to end.
 
+For the two-stage model the harness also measures the statistical route (issue 17), in a fresh
+process: ``evaluation_scenarios_per_s``, the plan evaluated scenario by scenario on an independent
+sample (``rareopt.evaluate``, 2 processes; small 5,000 and medium 2,000 scenarios of
+``rareopt.synthetic.disruptions``), against the same plan evaluated as one stress-test LP of the
+first ``STRESS_LP`` of them (``evaluation_vs_one_lp``, the ratio of scenarios a second); and
+``replication_gap``, the plan's optimality gap by ``rareopt.optimality_gap`` (10 replications of
+100 scenarios, 95%). With ``--japan``, the issue's target: 10,000 distinct sampled japan
+scenarios (persistent disruptions, price paths and jumps) evaluated on 2 processes, against one
+stress-test LP of 1,000 of them (``japan_evaluation``).
+
 Ratios, per size and model, under the keys of issue 6: overhead_ratio = (rareopt end to end -
 HiGHS) / HiGHS; vs_linopy = rareopt end to end / linopy end to end; frontier_speedup = rebuild
 time / reuse time; memory_ratio = rareopt peak RSS / HiGHS-alone peak RSS. Nothing here asserts
 a time.
 
 Run: python benchmarks/run.py [--quick] [--sizes small,medium] [--models two-stage,deterministic]
-[--frontier-points 21] [--json FILE]
+[--frontier-points 21] [--japan] [--json FILE]
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 from peak_memory import peak_rss_mib
@@ -96,6 +107,92 @@ def worker_rareopt(size: str, model: str, mps: str) -> dict:
         "in_order_end_to_end_s": in_order_s,
         "in_order_goal_optima": in_order.solver.get("goal_optima"),
     }
+
+
+EVALUATION_SAMPLE = {"small": 5000, "medium": 2000, "large": 2000}
+"""Scenarios in the independent sample a size's plan is evaluated on."""
+STRESS_LP = {"small": 1000, "medium": 200, "large": 200}
+"""Scenarios in the one stress-test LP the evaluation is compared with."""
+
+
+def _rates(plan, sample, one_lp: int) -> dict:
+    """The plan evaluated scenario by scenario (2 processes) against one stress-test LP."""
+    import rareopt
+
+    start = time.perf_counter()
+    evaluation = rareopt.evaluate(plan, sample, workers=2, tables=False, progress=False)
+    evaluated = time.perf_counter() - start
+    first = rareopt.ScenarioSet(
+        [replace(s, probability=1.0 / one_lp) for s in sample.scenarios[:one_lp]],
+        spot_premium=sample.spot_premium,
+        spot_share=sample.spot_share,
+    )
+    start = time.perf_counter()
+    rareopt.stress_test(plan, first, progress=False)
+    stressed = time.perf_counter() - start
+    per_s, lp_per_s = len(sample) / evaluated, one_lp / stressed
+    return {
+        "evaluation_scenarios": len(sample),
+        "evaluation_s": evaluated,
+        "evaluation_scenarios_per_s": per_s,
+        "evaluation_expected_total_usd": float(evaluation.metrics["expected_total_usd"]),
+        "one_lp_scenarios": one_lp,
+        "one_lp_s": stressed,
+        "one_lp_scenarios_per_s": lp_per_s,
+        "evaluation_vs_one_lp": per_s / lp_per_s,
+    }
+
+
+def worker_statistics(size: str) -> dict:
+    """The statistical route on a size's two-stage plan: evaluation throughput and the gap."""
+    import rareopt
+    from rareopt.inputs.synthetic import disruptions
+
+    portfolio, scenarios = _problem(size, "two-stage")
+    plan = rareopt.solve(portfolio, scenarios=scenarios)
+    out = _rates(plan, disruptions(portfolio, EVALUATION_SAMPLE[size], seed=1), STRESS_LP[size])
+    start = time.perf_counter()
+    gap = rareopt.optimality_gap(
+        plan,
+        lambda n, seed: disruptions(portfolio, n, seed=seed),
+        n=100,
+        replications=10,
+        progress=False,
+    )
+    m = gap.metrics
+    out["replication_gap"] = {
+        "scenarios": int(m["scenarios"]),
+        "replications": 10,
+        "confidence": 0.95,
+        "gap_usd": float(m["gap_usd"]),
+        "gap_upper_pct": float(m["gap_upper_pct"]),
+        "lower_bound_usd": float(m["lower_bound_usd"]),
+        "candidate_usd": float(m["candidate_usd"]),
+        "seconds": time.perf_counter() - start,
+    }
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def worker_japan() -> dict:
+    """Issue 17's target: 10,000 distinct japan scenarios, against one LP of 1,000 of them."""
+    import rareopt
+
+    japan = rareopt.load_example("japan")
+    sample = rareopt.generate_scenarios(
+        japan,
+        10_000,
+        {"CN": 0.3, "MM": 0.3},
+        persistence=0.75,
+        recovery_periods=2,
+        price_volatility=0.3,
+        price_jump=2.0,
+        merge=False,
+        seed=1,
+    )
+    out = _rates(rareopt.solve(japan), sample, 1000)
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
 
 
 def worker_highs(mps: str) -> dict:
@@ -189,6 +286,13 @@ def measure(size: str, model: str, frontier_points: int) -> dict:
     row["frontier_speedup"] = frontier["rebuild_s"] / frontier["reuse_s"]
     row["memory_ratio"] = ours["peak_rss_mib"] / floor["peak_rss_mib"] if _ok(floor) else None
     row["priorities_ratio"] = ours["in_order_end_to_end_s"] / ours["end_to_end_s"]
+    if model == "two-stage":
+        statistics = _in_fresh_process("statistics", size)
+        row["statistics"] = statistics
+        if _ok(statistics):
+            row["evaluation_scenarios_per_s"] = statistics["evaluation_scenarios_per_s"]
+            row["evaluation_vs_one_lp"] = statistics["evaluation_vs_one_lp"]
+            row["replication_gap"] = statistics["replication_gap"]
     return row
 
 
@@ -203,6 +307,9 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--frontier-points", type=int, default=21)
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--japan", action="store_true", help="also 10,000 japan scenarios evaluated (issue 17)"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -211,6 +318,10 @@ def main() -> None:
             out = worker_rareopt(*rest)
         elif kind == "highs":
             out = worker_highs(*rest)
+        elif kind == "statistics":
+            out = worker_statistics(*rest)
+        elif kind == "japan":
+            out = worker_japan()
         else:
             out = worker_linopy(*rest)
         print(json.dumps(out))
@@ -240,9 +351,29 @@ def main() -> None:
                 f"{_fmt(row['frontier_speedup']):>11} {_fmt(row['memory_ratio']):>9} "
                 f"{_fmt(row['priorities_ratio']):>11}"
             )
+            if "evaluation_scenarios_per_s" in row:
+                gap = row["replication_gap"]
+                print(
+                    f"{'':<8} {'statistics':<14} evaluation {row['evaluation_scenarios_per_s']:,.1f}"
+                    f" scenarios/s ({row['evaluation_vs_one_lp']:,.1f} x one LP); gap <= "
+                    f"{gap['gap_upper_pct']:.2f}% (95%, 10 x {gap['scenarios']}) in "
+                    f"{gap['seconds']:.0f} s"
+                )
+    report: dict = {"sizes": rows}
+    if args.japan:
+        japan = _in_fresh_process("japan")
+        report["japan_evaluation"] = japan
+        if _ok(japan):
+            print(
+                f"japan: {japan['evaluation_scenarios']:,} scenarios evaluated in "
+                f"{japan['evaluation_s']:.1f} s ({japan['evaluation_scenarios_per_s']:,.1f}/s, "
+                f"{japan['evaluation_vs_one_lp']:,.1f} x one LP of {japan['one_lp_scenarios']:,})"
+            )
+        else:
+            print(f"japan: failed: {japan['error']}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"sizes": rows}, handle, indent=2)
+            json.dump(report, handle, indent=2)
 
 
 if __name__ == "__main__":

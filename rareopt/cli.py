@@ -190,7 +190,11 @@ def _scenario_set(
 
 
 def _gap(problem, result, generate, probability, duration, replications, confidence, given):
-    """Print the plan's optimality gap with its confidence (``--replications``)."""
+    """Print the plan's optimality gap with its confidence (``--replications``).
+
+    With ``--gap-tolerance`` the plan is hedged again on samples twice as large until the gap's
+    bound is below it (up to ``--max-generate``); the last plan is printed when it changed.
+    """
     from rareopt.analysis.gap import optimality_gap
     from rareopt.inputs.scenarios import generate_scenarios
 
@@ -201,10 +205,26 @@ def _gap(problem, result, generate, probability, duration, replications, confide
             problem, n, _annual(probability), duration=duration, seed=seed, **drawn
         )
 
+    tolerance = given["gap_tolerance"]
     try:
-        estimate = optimality_gap(result, draw, generate, replications, confidence)
+        estimate = optimality_gap(
+            result if tolerance is None else problem,
+            draw,
+            generate,
+            replications,
+            confidence,
+            evaluation=given["evaluation"],
+            tolerance_pct=tolerance,
+            max_n=given["max_generate"],
+            workers=given["workers"],
+        )
     except RareoptError as exc:
         raise _fail(str(exc), EXIT_NO_PLAN) from None
+    except (ValueError, TypeError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    grown = int(estimate.metrics["scenarios"])
+    if estimate.steps is not None and grown != generate and estimate.plan is not None:
+        typer.echo(f"\nHedged again on {grown:,} scenarios:\n" + estimate.plan.summary())
     typer.echo("\n" + estimate.summary())
 
 
@@ -354,6 +374,29 @@ def solve(
     confidence: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Confidence of the gap's bound.")
     ] = 0.95,
+    evaluation: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="With --replications: evaluate the plan on this many more independent "
+            "scenarios, for an upper bound on its cost.",
+        ),
+    ] = None,
+    gap_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            min=1e-9,
+            help="With --replications: hedge the plan again on samples twice as large until "
+            "the gap's bound is below this many percent.",
+        ),
+    ] = None,
+    max_generate: Annotated[
+        int | None,
+        typer.Option(min=2, help="With --gap-tolerance: the largest sample (default 8 N)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="With --evaluation: processes evaluating the plan.")
+    ] = 1,
     engine: Annotated[
         str, typer.Option(help="highs, or mpisppy for the scenarios (the mpi extra).")
     ] = "highs",
@@ -376,6 +419,16 @@ def solve(
     _check_outputs(files=(json_file,), folders=(out, plots))
     if replications is not None and generate is None:
         raise _fail("--replications: only with --generate N", EXIT_BAD_INPUT)
+    later = {"--evaluation": evaluation, "--gap-tolerance": gap_tolerance}
+    later["--max-generate"] = max_generate
+    for flag, value in later.items():
+        if value is not None and replications is None:
+            raise _fail(f"{flag}: only with --generate N --replications M", EXIT_BAD_INPUT)
+    if gap_tolerance is not None and (cvar is not None or engine != "highs"):
+        raise _fail(
+            "--gap-tolerance: hedges the expected cost with HiGHS; leave out --cvar and --engine",
+            EXIT_BAD_INPUT,
+        )
     problem = _load(portfolio)
     chosen = _scenario_options(problem, locals())
     try:

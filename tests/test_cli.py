@@ -342,3 +342,24 @@ def test_solve_prints_the_plans_optimality_gap_with_its_confidence():
     alone = run("solve", example_path("tiny"), "--replications", "4")
     assert alone.exit_code == EXIT_BAD_INPUT and "only with --generate" in alone.output
     assert "objective" not in alone.output
+
+
+def test_solve_grows_the_sample_until_the_gap_is_below_the_tolerance():
+    result = run(
+        "solve", example_path("tiny"), "--generate", "10", "--probability", "CN=0.5",
+        "--replications", "3", "--gap-tolerance", "0.000001", "--max-generate", "20",
+        "--evaluation", "50",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Hedged again on 20 scenarios:" in result.output
+    assert "3 replications of 20 scenarios" in result.output
+    assert "samples of 10, 20 scenarios tried" in result.output
+    assert "from 50 more scenarios" in result.output
+    lone = run("solve", example_path("tiny"), "--generate", "10", "--gap-tolerance", "1")
+    assert lone.exit_code == EXIT_BAD_INPUT
+    assert "--gap-tolerance: only with --generate N --replications M" in lone.output
+    risky = run(
+        "solve", example_path("tiny"), "--generate", "10", "--replications", "3",
+        "--gap-tolerance", "1", "--cvar", "0.9",
+    )  # fmt: skip
+    assert risky.exit_code == EXIT_BAD_INPUT and "leave out --cvar" in risky.output

@@ -76,3 +76,43 @@ def test_bad_arguments_are_named(tiny_sample):
         rareopt.evaluate(plan, sample, batch_size=0)
     with pytest.raises(ValueError, match="workers: got 0"):
         rareopt.evaluate(plan, sample, workers=0)
+
+
+def test_japan_scenario_by_scenario_equals_the_stress_test_on_a_sampled_set():
+    # Persistent disruptions, price paths and jumps: every scenario's recourse from its own LP
+    # equals the one stress-test LP's, and the expected cost equals its objective.
+    japan = rareopt.load_example("japan")
+    plan = rareopt.solve(japan)
+    sample = rareopt.generate_scenarios(
+        japan,
+        12,
+        {"CN": 0.5, "MM": 0.5},
+        persistence=0.75,
+        recovery_periods=2,
+        price_volatility=0.3,
+        price_jump=2.0,
+        merge=False,
+        seed=7,
+    )
+    evaluation = rareopt.evaluate(plan, sample, batch_size=5, progress=False)
+    stress = rareopt.stress_test(plan, sample, progress=False)
+    per, whole = evaluation.per_scenario, stress.cost
+    assert per["unmet_t"].sum() > 0  # the sample disrupts the plan
+    assert per["total_usd"].to_numpy() == pytest.approx(whole["total_usd"].to_numpy(), rel=1e-9)
+    assert per["spend_usd"].to_numpy() == pytest.approx(whole["spend_usd"].to_numpy(), rel=1e-9)
+
+
+def test_a_first_stage_that_breaks_its_rows_is_no_plan():
+    from rareopt.model.two_stage import first_stage_columns, fix_whole_first_stage
+    from rareopt.solving.highs import SolveOptions
+    from rareopt.solving.pipeline import prepare
+    from rareopt.solving.scenario_blocks import run_by_scenario
+
+    tiny = rareopt.load_example("tiny")
+    ready = prepare(tiny, rareopt.event_scenarios(["china-japan-2010"], baseline=0.9))
+    fix_whole_first_stage(ready.lp, np.zeros(first_stage_columns(ready.lp)))
+    run = run_by_scenario(ready, SolveOptions())
+    assert run.status.value == "infeasible"
+    assert "breaks its own rows" in run.explanation
+    with pytest.raises(ValueError, match="the first stage has"):
+        fix_whole_first_stage(ready.lp, np.zeros(3))

@@ -11,28 +11,39 @@ Letters 24:47-56). For a candidate plan x and M independent samples S_1..S_M of 
 
 With mean G and standard deviation s_G over the M replications, the gap is at most
 G + t_{M-1, confidence} s_G / sqrt(M) with the stated confidence (one-sided). The mean of the v_i
-is likewise a lower bound on the optimum, less t s_v / sqrt(M) for its confidence.
+is likewise a lower bound on the optimum, less t s_v / sqrt(M) for its confidence. With an
+``evaluation`` sample of N' more independent draws, the candidate's mean cost on it plus
+t_{N'-1, confidence} s / sqrt(N') is an upper bound on its expected cost, so on the optimum
+(:func:`rareopt.evaluate`; s is the draws' standard deviation, N' - 1 in its denominator).
+
+The candidate is the plan's whole first stage: its purchases and the nominal path they imply
+(:func:`~rareopt.results.solve.nominal_first_stage`), fixed in every replication and evaluated
+scenario by scenario, so that every f_i is the same plan's cost.
+
+Sequential mode (``tolerance_pct``): the candidate is re-hedged on a sample twice as large until
+the gap's bound is below the tolerance, or the sample reaches ``max_n``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rareopt.analysis.evaluate import evaluate
 from rareopt.analysis.stress import plan_volumes
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.progress import progress_bar
 from rareopt.results.result import Result
-from rareopt.results.solve import solve_prepared
+from rareopt.results.solve import nominal_first_stage, solve_by_scenario, solve_prepared
 from rareopt.solving.highs import SolveOptions
-from rareopt.solving.pipeline import prepare, prepare_fixed
+from rareopt.solving.pipeline import prepare
 
 __all__ = ["optimality_gap", "GapEstimate"]
 
@@ -46,15 +57,22 @@ class GapEstimate:
     replications : DataFrame
         Per replication (its seed): optimum_usd (v_i), candidate_usd (f_i(x)), gap_usd.
     metrics : Series
-        gap_usd (mean), gap_upper_usd (at ``confidence``), gap_upper_pct (of the mean candidate
-        cost), lower_bound_usd (mean optimum less its interval), candidate_usd (mean), seconds.
+        scenarios (n), gap_usd (mean), gap_upper_usd (at ``confidence``), gap_upper_pct (of the
+        mean candidate cost), lower_bound_usd (mean optimum less its interval), candidate_usd
+        (mean), seconds; with an evaluation sample, upper_bound_usd and evaluation_scenarios.
     confidence : float
         The level of the one-sided intervals.
+    plan : Result or None
+        The candidate (in sequential mode, the last one hedged).
+    steps : DataFrame or None
+        In sequential mode, per sample size n: gap_upper_pct, lower_bound_usd, seconds.
     """
 
     replications: pd.DataFrame
     metrics: pd.Series
     confidence: float
+    plan: Result | None = None
+    steps: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """The statement, e.g. "optimality gap <= 0.8% with 95% confidence (10 replications ...)".
@@ -70,24 +88,37 @@ class GapEstimate:
         optimality gap <= ...% with 95% confidence (3 replications of 20 scenarios; ...)
         """
         m = self.metrics
-        return (
+        text = (
             f"optimality gap <= {m['gap_upper_pct']:.2f}% with {self.confidence:.0%} confidence "
             f"({len(self.replications)} replications of {int(m['scenarios'])} scenarios; gap "
             f"{m['gap_usd']:,.0f} USD on average, at most {m['gap_upper_usd']:,.0f} USD; the "
-            f"optimum is at least {m['lower_bound_usd']:,.0f} USD)"
+            f"optimum is at least {m['lower_bound_usd']:,.0f} USD"
         )
+        if "upper_bound_usd" in m:
+            text += (
+                f"; the plan's expected cost is at most {m['upper_bound_usd']:,.0f} USD, from "
+                f"{int(m['evaluation_scenarios']):,} more scenarios"
+            )
+        if self.steps is not None:
+            sizes = ", ".join(f"{n:,}" for n in self.steps.index)
+            text += f"; samples of {sizes} scenarios tried"
+        return text + ")"
 
     def __str__(self) -> str:
         return self.summary()
 
 
 def optimality_gap(
-    plan: Result,
+    plan: Result | Portfolio,
     sample: Callable[[int, int], ScenarioSet],
     n: int,
     replications: int = 10,
     confidence: float = 0.95,
     first_seed: int = 1_000,
+    evaluation: int | None = None,
+    tolerance_pct: float | None = None,
+    max_n: int | None = None,
+    workers: int = 1,
     progress: bool | None = None,
     **options,
 ) -> GapEstimate:
@@ -95,19 +126,30 @@ def optimality_gap(
 
     Parameters
     ----------
-    plan : Result
-        The candidate: a solved plan (e.g. of one sample).
+    plan : Result or Portfolio
+        The candidate: a solved plan (e.g. of one sample); or a portfolio, whose candidate is
+        then the plan hedged on ``sample(n, 0)``.
     sample : callable
         ``sample(n, seed)`` -> a ScenarioSet of n sampled scenarios; independent across seeds.
     n : int
-        Scenarios per replication.
+        Scenarios per replication (and in the candidate's sample, given a portfolio).
     replications : int
         M >= 2 independent samples.
     confidence : float
         Level of the one-sided intervals (default 0.95).
     first_seed : int
-        The replications' seeds are ``first_seed``, ``first_seed + 1``, ...: keep them apart
-        from the candidate's own sample's.
+        The replications' seeds are ``first_seed``, ``first_seed + 1``, ... (then the evaluation
+        sample's): keep them apart from the candidate's own sample's (>= 1).
+    evaluation : int, optional
+        Scenarios in one more independent sample on which the candidate is evaluated
+        (:func:`rareopt.evaluate`), for an upper bound on its cost.
+    tolerance_pct : float, optional
+        Sequential mode, with a portfolio: while the gap's bound is above this many percent,
+        hedge the candidate on a sample twice as large and replicate again (up to ``max_n``).
+    max_n : int, optional
+        Largest sample in sequential mode (default 8 n).
+    workers : int
+        Processes for the evaluation sample.
     progress : bool, optional
         A progress bar over the replications (default: on a terminal).
     **options
@@ -125,42 +167,119 @@ def optimality_gap(
     >>> gap = rareopt.optimality_gap(rareopt.solve(tiny, scenarios=draw(20, 0)), draw, 20, 3)
     >>> bool(gap.metrics["gap_usd"] >= -1e-6)
     True
+    >>> grown = rareopt.optimality_gap(tiny, draw, 10, 3, tolerance_pct=50.0, max_n=40)
+    >>> bool(grown.metrics["gap_upper_pct"] <= 50.0 or grown.metrics["scenarios"] == 40)
+    True
     """
     if not (isinstance(replications, int) and replications >= 2):
         raise ValueError(f"replications: got {replications!r}; allowed: a whole number >= 2")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
-    portfolio: Portfolio = plan.portfolio
+    if not (isinstance(first_seed, int) and first_seed >= 1):
+        raise ValueError(f"first_seed: got {first_seed!r}; allowed: a whole number >= 1")
+    if evaluation is not None and not (isinstance(evaluation, int) and evaluation >= 2):
+        raise ValueError(f"evaluation: got {evaluation!r}; allowed: a whole number >= 2")
+    if tolerance_pct is not None:
+        if not isinstance(plan, Portfolio):
+            raise TypeError(
+                "tolerance_pct: the candidate is hedged again on each larger sample; pass the "
+                "portfolio as plan"
+            )
+        if not (isinstance(tolerance_pct, (int, float)) and tolerance_pct > 0):
+            raise ValueError(f"tolerance_pct: got {tolerance_pct!r}; allowed: a number > 0")
+    largest = 8 * n if max_n is None else max_n
+    if not (isinstance(largest, int) and largest >= n):
+        raise ValueError(f"max_n: got {max_n!r}; allowed: a whole number >= n ({n})")
     settings = SolveOptions.from_keywords({**options, "progress": False})
-    volumes = plan_volumes(plan.plan)
     started = time.perf_counter()
+    portfolio = plan if isinstance(plan, Portfolio) else plan.portfolio
+    seeds = iter(range(first_seed, 2**31))
+    steps = []
+    while True:
+        candidate = plan if isinstance(plan, Result) else _hedged(portfolio, sample(n, 0), settings)
+        table = _replicate(portfolio, candidate, sample, n, replications, seeds, settings, progress)
+        metrics = _bounds(table, n, confidence)
+        steps.append(
+            {
+                "scenarios": n,
+                "gap_upper_pct": metrics["gap_upper_pct"],
+                "lower_bound_usd": metrics["lower_bound_usd"],
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        if tolerance_pct is None or metrics["gap_upper_pct"] <= tolerance_pct or 2 * n > largest:
+            break
+        n *= 2
+    if evaluation is not None:
+        per = evaluate(
+            candidate,
+            sample(evaluation, next(seeds)),
+            workers=workers,
+            progress=progress,
+            **options,
+        ).per_scenario
+        assert per is not None
+        # ``evaluation`` independent draws, however the sample merged equal ones: the mean and
+        # spread weigh each scenario by its share of the draws.
+        p, cost = per["probability"].to_numpy(float), per["total_usd"].to_numpy(float)
+        mean = float(p @ cost)
+        spread = math.sqrt(max(float(p @ (cost - mean) ** 2), 0.0) * evaluation / (evaluation - 1))
+        t = float(stats.t.ppf(confidence, evaluation - 1))
+        metrics["upper_bound_usd"] = mean + t * spread / math.sqrt(evaluation)
+        metrics["evaluation_scenarios"] = evaluation
+    metrics["seconds"] = time.perf_counter() - started
+    sequence = pd.DataFrame(steps).set_index("scenarios") if tolerance_pct is not None else None
+    return GapEstimate(table, metrics, confidence, candidate, sequence)
+
+
+def _hedged(portfolio: Portfolio, scenarios: ScenarioSet, settings: SolveOptions) -> Result:
+    """The two-stage plan of ``scenarios``, checked."""
+    return solve_prepared(prepare(portfolio, scenarios), settings).raise_for_status()
+
+
+def _replicate(
+    portfolio: Portfolio,
+    candidate: Result,
+    sample: Callable[[int, int], ScenarioSet],
+    n: int,
+    replications: int,
+    seeds: Iterator[int],
+    settings: SolveOptions,
+    progress: bool | None,
+) -> pd.DataFrame:
+    """Per replication (its seed): the sample's optimum, the candidate on it, and the gap."""
+    first_stage = nominal_first_stage(portfolio, plan_volumes(candidate.plan), settings)
     rows = []
-    seeds = list(range(first_seed, first_seed + replications))
-    for seed in progress_bar(seeds, progress, "replications", unit="sample"):
+    chosen = [next(seeds) for _ in range(replications)]
+    for seed in progress_bar(chosen, progress, f"replications of {n}", unit="sample"):
         scenarios = sample(n, seed)
-        optimum = solve_prepared(prepare(portfolio, scenarios), settings).raise_for_status()
-        fixed = prepare_fixed(portfolio, volumes, scenarios)
-        candidate = solve_prepared(fixed, settings).raise_for_status()
-        assert optimum.objective is not None and candidate.objective is not None
+        optimum = _hedged(portfolio, scenarios, settings).objective
+        fixed = solve_by_scenario(portfolio, first_stage, scenarios, settings)
+        cost = fixed.raise_for_status().objective
+        assert optimum is not None and cost is not None
         rows.append(
             {
                 "seed": seed,
-                "optimum_usd": optimum.objective,
-                "candidate_usd": candidate.objective,
+                "optimum_usd": optimum,
+                "candidate_usd": cost,
                 # The candidate is feasible for every sample: f_i(x) >= v_i up to the solver's
                 # tolerance; a tiny negative is round-off.
-                "gap_usd": max(candidate.objective - optimum.objective, 0.0),
+                "gap_usd": max(cost - optimum, 0.0),
             }
         )
-    table = pd.DataFrame(rows).set_index("seed")
-    m = replications
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def _bounds(table: pd.DataFrame, n: int, confidence: float) -> pd.Series:
+    """The gap's one-sided bound and the optimum's lower bound from the replications."""
+    m = len(table)
     t = float(stats.t.ppf(confidence, m - 1))
     gap, gap_std = float(table["gap_usd"].mean()), float(table["gap_usd"].std(ddof=1))
     upper = gap + t * gap_std / math.sqrt(m)
     optimum_mean = float(table["optimum_usd"].mean())
     optimum_std = float(table["optimum_usd"].std(ddof=1))
     cost = float(table["candidate_usd"].mean())
-    metrics = pd.Series(
+    return pd.Series(
         {
             "scenarios": n,
             "gap_usd": gap,
@@ -168,8 +287,6 @@ def optimality_gap(
             "gap_upper_pct": 100.0 * upper / abs(cost) if cost else float(np.inf),
             "lower_bound_usd": optimum_mean - t * optimum_std / math.sqrt(m),
             "candidate_usd": cost,
-            "seconds": time.perf_counter() - started,
         },
         name="value",
     )
-    return GapEstimate(table, metrics, confidence)

@@ -524,6 +524,7 @@ class ScenarioSet:
         """
         labels = portfolio.period_labels
         suppliers, countries = portfolio.suppliers["supplier"].tolist(), portfolio.countries
+        elements, facilities = portfolio.elements, portfolio.facilities["facility"].tolist()
         issues = []
         for s in self.scenarios:
             events = [(f"disruption {k}", d) for k, d in enumerate(s.disruptions)]
@@ -538,7 +539,6 @@ class ScenarioSet:
 
                 if d.supplier is not None and d.supplier not in suppliers:
                     add("supplier", d.supplier, f"a supplier of the portfolio: {suppliers}")
-                facilities = portfolio.facilities["facility"].tolist()
                 if getattr(d, "facility", None) is not None and d.facility not in facilities:
                     add("facility", d.facility, f"a facility of the portfolio: {facilities}")
                 if d.country not in (None, ALL) and d.country not in countries:
@@ -550,11 +550,11 @@ class ScenarioSet:
                     )
                 if d.elements != ALL:
                     for element in d.elements:
-                        if element not in portfolio.elements:
+                        if element not in elements:
                             add(
                                 "elements",
                                 element,
-                                f"an element of the portfolio: {portfolio.elements} (no effect)",
+                                f"an element of the portfolio: {elements} (no effect)",
                                 "warning",
                             )
                 in_range = (
@@ -720,16 +720,29 @@ class ScenarioSet:
         element = rows["element"].to_numpy(object)
         chosen = self.chosen(only)
         factors = np.ones((len(chosen), len(rows)))
+        # A sample repeats the same few targets (a country's or a supplier's elements) in every
+        # scenario: each scenario's factor per target and period is gathered first, then each
+        # target's rows are found once and multiplied by their periods' factors.
+        targets: dict[tuple[Any, ...], int] = {}
+        hits: list[tuple[int, int, np.ndarray, np.ndarray]] = []
         for w, scenario in enumerate(chosen):
             for shock in scenario.prices:
-                if shock.supplier is not None:
-                    mask = supplier == shock.supplier
-                else:
-                    mask = np.full(len(rows), shock.country == ALL) | (country == shock.country)
-                if shock.elements != ALL:
-                    mask &= np.isin(element, list(shock.elements))
-                for at, factor in shock.by_period(labels):
-                    factors[w, mask & (period == at)] *= factor
+                key = (shock.supplier, shock.country, shock.elements)
+                k = targets.setdefault(key, len(targets))
+                at, factor = np.array(shock.by_period(labels), dtype=float).reshape(-1, 2).T
+                hits.append((w, k, at.astype(np.int64), factor))
+        by_target = np.ones((len(chosen), len(targets), len(labels)))
+        for w, k, at, factor in hits:
+            by_target[w, k, at] *= factor
+        for (shock_supplier, shock_country, shock_elements), k in targets.items():
+            if shock_supplier is not None:
+                mask = supplier == shock_supplier
+            else:
+                mask = np.full(len(rows), shock_country == ALL) | (country == shock_country)
+            if shock_elements != ALL:
+                mask &= np.isin(element, list(shock_elements))
+            hit = np.flatnonzero(mask)
+            factors[:, hit] *= by_target[:, k, period[hit]]
         return factors
 
     def with_market(self, **changes: float) -> ScenarioSet:

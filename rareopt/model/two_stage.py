@@ -51,6 +51,8 @@ __all__ = [
     "least_fractions",
     "first_disruption",
     "fix_first_stage",
+    "first_stage_columns",
+    "fix_whole_first_stage",
 ]
 
 
@@ -384,6 +386,62 @@ def fix_first_stage(lp: LinearProgram, volumes: Mapping[tuple[Any, ...], float])
     value = np.array([float(volumes.get(k, 0.0)) for k in column])
     lp.col_lower[block.positions] = value
     lp.col_upper[block.positions] = value
+
+
+def first_stage_columns(lp: LinearProgram) -> int:
+    """How many columns the first stage has: a two-stage LP's first ones (all of a one-stage LP).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> from rareopt.model.formulation import assemble
+    >>> layout = make_layout(load_example("tiny"))
+    >>> s = ScenarioSet([{"name": "calm", "probability": 1.0}])
+    >>> first_stage_columns(assemble_two_stage(layout, scenario_layout(layout, s))) == len(
+    ...     assemble(layout).cost)
+    True
+    """
+    starts = [
+        int(block.positions.min())
+        for family, block in lp.col_blocks.items()
+        if family in SCENARIO_COLUMNS and len(block.positions)
+    ]
+    return min(starts) if starts else lp.matrix.shape[1]
+
+
+def fix_whole_first_stage(lp: LinearProgram, values: np.ndarray) -> None:
+    """Fix every first-stage column of a two-stage LP at ``values`` (purchases and nominal path).
+
+    ``values`` is the first stage's solution, column by column (e.g. the one-stage LP's, whose
+    columns are the two-stage LP's first ones). With the whole first stage fixed the scenarios
+    share nothing and solve one by one (:mod:`rareopt.solving.scenario_blocks`).
+
+    Raises
+    ------
+    ValueError
+        When ``values`` does not have one value per first-stage column.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> layout = make_layout(load_example("tiny"))
+    >>> s = ScenarioSet([{"name": "calm", "probability": 1.0}])
+    >>> lp = assemble_two_stage(layout, scenario_layout(layout, s))
+    >>> fix_whole_first_stage(lp, np.ones(first_stage_columns(lp)))
+    >>> float(lp.col_upper[lp.col_blocks["stock"].positions].max())
+    1.0
+    """
+    n = first_stage_columns(lp)
+    values = np.asarray(values, dtype=float)
+    if values.shape != (n,):
+        raise ValueError(
+            f"fix_whole_first_stage: got {values.shape[0] if values.ndim else 0} values; "
+            f"the first stage has {n} columns"
+        )
+    lp.col_lower[:n] = values
+    lp.col_upper[:n] = values
 
 
 def conditional_probabilities(probabilities: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.formulation import totals_by_kind
 from rareopt.model.layout import ModelLayout
 from rareopt.model.risk import CVaR, Expectation, risk_measure
+from rareopt.model.two_stage import fix_whole_first_stage
 from rareopt.progress import Stages
 from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.results.result import LazyTables, Result
@@ -37,11 +38,14 @@ from rareopt.solving.pipeline import (
     prepare_fixed,
     run_prepared,
 )
+from rareopt.solving.scenario_blocks import run_by_scenario
 
 __all__ = [
     "solve",
     "solve_prepared",
     "evaluate_plan",
+    "nominal_first_stage",
+    "solve_by_scenario",
     "checked_solution",
     "CheckedSolution",
 ]
@@ -146,6 +150,75 @@ def evaluate_plan(
     return solve_prepared(
         prepare_fixed(portfolio, volumes, scenarios, risk), SolveOptions.from_keywords(options)
     )
+
+
+def nominal_first_stage(
+    portfolio: Portfolio, volumes: dict, options: SolveOptions | None = None
+) -> np.ndarray:
+    """The whole first stage of a plan: its purchases and the nominal path they imply.
+
+    The one-stage model with the purchases fixed at ``volumes`` (t), solved and checked; its
+    solution, column by column, is what :func:`solve_by_scenario` fixes (the columns a two-stage
+    model's first stage has, in the same order).
+
+    Raises
+    ------
+    NoPlanError
+        When the purchases leave the one-stage model no plan (e.g. they break a cap).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> from rareopt.analysis.stress import plan_volumes
+    >>> tiny = rareopt.load_example("tiny")
+    >>> x = nominal_first_stage(tiny, plan_volumes(rareopt.solve(tiny).plan))
+    >>> x.ndim, bool((x >= 0).all())
+    (1, True)
+    """
+    run = run_prepared(prepare_fixed(portfolio, volumes, None), options or SolveOptions())
+    result_of(run).raise_for_status()
+    return np.asarray(run.output.x, dtype=float)
+
+
+def solve_by_scenario(
+    portfolio: Portfolio,
+    first_stage: np.ndarray,
+    scenarios: ScenarioSet,
+    options: SolveOptions | None = None,
+    layout: ModelLayout | None = None,
+) -> Result:
+    """The two-stage model with its whole first stage fixed, solved scenario by scenario, checked.
+
+    With the first stage fixed the scenarios share nothing; each is an LP of its own
+    (:mod:`rareopt.solving.scenario_blocks`), and the result is read and checked as the extensive
+    form's (no duals).
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The portfolio.
+    first_stage : ndarray
+        From :func:`nominal_first_stage`.
+    scenarios : ScenarioSet
+        The scenarios, each solved on its own.
+    options : SolveOptions, optional
+        HiGHS settings for every scenario.
+    layout : ModelLayout, optional
+        The portfolio's layout, when already made (a sample's batches share it).
+
+    Examples
+    --------
+    >>> import rareopt
+    >>> from rareopt.analysis.stress import plan_volumes
+    >>> tiny = rareopt.load_example("tiny")
+    >>> x = nominal_first_stage(tiny, plan_volumes(rareopt.solve(tiny).plan))
+    >>> s = rareopt.event_scenarios(["china-japan-2010"], baseline=0.9)
+    >>> solve_by_scenario(tiny, x, s).scenarios.cost.index.tolist()
+    ['no disruption', 'china-japan-2010']
+    """
+    ready = prepare(portfolio, scenarios, layout=layout)
+    fix_whole_first_stage(ready.lp, first_stage)
+    return result_of(run_by_scenario(ready, options or SolveOptions(progress=False)))
 
 
 def solve_prepared(ready: Prepared, options: SolveOptions | None = None) -> Result:

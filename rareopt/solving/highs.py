@@ -245,6 +245,12 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     h = highspy.Highs()
     for name, value in options.highs_options(lp.is_mip).items():
         h.setOptionValue(name, value)
+    _pass_model(h, lp)
+    return h
+
+
+def _pass_model(h: highspy.Highs, lp: LinearProgram) -> None:
+    """Hand ``lp`` to ``h`` (replacing any model it held; its options stay)."""
     a = lp.matrix
     n_rows, n_cols = a.shape
     status = h.passModel(
@@ -266,35 +272,28 @@ def _make_highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the compiled model (passModel returned kError)")
-    return h
 
 
 def _run(
-    h: highspy.Highs, lp: LinearProgram, waiting: Callable[[], None] | None = None
+    h: highspy.Highs,
+    lp: LinearProgram,
+    waiting: Callable[[], None] | None = None,
+    in_thread: bool = True,
 ) -> SolverOutput:
     """Run HiGHS and collect its status, solution and duals.
 
     HiGHS runs in a thread of its own so that Ctrl-C reaches Python at once: it then asks HiGHS
     to stop (``cancelSolve``, checked at HiGHS's interrupt callbacks, switched on then), waits
-    for it, and reports the solve ``interrupted`` with no plan.
+    for it, and reports the solve ``interrupted`` with no plan. ``in_thread=False`` runs it in
+    this thread, for LPs of milliseconds (a scenario's block), where starting the thread would
+    cost more than the solve; Ctrl-C is then seen when the solve returns.
     """
     start = time.perf_counter()
     interrupted = False
-    h.startSolve()
-    while True:
-        try:
-            done, _ = h.wait(0.05)
-        except KeyboardInterrupt:
-            # Only now does HiGHS check for a stop request at its interrupt callbacks: checking
-            # throughout would slow every solve by some 10%.
-            interrupted = True
-            h.HandleUserInterrupt = True
-            h.cancelSolve()
-            continue
-        if done:
-            break
-        if waiting is not None:
-            waiting()
+    if in_thread:
+        interrupted = _solve_in_thread(h, waiting)
+    else:
+        h.run()
     seconds = time.perf_counter() - start
     if interrupted:
         return SolverOutput(
@@ -328,6 +327,26 @@ def _run(
         max_primal_infeasibility=float(info.max_primal_infeasibility),
         basis=_saved_basis(h, lp) if duals_ok else None,
     )
+
+
+def _solve_in_thread(h: highspy.Highs, waiting: Callable[[], None] | None) -> bool:
+    """Run HiGHS in its own thread until it is done; True when Ctrl-C stopped it."""
+    interrupted = False
+    h.startSolve()
+    while True:
+        try:
+            done, _ = h.wait(0.05)
+        except KeyboardInterrupt:
+            # Only now does HiGHS check for a stop request at its interrupt callbacks: checking
+            # throughout would slow every solve by some 10%.
+            interrupted = True
+            h.HandleUserInterrupt = True
+            h.cancelSolve()
+            continue
+        if done:
+            return interrupted
+        if waiting is not None:
+            waiting()
 
 
 @dataclass(frozen=True)
@@ -510,13 +529,35 @@ class HighsSession:
         self._highs = _make_highs(lp, self.options)
         self.waiting: Callable[[], None] | None = None
 
-    def run(self) -> SolverOutput:
+    def run(self, in_thread: bool = True) -> SolverOutput:
         """Solve (warm after edits) and return the status, solution and duals.
 
         ``waiting``, when set, is called about every 50 ms while HiGHS runs (a progress bar's
-        tick).
+        tick). ``in_thread=False`` runs HiGHS in this thread: for LPs of milliseconds, where
+        Ctrl-C may wait for the solve to return.
         """
-        return _run(self._highs, self.lp, self.waiting)
+        return _run(self._highs, self.lp, self.waiting, in_thread)
+
+    def load(self, lp: LinearProgram) -> None:
+        """Hold ``lp`` instead (a scenario's block after another's), with the same options.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> def one(bound):
+        ...     return LinearProgram(cost=np.array([1.0]), offset=0.0,
+        ...         matrix=sp.csc_matrix([[1.0]]), col_lower=np.zeros(1),
+        ...         col_upper=np.array([10.0]), row_lower=np.array([bound]),
+        ...         row_upper=np.array([np.inf]), integrality=np.zeros(1, dtype=np.int32))
+        >>> session = HighsSession(one(2.0))
+        >>> session.load(one(5.0))
+        >>> session.run(in_thread=False).objective
+        5.0
+        """
+        if lp.is_mip != self.lp.is_mip:
+            raise ValueError("load: an LP and a MIP take different options; start a new session")
+        self.lp = lp
+        _pass_model(self._highs, lp)
 
     def set_costs(
         self, columns: Sequence[int] | np.ndarray, costs: Sequence[float] | np.ndarray

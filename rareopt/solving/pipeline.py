@@ -74,11 +74,13 @@ def prepare(
     scenarios: ScenarioSet | None = None,
     risk: Expectation | CVaR | None = None,
     fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
+    layout: ModelLayout | None = None,
 ) -> Prepared:
     """The LP of a portfolio (straight from its layout, no Pyomo) or of your built model.
 
     ``fractions`` replaces the scenarios' delivered fractions (scenarios x purchases), e.g. their
-    mean for the expected-value problem.
+    mean for the expected-value problem. ``layout`` is the portfolio's, when already made (the
+    batches of one sample share it).
 
     Examples
     --------
@@ -89,7 +91,10 @@ def prepare(
     """
     start = time.perf_counter()
     if isinstance(problem, Portfolio):
-        layout = make_layout(problem)
+        if layout is None:
+            layout = make_layout(problem)
+        elif layout.portfolio is not problem:
+            raise ValueError("prepare: the layout given is another portfolio's")
         slayout = None
         if scenarios is None:
             lp = assemble(layout)
@@ -115,13 +120,14 @@ def prepare(
 def prepare_fixed(
     portfolio: Portfolio,
     volumes: Mapping[tuple[Any, ...], float],
-    scenarios: ScenarioSet,
+    scenarios: ScenarioSet | None,
     risk: Expectation | CVaR | None = None,
 ) -> Prepared:
     """The two-stage LP with the first stage's purchases fixed at ``volumes`` (t).
 
     ``volumes`` maps (element, supplier, period) to tonnes; offers left out buy nothing. Only the
-    recourse (and any discrete decision the purchases imply) is left to optimise.
+    recourse (and any discrete decision the purchases imply) is left to optimise. Without
+    scenarios, the one-stage LP: what is left is the nominal path the purchases imply.
 
     Examples
     --------
