@@ -1,7 +1,8 @@
-"""Peak resident memory of the current process, for the benchmark scripts."""
+"""Peak resident memory of the current process, and the report, for the benchmark scripts."""
 
 from __future__ import annotations
 
+import json
 import resource
 
 
@@ -19,3 +20,12 @@ def peak_rss_mib() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_and_write(report: dict, path: str | None) -> None:
+    """Print a benchmark's report, one figure a line, and write it as JSON to ``path`` if given."""
+    for key, value in report.items():
+        print(f"{key:>26}: {value}")
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)

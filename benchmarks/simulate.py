@@ -11,8 +11,9 @@ Run: python benchmarks/simulate.py [--scenarios 100] [--json FILE]
 from __future__ import annotations
 
 import argparse
-import json
 import time
+
+from peak_memory import print_and_write
 
 import rareopt
 
@@ -51,11 +52,7 @@ def main() -> None:
         "expected_realised_usd": round(float(sim.metrics["expected_total_usd"])),
         "two_stage_objective_usd": round(float(two_stage.objective)),
     }
-    for key, value in report.items():
-        print(f"{key:>26}: {value}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+    print_and_write(report, args.json)
 
 
 if __name__ == "__main__":

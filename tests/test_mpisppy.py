@@ -11,6 +11,8 @@ import textwrap
 import pytest
 
 import rareopt
+from rareopt.inputs.synthetic import disruptions, generate_size
+from rareopt.model.risk import CVaR
 
 # Every test here needs mpi-sppy (the mpi extra); some also mpiexec.
 pytestmark = pytest.mark.mpi
@@ -80,6 +82,54 @@ def test_progressive_hedging_on_three_ranks_reaches_a_small_certified_gap():
     optimum = rareopt.solve(rareopt.load_example("tiny"), scenarios=scenarios()).objective
     assert out["outer_bound"] <= optimum + 1e-6 <= out["objective"] + 2e-6
     assert out["objective"] <= optimum * 1.01
+
+
+CVAR_PH = """
+import json, sys, rareopt
+from rareopt.inputs.synthetic import disruptions, generate_size
+from rareopt.model.risk import CVaR
+if sys.argv[1] == "tiny":
+    p = rareopt.load_example("tiny")
+    s = rareopt.event_scenarios(
+        ["china-japan-2010", "pandemic-logistics-2020"], start=2, baseline=0.6)
+else:
+    p = generate_size("small")
+    s = disruptions(p, 10, seed=1)
+r = rareopt.solve(p, scenarios=s, risk=CVaR(0.9, 1.0), engine="mpisppy", method="ph",
+                  ph={"max_iterations": 300, "rel_gap": 0.009})
+if r is not None:
+    print("RESULT " + json.dumps({**r.solver, "objective": r.objective}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (install the mpi extra's mpich)")
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_progressive_hedging_certifies_a_cvar_plan(size, tmp_path):
+    # With the CVaR level bounded a priori the Lagrangian spoke bounds the optimum, and the
+    # certified gap closes below 1% (free, it stayed at 7.9% after 200 iterations on tiny).
+    script = tmp_path / "cvar_ph.py"
+    script.write_text(CVAR_PH)
+    done = subprocess.run(
+        [MPIEXEC, "-n", "3", sys.executable, str(script), size],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    out = json.loads(line.removeprefix("RESULT "))
+    assert out["bound_gap"] < 0.01
+    low, high = out["cvar_level_bounds"]
+    assert low < high
+    if size == "tiny":
+        p, s = rareopt.load_example("tiny"), scenarios()
+    else:
+        p = generate_size("small")
+        s = disruptions(p, 10, seed=1)
+    optimum = rareopt.solve(p, scenarios=s, risk=CVaR(0.9, 1.0)).objective
+    assert out["outer_bound"] <= optimum * (1 + 1e-6) <= out["objective"] * (1 + 2e-6)
 
 
 def test_progressive_hedging_alone_returns_its_consensus_plan_with_bounds():

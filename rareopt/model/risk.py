@@ -47,21 +47,37 @@ class CVaR:
         Level in [0, 1): 0 gives the expectation, values near 1 the worst scenario.
     weight : float
         USD of objective per USD of CVaR (>= 0).
+    level_bounds : (float, float), optional
+        Bounds (USD) on the level eta, the value at risk at the optimum; default free. Bounds
+        that hold the optimal eta change nothing but make every scenario's part of the model
+        bounded on its own (progressive hedging's Lagrangian bound needs it):
+        :func:`rareopt.model.two_stage.cvar_level_bounds` derives them from the recourse costs.
 
     Examples
     --------
     >>> CVaR(alpha=0.9, weight=1.0)
-    CVaR(alpha=0.9, weight=1.0)
+    CVaR(alpha=0.9, weight=1.0, level_bounds=None)
     """
 
     alpha: float = 0.95
     weight: float = 1.0
+    level_bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.alpha, (int, float)) and 0 <= self.alpha < 1):
             raise ValueError(f"CVaR alpha: got {self.alpha!r}; allowed: a number in [0, 1)")
         if not (isinstance(self.weight, (int, float)) and self.weight >= 0):
             raise ValueError(f"CVaR weight: got {self.weight!r}; allowed: a number >= 0")
+        bounds = self.level_bounds
+        if bounds is not None and not (
+            len(bounds) == 2
+            and all(isinstance(b, (int, float)) and np.isfinite(b) for b in bounds)
+            and bounds[0] <= bounds[1]
+        ):
+            raise ValueError(
+                f"CVaR level_bounds: got {bounds!r}; allowed: (lower, upper) in USD, finite, "
+                "lower <= upper"
+            )
 
 
 def value_at_risk(values: ArrayLike, probabilities: ArrayLike, alpha: float) -> float:

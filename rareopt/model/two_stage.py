@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,8 @@ __all__ = [
     "fix_first_stage",
     "first_stage_columns",
     "fix_whole_first_stage",
+    "recourse_cost_ranges",
+    "cvar_level_bounds",
 ]
 
 
@@ -733,7 +735,8 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     weight, p = slayout.risk.weight, slayout.probabilities
     one_per_scenario = pd.DataFrame({"scenario": scenario})
     if weight > 0:
-        eta = b.columns("cvar_level", pd.DataFrame(index=[0]), (), -np.inf, np.inf, weight)
+        lowest, highest = getattr(slayout.risk, "level_bounds", None) or (-np.inf, np.inf)
+        eta = b.columns("cvar_level", pd.DataFrame(index=[0]), (), lowest, highest, weight)
         excess = b.columns(
             "cvar_excess",
             one_per_scenario,
@@ -914,3 +917,81 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     lp.cost = lp.cost + np.asarray(recourse.T @ p).ravel()
     lp.recourse = recourse
     return lp
+
+
+def recourse_cost_ranges(layout: ModelLayout, lp: LinearProgram) -> np.ndarray:
+    """Each scenario's recourse cost (USD) at an optimum lies in [low, high]: rows (low, high).
+
+    The recourse cost is linear in the columns, ``r_w = R_w z``; at an optimum each column lies
+    within its bounds, so ``r_w`` lies within the sum of ``min`` (and ``max``) of ``R_wj l_j``
+    and ``R_wj u_j``. Two families have no finite upper bound of their own and get one that
+    holds at an optimum: a route's tonnes are part of its purchase's (at most the offer's
+    capacity), and a restock column, costed at the floor price, is what the scenario's stock
+    ends below the nominal plan's, at most the element's stock capacity. A range is infinite
+    where a column with a recourse cost has no such bound.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> layout = make_layout(load_example("tiny"))
+    >>> s = ScenarioSet([{"name": "cut", "probability": 1,
+    ...                   "disruptions": [{"country": "CN", "start": 2}]}])
+    >>> low, high = recourse_cost_ranges(layout, assemble_two_stage(layout, scenario_layout(layout, s)))[0]
+    >>> bool(low < 0 < high)
+    True
+    """
+    upper = lp.col_upper.copy()
+    route = layout.route
+    if len(route):
+        positions = lp.col_blocks["route"].positions
+        capacity = layout.buy["capacity_t"].to_numpy(float)[route["buy"].to_numpy(np.int64)]
+        upper[positions] = np.minimum(upper[positions], capacity)
+    restock = lp.col_blocks["restock"]
+    if len(restock.frame):
+        ep = layout.element_period
+        last = ep[ep["period"] == layout.portfolio.period_labels[-1]]
+        room = dict(zip(last["element"], last["stock_capacity_t"].to_numpy(float)))
+        cap = restock.frame["element"].map(room).to_numpy(float)
+        upper[restock.positions] = np.minimum(upper[restock.positions], cap)
+    recourse = cast(sp.csr_matrix, lp.recourse).tocoo()
+    with np.errstate(invalid="ignore"):  # 0 x inf does not arise: stored entries are nonzero
+        at_lower = recourse.data * lp.col_lower[recourse.col]
+        at_upper = recourse.data * upper[recourse.col]
+    n_w = recourse.shape[0]
+    low = np.bincount(recourse.row, np.minimum(at_lower, at_upper), minlength=n_w)
+    high = np.bincount(recourse.row, np.maximum(at_lower, at_upper), minlength=n_w)
+    return np.column_stack([low, high])
+
+
+def cvar_level_bounds(
+    layout: ModelLayout, scenarios: ScenarioSet, batch_size: int = 200
+) -> tuple[float, float] | None:
+    """Bounds (USD) that hold the CVaR level eta at an optimum, from the recourse cost ranges.
+
+    At an optimum eta is the value at risk of the recourse costs: a level of their distribution,
+    so between the lowest and the highest scenario's cost, and so within ``[min_w low_w,
+    max_w high_w]`` of :func:`recourse_cost_ranges`. Bounding eta there changes no optimum, and
+    makes each scenario's (or bundle's) part of the CVaR model bounded on its own, whatever
+    multiplier progressive hedging's Lagrangian puts on eta. The scenarios are built
+    ``batch_size`` at a time. None when some range is infinite.
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.inputs.scenarios import event_scenarios
+    >>> from rareopt.model.layout import make_layout
+    >>> layout = make_layout(load_example("tiny"))
+    >>> low, high = cvar_level_bounds(layout, event_scenarios(["china-japan-2010"], baseline=0.9))
+    >>> bool(low <= 0 <= high)
+    True
+    """
+    names = scenarios.names
+    lows, highs = [], []
+    for start in range(0, len(names), batch_size):
+        part = scenario_layout(layout, scenarios, only=names[start : start + batch_size])
+        ranges = recourse_cost_ranges(layout, assemble_two_stage(layout, part))
+        lows.append(ranges[:, 0].min())
+        highs.append(ranges[:, 1].max())
+    low, high = float(min(lows)), float(max(highs))
+    return (low, high) if np.isfinite(low) and np.isfinite(high) else None

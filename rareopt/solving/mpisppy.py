@@ -32,6 +32,8 @@ import importlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -39,8 +41,10 @@ import numpy as np
 from rareopt.inputs.derived import has_discrete_decisions
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.scenarios import ScenarioSet
+from rareopt.model.layout import make_layout
 from rareopt.model.pyomo_view import build, compile_model
 from rareopt.model.risk import CVaR, Expectation
+from rareopt.model.two_stage import cvar_level_bounds
 from rareopt.solving.highs import HighsSession, SolveOptions
 
 if TYPE_CHECKING:
@@ -200,6 +204,27 @@ def default_rho(portfolio: Portfolio) -> float:
     return float(0.2 * np.median(unit))
 
 
+def _level_rho(
+    risk: CVaR, rho: float, portfolio: Portfolio
+) -> Callable[[pyo.ConcreteModel], list[tuple[int, float]]]:
+    """PH's rho for the CVaR level (1/USD), from the contracts' rho (USD per t squared).
+
+    The level is counted in tonnes at the offers' median unit cost u: a deviation of d USD is d/u
+    tonnes, so its proximal term is rho (d/u)^2 / 2, times the CVaR weight: rho_t = weight rho /
+    u^2. A rho of the contracts' own scale for the level in USD (some 10^4 per USD squared) would
+    dwarf every other term and stall the solver; with none the level never agrees across bundles.
+    """
+    unit = float(np.median(contract_unit_prices(contract_terms(portfolio.offers))))
+    level_rho = risk.weight * rho / max(unit, 1.0) ** 2
+
+    def setter(model: pyo.ConcreteModel) -> list[tuple[int, float]]:
+        if not hasattr(model, "cvar_level"):
+            return []
+        return [(id(var), level_rho) for var in model.cvar_level.values()]
+
+    return setter
+
+
 def _solve_ef(
     portfolio: Portfolio,
     scenarios: ScenarioSet,
@@ -240,6 +265,10 @@ def _solve_ph(
     from mpisppy.spin_the_wheel import WheelSpinner
     from mpisppy.utils import config
 
+    if isinstance(risk, CVaR) and risk.weight > 0 and risk.level_bounds is None:
+        # A free CVaR level leaves the Lagrangian's subproblems unbounded (the multiplier on
+        # the level tilts it to either infinity): bounds that hold its optimum close the gap.
+        risk = replace(risk, level_bounds=cvar_level_bounds(make_layout(portfolio), scenarios))
     ranks = MPI.COMM_WORLD.Get_size()
     spokes_on = ranks >= 3 and ranks % 3 == 0
     hub_ranks = ranks // 3 if spokes_on else ranks
@@ -273,7 +302,12 @@ def _solve_ph(
     beans = (cfg, scenario_creator, None, list(bundles))
     kwargs = {"portfolio": portfolio, "scenarios": scenarios, "risk": risk, "bundles": bundles}
     hub = vanilla.ph_hub(
-        *beans, scenario_creator_kwargs=kwargs, ph_extensions=None, rho_setter=None
+        *beans,
+        scenario_creator_kwargs=kwargs,
+        ph_extensions=None,
+        rho_setter=(
+            _level_rho(risk, cfg.default_rho, portfolio) if isinstance(risk, CVaR) else None
+        ),
     )
     spokes = []
     if spokes_on:
@@ -314,6 +348,8 @@ def _solve_ph(
         "outer_bound": outer,
         "bound_gap": gap,
     }
+    if isinstance(risk, CVaR) and risk.level_bounds is not None:
+        info["cvar_level_bounds"] = list(risk.level_bounds)
     return values, info
 
 
