@@ -116,3 +116,18 @@ def test_a_first_stage_that_breaks_its_rows_is_no_plan():
     assert "breaks its own rows" in run.explanation
     with pytest.raises(ValueError, match="the first stage has"):
         fix_whole_first_stage(ready.lp, np.zeros(3))
+
+
+def test_a_cvar_model_is_not_split_by_scenario():
+    # The CVaR level is shared by the scenarios: its model does not fall apart.
+    from rareopt.exceptions import NotSupportedError
+    from rareopt.model.risk import CVaR
+    from rareopt.model.two_stage import first_stage_columns, fix_whole_first_stage
+    from rareopt.solving.pipeline import prepare
+    from rareopt.solving.scenario_blocks import scenario_blocks
+
+    tiny = rareopt.load_example("tiny")
+    ready = prepare(tiny, rareopt.event_scenarios(["china-japan-2010"], baseline=0.9), CVaR(0.9))
+    fix_whole_first_stage(ready.lp, np.zeros(first_stage_columns(ready.lp)))
+    with pytest.raises(NotSupportedError, match="'cvar_level' is shared by the scenarios"):
+        scenario_blocks(ready.lp)

@@ -51,7 +51,7 @@ class CVaR:
         Bounds (USD) on the level eta, the value at risk at the optimum; default free. Bounds
         that hold the optimal eta change nothing but make every scenario's part of the model
         bounded on its own (progressive hedging's Lagrangian bound needs it):
-        :func:`rareopt.model.two_stage.cvar_level_bounds` derives them from the recourse costs.
+        :func:`rareopt.solving.cvar_bounds.cvar_level_bounds` derives them.
 
     Examples
     --------
@@ -78,6 +78,25 @@ class CVaR:
                 f"CVaR level_bounds: got {bounds!r}; allowed: (lower, upper) in USD, finite, "
                 "lower <= upper"
             )
+
+    @property
+    def level_unit_usd(self) -> float:
+        """USD in one unit of the model's ``cvar_level`` column: 1, or with ``level_bounds`` a
+        power of ten that puts the bounds within about +-10^4 units.
+
+        A level of 10^8 USD under a linearised proximal term (progressive hedging) squares to
+        10^16, beyond what a solver's tolerances handle; counted in units of 10^5 USD it is
+        10^3. The model's value is the same: every coefficient of the column is scaled with it.
+
+        Examples
+        --------
+        >>> CVaR(0.9).level_unit_usd, CVaR(0.9, level_bounds=(-3e7, 3.3e8)).level_unit_usd
+        (1.0, 100000.0)
+        """
+        if self.level_bounds is None:
+            return 1.0
+        largest = max(abs(self.level_bounds[0]), abs(self.level_bounds[1]), 1.0)
+        return float(10.0 ** max(0, int(np.floor(np.log10(largest))) - 3))
 
 
 def value_at_risk(values: ArrayLike, probabilities: ArrayLike, alpha: float) -> float:

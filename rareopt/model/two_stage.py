@@ -54,7 +54,6 @@ __all__ = [
     "first_stage_columns",
     "fix_whole_first_stage",
     "recourse_cost_ranges",
-    "cvar_level_bounds",
 ]
 
 
@@ -735,8 +734,12 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     weight, p = slayout.risk.weight, slayout.probabilities
     one_per_scenario = pd.DataFrame({"scenario": scenario})
     if weight > 0:
+        # The level in units of ``level_unit_usd`` (1 USD unless bounded): t = unit x column.
         lowest, highest = getattr(slayout.risk, "level_bounds", None) or (-np.inf, np.inf)
-        eta = b.columns("cvar_level", pd.DataFrame(index=[0]), (), lowest, highest, weight)
+        unit = getattr(slayout.risk, "level_unit_usd", 1.0)
+        eta = b.columns(
+            "cvar_level", pd.DataFrame(index=[0]), (), lowest / unit, highest / unit, weight * unit
+        )
         excess = b.columns(
             "cvar_excess",
             one_per_scenario,
@@ -908,7 +911,7 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
             0.0,
             np.inf,
             (np.arange(n_w), excess + np.arange(n_w), 1.0),
-            (np.arange(n_w), eta, 1.0),
+            (np.arange(n_w), eta, unit),
             (rw, rc, -rv),
         )
     recourse = sp.csr_matrix((rv, (rw, rc)), shape=(n_w, b.n_cols))
@@ -962,36 +965,3 @@ def recourse_cost_ranges(layout: ModelLayout, lp: LinearProgram) -> np.ndarray:
     low = np.bincount(recourse.row, np.minimum(at_lower, at_upper), minlength=n_w)
     high = np.bincount(recourse.row, np.maximum(at_lower, at_upper), minlength=n_w)
     return np.column_stack([low, high])
-
-
-def cvar_level_bounds(
-    layout: ModelLayout, scenarios: ScenarioSet, batch_size: int = 200
-) -> tuple[float, float] | None:
-    """Bounds (USD) that hold the CVaR level eta at an optimum, from the recourse cost ranges.
-
-    At an optimum eta is the value at risk of the recourse costs: a level of their distribution,
-    so between the lowest and the highest scenario's cost, and so within ``[min_w low_w,
-    max_w high_w]`` of :func:`recourse_cost_ranges`. Bounding eta there changes no optimum, and
-    makes each scenario's (or bundle's) part of the CVaR model bounded on its own, whatever
-    multiplier progressive hedging's Lagrangian puts on eta. The scenarios are built
-    ``batch_size`` at a time. None when some range is infinite.
-
-    Examples
-    --------
-    >>> from rareopt.inputs.examples import load_example
-    >>> from rareopt.inputs.scenarios import event_scenarios
-    >>> from rareopt.model.layout import make_layout
-    >>> layout = make_layout(load_example("tiny"))
-    >>> low, high = cvar_level_bounds(layout, event_scenarios(["china-japan-2010"], baseline=0.9))
-    >>> bool(low <= 0 <= high)
-    True
-    """
-    names = scenarios.names
-    lows, highs = [], []
-    for start in range(0, len(names), batch_size):
-        part = scenario_layout(layout, scenarios, only=names[start : start + batch_size])
-        ranges = recourse_cost_ranges(layout, assemble_two_stage(layout, part))
-        lows.append(ranges[:, 0].min())
-        highs.append(ranges[:, 1].max())
-    low, high = float(min(lows)), float(max(highs))
-    return (low, high) if np.isfinite(low) and np.isfinite(high) else None

@@ -41,10 +41,9 @@ import numpy as np
 from rareopt.inputs.derived import has_discrete_decisions
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.scenarios import ScenarioSet
-from rareopt.model.layout import make_layout
 from rareopt.model.pyomo_view import build, compile_model
 from rareopt.model.risk import CVaR, Expectation
-from rareopt.model.two_stage import cvar_level_bounds
+from rareopt.solving.cvar_bounds import cvar_level_bounds
 from rareopt.solving.highs import HighsSession, SolveOptions
 
 if TYPE_CHECKING:
@@ -145,7 +144,8 @@ def scenario_creator(
     first_cost = model.total_cost.expr
     if hasattr(model, "cvar_level"):
         nonants.append(model.cvar_level)
-        first_cost = first_cost + cast(CVaR, risk).weight * model.cvar_level  # a CVaR weight
+        cvar = cast(CVaR, risk)  # a CVaR weight: the column counts units of level_unit_usd
+        first_cost = first_cost + cvar.weight * cvar.level_unit_usd * model.cvar_level
     sputils.attach_root_node(model, first_cost, nonants)
     probability = dict(zip(scenarios.names, scenarios.probabilities))
     model._mpisppy_probability = float(sum(probability[name] for name in members))
@@ -215,7 +215,8 @@ def _level_rho(
     dwarf every other term and stall the solver; with none the level never agrees across bundles.
     """
     unit = float(np.median(contract_unit_prices(contract_terms(portfolio.offers))))
-    level_rho = risk.weight * rho / max(unit, 1.0) ** 2
+    # Per USD squared, then per the column's unit squared.
+    level_rho = risk.weight * rho * (risk.level_unit_usd / max(unit, 1.0)) ** 2
 
     def setter(model: pyo.ConcreteModel) -> list[tuple[int, float]]:
         if not hasattr(model, "cvar_level"):
@@ -268,7 +269,7 @@ def _solve_ph(
     if isinstance(risk, CVaR) and risk.weight > 0 and risk.level_bounds is None:
         # A free CVaR level leaves the Lagrangian's subproblems unbounded (the multiplier on
         # the level tilts it to either infinity): bounds that hold its optimum close the gap.
-        risk = replace(risk, level_bounds=cvar_level_bounds(make_layout(portfolio), scenarios))
+        risk = replace(risk, level_bounds=cvar_level_bounds(portfolio, scenarios, risk))
     ranks = MPI.COMM_WORLD.Get_size()
     spokes_on = ranks >= 3 and ranks % 3 == 0
     hub_ranks = ranks // 3 if spokes_on else ranks
