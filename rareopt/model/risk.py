@@ -81,9 +81,9 @@ class CVaR:
 
     @property
     def level_unit_usd(self) -> float:
-        """USD in one unit of the model's ``cvar_level`` column: 1, or with ``level_bounds`` a
-        power of ten that puts the bounds within about +-10^4 units.
+        """USD in one unit of the model's ``cvar_level`` column.
 
+        1, or with ``level_bounds`` a power of ten that puts the bounds within about +-10^4 units.
         A level of 10^8 USD under a linearised proximal term (progressive hedging) squares to
         10^16, beyond what a solver's tolerances handle; counted in units of 10^5 USD it is
         10^3. The model's value is the same: every coefficient of the column is scaled with it.

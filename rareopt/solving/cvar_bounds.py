@@ -100,7 +100,7 @@ def cvar_level_bounds(
         run = run_by_scenario(ready, settings)
         if run.output.x is None:
             return None
-        costs.append(ready.lp.recourse @ run.output.x)  # type: ignore[operator]
+        costs.append(ready.lp.recourse @ run.output.x)
     ranges = np.vstack(lows)
     recourse = np.concatenate(costs)
     low = float(ranges[:, 0].min())
