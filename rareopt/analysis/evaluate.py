@@ -29,7 +29,7 @@ from scipy import stats
 
 from rareopt.analysis.stress import plan_volumes
 from rareopt.inputs.portfolio import Portfolio
-from rareopt.inputs.scenarios import Scenario, ScenarioSet
+from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.model.layout import ModelLayout, make_layout
 from rareopt.model.risk import conditional_value_at_risk
 from rareopt.progress import progress_bar
@@ -96,19 +96,11 @@ class Evaluation:
 def _batch_costs(
     layout: ModelLayout,
     first_stage: np.ndarray,
-    batch: list[Scenario],
-    market: dict,
+    scenarios: ScenarioSet,
+    weights: np.ndarray,
     options: SolveOptions,
 ) -> np.ndarray:
-    """One batch's per-scenario costs: rows of probability (its own), total, recourse, spend, unmet."""
-    weights = np.array([s.probability for s in batch], dtype=float)
-    total = weights.sum()
-    given = weights / total if total > 0 else np.full(len(batch), 1.0 / len(batch))
-    scenarios = ScenarioSet(
-        [Scenario(s.name, float(p), s.disruptions, s.description, s.prices, s.spot_premium)
-         for s, p in zip(batch, given)],
-        **market,
-    )  # fmt: skip
+    """A batch's per-scenario rows: probability in the sample, total, recourse, spend, unmet."""
     outcome = solve_by_scenario(layout.portfolio, first_stage, scenarios, options, layout)
     cost = outcome.raise_for_status().scenarios.cost  # type: ignore[union-attr]
     return np.column_stack(
@@ -187,20 +179,20 @@ def evaluate(
     scenarios.check(portfolio)
     settings = SolveOptions.from_keywords({**options, "progress": False})
     first_stage = nominal_first_stage(portfolio, plan_volumes(plan), settings)
-    market = {"spot_premium": scenarios.spot_premium, "spot_share": scenarios.spot_share}
-    chosen = list(scenarios.scenarios)
-    batches = [chosen[i : i + batch_size] for i in range(0, len(chosen), batch_size)]
+    weights = scenarios.probabilities
+    starts = range(0, len(scenarios), batch_size)
+    batches = [(scenarios.part(i, i + batch_size), weights[i : i + batch_size]) for i in starts]
     started = time.perf_counter()
     args = (make_layout(portfolio), first_stage)
     if workers == 1:
         results = (
-            _batch_costs(*args, batch, market, settings)
+            _batch_costs(*args, *batch, settings)
             for batch in progress_bar(batches, progress, "evaluation", unit="batch")
         )
         rows = np.vstack(list(results))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_batch_costs, *args, b, market, settings) for b in batches]
+            futures = [pool.submit(_batch_costs, *args, *b, settings) for b in batches]
             rows = np.vstack(
                 [f.result() for f in progress_bar(futures, progress, "evaluation", unit="batch")]
             )

@@ -686,6 +686,31 @@ class ScenarioSet:
         """Whether any scenario has a price shock."""
         return any(s.prices for s in self.scenarios)
 
+    def part(self, start: int, stop: int) -> ScenarioSet:
+        """Scenarios ``start`` to ``stop`` (positions) as a set of their own, with the same market.
+
+        Each is weighted by its probability given the part (evenly when the part has none).
+        Each scenario's recourse is the same in the part as in the whole set; a large sample is
+        built and solved part by part.
+
+        Examples
+        --------
+        >>> s = ScenarioSet([{"name": n, "probability": p}
+        ...                  for n, p in [("a", 0.2), ("b", 0.6), ("c", 0.2)]])
+        >>> part = s.part(1, 3)
+        >>> part.names, part.probabilities.round(2).tolist()
+        (['b', 'c'], [0.75, 0.25])
+        """
+        chosen = self.scenarios[start:stop]
+        weights = np.array([float(s.probability) for s in chosen])
+        total = weights.sum()
+        given = weights / total if total > 0 else np.full(len(chosen), 1.0 / len(chosen))
+        return replace(
+            self,
+            name=f"{self.name} [{start}:{stop}]",
+            scenarios=[replace(s, probability=float(q)) for s, q in zip(chosen, given)],
+        )
+
     def chosen(self, only: Sequence[str] | None = None) -> list[Scenario]:
         """The scenarios named in ``only``, in that order (all, in order, by default)."""
         if only is None:

@@ -85,15 +85,7 @@ def cvar_level_bounds(
     names, probabilities = scenarios.names, scenarios.probabilities
     lows, costs = [], []
     for start in range(0, len(names), batch_size):
-        chosen = scenarios.chosen(names[start : start + batch_size])
-        given = probabilities[start : start + batch_size]
-        part = ScenarioSet(
-            [replace(s, probability=float(q)) for s, q in zip(chosen, given / given.sum())]
-            if given.sum() > 0
-            else [replace(s, probability=1.0 / len(chosen)) for s in chosen],
-            spot_premium=scenarios.spot_premium,
-            spot_share=scenarios.spot_share,
-        )
+        part = scenarios.part(start, start + batch_size)
         ready = prepare(portfolio, part, layout=layout)
         lows.append(recourse_cost_ranges(layout, ready.lp))
         fix_whole_first_stage(ready.lp, one_stage.x)
