@@ -208,7 +208,7 @@ def _gap(problem, result, generate, probability, duration, replications, confide
     tolerance = given["gap_tolerance"]
     try:
         estimate = optimality_gap(
-            result if tolerance is None else problem,
+            result,
             draw,
             generate,
             replications,

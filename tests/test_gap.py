@@ -111,11 +111,12 @@ def test_sequential_mode_doubles_the_sample_until_the_gap_is_below_the_tolerance
     assert "samples of 10 scenarios tried" in once.summary()
 
 
-def test_sequential_mode_needs_the_portfolio_and_a_positive_tolerance():
+def test_sequential_mode_starts_from_the_plan_given_and_needs_a_positive_tolerance():
     tiny = rareopt.load_example("tiny")
     draw = draws(tiny)
-    with pytest.raises(TypeError, match="pass the portfolio"):
-        rareopt.optimality_gap(rareopt.solve(tiny), draw, 10, 3, tolerance_pct=1.0)
+    plan = rareopt.solve(tiny, scenarios=draw(10, 7))
+    first = rareopt.optimality_gap(plan, draw, 10, 3, tolerance_pct=1e3, max_n=40, progress=False)
+    assert first.steps.index.tolist() == [10] and first.plan is plan
     with pytest.raises(ValueError, match="tolerance_pct: got -1"):
         rareopt.optimality_gap(tiny, draw, 10, 3, tolerance_pct=-1)
     with pytest.raises(ValueError, match="max_n: got 5"):

@@ -103,9 +103,23 @@ if r is not None:
 """
 
 
+LONG = os.environ.get("RAREOPT_LONG_TESTS") == "1"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (install the mpi extra's mpich)")
-@pytest.mark.parametrize("size", ["tiny", "small"])
+@pytest.mark.parametrize(
+    "size",
+    [
+        "tiny",
+        pytest.param(
+            "small",
+            marks=pytest.mark.skipif(
+                not LONG, reason="about 4 minutes on 3 ranks; set RAREOPT_LONG_TESTS=1"
+            ),
+        ),
+    ],
+)
 def test_progressive_hedging_certifies_a_cvar_plan(size, tmp_path):
     # With the CVaR level bounded a priori the Lagrangian spoke bounds the optimum, and the
     # certified gap closes below 1% (free, it stayed at 7.9% after 200 iterations on tiny).

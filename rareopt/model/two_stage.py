@@ -404,9 +404,9 @@ def first_stage_columns(lp: LinearProgram) -> int:
     True
     """
     starts = [
-        int(block.positions.min())
+        int(block.positions[block.positions >= 0].min())
         for family, block in lp.col_blocks.items()
-        if family in SCENARIO_COLUMNS and len(block.positions)
+        if family in SCENARIO_COLUMNS and (block.positions >= 0).any()
     ]
     return min(starts) if starts else lp.matrix.shape[1]
 

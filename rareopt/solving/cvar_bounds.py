@@ -8,11 +8,12 @@ cost and at most the CVaR itself. Both ends are bounded a priori (the derivation
 - below, ``L = min_w low_w``, each scenario's recourse cost over its columns' bounds
   (:func:`rareopt.model.two_stage.recourse_cost_ranges`);
 - above, from any plan z: the optimum costs at most the plan's cost F(z), and its first stage
-  plus expected recourse is at least ``D + sum_w p_w low_w`` (D the one-stage model's optimum),
-  so ``beta CVaR* <= F(z) - D - sum_w p_w low_w``. With z the one-stage optimum, whose first stage
-  costs D, ``U = CVaR(r(z)) + (E r(z) - sum_w p_w low_w) / beta``, r(z) each scenario's recourse
-  cost with z fixed (solved scenario by scenario, :mod:`rareopt.solving.scenario_blocks`),
-  and no more than the largest ``high_w``.
+  plus expected recourse is at least ``D + sum_w p_w low_w`` (D a proven lower bound on the
+  one-stage model: its optimum, or a MIP's dual bound), so ``beta CVaR* <= F(z) - D - sum_w p_w
+  low_w``. With z the one-stage solution, whose first stage costs c(z),
+  ``U = CVaR(r(z)) + (c(z) - D + E r(z) - sum_w p_w low_w) / beta``, r(z) each scenario's
+  recourse cost with z fixed (solved scenario by scenario,
+  :mod:`rareopt.solving.scenario_blocks`), and no more than the largest ``high_w``.
 
 Bounding t to [L, U] changes no optimum; it makes each bundle's part of the model bounded on its
 own, whatever multiplier progressive hedging's Lagrangian puts on t, and the tighter [L, U] is,
@@ -33,6 +34,7 @@ from rareopt.model.two_stage import fix_whole_first_stage, recourse_cost_ranges
 from rareopt.solving.highs import HighsSession, SolveOptions
 from rareopt.solving.pipeline import prepare
 from rareopt.solving.scenario_blocks import run_by_scenario
+from rareopt.status import SolveStatus
 
 __all__ = ["cvar_level_bounds"]
 
@@ -80,8 +82,12 @@ def cvar_level_bounds(
     settings = replace(options or SolveOptions(), progress=False)
     layout = make_layout(portfolio)
     one_stage = HighsSession(prepare(portfolio, layout=layout).lp, settings).run()
-    if one_stage.x is None:
+    # The bound needs D, a proven lower bound on every plan's first stage: an optimum, or a
+    # MIP's dual bound (its incumbent z then costs objective - D more, which U makes room for).
+    if one_stage.status != SolveStatus.OPTIMAL or one_stage.x is None:
         return None
+    cost = float(one_stage.objective)  # type: ignore[arg-type]
+    least = cost if one_stage.mip_dual_bound is None else float(one_stage.mip_dual_bound)
     names, probabilities = scenarios.names, scenarios.probabilities
     lows, costs = [], []
     for start in range(0, len(names), batch_size):
@@ -96,7 +102,7 @@ def cvar_level_bounds(
     ranges = np.vstack(lows)
     recourse = np.concatenate(costs)
     low = float(ranges[:, 0].min())
-    slack = float(probabilities @ recourse - probabilities @ ranges[:, 0])
+    slack = cost - least + float(probabilities @ recourse - probabilities @ ranges[:, 0])
     high = conditional_value_at_risk(recourse, probabilities, risk.alpha) + slack / risk.weight
     high = min(high, float(ranges[:, 1].max()))
     return (low, high) if np.isfinite(low) and np.isfinite(high) else None

@@ -260,6 +260,7 @@ def _solve_ph(
     scenarios: ScenarioSet,
     risk: Expectation | CVaR | None,
     ph: dict[str, Any],
+    options: SolveOptions,
 ) -> tuple[_Volumes, dict[str, Any]] | None:
     import mpisppy.utils.cfg_vanilla as vanilla
     from mpisppy import MPI
@@ -269,7 +270,14 @@ def _solve_ph(
     if isinstance(risk, CVaR) and risk.weight > 0 and risk.level_bounds is None:
         # A free CVaR level leaves the Lagrangian's subproblems unbounded (the multiplier on
         # the level tilts it to either infinity): bounds that hold its optimum close the gap.
-        risk = replace(risk, level_bounds=cvar_level_bounds(portfolio, scenarios, risk))
+        # Rank 0 derives them (a one-stage solve and every scenario's recourse) for all.
+        world = MPI.COMM_WORLD
+        bounds = (
+            cvar_level_bounds(portfolio, scenarios, risk, options)
+            if world.Get_rank() == 0
+            else None
+        )
+        risk = replace(risk, level_bounds=world.bcast(bounds, root=0))
     ranks = MPI.COMM_WORLD.Get_size()
     spokes_on = ranks >= 3 and ranks % 3 == 0
     hub_ranks = ranks // 3 if spokes_on else ranks
@@ -426,7 +434,7 @@ def solve_mpisppy(
     ph : dict, optional
         Overrides of :data:`PH_DEFAULTS`.
     options : SolveOptions, optional
-        HiGHS settings for the extensive form.
+        HiGHS settings for the extensive form (and, in PH, for deriving the CVaR level bounds).
 
     Returns
     -------
@@ -449,4 +457,4 @@ def solve_mpisppy(
         return _solve_ef(portfolio, scenarios, risk, options or SolveOptions())
     settings = {**PH_DEFAULTS, **(ph or {})}
     _import_logging_modules(settings["log_dir"])
-    return _solve_ph(portfolio, scenarios, risk, settings)
+    return _solve_ph(portfolio, scenarios, risk, settings, options or SolveOptions())

@@ -33,7 +33,8 @@ from rareopt.status import SolveStatus
 __all__ = ["ScenarioBlocks", "scenario_blocks", "run_by_scenario"]
 
 _FEASIBILITY_TOLERANCE = 1e-6
-"""Largest violation (row units, t or USD) of a first-stage row at the fixed first stage."""
+"""Largest violation of a first-stage row at the fixed first stage, relative to the row's bound
+(at least 1 t or USD)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class ScenarioBlocks:
     shifts : list of ndarray
         What the fixed first stage contributes to each scenario's rows.
     first_stage_violation : float
-        The largest violation of a first-stage or goal row at the fixed first stage.
+        The largest violation of a first-stage or goal row at the fixed first stage, relative to
+        the row's bound (at least 1).
     """
 
     lp: LinearProgram
@@ -166,7 +168,13 @@ def scenario_blocks(lp: LinearProgram) -> ScenarioBlocks:
     if csr[shared][:, n_first:].nnz:
         raise ValueError("scenario_blocks: a first-stage row reaches scenario columns")
     activity = shift_all[shared]
-    violation = np.maximum(lp.row_lower[shared] - activity, activity - lp.row_upper[shared])
+    # Relative to the row's size: a row of 10^6 t holds to a millionth of it, as HiGHS's own.
+    lower, upper = lp.row_lower[shared], lp.row_upper[shared]
+    size = np.maximum.reduce(
+        [np.ones(len(shared)), np.abs(np.where(np.isfinite(lower), lower, 0.0)),
+         np.abs(np.where(np.isfinite(upper), upper, 0.0))]
+    )  # fmt: skip
+    violation = np.maximum(lower - activity, activity - upper) / size
     col_order = np.argsort(col_owner, kind="stable")
     row_order = np.argsort(row_owner, kind="stable")
     col_edges = np.searchsorted(col_owner[col_order], np.arange(n_w + 1))
@@ -237,7 +245,7 @@ def run_by_scenario(ready: Prepared, options: SolveOptions) -> SolveRun:
     'optimal'
     >>> fix_whole_first_stage(ready.lp, np.zeros(first_stage_columns(ready.lp)))
     >>> run_by_scenario(ready, SolveOptions()).explanation  # buying nothing, meeting all demand
-    'the fixed first stage breaks its own rows by 90'
+    'the fixed first stage breaks its own rows by 1 of their bounds'
     """
     started = time.perf_counter()
     lp = ready.lp
@@ -261,9 +269,11 @@ def run_by_scenario(ready: Prepared, options: SolveOptions) -> SolveRun:
         return failed(
             SolveStatus.INFEASIBLE,
             "first stage infeasible",
-            f"the fixed first stage breaks its own rows by {blocks.first_stage_violation:.3g}",
+            "the fixed first stage breaks its own rows by "
+            f"{blocks.first_stage_violation:.3g} of their bounds",
         )
     session: HighsSession | None = None
+    worst = 0.0
     for k in range(len(blocks.columns)):
         block = blocks.block(k)
         if session is None:
@@ -271,19 +281,25 @@ def run_by_scenario(ready: Prepared, options: SolveOptions) -> SolveRun:
         else:
             session.load(block)
         # A block solves in milliseconds: in this thread (Ctrl-C is seen between blocks).
-        output = session.run(in_thread=False)
+        try:
+            output = session.run(in_thread=False)
+        except KeyboardInterrupt:
+            return failed(SolveStatus.INTERRUPTED, "interrupted by the user", "interrupted")
         iterations += output.iterations
         seconds += output.solve_seconds
-        if output.x is None:
+        # Only a proven optimum per block: one stopped at a limit would pass off its recourse
+        # as the least (a time limit applies to each block).
+        if output.status != SolveStatus.OPTIMAL or output.x is None:
             return failed(
                 output.status,
                 output.message,
                 f"scenario {names[k]!r}: {output.message} with the first stage fixed",
             )
+        worst = max(worst, output.max_primal_infeasibility)
         x[blocks.columns[k]] = output.x
     objective = float(lp.cost @ x + lp.offset)
     solver["iterations"] = iterations
-    solver["max_primal_infeasibility"] = 0.0
+    solver["max_primal_infeasibility"] = worst
     ready.timings["solve_seconds"] = time.perf_counter() - started
     output = SolverOutput(
         SolveStatus.OPTIMAL, "Optimal (scenario by scenario)", objective, x, None, None, seconds,
