@@ -207,12 +207,16 @@ def _gap(problem, result, generate, probability, duration, replications, confide
 
     tolerance = given["gap_tolerance"]
     try:
+        seed = given["seed"]
         estimate = optimality_gap(
             result,
             draw,
             generate,
             replications,
             confidence,
+            # The replications' samples apart from the plan's own (seed --seed).
+            first_seed=1000 if seed < 1000 else seed + 1,
+            candidate_seed=seed,
             evaluation=given["evaluation"],
             tolerance_pct=tolerance,
             max_n=given["max_generate"],
@@ -223,8 +227,13 @@ def _gap(problem, result, generate, probability, duration, replications, confide
     except (ValueError, TypeError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     grown = int(estimate.metrics["scenarios"])
-    if estimate.steps is not None and grown != generate and estimate.plan is not None:
-        typer.echo(f"\nHedged again on {grown:,} scenarios:\n" + estimate.plan.summary())
+    if estimate.steps is not None:
+        if grown != generate and estimate.plan is not None:
+            typer.echo(
+                f"\nHedged again on {grown:,} sampled scenarios:\n" + estimate.plan.summary()
+            )
+        steps = estimate.steps.rename(columns={"gap_upper_pct": "gap_bound_%"})
+        typer.echo("\nThe gap's bound per sample size:\n" + steps.round(3).to_string())
     typer.echo("\n" + estimate.summary())
 
 
@@ -420,13 +429,22 @@ def solve(
     if replications is not None and generate is None:
         raise _fail("--replications: only with --generate N", EXIT_BAD_INPUT)
     later = {"--evaluation": evaluation, "--gap-tolerance": gap_tolerance}
-    later["--max-generate"] = max_generate
     for flag, value in later.items():
         if value is not None and replications is None:
             raise _fail(f"{flag}: only with --generate N --replications M", EXIT_BAD_INPUT)
-    if gap_tolerance is not None and (cvar is not None or engine != "highs"):
+    if max_generate is not None and gap_tolerance is None:
+        raise _fail("--max-generate: only with --gap-tolerance", EXIT_BAD_INPUT)
+    if workers != 1 and evaluation is None:
+        raise _fail("--workers: only with --evaluation N", EXIT_BAD_INPUT)
+    if max_generate is not None and generate is not None and max_generate < generate:
         raise _fail(
-            "--gap-tolerance: hedges the expected cost with HiGHS; leave out --cvar and --engine",
+            f"--max-generate: got {max_generate}; allowed: at least --generate ({generate})",
+            EXIT_BAD_INPUT,
+        )
+    if replications is not None and (cvar is not None or engine != "highs"):
+        raise _fail(
+            "--replications: bounds the gap of the expected cost, solved with HiGHS; leave out "
+            "--cvar and --engine",
             EXIT_BAD_INPUT,
         )
     problem = _load(portfolio)

@@ -338,7 +338,10 @@ def test_solve_prints_the_plans_optimality_gap_with_its_confidence():
         "--replications", "4", "--confidence", "0.9",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "optimality gap <= " in result.output and "% with 90% confidence" in result.output
+    assert (
+        "optimality gap <= " in result.output
+        and "% of the plan's expected cost with 90% confidence" in result.output
+    )
     alone = run("solve", example_path("tiny"), "--replications", "4")
     assert alone.exit_code == EXIT_BAD_INPUT and "only with --generate" in alone.output
     assert "objective" not in alone.output
@@ -351,7 +354,9 @@ def test_solve_grows_the_sample_until_the_gap_is_below_the_tolerance():
         "--evaluation", "50",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Hedged again on 20 scenarios:" in result.output
+    assert "Hedged again on 20 sampled scenarios:" in result.output
+    assert "The gap's bound per sample size:" in result.output
+    assert "NOT below the tolerance" in result.output
     assert "3 replications of 20 scenarios" in result.output
     assert "samples of 10, 20 scenarios tried" in result.output
     assert "from 50 more scenarios" in result.output
@@ -363,3 +368,15 @@ def test_solve_grows_the_sample_until_the_gap_is_below_the_tolerance():
         "--gap-tolerance", "1", "--cvar", "0.9",
     )  # fmt: skip
     assert risky.exit_code == EXIT_BAD_INPUT and "leave out --cvar" in risky.output
+    # Checked before solving, in the command's own terms.
+    for flags, message in [
+        (
+            ["--max-generate", "5", "--gap-tolerance", "1"],
+            "--max-generate: got 5; allowed: at least --generate (10)",
+        ),
+        (["--max-generate", "40"], "--max-generate: only with --gap-tolerance"),
+        (["--workers", "2"], "--workers: only with --evaluation N"),
+    ]:
+        bad = run("solve", example_path("tiny"), "--generate", "10", "--replications", "3", *flags)
+        assert bad.exit_code == EXIT_BAD_INPUT and message in bad.output, bad.output
+        assert "objective" not in bad.output

@@ -131,3 +131,25 @@ def test_a_cvar_model_is_not_split_by_scenario():
     fix_whole_first_stage(ready.lp, np.zeros(first_stage_columns(ready.lp)))
     with pytest.raises(NotSupportedError, match="'cvar_level' is shared by the scenarios"):
         scenario_blocks(ready.lp)
+
+
+def test_a_merged_sample_counts_its_draws():
+    tiny = rareopt.load_example("tiny")
+    plan = rareopt.solve(tiny)
+    merged = rareopt.generate_scenarios(tiny, 400, {"CN": 0.5}, duration=1, seed=3)
+    every = rareopt.generate_scenarios(tiny, 400, {"CN": 0.5}, duration=1, seed=3, merge=False)
+    assert len(merged) < 20
+    with pytest.warns(UserWarning, match="pass draws=n"):
+        wide = rareopt.evaluate(plan, merged, progress=False)
+    counted = rareopt.evaluate(plan, merged, draws=400, progress=False)
+    alone = rareopt.evaluate(plan, every, progress=False)
+    # The same draws, merged or not: the same mean and, counted as draws, the same interval.
+    assert counted.metrics["expected_total_usd"] == pytest.approx(
+        alone.metrics["expected_total_usd"], rel=1e-9
+    )
+    assert counted.metrics["total_ci_half_width_usd"] == pytest.approx(
+        alone.metrics["total_ci_half_width_usd"], rel=1e-9
+    )
+    assert wide.metrics["total_ci_half_width_usd"] > 2 * counted.metrics["total_ci_half_width_usd"]
+    with pytest.raises(ValueError, match="draws: got 3"):
+        rareopt.evaluate(plan, merged, draws=3)

@@ -80,7 +80,7 @@ def test_the_upper_bound_is_the_candidates_cost_on_an_independent_sample():
     # 200 draws merged into fewer scenarios: the interval counts the draws.
     merged = draw(200, 53)
     assert len(merged) < 200
-    per = rareopt.evaluate(plan, merged, progress=False).per_scenario
+    per = rareopt.evaluate(plan, merged, draws=200, progress=False).per_scenario
     p, cost = per["probability"].to_numpy(), per["total_usd"].to_numpy()
     mean = p @ cost
     draws_std = np.sqrt(p @ (cost - mean) ** 2 * 200 / 199)
@@ -98,6 +98,7 @@ def test_sequential_mode_doubles_the_sample_until_the_gap_is_below_the_tolerance
     )
     assert grown.steps.index.tolist() == [10, 20, 40]
     assert int(grown.metrics["scenarios"]) == 40
+    assert not grown.metrics["tolerance_met"] and "NOT below the tolerance" in grown.summary()
     # The candidate is the plan hedged on the last sample (seed 0).
     assert grown.plan.objective == pytest.approx(
         rareopt.solve(tiny, scenarios=draw(40, 0)).objective
@@ -109,6 +110,7 @@ def test_sequential_mode_doubles_the_sample_until_the_gap_is_below_the_tolerance
     )
     assert once.steps.index.tolist() == [10]
     assert "samples of 10 scenarios tried" in once.summary()
+    assert once.metrics["tolerance_met"] and "NOT" not in once.summary()
 
 
 def test_sequential_mode_starts_from_the_plan_given_and_needs_a_positive_tolerance():
@@ -119,5 +121,7 @@ def test_sequential_mode_starts_from_the_plan_given_and_needs_a_positive_toleran
     assert first.steps.index.tolist() == [10] and first.plan is plan
     with pytest.raises(ValueError, match="tolerance_pct: got -1"):
         rareopt.optimality_gap(tiny, draw, 10, 3, tolerance_pct=-1)
+    with pytest.raises(ValueError, match="candidate_seed: got 1001"):
+        rareopt.optimality_gap(tiny, draw, 10, 3, candidate_seed=1001)
     with pytest.raises(ValueError, match="max_n: got 5"):
         rareopt.optimality_gap(tiny, draw, 10, 3, tolerance_pct=1.0, max_n=5)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ from rareopt.results.result import Result
 from rareopt.results.solve import nominal_first_stage, solve_by_scenario
 from rareopt.solving.highs import SolveOptions
 
-__all__ = ["evaluate", "Evaluation"]
+__all__ = ["evaluate", "Evaluation", "mean_interval"]
 
 _COLUMNS = ["probability", "total_usd", "recourse_usd", "spend_usd", "unmet_t"]
 
@@ -50,8 +51,9 @@ class Evaluation:
     ----------
     metrics : Series
         scenarios, expected_total_usd (first stage + recourse, penalties included),
-        total_std_usd, total_ci_half_width_usd (at ``confidence``, for a sample of equally likely
-        independent draws), expected_spend_usd (money only), spend_cvar_usd (at ``alpha``),
+        total_std_usd, total_ci_half_width_usd (two-sided at ``confidence``, counting the
+        sample's independent draws: ``draws``), expected_spend_usd (money only), spend_cvar_usd
+        (at ``alpha``),
         expected_unmet_t, probability_of_unmet.
     per_scenario : DataFrame or None
         Per scenario: probability, total_usd, recourse_usd, spend_usd, unmet_t (with
@@ -77,12 +79,13 @@ class Evaluation:
         >>> tiny = rareopt.load_example("tiny")
         >>> s = rareopt.generate_scenarios(tiny, 20, {"CN": 0.5}, merge=False, seed=1)
         >>> print(rareopt.evaluate(rareopt.solve(tiny), s).summary())  # doctest: +ELLIPSIS
-        20 scenarios: expected cost ... USD +- ... USD (95% confidence), ...
+        20 scenarios: expected cost ... USD +- ... USD (two-sided 95% interval), ...
         """
         m, t = self.metrics, self.timing
         return (
             f"{int(m['scenarios'])} scenarios: expected cost {m['expected_total_usd']:,.0f} USD "
-            f"+- {m['total_ci_half_width_usd']:,.0f} USD ({self.confidence:.0%} confidence), "
+            f"+- {m['total_ci_half_width_usd']:,.0f} USD (two-sided {self.confidence:.0%} "
+            "interval), "
             f"penalties included; money spent {m['expected_spend_usd']:,.0f} USD in expectation, "
             f"cost at risk (CVaR {self.alpha:.0%}) {m['spend_cvar_usd']:,.0f} USD; probability "
             f"of unmet demand {m['probability_of_unmet']:.1%}; {t['scenarios_per_s']:,.1f} "
@@ -114,6 +117,41 @@ def _batch_costs(
     )
 
 
+def mean_interval(
+    values: np.ndarray,
+    probabilities: np.ndarray,
+    confidence: float,
+    draws: int | None = None,
+    two_sided: bool = True,
+) -> float:
+    """Half-width (or one-sided margin) of the interval on a sample mean, in ``values``' unit.
+
+    The sample is ``draws`` independent draws merged into weighted values (each value's
+    probability its share of the draws); without ``draws``, equally likely values are the
+    draws, and unequal ones count as ``1 / sum(p^2)`` draws, with a warning. The spread is the
+    draws' standard deviation (``draws - 1`` in its denominator), the quantile Student's t.
+
+    Examples
+    --------
+    >>> round(mean_interval(np.array([0.0, 10.0]), np.array([0.5, 0.5]), 0.95, draws=100), 3)
+    0.997
+    """
+    p = probabilities / probabilities.sum()
+    if draws is None:
+        draws = len(p)
+        if not np.allclose(p, 1.0 / len(p)):
+            draws = max(int(round(1.0 / float(p @ p))), 2)
+            warnings.warn(
+                f"unequal probabilities: the interval counts {draws} equally likely draws; a "
+                "sample merged from n draws is larger: pass draws=n (or sample with merge=False)",
+                stacklevel=3,
+            )
+    mean = float(p @ values)
+    spread = math.sqrt(max(float(p @ (values - mean) ** 2), 0.0) * draws / max(draws - 1, 1))
+    level = 0.5 + confidence / 2 if two_sided else confidence
+    return float(stats.t.ppf(level, max(draws - 1, 1)) * spread / math.sqrt(draws))
+
+
 def evaluate(
     plan: Result | pd.DataFrame,
     scenarios: ScenarioSet,
@@ -124,6 +162,7 @@ def evaluate(
     confidence: float = 0.95,
     alpha: float = 0.95,
     progress: bool | None = None,
+    draws: int | None = None,
     **options,
 ) -> Evaluation:
     """Evaluate a fixed plan on a (large) sample of scenarios, in batches, across processes.
@@ -149,6 +188,12 @@ def evaluate(
         Level of the cost at risk.
     progress : bool, optional
         A progress bar over the batches (default: on a terminal).
+    draws : int, optional
+        How many independent draws the sample holds, when equal draws were merged into one
+        scenario (``generate_scenarios(n)`` merges by default: ``draws=n``). Without it the
+        interval counts equally likely scenarios as draws, and a sample of unequal probabilities
+        as ``1 / sum(p^2)`` draws, with a warning: a merged sample then looks far smaller than it
+        is.
     **options
         Solver options for every batch.
 
@@ -176,6 +221,10 @@ def evaluate(
         raise ValueError(f"workers: got {workers!r}; allowed: a whole number >= 1")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
+    if draws is not None and not (isinstance(draws, int) and draws >= max(len(scenarios), 2)):
+        raise ValueError(
+            f"draws: got {draws!r}; allowed: a whole number >= the scenarios ({len(scenarios)})"
+        )
     scenarios.check(portfolio)
     settings = SolveOptions.from_keywords({**options, "progress": False})
     first_stage = nominal_first_stage(portfolio, plan_volumes(plan), settings)
@@ -201,9 +250,7 @@ def evaluate(
     total, spend, unmet = rows[:, 1], rows[:, 3], rows[:, 4]
     mean = float(p @ total)
     std = float(math.sqrt(max(p @ (total - mean) ** 2, 0.0)))
-    # The interval of a mean of n independent equally likely draws (n_eff with unequal weights).
-    n_eff = 1.0 / float(p @ p)
-    half = float(stats.t.ppf(0.5 + confidence / 2, max(n_eff - 1, 1)) * std / math.sqrt(n_eff))
+    half = mean_interval(total, p, confidence, draws, two_sided=True)
     metrics = pd.Series(
         {
             "scenarios": len(rows),

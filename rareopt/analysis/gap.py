@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rareopt.analysis.evaluate import evaluate
+from rareopt.analysis.evaluate import evaluate, mean_interval
 from rareopt.analysis.stress import plan_volumes
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.inputs.scenarios import ScenarioSet
@@ -68,6 +68,9 @@ class GapEstimate:
         The candidate (in sequential mode, the last one hedged).
     steps : DataFrame or None
         In sequential mode, per sample size n: gap_upper_pct, lower_bound_usd, seconds.
+    tolerance_pct : float or None
+        Sequential mode's tolerance; ``metrics["tolerance_met"]`` is 1 when the last bound is
+        below it, 0 when the sample reached ``max_n`` first.
     """
 
     replications: pd.DataFrame
@@ -75,9 +78,10 @@ class GapEstimate:
     confidence: float
     plan: Result | None = None
     steps: pd.DataFrame | None = None
+    tolerance_pct: float | None = None
 
     def summary(self) -> str:
-        """The statement, e.g. "optimality gap <= 0.8% with 95% confidence (10 replications ...)".
+        """The statement: "optimality gap <= X% of the plan's expected cost with 95% confidence ...".
 
         Examples
         --------
@@ -87,11 +91,12 @@ class GapEstimate:
         >>> plan = rareopt.solve(tiny, scenarios=draw(20, 0))
         >>> print(rareopt.optimality_gap(plan, draw, n=20, replications=3).summary())
         ... # doctest: +ELLIPSIS
-        optimality gap <= ...% with 95% confidence (3 replications of 20 scenarios; ...)
+        optimality gap <= ...% of the plan's expected cost with 95% confidence (3 replications ...)
         """
         m = self.metrics
         text = (
-            f"optimality gap <= {m['gap_upper_pct']:.2f}% with {self.confidence:.0%} confidence "
+            f"optimality gap <= {m['gap_upper_pct']:.2f}% of the plan's expected cost with "
+            f"{self.confidence:.0%} confidence "
             f"({len(self.replications)} replications of {int(m['scenarios'])} scenarios; gap "
             f"{m['gap_usd']:,.0f} USD on average, at most {m['gap_upper_usd']:,.0f} USD; the "
             f"optimum is at least {m['lower_bound_usd']:,.0f} USD"
@@ -104,7 +109,13 @@ class GapEstimate:
         if self.steps is not None:
             sizes = ", ".join(f"{n:,}" for n in self.steps.index)
             text += f"; samples of {sizes} scenarios tried"
-        return text + ")"
+        text += ")"
+        if self.tolerance_pct is not None and not m["tolerance_met"]:
+            text += (
+                f"; NOT below the tolerance of {self.tolerance_pct:g}%: the sample reached its "
+                "largest size first (raise max_n)"
+            )
+        return text
 
     def __str__(self) -> str:
         return self.summary()
@@ -117,6 +128,7 @@ def optimality_gap(
     replications: int = 10,
     confidence: float = 0.95,
     first_seed: int = 1_000,
+    candidate_seed: int = 0,
     evaluation: int | None = None,
     tolerance_pct: float | None = None,
     max_n: int | None = None,
@@ -130,8 +142,8 @@ def optimality_gap(
     ----------
     plan : Result or Portfolio
         The candidate: a solved plan (e.g. of one sample); or a portfolio, whose candidate is
-        then the plan hedged on ``sample(n, 0)``. In sequential mode, the first candidate; the
-        later ones are hedged on ``sample(n, 0)`` for each larger n.
+        then the plan hedged on ``sample(n, candidate_seed)``. In sequential mode, the first candidate;
+        the later ones are hedged on ``sample(n, candidate_seed)`` for each larger n.
     sample : callable
         ``sample(n, seed)`` -> a ScenarioSet of n sampled scenarios; independent across seeds.
     n : int
@@ -143,6 +155,9 @@ def optimality_gap(
     first_seed : int
         The replications' seeds are ``first_seed``, ``first_seed + 1``, ... (then the evaluation
         sample's): keep them apart from the candidate's own sample's (>= 1).
+    candidate_seed : int
+        The seed of the samples a candidate is hedged on (given a portfolio, or in sequential
+        mode); it must not be one of the replications' seeds.
     evaluation : int, optional
         Scenarios in one more independent sample on which the candidate is evaluated
         (:func:`rareopt.evaluate`), for an upper bound on its cost.
@@ -183,6 +198,11 @@ def optimality_gap(
         raise ValueError(f"confidence: got {confidence!r}; allowed: a number in (0, 1)")
     if not (isinstance(first_seed, int) and first_seed >= 1):
         raise ValueError(f"first_seed: got {first_seed!r}; allowed: a whole number >= 1")
+    if first_seed <= candidate_seed < first_seed + 64 * replications:
+        raise ValueError(
+            f"candidate_seed: got {candidate_seed!r}, among the replications' seeds from "
+            f"{first_seed}; allowed: a seed below first_seed or far above it"
+        )
     if evaluation is not None and not (isinstance(evaluation, int) and evaluation >= 2):
         raise ValueError(f"evaluation: got {evaluation!r}; allowed: a whole number >= 2")
     if tolerance_pct is not None and not (
@@ -197,7 +217,11 @@ def optimality_gap(
     portfolio = plan if isinstance(plan, Portfolio) else plan.portfolio
     seeds = iter(range(first_seed, 2**31))
     steps = []
-    candidate = plan if isinstance(plan, Result) else _hedged(portfolio, sample(n, 0), settings)
+    candidate = (
+        plan
+        if isinstance(plan, Result)
+        else _hedged(portfolio, sample(n, candidate_seed), settings)
+    )
     while True:
         table = _replicate(portfolio, candidate, sample, n, replications, seeds, settings, progress)
         metrics = _bounds(table, n, confidence)
@@ -212,27 +236,27 @@ def optimality_gap(
         if tolerance_pct is None or metrics["gap_upper_pct"] <= tolerance_pct or 2 * n > largest:
             break
         n *= 2
-        candidate = _hedged(portfolio, sample(n, 0), settings)
+        candidate = _hedged(portfolio, sample(n, candidate_seed), settings)
     if evaluation is not None:
         per = evaluate(
             candidate,
             sample(evaluation, next(seeds)),
             workers=workers,
             progress=progress,
+            draws=evaluation,
             **options,
         ).per_scenario
         assert per is not None
-        # ``evaluation`` independent draws, however the sample merged equal ones: the mean and
-        # spread weigh each scenario by its share of the draws.
         p, cost = per["probability"].to_numpy(float), per["total_usd"].to_numpy(float)
-        mean = float(p @ cost)
-        spread = math.sqrt(max(float(p @ (cost - mean) ** 2), 0.0) * evaluation / (evaluation - 1))
-        t = float(stats.t.ppf(confidence, evaluation - 1))
-        metrics["upper_bound_usd"] = mean + t * spread / math.sqrt(evaluation)
+        margin = mean_interval(cost, p, confidence, evaluation, two_sided=False)
+        metrics["upper_bound_usd"] = float(p @ cost) + margin
         metrics["evaluation_scenarios"] = evaluation
     metrics["seconds"] = time.perf_counter() - started
-    sequence = pd.DataFrame(steps).set_index("scenarios") if tolerance_pct is not None else None
-    return GapEstimate(table, metrics, confidence, candidate, sequence)
+    sequence = None
+    if tolerance_pct is not None:
+        sequence = pd.DataFrame(steps).set_index("scenarios")
+        metrics["tolerance_met"] = float(metrics["gap_upper_pct"] <= tolerance_pct)  # 1 or 0
+    return GapEstimate(table, metrics, confidence, candidate, sequence, tolerance_pct)
 
 
 def _hedged(portfolio: Portfolio, scenarios: ScenarioSet, settings: SolveOptions) -> Result:
