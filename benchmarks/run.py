@@ -52,7 +52,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 
 import numpy as np
 from peak_memory import peak_rss_mib
@@ -122,13 +121,8 @@ def _rates(plan, sample, one_lp: int) -> dict:
     start = time.perf_counter()
     evaluation = rareopt.evaluate(plan, sample, workers=2, tables=False, progress=False)
     evaluated = time.perf_counter() - start
-    first = rareopt.ScenarioSet(
-        [replace(s, probability=1.0 / one_lp) for s in sample.scenarios[:one_lp]],
-        spot_premium=sample.spot_premium,
-        spot_share=sample.spot_share,
-    )
     start = time.perf_counter()
-    rareopt.stress_test(plan, first, progress=False)
+    rareopt.stress_test(plan, sample.part(0, one_lp), progress=False)
     stressed = time.perf_counter() - start
     per_s, lp_per_s = len(sample) / evaluated, one_lp / stressed
     return {

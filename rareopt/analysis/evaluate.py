@@ -40,7 +40,7 @@ from rareopt.solving.highs import SolveOptions
 
 __all__ = ["evaluate", "Evaluation", "mean_interval"]
 
-_COLUMNS = ["probability", "total_usd", "recourse_usd", "spend_usd", "unmet_t"]
+_COLUMNS = ["total_usd", "recourse_usd", "spend_usd", "unmet_t"]
 
 
 @dataclass
@@ -100,21 +100,12 @@ def _batch_costs(
     layout: ModelLayout,
     first_stage: np.ndarray,
     scenarios: ScenarioSet,
-    weights: np.ndarray,
     options: SolveOptions,
 ) -> np.ndarray:
-    """A batch's per-scenario rows: probability in the sample, total, recourse, spend, unmet."""
+    """A batch's per-scenario rows of :data:`_COLUMNS` (USD and t)."""
     outcome = solve_by_scenario(layout.portfolio, first_stage, scenarios, options, layout)
     cost = outcome.raise_for_status().scenarios.cost  # type: ignore[union-attr]
-    return np.column_stack(
-        [
-            weights,
-            cost["total_usd"].to_numpy(float),
-            cost["recourse_usd"].to_numpy(float),
-            cost["spend_usd"].to_numpy(float),
-            cost["unmet_t"].to_numpy(float),
-        ]
-    )
+    return cost[_COLUMNS].to_numpy(float)
 
 
 def mean_interval(
@@ -228,26 +219,24 @@ def evaluate(
     scenarios.check(portfolio)
     settings = SolveOptions.from_keywords({**options, "progress": False})
     first_stage = nominal_first_stage(portfolio, plan_volumes(plan), settings)
-    weights = scenarios.probabilities
-    starts = range(0, len(scenarios), batch_size)
-    batches = [(scenarios.part(i, i + batch_size), weights[i : i + batch_size]) for i in starts]
+    batches = [scenarios.part(i, i + batch_size) for i in range(0, len(scenarios), batch_size)]
     started = time.perf_counter()
     args = (make_layout(portfolio), first_stage)
     if workers == 1:
         results = (
-            _batch_costs(*args, *batch, settings)
+            _batch_costs(*args, batch, settings)
             for batch in progress_bar(batches, progress, "evaluation", unit="batch")
         )
         rows = np.vstack(list(results))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_batch_costs, *args, *b, settings) for b in batches]
+            futures = [pool.submit(_batch_costs, *args, b, settings) for b in batches]
             rows = np.vstack(
                 [f.result() for f in progress_bar(futures, progress, "evaluation", unit="batch")]
             )
     seconds = time.perf_counter() - started
-    p = rows[:, 0] / rows[:, 0].sum()
-    total, spend, unmet = rows[:, 1], rows[:, 3], rows[:, 4]
+    p = scenarios.probabilities / scenarios.probabilities.sum()
+    total, spend, unmet = rows[:, 0], rows[:, 2], rows[:, 3]
     mean = float(p @ total)
     std = float(math.sqrt(max(p @ (total - mean) ** 2, 0.0)))
     half = mean_interval(total, p, confidence, draws, two_sided=True)
@@ -268,7 +257,8 @@ def evaluate(
     if tables:
         per_scenario = pd.DataFrame(
             rows, columns=_COLUMNS, index=pd.Index(scenarios.names, name="scenario")
-        ).assign(probability=p)
+        )
+        per_scenario.insert(0, "probability", p)
     timing = pd.Series(
         {
             "scenarios": len(rows),

@@ -200,8 +200,12 @@ def default_rho(portfolio: Portfolio) -> float:
     >>> default_rho(load_example("tiny"))
     32000.0
     """
-    unit = contract_unit_prices(contract_terms(portfolio.offers))
-    return float(0.2 * np.median(unit))
+    return 0.2 * _median_unit_cost(portfolio)
+
+
+def _median_unit_cost(portfolio: Portfolio) -> float:
+    """The offers' median unit cost (price + freight, USD/t): the scale of PH's rhos."""
+    return float(np.median(contract_unit_prices(contract_terms(portfolio.offers))))
 
 
 def _level_rho(
@@ -214,7 +218,7 @@ def _level_rho(
     u^2. A rho of the contracts' own scale for the level in USD (some 10^4 per USD squared) would
     dwarf every other term and stall the solver; with none the level never agrees across bundles.
     """
-    unit = float(np.median(contract_unit_prices(contract_terms(portfolio.offers))))
+    unit = _median_unit_cost(portfolio)
     # Per USD squared, then per the column's unit squared.
     level_rho = risk.weight * rho * (risk.level_unit_usd / max(unit, 1.0)) ** 2
 
