@@ -179,20 +179,22 @@ def scenario_blocks(lp: LinearProgram) -> ScenarioBlocks:
     row_order = np.argsort(row_owner, kind="stable")
     col_edges = np.searchsorted(col_owner[col_order], np.arange(n_w + 1))
     row_edges = np.searchsorted(row_owner[row_order], np.arange(n_w + 1))
-    own = csr[row_order[row_edges[0] :]][:, col_order].tocsc()
+    # The scenarios' rows in scenario order, their columns likewise: each block is a run of rows
+    # (cheap to take from CSR) and, within it, a run of columns.
+    own = csr[row_order[row_edges[0] :]][:, col_order]
     columns, rows, matrices, shifts = [], [], [], []
     nnz = 0
     for k in range(n_w):
         cols = col_order[col_edges[k] : col_edges[k + 1]]
         rws = row_order[row_edges[k] : row_edges[k + 1]]
-        rows_k = slice(row_edges[k] - row_edges[0], row_edges[k + 1] - row_edges[0])
-        part = own[:, col_edges[k] : col_edges[k + 1]].tocsr()[rows_k].tocsc()
+        rows_k = own[row_edges[k] - row_edges[0] : row_edges[k + 1] - row_edges[0]]
+        part = rows_k[:, col_edges[k] : col_edges[k + 1]].tocsc()
         nnz += part.nnz
         columns.append(cols)
         rows.append(rws)
         matrices.append(part)
         shifts.append(shift_all[rws])
-    if nnz != csr[row_order[row_edges[0] :]][:, n_first:].nnz:
+    if nnz != own.nnz - own[:, :n_first].nnz:
         raise ValueError("scenario_blocks: a scenario's row reaches another scenario's columns")
     return ScenarioBlocks(
         lp,
