@@ -88,9 +88,9 @@ def cvar_level_bounds(
         return None
     cost = float(one_stage.objective)  # type: ignore[arg-type]
     least = cost if one_stage.mip_dual_bound is None else float(one_stage.mip_dual_bound)
-    names, probabilities = scenarios.names, scenarios.probabilities
+    probabilities = scenarios.probabilities
     lows, costs = [], []
-    for start in range(0, len(names), batch_size):
+    for start in range(0, len(scenarios), batch_size):
         part = scenarios.part(start, start + batch_size)
         ready = prepare(portfolio, part, layout=layout)
         lows.append(recourse_cost_ranges(layout, ready.lp))
