@@ -181,8 +181,13 @@ def test_progressive_hedging_alone_keeps_minimum_orders_whole():
 def bundle_optimum(portfolio, s, members):
     from rareopt.solving.mpisppy import scenario_creator
 
+    import pyomo.environ as pyo
+
+    # Solved as mpi-sppy solves it: the Pyomo subproblem through appsi_highs.
     model = scenario_creator("b", portfolio, s, bundles={"b": members})
-    return model._mpisppy_probability, rareopt.solve(model).objective
+    results = pyo.SolverFactory("appsi_highs").solve(model)
+    assert results.solver.termination_condition == pyo.TerminationCondition.optimal
+    return model._mpisppy_probability, pyo.value(model.two_stage_cost)
 
 
 def test_bundles_sit_between_wait_and_see_and_the_extensive_form():

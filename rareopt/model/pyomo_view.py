@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse  # noqa: F401 - the compiler imports it lazily; load it now, not in the first hand-off
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from rareopt.inputs.portfolio import Portfolio
@@ -33,6 +33,7 @@ from rareopt.model.two_stage import (
     ScenarioLayout,
     assemble_two_stage,
     scenario_layout,
+    start_at_first_disruption,
     unknown_offers_error,
 )
 
@@ -86,10 +87,17 @@ def scenario_layout_of(model: pyo.ConcreteModel) -> ScenarioLayout | None:
 def _linear(
     coefs: Iterable[float], variables: Iterable[VarData], constant: float = 0.0
 ) -> LinearExpression:
-    """A Pyomo linear expression from parallel lists, without operator overloading per term."""
-    return LinearExpression(
-        constant=constant, linear_coefs=list(map(float, coefs)), linear_vars=list(variables)
+    """A Pyomo linear expression from parallel lists, without operator overloading per term.
+
+    A term of coefficient 1 is the variable itself, not a monomial: one Python object fewer per
+    term, which is much of a large model's memory.
+    """
+    args: list[Any] = [constant] if constant else []
+    args.extend(
+        var if coef == 1.0 else MonomialTermExpression((float(coef), var))
+        for coef, var in zip(coefs, variables)
     )
+    return LinearExpression(args)
 
 
 def row_expression(
@@ -143,13 +151,16 @@ def add_families(
         ]
         integer = bool(len(cols)) and bool(lp.integrality[cols].all())
         domain = pyo.Binary if integer else pyo.Reals
-        if not block.key:
-            setattr(m, name, pyo.Var(bounds=bounds[0], domain=domain))
-        else:
-            where = dict(zip(block.keys(), bounds))
-            setattr(
-                m, name, pyo.Var(list(where), bounds=lambda m, *k, b=where: b[k], domain=domain)
-            )
+        # Bounds set member by member: a rule would keep its dictionary alive with the model.
+        var = (
+            pyo.Var(block.keys(), domain=domain, dense=True)
+            if block.key
+            else pyo.Var(domain=domain)
+        )
+        setattr(m, name, var)
+        for data, (lo, hi) in zip(var.values(), bounds):
+            data.setlb(lo)
+            data.setub(hi)
         families["col"][name] = (block.frame, block.key)
     variables = model_columns(m, lp)
     csr = lp.matrix.tocsr()
@@ -157,17 +168,19 @@ def add_families(
         block = lp.row_blocks.get(name)
         if block is None:
             continue
-        body = {}
-        for key, r in zip(block.keys(), block.positions):
+        keys = block.keys()
+        con = pyo.Constraint(keys)
+        setattr(m, name, con)
+        # Row by row into the constructed component: a rule would keep every row twice.
+        for key, r in zip(keys, block.positions):
             expr = row_expression(csr, r, variables)
             lo, hi = lp.row_lower[r], lp.row_upper[r]
             if lo == hi:
-                body[key] = expr == lo
+                con[key] = expr == lo
             elif np.isfinite(hi):
-                body[key] = expr <= hi if not np.isfinite(lo) else (lo, expr, hi)
+                con[key] = expr <= hi if not np.isfinite(lo) else (lo, expr, hi)
             else:
-                body[key] = expr >= lo
-        setattr(m, name, pyo.Constraint(list(body), rule=lambda m, *k, b=body: b[k]))
+                con[key] = expr >= lo
         families["row"][name] = (block.frame, block.key)
 
 
@@ -191,6 +204,7 @@ def build(
     *,
     only: list[str] | None = None,
     fractions: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
+    from_first_disruption: bool = False,
 ) -> pyo.ConcreteModel:
     """The sourcing model of ``portfolio`` as a Pyomo ``ConcreteModel``, for your own constraints.
 
@@ -225,6 +239,13 @@ def build(
     fractions : ndarray, optional
         Delivered fractions to use instead of the scenarios' (scenarios x purchases), e.g. their
         probability-weighted mean for the expected-value problem.
+    from_first_disruption : bool, default False
+        Write each scenario from its first disruption of each element on
+        (:func:`~rareopt.model.two_stage.start_at_first_disruption`): before it the scenario's
+        stock is the nominal ``stock``, and its rows and columns that only repeat the nominal
+        plan are left out. Same optimum and same least recourse for every first stage, with
+        about a third fewer scenario rows and columns; the scenario families then lack those
+        members. What a decomposition's subproblems use.
 
     Returns
     -------
@@ -243,16 +264,21 @@ def build(
     layout = make_layout(portfolio)
     slayout = None
     if scenarios is None:
-        if only is not None or fractions is not None:
-            raise TypeError("only and fractions go with scenarios=ScenarioSet(...)")
+        if only is not None or fractions is not None or from_first_disruption:
+            raise TypeError(
+                "only, fractions and from_first_disruption go with scenarios=ScenarioSet(...)"
+            )
         lp = assemble(layout)
     else:
         slayout = scenario_layout(layout, scenarios, risk, only, fractions)
         lp = assemble_two_stage(layout, slayout)
+        if from_first_disruption:
+            lp = start_at_first_disruption(lp, layout, slayout)
     m = pyo.ConcreteModel(name=f"rareopt:{portfolio.name}")
     m._rareopt_layout = layout
     m._rareopt_scenarios = slayout
     m._rareopt_lp = lp
+    m._rareopt_from_first_disruption = from_first_disruption
     add_families(m, lp, tuple(lp.col_blocks), tuple(lp.row_blocks))
     columns = model_columns(m, lp)
     for name in COST_TERMS:
@@ -375,6 +401,12 @@ def compile_built(model: pyo.ConcreteModel) -> LinearProgram:
     True
     """
     layout_of(model)  # refuses, in words, a model rareopt did not build
+    if getattr(model, "_rareopt_from_first_disruption", False):
+        raise ValueError(
+            "this model was built with from_first_disruption=True, a decomposition's "
+            "subproblem: its scenarios lack their periods before each disruption, which "
+            "rareopt.solve reads and checks; build it without from_first_disruption to solve it"
+        )
     lp = compile_model(model)
     families = model._rareopt_families
     for name, (frame, key) in families["col"].items():

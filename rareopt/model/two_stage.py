@@ -30,9 +30,9 @@ from rareopt.inputs.markets import contract_unit_prices
 from rareopt.inputs.releases import delivered_shares, release_limits
 from rareopt.inputs.scenarios import ScenarioSet
 from rareopt.inputs.stages import offer_stages
-from rareopt.inputs.tables import ALL
+from rareopt.inputs.tables import ALL, row_keys
 from rareopt.model.formulation import base_builder, ep_index, sticky_pairs
-from rareopt.model.lp import LinearProgram, triplets
+from rareopt.model.lp import Block, LinearProgram, triplets
 from rareopt.model.risk import CVaR, Expectation, cvar_excess_costs
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ __all__ = [
     "first_stage_columns",
     "fix_whole_first_stage",
     "recourse_cost_ranges",
+    "start_at_first_disruption",
 ]
 
 
@@ -920,6 +921,210 @@ def assemble_two_stage(layout: ModelLayout, slayout: ScenarioLayout) -> LinearPr
     lp.cost = lp.cost + np.asarray(recourse.T @ p).ravel()
     lp.recourse = recourse
     return lp
+
+
+def _before_first_disruption(
+    block: Block, layout: ModelLayout, slayout: ScenarioLayout
+) -> np.ndarray:
+    """Whether each member of a (scenario, element[, period]) family precedes the disruption.
+
+    That is, comes before its scenario's first disruption of its element; without a period,
+    whether the scenario never cuts the element.
+    """
+    portfolio, frame = layout.portfolio, block.frame
+    w = frame["scenario"].map({n: i for i, n in enumerate(slayout.names)}).to_numpy(np.int64)
+    e = pd.Categorical(frame["element"], categories=portfolio.elements).codes
+    last = len(portfolio.period_labels) - 1
+    p = (
+        pd.Categorical(frame["period"], categories=portfolio.period_labels).codes
+        if "period" in block.key
+        else np.full(len(frame), last)
+    )
+    return p < slayout.first_disrupted[w, e]
+
+
+def _row_signatures(
+    matrix: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray
+) -> list[tuple[bytes, bytes, float, float]]:
+    """Rows ``rows`` of a CSR matrix (sorted indices): (columns, coefficients, bounds)."""
+    start, end = matrix.indptr[rows], matrix.indptr[rows + 1]
+    return [
+        (matrix.indices[a:b].tobytes(), matrix.data[a:b].tobytes(), float(lo), float(hi))
+        for a, b, lo, hi in zip(start, end, lower[rows], upper[rows])
+    ]
+
+
+def _implied_by_bounds(
+    matrix: sp.csr_matrix,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+) -> np.ndarray:
+    """Rows that every point within the columns' bounds satisfies (their activity's range)."""
+    coo = matrix.tocoo()
+    at_low, at_high = coo.data * col_lower[coo.col], coo.data * col_upper[coo.col]
+    least = np.bincount(coo.row, np.minimum(at_low, at_high), minlength=matrix.shape[0])
+    most = np.bincount(coo.row, np.maximum(at_low, at_high), minlength=matrix.shape[0])
+    with np.errstate(invalid="ignore"):
+        return (least >= lower - 1e-9) & (most <= upper + 1e-9)
+
+
+def start_at_first_disruption(
+    lp: LinearProgram, layout: ModelLayout, slayout: ScenarioLayout
+) -> LinearProgram:
+    """The two-stage LP with each scenario written from its first disruption of each element on.
+
+    Before scenario w's first disruption of element e nothing differs from the nominal plan: its
+    balance rows are the nominal ones (no cut delivery arrives, no spot market is open, extra
+    unmet demand is held at 0), so its stock ``scenario_stock[w, e, p]`` equals the nominal
+    ``stock[e, p]``. Here those columns are replaced by the nominal ones; the extra unmet demand
+    and the extra stock shortfall before the disruption, and the restock of an element the
+    scenario never cuts, are left out at 0; and the rows that then repeat a nominal row or hold
+    whatever the columns' bounds (the scenario's balance, target, unmet-room and release rows
+    before the disruption, the restock row of an uncut element) are dropped. Each row dropped
+    is checked to be one of those; a scenario and element whose rows are not are kept whole.
+
+    Every first stage keeps each scenario's least recourse cost, so the optimum, the first-stage
+    optima and a decomposition's bounds are unchanged, with fewer columns and rows: on
+    ``medium`` single-disruption samples, about 30% fewer scenario columns and rows. The
+    families keep only the members left; ``parameters`` are not carried (no sweep edits this
+    LP).
+
+    Examples
+    --------
+    >>> from rareopt.inputs.examples import load_example
+    >>> from rareopt.model.layout import make_layout
+    >>> s = ScenarioSet([{"name": "cut", "probability": 1.0,
+    ...                   "disruptions": [{"country": "CN", "start": 2, "duration": 1}]}])
+    >>> layout = make_layout(load_example("tiny"))
+    >>> slayout = scenario_layout(layout, s)
+    >>> lp = assemble_two_stage(layout, slayout)
+    >>> small = start_at_first_disruption(lp, layout, slayout)
+    >>> len(lp.row_blocks["scenario_balance"].positions), len(small.row_blocks["scenario_balance"].positions)
+    (6, 4)
+    """
+    n_cols = len(lp.cost)
+    cols, rows = lp.col_blocks, lp.row_blocks
+    stock = cols["stock"]
+    nominal_stock = dict(zip(stock.keys(), stock.positions))
+
+    def reduce(skip: set[tuple[str, str]]) -> tuple[LinearProgram, set[tuple[str, str]]]:
+        def early(name: str, blocks: dict[str, Block]) -> tuple[Block, np.ndarray]:
+            block = blocks[name]
+            mask = _before_first_disruption(block, layout, slayout)
+            if skip:
+                pairs = zip(block.frame["scenario"].tolist(), block.frame["element"].tolist())
+                mask &= np.fromiter((pair not in skip for pair in pairs), bool, len(mask))
+            return block, mask
+
+        target = np.arange(n_cols)
+        level, merged = early("scenario_stock", cols)
+        keys = row_keys(level.frame[merged], "element", "period")
+        target[level.positions[merged]] = [nominal_stock[k] for k in keys]
+        failed: set[tuple[str, str]] = set()
+        for name in ("scenario_unmet", "scenario_shortfall", "restock"):
+            block, drop = early(name, cols)
+            at = block.positions[drop]
+            target[at] = -1
+            # Left out at 0: held there by its bounds, or costing nothing there and helping
+            # only rows that are dropped below (checked there).
+            fine = (lp.col_lower[at] <= 0) & (lp.cost[at] >= 0)
+            if name == "scenario_unmet":
+                fine &= lp.col_upper[at] == 0
+            bad = block.frame[drop][~fine]
+            failed |= set(zip(bad["scenario"].tolist(), bad["element"].tolist()))
+        kept = target == np.arange(n_cols)
+        new = np.cumsum(kept) - 1
+        mapped = target >= 0
+        select = sp.csc_matrix(
+            (np.ones(mapped.sum()), (np.flatnonzero(mapped), new[target[mapped]])),
+            shape=(n_cols, int(kept.sum())),
+        )
+        matrix = (lp.matrix @ select).tocsr()
+        matrix.eliminate_zeros()
+        matrix.sort_indices()
+        col_lower = np.full(select.shape[1], -np.inf)
+        col_upper = np.full(select.shape[1], np.inf)
+        np.maximum.at(col_lower, new[target[mapped]], lp.col_lower[mapped])
+        np.minimum.at(col_upper, new[target[mapped]], lp.col_upper[mapped])
+        # Dropped rows: the scenario's nominal copies, and rows its bounds already hold.
+        candidates = np.zeros(len(lp.row_lower), dtype=bool)
+        nominal = {
+            signature
+            for name in ("balance", "stock_target", "demand_room")
+            if name in rows
+            for signature in _row_signatures(
+                matrix, lp.row_lower, lp.row_upper, rows[name].positions
+            )
+        }
+        implied = _implied_by_bounds(matrix, lp.row_lower, lp.row_upper, col_lower, col_upper)
+        for name in (
+            "scenario_balance",
+            "scenario_target",
+            "scenario_unmet_room",
+            "restock_gap",
+            "release_cap",
+        ):
+            block, early_rows = early(name, rows)
+            where = block.positions[early_rows]
+            candidates[where] = True
+            signatures = _row_signatures(matrix, lp.row_lower, lp.row_upper, where)
+            ok = np.fromiter((sig in nominal for sig in signatures), bool, len(where))
+            # A balance row must be the nominal one: that is what makes the stock the nominal.
+            if name != "scenario_balance":
+                ok |= implied[where]
+            bad = block.frame[early_rows][~ok]
+            failed |= set(zip(bad["scenario"].tolist(), bad["element"].tolist()))
+        keep_rows = ~candidates
+        matrix = matrix[np.flatnonzero(keep_rows)].tocsc()
+        recourse = None
+        if lp.recourse is not None:
+            recourse = (lp.recourse @ select).tocsr()
+            recourse.eliminate_zeros()
+        col_map = np.where(kept, new, -1)
+        row_map = np.cumsum(keep_rows) - 1
+        row_map[~keep_rows] = -1
+
+        def remap(blocks: dict[str, Block], where: np.ndarray) -> dict[str, Block]:
+            out = {}
+            for name, block in blocks.items():
+                pos = where[block.positions]
+                present = pos >= 0
+                out[name] = Block(
+                    block.frame[present].reset_index(drop=True), block.key, pos[present]
+                )
+            return out
+
+        reduced = LinearProgram(
+            cost=select.T @ lp.cost,
+            offset=lp.offset,
+            matrix=matrix,
+            col_lower=col_lower,
+            col_upper=col_upper,
+            row_lower=lp.row_lower[keep_rows],
+            row_upper=lp.row_upper[keep_rows],
+            integrality=lp.integrality[kept],
+            col_blocks=remap(cols, col_map),
+            row_blocks=remap(rows, row_map),
+            cost_terms=(
+                None
+                if lp.cost_terms is None
+                else {k: select.T @ v for k, v in lp.cost_terms.items()}
+            ),
+            cost_offsets=lp.cost_offsets,
+            recourse=recourse,
+        )
+        return reduced, failed
+
+    reduced, failed = reduce(set())
+    if failed:
+        reduced, again = reduce(failed)
+        if again:
+            raise RuntimeError(
+                f"start_at_first_disruption: rows not redundant for {sorted(again)[:3]}"
+            )
+    return reduced
 
 
 def recourse_cost_ranges(layout: ModelLayout, lp: LinearProgram) -> np.ndarray:
