@@ -150,7 +150,8 @@ def test_a_scenario_row_that_is_not_the_nominal_one_keeps_its_scenario_and_eleme
     block = whole.row_blocks["scenario_balance"]
     first = block.positions[
         np.flatnonzero(
-            (block.frame["scenario"] == "late") & (block.frame["period"] == portfolio.period_labels[0])
+            (block.frame["scenario"] == "late")
+            & (block.frame["period"] == portfolio.period_labels[0])
         )[0]
     ]
     whole.row_lower[first] -= 1.0

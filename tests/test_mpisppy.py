@@ -179,9 +179,9 @@ def test_progressive_hedging_alone_keeps_minimum_orders_whole():
 
 
 def bundle_optimum(portfolio, s, members):
-    from rareopt.solving.mpisppy import scenario_creator
-
     import pyomo.environ as pyo
+
+    from rareopt.solving.mpisppy import scenario_creator
 
     # Solved as mpi-sppy solves it: the Pyomo subproblem through appsi_highs.
     model = scenario_creator("b", portfolio, s, bundles={"b": members})

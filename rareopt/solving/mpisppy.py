@@ -180,7 +180,7 @@ def default_bundle_size(n_scenarios: int, hub_ranks: int) -> int:
 
     Each subproblem carries a whole first stage (on ``medium``, some 200 MiB of Pyomo model,
     solver interface and PH terms) and one PH update per iteration in Python, while a scenario's
-    recourse adds about 30 MiB; a few bundles per rank keep the memory and the Python work
+    recourse adds about 10 MiB; a few bundles per rank keep the memory and the Python work
     near the recourse's own, and still give PH several subproblems to reconcile.
 
     Examples
