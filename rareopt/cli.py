@@ -7,6 +7,7 @@ bad option). Errors are printed as messages, never as tracebacks.
 
 from __future__ import annotations
 
+import json
 import signal
 import warnings
 import zipfile
@@ -19,7 +20,7 @@ import typer
 import yaml
 
 from rareopt.exceptions import PlanCheckError, RareoptError
-from rareopt.files import write_csv_tables, written_whole
+from rareopt.files import strict_json, write_csv_tables, written_whole
 from rareopt.inputs.examples import example_path, list_examples, load_example
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.status import SolveStatus
@@ -235,6 +236,7 @@ def _gap(problem, result, generate, probability, duration, replications, confide
         steps = estimate.steps.rename(columns={"gap_upper_pct": "gap_bound_%"})
         typer.echo("\nThe gap's bound per sample size:\n" + steps.round(3).to_string())
     typer.echo("\n" + estimate.summary())
+    return estimate
 
 
 def _annual(probability: str) -> dict[str, float]:
@@ -346,7 +348,11 @@ def solve(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result tables (CSV) here.")] = None,
     json_file: Annotated[
-        Path | None, typer.Option("--json", help="Write the result as JSON to this file.")
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Write the result as JSON to this file (with --replications, its optimality gap too).",
+        ),
     ] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit, seconds.")] = None,
     lp_algorithm: Annotated[str, typer.Option(help="choose, simplex, ipm or pdlp.")] = "choose",
@@ -471,13 +477,24 @@ def solve(
     if result is None:  # an MPI rank other than 0 in progressive hedging
         return
     typer.echo(result.summary())
-    if json_file is not None:
-        result.to_json(str(json_file))
     if not result.ok:
+        if json_file is not None:
+            result.to_json(str(json_file))
         interrupted = result.status == SolveStatus.INTERRUPTED
         raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_NO_PLAN)
-    if replications is not None:
-        _gap(problem, result, generate, probability, duration, replications, confidence, locals())
+    if replications is None:
+        if json_file is not None:
+            result.to_json(str(json_file))
+        return
+    estimate = _gap(
+        problem, result, generate, probability, duration, replications, confidence, locals()
+    )
+    if json_file is not None:
+        # The plan printed last (sequential mode may have hedged again), with its gap.
+        final = estimate.plan if estimate.plan is not None else result
+        payload = {**json.loads(final.to_json()), "optimality_gap": estimate.to_dict()}
+        with written_whole(json_file) as part:
+            Path(part).write_text(strict_json(payload), encoding="utf-8")
     if out is not None:
         paths = result.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")

@@ -6,12 +6,43 @@ Shared vocabulary like :mod:`rareopt.exceptions`: every layer that writes a file
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["write_csv_tables", "written_whole"]
+import numpy as np
+
+__all__ = ["strict_json", "write_csv_tables", "written_whole"]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (inf, nan) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+def strict_json(payload: Any) -> str:
+    """``payload`` as strict JSON text: infinite or undefined numbers become null.
+
+    Examples
+    --------
+    >>> print(strict_json({"objective_usd": float("nan"), "gap_pct": 0.5}))
+    {
+      "objective_usd": null,
+      "gap_pct": 0.5
+    }
+    """
+    return json.dumps(_finite(payload), indent=2, allow_nan=False)
 
 
 @contextlib.contextmanager

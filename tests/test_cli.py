@@ -1,5 +1,6 @@
 """The command line: output, files written, exit codes, no tracebacks."""
 
+import json
 import subprocess
 import sys
 
@@ -332,16 +333,24 @@ def test_an_unknown_size_lists_the_sizes():
     assert "allowed sizes: ['small', 'medium', 'large']" in result.output
 
 
-def test_solve_prints_the_plans_optimality_gap_with_its_confidence():
+def test_solve_prints_the_plans_optimality_gap_with_its_confidence(tmp_path):
+    out = tmp_path / "plan.json"
     result = run(
         "solve", example_path("tiny"), "--generate", "40", "--probability", "CN=0.5",
-        "--replications", "4", "--confidence", "0.9",
+        "--replications", "4", "--confidence", "0.9", "--json", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (
         "optimality gap <= " in result.output
         and "% of the plan's expected cost with 90% confidence" in result.output
     )
+    # The JSON file carries the plan and the same statement, with its figures.
+    written = json.loads(out.read_text())
+    gap = written["optimality_gap"]
+    assert gap["statement"] in result.output and gap["confidence"] == 0.9
+    assert len(gap["replications"]) == 4 and gap["metrics"]["scenarios"] == 40
+    assert f"{gap['metrics']['gap_upper_pct']:.2f}%" in gap["statement"]
+    assert written["status"] == "optimal" and written["tables"]["plan"]
     alone = run("solve", example_path("tiny"), "--replications", "4")
     assert alone.exit_code == EXIT_BAD_INPUT and "only with --generate" in alone.output
     assert "objective" not in alone.output

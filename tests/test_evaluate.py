@@ -30,6 +30,7 @@ def test_batches_give_each_scenario_its_stress_test_recourse(tiny_sample):
         p @ per["total_usd"].to_numpy()
     )
     assert int(evaluation.timing["batches"]) == 5
+    assert "(5 batches, 1 worker)" in evaluation.summary()
 
 
 def test_processes_give_the_same_evaluation(tiny_sample):

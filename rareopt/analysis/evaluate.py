@@ -89,7 +89,8 @@ class Evaluation:
             f"penalties included; money spent {m['expected_spend_usd']:,.0f} USD in expectation, "
             f"cost at risk (CVaR {self.alpha:.0%}) {m['spend_cvar_usd']:,.0f} USD; probability "
             f"of unmet demand {m['probability_of_unmet']:.1%}; {t['scenarios_per_s']:,.1f} "
-            f"scenarios a second ({int(t['batches'])} batches, {int(t['workers'])} workers)"
+            f"scenarios a second ({_count(t['batches'], 'batch', 'batches')}, "
+            f"{_count(t['workers'], 'worker', 'workers')})"
         )
 
     def __str__(self) -> str:
@@ -141,6 +142,11 @@ def mean_interval(
     spread = math.sqrt(max(float(p @ (values - mean) ** 2), 0.0) * draws / max(draws - 1, 1))
     level = 0.5 + confidence / 2 if two_sided else confidence
     return float(stats.t.ppf(level, max(draws - 1, 1)) * spread / math.sqrt(draws))
+
+
+def _count(n: float, one: str, many: str) -> str:
+    """``n`` with its noun in the right number: "1 batch", "4 batches"."""
+    return f"{int(n):,} {one if int(n) == 1 else many}"
 
 
 def evaluate(

@@ -32,6 +32,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,32 @@ class GapEstimate:
                 "largest size first (raise max_n)"
             )
         return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statement, its figures and the replications, for a JSON file.
+
+        Examples
+        --------
+        >>> import rareopt
+        >>> tiny = rareopt.load_example("tiny")
+        >>> draw = lambda n, seed: rareopt.generate_scenarios(tiny, n, {"CN": 0.5}, seed=seed)
+        >>> plan = rareopt.solve(tiny, scenarios=draw(20, 0))
+        >>> gap = rareopt.optimality_gap(plan, draw, n=20, replications=3).to_dict()
+        >>> sorted(gap), len(gap["replications"])
+        (['confidence', 'metrics', 'replications', 'statement', 'steps', 'tolerance_pct'], 3)
+        """
+
+        def records(table: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+            return None if table is None else table.reset_index().to_dict(orient="records")
+
+        return {
+            "statement": self.summary(),
+            "confidence": self.confidence,
+            "tolerance_pct": self.tolerance_pct,
+            "metrics": {name: float(value) for name, value in self.metrics.items()},
+            "replications": records(self.replications),
+            "steps": records(self.steps),
+        }
 
     def __str__(self) -> str:
         return self.summary()

@@ -10,19 +10,17 @@ layer never imports the layers above it.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from rareopt.display import html_block
 from rareopt.exceptions import NoPlanError
-from rareopt.files import write_csv_tables, written_whole
+from rareopt.files import strict_json, write_csv_tables, written_whole
 from rareopt.inputs.portfolio import Portfolio
 from rareopt.model.formulation import COST_KINDS
 from rareopt.status import EXPLANATIONS, SolveStatus
@@ -71,19 +69,6 @@ TABLES = (
     "responses",
     "hhi_cuts",
 )
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every non-finite float (inf, nan) replaced by None, for strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
 
 
 class LazyTables(Mapping[str, Any]):
@@ -406,7 +391,7 @@ class Result:
                 for name, table in self.export_tables().items()
             }
         # Strict JSON: infinite or undefined numbers (a failed solve's objective) as null.
-        text = json.dumps(_finite(payload), indent=2, allow_nan=False)
+        text = strict_json(payload)
         if path is not None:
             with written_whole(path) as part, open(part, "w", encoding="utf-8") as handle:
                 handle.write(text)
