@@ -482,24 +482,24 @@ def solve(
             result.to_json(str(json_file))
         interrupted = result.status == SolveStatus.INTERRUPTED
         raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_NO_PLAN)
-    if replications is None:
-        if json_file is not None:
-            result.to_json(str(json_file))
-        return
-    estimate = _gap(
-        problem, result, generate, probability, duration, replications, confidence, locals()
-    )
-    if json_file is not None:
-        # The plan printed last (sequential mode may have hedged again), with its gap.
-        final = estimate.plan if estimate.plan is not None else result
+    estimate = None
+    if replications is not None:
+        estimate = _gap(
+            problem, result, generate, probability, duration, replications, confidence, locals()
+        )
+    # The plan printed last: sequential mode may have hedged it again on a larger sample.
+    final = result if estimate is None or estimate.plan is None else estimate.plan
+    if json_file is not None and estimate is None:
+        final.to_json(str(json_file))
+    elif json_file is not None:
         payload = {**json.loads(final.to_json()), "optimality_gap": estimate.to_dict()}
         with written_whole(json_file) as part:
             Path(part).write_text(strict_json(payload), encoding="utf-8")
     if out is not None:
-        paths = result.to_csv(str(out))
+        paths = final.to_csv(str(out))
         typer.echo(f"\nwrote {len(paths)} tables to {out}")
     if plots is not None:
-        paths = _plotting().save_result_plots(result, str(plots))
+        paths = _plotting().save_result_plots(final, str(plots))
         typer.echo(f"wrote {len(paths)} plots to {plots}")
 
 

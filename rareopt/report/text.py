@@ -32,6 +32,7 @@ __all__ = [
 HEADERS = {
     "unmet_t": "Unmet demand, t",
     "max_period_country_share_%": "Largest country share in a period, %",
+    "max_share_country_period": "Country, and first period at that share",
     "final_stock_days": "Stock at end, days of cover",
     "final_target_days": "Target at end, days",
     "cost_usd": "Purchases, USD",
@@ -170,12 +171,16 @@ def element_overview(result: Result) -> pd.DataFrame:
     per_period = _select(result.shares, stage=SELLER, by="country")
     per_period = per_period[per_period.index.get_level_values("period") != ALL]
     largest = per_period["share"].groupby(level="element", sort=False).max()
+    # Which country, and when first: a bare share next to the caps reads like a breach of them.
+    first_top = per_period["share"].groupby(level="element", sort=False).idxmax()
+    where = first_top.map(lambda key: f"{key[2]} in {key[1]}")
     last = stock.groupby(level="element", sort=False).tail(1).droplevel("period")
     out = pd.DataFrame(
         {
             "bought_t": plan["volume_t"].groupby(level="element", sort=False).sum(),
             "unmet_t": unmet["unmet_t"].groupby(level="element", sort=False).sum(),
             "max_period_country_share_%": 100 * largest,
+            "max_share_country_period": where,
             "final_stock_days": last["days_of_cover"],
             "final_target_days": last["target_days"],
         }
