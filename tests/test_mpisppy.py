@@ -292,3 +292,22 @@ def test_the_extensive_form_on_mpi_sppy_handles_routes_and_stage_disruptions():
     ours = rareopt.solve(chain(), scenarios=cut)
     theirs = rareopt.solve(chain(), scenarios=cut, engine="mpisppy", method="ef")
     assert theirs.objective == pytest.approx(ours.objective, rel=1e-7)
+
+
+def test_goals_in_order_are_solved_and_evaluated_weighted_and_the_result_says_so():
+    # mpi-sppy decomposes one objective: with goals in order (the default) the engine's plan,
+    # cost and bounds are all of the weighted objective, never a mix.
+    small = generate_size("small")
+    s = disruptions(small, 3, seed=1)
+    weighted = rareopt.solve(small.with_policy(priorities="weighted"), scenarios=s).objective
+    in_order = rareopt.solve(small, scenarios=s).objective
+    assert in_order > weighted * 1.01  # an instance where the two objectives differ
+    r = rareopt.solve(small, scenarios=s, engine="mpisppy", method="ef")
+    assert r.objective == pytest.approx(weighted, rel=1e-7)
+    assert r.solver["goals_weighted_from_in_order"] is True
+    assert "goals weighted: mpi-sppy decomposes one objective" in r.summary()
+    already = rareopt.solve(
+        small.with_policy(priorities="weighted"), scenarios=s, engine="mpisppy", method="ef"
+    )
+    assert already.solver["goals_weighted_from_in_order"] is False
+    assert "goals weighted:" not in already.summary()

@@ -318,6 +318,12 @@ def summary_text(result: Result, detail: bool = True) -> str:
         f"service: {unmet:,.1f} t of demand unmet; {short:,.1f} t of stock below target, summed over periods"
     )
     solver = result.solver
+    if solver.get("goals_weighted_from_in_order"):
+        lines.append(
+            "goals weighted: mpi-sppy decomposes one objective, so the portfolio's goals in "
+            "order were solved and evaluated as `priorities: weighted` (engine='highs' solves "
+            "them in order)"
+        )
     if solver.get("engine") == "mpisppy" and solver.get("method") == "ph":
         lines.append(
             f"mpi-sppy PH on {solver['ranks']} ranks: plan's cost {result.objective:,.0f} USD "

@@ -115,12 +115,20 @@ def solve(
 
 
 def _solve_mpisppy(portfolio, scenarios, risk, method, ph, settings) -> Result | None:
-    """mpi-sppy's plan, evaluated by rareopt's own two-stage model with the purchases fixed."""
+    """mpi-sppy's plan, evaluated by rareopt's own two-stage model with the purchases fixed.
+
+    mpi-sppy decomposes one objective: the goals weighted (``priorities: weighted``). Goals in
+    order are a sequence of solves it cannot split, so the plan is evaluated with the goals
+    weighted too, and the Result says so: its cost and the engine's bounds are of one objective.
+    """
+    in_order = portfolio.policy.priorities != "weighted"
+    if in_order:
+        portfolio = portfolio.with_policy(priorities="weighted")
     found = solve_mpisppy(portfolio, scenarios, risk, method=method, ph=ph, options=settings)
     if found is None:  # an MPI rank other than 0
         return None
     volumes, info = found
-    info = dict(info)
+    info = dict(info, goals_weighted_from_in_order=in_order)
     result = solve_prepared(prepare_fixed(portfolio, volumes, scenarios, risk), settings)
     inner = info.get("inner_bound")
     if inner is not None and not np.isfinite(inner) and result.status.is_ok:
