@@ -171,3 +171,28 @@ def test_the_pyomo_view_of_it_is_a_subproblem_that_solve_refuses():
         rareopt.solve(model)
     with pytest.raises(TypeError, match="from_first_disruption go with scenarios"):
         rareopt.build(portfolio, from_first_disruption=True)
+
+
+def test_a_column_left_out_that_a_kept_row_holds_keeps_its_scenario_and_element_whole():
+    # The "late" scenario's first-period shortfall made part of its first balance row: leaving
+    # the shortfall out at 0 would then change that row, so "late" and Nd stay whole.
+    portfolio, scenarios = store_with_rules_and_responses()
+    layout = make_layout(portfolio)
+    slayout = scenario_layout(layout, scenarios)
+    whole = assemble_two_stage(layout, slayout)
+    first = portfolio.period_labels[0]
+
+    def member(family, blocks):
+        frame = blocks[family].frame
+        hit = (frame["scenario"] == "late") & (frame["period"] == first)
+        return blocks[family].positions[np.flatnonzero(hit)[0]]
+
+    matrix = whole.matrix.tolil()
+    matrix[
+        member("scenario_balance", whole.row_blocks), member("scenario_shortfall", whole.col_blocks)
+    ] = 1.0
+    whole.matrix = matrix.tocsc()
+    reduced = start_at_first_disruption(whole, layout, slayout)
+    stock = reduced.col_blocks["scenario_stock"].frame
+    assert (stock["scenario"] == "late").sum() == len(portfolio.period_labels)
+    assert optimum(reduced) == pytest.approx(optimum(whole), rel=1e-9)

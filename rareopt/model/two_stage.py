@@ -1006,6 +1006,11 @@ def start_at_first_disruption(
     """
     n_cols = len(lp.cost)
     cols, rows = lp.col_blocks, lp.row_blocks
+    if any((block.positions < 0).any() for block in (*cols.values(), *rows.values())):
+        raise ValueError(
+            "start_at_first_disruption: every family member must be in the LP, as in "
+            "assemble_two_stage's; this LP was compiled with members left out"
+        )
     stock = cols["stock"]
     nominal_stock = dict(zip(stock.keys(), stock.positions))
 
@@ -1023,17 +1028,23 @@ def start_at_first_disruption(
         keys = row_keys(level.frame[merged], "element", "period")
         target[level.positions[merged]] = [nominal_stock[k] for k in keys]
         failed: set[tuple[str, str]] = set()
+        dropped = []
         for name in ("scenario_unmet", "scenario_shortfall", "restock"):
             block, drop = early(name, cols)
             at = block.positions[drop]
             target[at] = -1
-            # Left out at 0: held there by its bounds, or costing nothing there and helping
-            # only rows that are dropped below (checked there).
-            fine = (lp.col_lower[at] <= 0) & (lp.cost[at] >= 0)
+            # Left out at 0: at its lower bound, costing nothing below 0 in the objective or
+            # the recourse, and held at 0 by its bounds (unmet) or helping only rows that are
+            # dropped below (checked there) and the CVaR rows, which 0 loosens.
+            fine = (lp.col_lower[at] == 0) & (lp.cost[at] >= 0)
+            if lp.recourse is not None:
+                fine &= lp.recourse[:, at].min(axis=0).toarray().ravel() >= 0
             if name == "scenario_unmet":
                 fine &= lp.col_upper[at] == 0
             bad = block.frame[drop][~fine]
             failed |= set(zip(bad["scenario"].tolist(), bad["element"].tolist()))
+            if name != "scenario_unmet":  # fixed at 0 by its bounds: out of any row
+                dropped.append((block, drop, at))
         kept = target == np.arange(n_cols)
         new = np.cumsum(kept) - 1
         mapped = target >= 0
@@ -1077,6 +1088,22 @@ def start_at_first_disruption(
             bad = block.frame[early_rows][~ok]
             failed |= set(zip(bad["scenario"].tolist(), bad["element"].tolist()))
         keep_rows = ~candidates
+        # A column left out at 0 that its bounds do not fix there may appear only in inequality
+        # rows dropped (which hold without it: a nominal copy, or implied by bounds), or with a
+        # coefficient <= 0 in a CVaR row (e + t - R >= 0: less recourse only loosens it); never
+        # in an equality.
+        loose = np.zeros(len(lp.row_lower), dtype=bool)
+        if "cvar_excess_row" in rows:
+            loose[rows["cvar_excess_row"].positions] = True
+        equality = lp.row_lower == lp.row_upper
+        csc = lp.matrix.tocsc()
+        for block, drop, at in dropped:
+            part = csc[:, at].tocoo()
+            binding = keep_rows[part.row] & ~(loose[part.row] & (part.data <= 0))
+            binding |= equality[part.row]
+            members = np.flatnonzero(drop)[np.unique(part.col[binding])]
+            bad = block.frame.iloc[members]
+            failed |= set(zip(bad["scenario"].tolist(), bad["element"].tolist()))
         matrix = matrix[np.flatnonzero(keep_rows)].tocsc()
         recourse = None
         if lp.recourse is not None:
