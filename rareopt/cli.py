@@ -19,7 +19,7 @@ import pandas as pd
 import typer
 import yaml
 
-from rareopt.exceptions import PlanCheckError, RareoptError
+from rareopt.exceptions import PlanCheckError, RareoptError, SolveError
 from rareopt.files import strict_json, write_csv_tables, written_whole
 from rareopt.inputs.examples import example_path, list_examples, load_example
 from rareopt.inputs.portfolio import Portfolio
@@ -235,7 +235,11 @@ def _gap(problem, result, generate, probability, duration, replications, confide
             )
         steps = estimate.steps.rename(columns={"gap_upper_pct": "gap_bound_%"})
         typer.echo("\nThe gap's bound per sample size:\n" + steps.round(3).to_string())
-    typer.echo("\n" + estimate.summary())
+    # The plan's objective printed above is in sample: its cost on the scenarios it was hedged on.
+    typer.echo(
+        f"\nOut of sample (the objective above is the plan's cost on the {grown:,} scenarios it "
+        "was hedged on):\n" + estimate.summary()
+    )
     return estimate
 
 
@@ -447,6 +451,12 @@ def solve(
             f"--max-generate: got {max_generate}; allowed: at least --generate ({generate})",
             EXIT_BAD_INPUT,
         )
+    if ph and engine != "mpisppy":
+        raise _fail("--ph: only with --engine mpisppy", EXIT_BAD_INPUT)
+    ph_flags = {"--ph-bundle-size": ph_bundle_size, "--ph-iterations": ph_iterations}
+    for flag, value in {**ph_flags, "--ph-gap": ph_gap}.items():
+        if value is not None and not ph:
+            raise _fail(f"{flag}: only with --engine mpisppy --ph", EXIT_BAD_INPUT)
     if replications is not None and (cvar is not None or engine != "highs"):
         raise _fail(
             "--replications: bounds the gap of the expected cost, solved with HiGHS; leave out "
@@ -472,7 +482,7 @@ def solve(
         )
     except (ValueError, TypeError, ImportError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
-    except PlanCheckError as exc:
+    except (PlanCheckError, SolveError) as exc:
         raise _fail(str(exc), EXIT_NO_PLAN) from None
     if result is None:  # an MPI rank other than 0 in progressive hedging
         return

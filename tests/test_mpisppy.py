@@ -311,3 +311,71 @@ def test_goals_in_order_are_solved_and_evaluated_weighted_and_the_result_says_so
     )
     assert already.solver["goals_weighted_from_in_order"] is False
     assert "goals weighted:" not in already.summary()
+
+
+def test_ph_stopped_above_the_gap_asked_returns_a_limited_plan_that_says_so():
+    tiny = rareopt.load_example("tiny")
+    r = rareopt.solve(
+        tiny,
+        scenarios=scenarios(),
+        engine="mpisppy",
+        method="ph",
+        ph={"bundle_size": 1, "max_iterations": 1, "rel_gap": 1e-9},
+    )
+    assert r.solver["bound_gap"] > 1e-9
+    assert r.status == rareopt.SolveStatus.LIMIT_WITH_PLAN and r.ok
+    assert "not certified optimal" in r.explanation
+    assert r.solver_message.startswith("PH: 1 iteration, bounds ")
+    assert "status: limit_with_plan" in r.summary()
+    # rareopt's evaluation of the plan is feasible: the inner bound is never above its cost.
+    assert r.solver["inner_bound"] <= r.objective + 1e-6
+
+
+def test_a_portfolio_without_a_plan_is_explained_before_mpi_sppy_starts(tmp_path):
+    from test_infeasibility import hard_target_portfolio
+    from typer.testing import CliRunner
+
+    from rareopt.cli import EXIT_NO_PLAN, app
+
+    hard = hard_target_portfolio()
+    s = rareopt.ScenarioSet(
+        [{"name": "cut", "probability": 1.0, "disruptions": [{"country": "CN", "start": 2}]}]
+    )
+    for method in ("ef", "ph"):
+        r = rareopt.solve(hard, scenarios=s, engine="mpisppy", method=method)
+        assert r.status == rareopt.SolveStatus.INFEASIBLE
+        assert "CN capped at 50%" in r.summary() and r.solver["engine"] == "mpisppy"
+    path = tmp_path / "hard.yaml"
+    hard.to_yaml(str(path))
+    out = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(path),
+            "--generate",
+            "5",
+            "--probability",
+            "CN=0.5",
+            "--engine",
+            "mpisppy",
+            "--ph",
+        ],
+    )
+    assert out.exit_code == EXIT_NO_PLAN, out.output
+    assert "CN capped at 50%" in out.output and "Traceback" not in out.output
+
+
+def test_ph_flags_without_the_engine_are_refused():
+    from typer.testing import CliRunner
+
+    from rareopt.cli import EXIT_BAD_INPUT, app
+    from rareopt.inputs.examples import example_path
+
+    tiny = str(example_path("tiny"))
+    bare = CliRunner().invoke(app, ["solve", tiny, "--generate", "5", "--ph"])
+    assert bare.exit_code == EXIT_BAD_INPUT and "--ph: only with --engine mpisppy" in bare.output
+    loose = CliRunner().invoke(
+        app, ["solve", tiny, "--generate", "5", "--engine", "mpisppy", "--ph-iterations", "3"]
+    )
+    assert loose.exit_code == EXIT_BAD_INPUT
+    assert "--ph-iterations: only with --engine mpisppy --ph" in loose.output

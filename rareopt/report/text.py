@@ -303,14 +303,18 @@ def summary_text(result: Result, detail: bool = True) -> str:
         f"{len(checks)} families; largest excess {max(checks['max_excess'].max(), 0.0):.2g})"
     )
     by_kind = totals_by_kind(result.cost_terms)
+    terms = result.cost_terms
+    risk = terms.get("risk_measure", 0.0)
     lines.append(
         f"objective: {result.objective:,.0f} USD = spend {by_kind.get('spend', 0.0):,.0f} USD"
         f" + penalties {by_kind.get('penalty', 0.0):,.0f} USD (priced outcomes, not payments)"
         + (
-            f" + recourse {by_kind['recourse']:,.0f} USD (expected, spend and penalties)"
-            if "recourse" in by_kind
+            f" + expected recourse {terms['expected_recourse']:,.0f} USD (spend and penalties)"
+            if "expected_recourse" in terms
             else ""
         )
+        # The CVaR term is a risk price the objective adds, not a cost expected to be paid.
+        + (f" + risk term {risk:,.0f} USD (weight x CVaR of the recourse)" if risk else "")
     )
     unmet = float(result.unmet["unmet_t"].sum())
     short = float(result.stock["shortfall_t"].sum())
@@ -326,7 +330,8 @@ def summary_text(result: Result, detail: bool = True) -> str:
         )
     if solver.get("engine") == "mpisppy" and solver.get("method") == "ph":
         lines.append(
-            f"mpi-sppy PH on {solver['ranks']} ranks: plan's cost {result.objective:,.0f} USD "
+            f"mpi-sppy PH on {solver['ranks']} rank{'s' if solver['ranks'] != 1 else ''}: "
+            f"plan's cost {result.objective:,.0f} USD "
             f"(rareopt's evaluation), bounds {solver['outer_bound']:,.0f} .. "
             f"{solver['inner_bound']:,.0f} USD, gap {solver['bound_gap']:.2%}"
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from rareopt.results.outcomes import ScenarioOutcome, extract_outcome
 from rareopt.results.result import LazyTables, Result
 from rareopt.results.tables import duals_table, extract
 from rareopt.solving.highs import SolveOptions
-from rareopt.solving.mpisppy import solve_mpisppy
+from rareopt.solving.mpisppy import is_root_rank, solve_mpisppy
 from rareopt.solving.pipeline import (
     Prepared,
     SolveRun,
@@ -39,6 +39,7 @@ from rareopt.solving.pipeline import (
     run_prepared,
 )
 from rareopt.solving.scenario_blocks import run_by_scenario
+from rareopt.status import SolveStatus
 
 __all__ = [
     "solve",
@@ -124,19 +125,45 @@ def _solve_mpisppy(portfolio, scenarios, risk, method, ph, settings) -> Result |
     in_order = portfolio.policy.priorities != "weighted"
     if in_order:
         portfolio = portfolio.with_policy(priorities="weighted")
+    engine = {"engine": "mpisppy", "method": method, "goals_weighted_from_in_order": in_order}
+    # The recourse can always leave demand unmet, so the two-stage model has a plan exactly when
+    # the one-stage model has: that one LP (on every rank alike) says why not before mpi-sppy
+    # starts, rather than an infeasible subproblem stopping some ranks and hanging the others.
+    nominal = solve_prepared(prepare(portfolio), settings)
+    if not nominal.ok:
+        return nominal.with_solver_info(engine) if is_root_rank() else None
     found = solve_mpisppy(portfolio, scenarios, risk, method=method, ph=ph, options=settings)
     if found is None:  # an MPI rank other than 0
         return None
     volumes, info = found
-    info = dict(info, goals_weighted_from_in_order=in_order)
+    info = {**info, **engine}
     result = solve_prepared(prepare_fixed(portfolio, volumes, scenarios, risk), settings)
-    inner = info.get("inner_bound")
-    if inner is not None and not np.isfinite(inner) and result.status.is_ok:
-        # The plan, evaluated, is itself feasible: its cost bounds the optimum above.
+    if method != "ph" or not result.ok:
+        return result.with_solver_info(info)
+    inner = info["inner_bound"]
+    if not np.isfinite(inner) or result.objective < inner:
+        # The plan as rareopt evaluates it (its nominal path re-optimised with the purchases)
+        # is feasible: its cost bounds the optimum above, and is the plan reported.
         inner = float(result.objective)
         gap = abs(inner - info["outer_bound"]) / max(abs(inner), 1.0)
-        info.update(inner_bound=inner, bound_gap=gap)
-    return result.with_solver_info(info)
+        info.update(inner_bound=inner, bound_gap=gap, inner_bound_from="rareopt's evaluation")
+    result = result.with_solver_info(info)
+    if info["bound_gap"] <= info["rel_gap_target"]:
+        return result
+    return replace(
+        result,
+        status=SolveStatus.LIMIT_WITH_PLAN,
+        solver_message=(
+            f"PH: {info['ph_iterations']} iteration{'s' if info['ph_iterations'] != 1 else ''}, "
+            f"bounds {info['bound_gap']:.2%} apart"
+        ),
+        explanation=(
+            f"Progressive hedging stopped with its bounds {info['bound_gap']:.2%} apart, above "
+            f"the {info['rel_gap_target']:.2%} asked: the plan is feasible and checked, not "
+            "certified optimal. Raise ph={'max_iterations': ...}, run 3 ranks (or a multiple) "
+            "for the spokes' bounds, or solve the extensive form (method='ef')."
+        ),
+    )
 
 
 def evaluate_plan(

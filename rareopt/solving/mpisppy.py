@@ -1,7 +1,7 @@
 """The two-stage model on mpi-sppy: extensive form, or progressive hedging across MPI ranks.
 
 ``rareopt.solve(portfolio, scenarios=..., engine="mpisppy", method="ef" | "ph")`` hands the
-scenarios to mpi-sppy (the ``mpi`` extra: ``pip install "rareopt[mpi]"``), one Pyomo model per
+scenarios to mpi-sppy (the ``mpi`` extra: ``pip install ".[mpi]"`` in a clone), one Pyomo model per
 scenario from :func:`scenario_creator`, with the first-stage variables (contracts and the nominal
 stock path) as the nonanticipative ones. Either way the first-stage plan mpi-sppy returns is
 evaluated by rareopt's own two-stage model with the purchases fixed (:mod:`rareopt.results.solve`),
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from rareopt.exceptions import SolveError
 from rareopt.inputs.derived import has_discrete_decisions
 from rareopt.inputs.markets import contract_terms, contract_unit_prices
 from rareopt.inputs.scenarios import ScenarioSet
@@ -45,6 +46,7 @@ from rareopt.model.pyomo_view import build, compile_model
 from rareopt.model.risk import CVaR, Expectation
 from rareopt.solving.cvar_bounds import cvar_level_bounds
 from rareopt.solving.highs import HighsSession, SolveOptions
+from rareopt.status import EXPLANATIONS
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -59,6 +61,7 @@ __all__ = [
     "scenario_creator",
     "scenario_bundles",
     "default_bundle_size",
+    "is_root_rank",
     "default_rho",
     "solve_mpisppy",
     "PH_DEFAULTS",
@@ -237,6 +240,21 @@ def _level_rho(
     return setter
 
 
+def is_root_rank() -> bool:
+    """True on MPI rank 0, the rank that gets the Result (and without MPI running).
+
+    Examples
+    --------
+    >>> is_root_rank()
+    True
+    """
+    try:
+        from mpi4py import MPI
+    except ImportError:  # no mpi extra: one process
+        return True
+    return MPI.COMM_WORLD.Get_rank() == 0
+
+
 def _release_solutions() -> type:
     """An mpi-sppy extension that drops each subproblem's stored solution after its solve.
 
@@ -273,7 +291,11 @@ def _solve_ef(
         "ef_objective": output.objective,
     }
     if not output.status.is_ok:
-        raise RuntimeError(f"mpi-sppy extensive form: HiGHS status {output.status.value}")
+        raise SolveError(
+            output.status,
+            output.message,
+            f"mpi-sppy's extensive form has no plan. {EXPLANATIONS.get(output.status, '')}",
+        )
     first = getattr(ef, scenarios.names[0])
     positions = lp.positions(first.buy.values())
     values = {
@@ -392,6 +414,7 @@ def _solve_ph(
         "inner_bound": inner,
         "outer_bound": outer,
         "bound_gap": gap,
+        "rel_gap_target": float(ph["rel_gap"]),
     }
     if isinstance(risk, CVaR) and risk.level_bounds is not None:
         info["cvar_level_bounds"] = list(risk.level_bounds)
@@ -482,7 +505,7 @@ def solve_mpisppy(
         import mpisppy  # noqa: F401
     except ImportError as exc:
         raise ImportError(
-            "engine='mpisppy' needs the mpi extra: pip install 'rareopt[mpi]'"
+            "engine='mpisppy' needs the mpi extra: pip install '.[mpi]' in a clone of rareopt"
         ) from exc
     if method not in ("ef", "ph"):
         raise ValueError(f"method: got {method!r}; allowed: 'ef' or 'ph'")
