@@ -72,8 +72,10 @@ class Stages:
         """The current stage is done; the next begins."""
         self.done += 1
         if self._bar is not None:
-            self._bar.set_description(self._describe(), refresh=False)
             self._bar.update(1)
+            # Shown at once: the stage now running is what a long wait is waiting on, and a
+            # quick earlier stage would otherwise leave the bar naming it.
+            self._bar.set_description(self._describe(), refresh=True)
 
     def tick(self) -> None:
         """Refresh the bar (its elapsed time) at most twice a second: called while waiting."""
