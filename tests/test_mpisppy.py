@@ -326,7 +326,7 @@ def test_ph_stopped_above_the_gap_asked_returns_a_limited_plan_that_says_so():
     assert r.status == rareopt.SolveStatus.LIMIT_WITH_PLAN and r.ok
     assert "not certified optimal" in r.explanation
     assert r.solver_message.startswith("PH: 1 iteration, bounds ")
-    assert "status: limit_with_plan" in r.summary()
+    assert "status: limit_with_plan (mpi-sppy: PH: 1 iteration, bounds " in r.summary()
     # rareopt's evaluation of the plan is feasible: the inner bound is never above its cost.
     assert r.solver["inner_bound"] <= r.objective + 1e-6
 

@@ -13,6 +13,7 @@ from rareopt.checks.plan import tolerance
 from rareopt.inputs.stages import ANY_STAGE, SELLER, STAGES
 from rareopt.inputs.tables import ALL, WEIGHTED
 from rareopt.model.formulation import totals_by_kind
+from rareopt.status import SolveStatus
 
 if TYPE_CHECKING:
     from rareopt.results.result import Result
@@ -280,6 +281,12 @@ def _period_groups(labels: list[str]) -> list[tuple[str, list[str]]]:
     return [(f"{run[0]}..{run[-1]}", run) for run in runs]
 
 
+def _solved_by(result: Result) -> str:
+    """Who set the status: progressive hedging's stopping rule, or HiGHS's last solve."""
+    limited = result.status == SolveStatus.LIMIT_WITH_PLAN
+    return "mpi-sppy" if limited and result.solver.get("method") == "ph" else "HiGHS"
+
+
 def summary_text(result: Result, detail: bool = True) -> str:
     """The text behind ``Result.summary()``.
 
@@ -291,7 +298,7 @@ def summary_text(result: Result, detail: bool = True) -> str:
     lines = [
         f"rareopt plan: {portfolio.name} ({len(portfolio.elements)} elements, "
         f"{len(portfolio.suppliers)} suppliers, {len(labels)} periods {labels[0]} .. {labels[-1]})",
-        f"status: {result.status.value} (HiGHS: {result.solver_message})",
+        f"status: {result.status.value} ({_solved_by(result)}: {result.solver_message})",
     ]
     t = result.timings
     if not result.ok:
