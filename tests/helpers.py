@@ -88,3 +88,25 @@ def chain(periods=2, **policy):
         ],
         policy=policy,
     )
+
+
+def hard_target_portfolio(cap=0.5, au_capacity=60.0):
+    """Dy, 30-day periods, demand 100 t, hard target 30 days = 100 t, nothing in stock.
+
+    Demand alone can be met (100 t, half from AU's 60 t). Hard targets may not short it, so P1
+    must buy 100 t for demand and 100 t for the stock; with CN at most 50% the rest, >= 100 t,
+    must come from AU, which has 60 t: infeasible. Alone, 40 t more AU capacity, 40 t more room
+    under the CN cap (CN 140 t of 200 t) would each restore feasibility; lowering one period's
+    target alone would not.
+    """
+    return rareopt.Portfolio(
+        periods={"count": 2, "days": 30},
+        demand={"Dy": 100},
+        suppliers=[supplier("CN-Mine", "CN"), supplier("AU-Lynas", "AU")],
+        offers=[
+            offer("CN-Mine", "Dy", 250_000, 500),
+            offer("AU-Lynas", "Dy", 300_000, au_capacity),
+        ],
+        stockpile=[{"element": "Dy", "target_days": 30, "capacity_t": 1_000}],
+        policy={"country_caps": {"CN": cap}, "hard_stock_targets": True},
+    )

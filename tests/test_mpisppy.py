@@ -332,7 +332,7 @@ def test_ph_stopped_above_the_gap_asked_returns_a_limited_plan_that_says_so():
 
 
 def test_a_portfolio_without_a_plan_is_explained_before_mpi_sppy_starts(tmp_path):
-    from test_infeasibility import hard_target_portfolio
+    from helpers import hard_target_portfolio
     from typer.testing import CliRunner
 
     from rareopt.cli import EXIT_NO_PLAN, app

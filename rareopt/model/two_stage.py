@@ -970,6 +970,16 @@ def _implied_by_bounds(
         return (least >= lower - 1e-9) & (most <= upper + 1e-9)
 
 
+def _remap_blocks(blocks: dict[str, Block], where: np.ndarray) -> dict[str, Block]:
+    """Families over a reduced LP: ``where`` maps old positions to new, -1 for members gone."""
+    out = {}
+    for name, block in blocks.items():
+        pos = where[block.positions]
+        present = pos >= 0
+        out[name] = Block(block.frame[present].reset_index(drop=True), block.key, pos[present])
+    return out
+
+
 def start_at_first_disruption(
     lp: LinearProgram, layout: ModelLayout, slayout: ScenarioLayout
 ) -> LinearProgram:
@@ -1113,16 +1123,6 @@ def start_at_first_disruption(
         row_map = np.cumsum(keep_rows) - 1
         row_map[~keep_rows] = -1
 
-        def remap(blocks: dict[str, Block], where: np.ndarray) -> dict[str, Block]:
-            out = {}
-            for name, block in blocks.items():
-                pos = where[block.positions]
-                present = pos >= 0
-                out[name] = Block(
-                    block.frame[present].reset_index(drop=True), block.key, pos[present]
-                )
-            return out
-
         reduced = LinearProgram(
             cost=select.T @ lp.cost,
             offset=lp.offset,
@@ -1132,8 +1132,8 @@ def start_at_first_disruption(
             row_lower=lp.row_lower[keep_rows],
             row_upper=lp.row_upper[keep_rows],
             integrality=lp.integrality[kept],
-            col_blocks=remap(cols, col_map),
-            row_blocks=remap(rows, row_map),
+            col_blocks=_remap_blocks(cols, col_map),
+            row_blocks=_remap_blocks(rows, row_map),
             cost_terms=(
                 None
                 if lp.cost_terms is None
